@@ -1,0 +1,9 @@
+//! The certificate domain: kinds, identifiers, file names.
+
+pub mod filename;
+pub mod identifier;
+pub mod kind;
+
+pub use filename::{FileNameError, FileNameParts, file_name};
+pub use identifier::{Identifier, IdentifierError};
+pub use kind::CertificateKind;

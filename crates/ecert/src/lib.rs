@@ -1,0 +1,5 @@
+//! ecert: issue, seal, store and verify electronic certificates in metrology (T/CMA draft
+//! "计量电子证书通用技术规范"). The binary `ecert` is a thin shell over this library.
+#![forbid(unsafe_code)]
+
+pub mod domain;
