@@ -1,9 +1,13 @@
 //! The certificate domain: kinds, identifiers, file names.
 
+pub mod content;
 pub mod filename;
 pub mod identifier;
 pub mod kind;
+pub mod token;
 
+pub use content::{Content, ContentErrors, Problem};
 pub use filename::{FileNameError, FileNameParts, file_name};
 pub use identifier::{Identifier, IdentifierError};
 pub use kind::CertificateKind;
+pub use token::{CheckCode, VerifyToken};
