@@ -1,0 +1,103 @@
+//! Input characters → encoding units.
+//!
+//! A *unit* is what the segmenter places: a byte (0–255) or a GB 2312 double-byte character
+//! (its EUC-CN code `c1 << 8 | c2`, always ≥ 0xA1A1). Units are stored as `u16`.
+
+use crate::gb2312_table::{GB, UNICODE};
+
+/// Units ≥ this are GB 2312 double-byte codes; below are single bytes.
+pub(crate) const GB_UNIT_MIN: u16 = 0xA1A1;
+
+/// The GB 2312 code of `c` under ecert's rule: the GB 18030 mapping of the GB 2312 cells
+/// (U+00B7 → A1A4, U+2014 → A1AA), plus the Unicode GB2312.TXT mapping of those two cells
+/// (U+30FB → A1A4, U+2015 → A1AA) as aliases, so that text prepared for either table encodes
+/// to the same cell. ASCII is not a GB 2312 double-byte character (returns `None`).
+pub(crate) fn gb2312_code(c: char) -> Option<u16> {
+    let cp = u32::from(c);
+    match cp {
+        0x30FB => return Some(0xA1A4),
+        0x2015 => return Some(0xA1AA),
+        _ => {}
+    }
+    let cp = u16::try_from(cp).ok()?;
+    if cp < 0x80 {
+        return None;
+    }
+    UNICODE
+        .binary_search(&cp)
+        .ok()
+        .and_then(|i| GB.get(i).copied())
+}
+
+/// Whether a (c1, c2) pair lies in the GB 2312 rows Chinese mode can carry (rows A1–A9 and
+/// B0–F7, cells A1–FE). Assignment of the cell is not checked: a reader returns the same bytes.
+pub(crate) fn is_chinese_mode_pair(c1: u8, c2: u8) -> bool {
+    ((0xA1..=0xA9).contains(&c1) || (0xB0..=0xF7).contains(&c1)) && (0xA1..=0xFE).contains(&c2)
+}
+
+/// Text → units in the GB 2312 character set. Returns the index (in chars) and the
+/// character of the first one that is neither ASCII nor GB 2312.
+pub(crate) fn text_to_gb_units(text: &str, out: &mut Vec<u16>) -> Result<(), (usize, char)> {
+    for (i, c) in text.chars().enumerate() {
+        if c.is_ascii() {
+            out.push(c as u16);
+        } else if let Some(code) = gb2312_code(c) {
+            out.push(code);
+        } else {
+            return Err((i, c));
+        }
+    }
+    Ok(())
+}
+
+/// Bytes → units; with `gb_pairs`, a pair of bytes that Chinese mode can carry becomes one
+/// double-byte unit (it reads back as the same two bytes).
+pub(crate) fn bytes_to_units(data: &[u8], gb_pairs: bool, out: &mut Vec<u16>) {
+    let mut i = 0;
+    while let Some(&b) = data.get(i) {
+        if gb_pairs
+            && let Some(&b2) = data.get(i + 1)
+            && is_chinese_mode_pair(b, b2)
+        {
+            out.push(u16::from(b) << 8 | u16::from(b2));
+            i += 2;
+            continue;
+        }
+        out.push(u16::from(b));
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_agrees_with_encoding_rs() {
+        assert!(UNICODE.windows(2).all(|w| w[0] < w[1]));
+        // encoding_rs's GBK decoder (the WHATWG GB 18030 mapping) is an independent source.
+        for (&u, &g) in UNICODE.iter().zip(GB.iter()) {
+            let bytes = [(g >> 8) as u8, g as u8];
+            let (s, had_errors) = encoding_rs::GBK.decode_without_bom_handling(&bytes);
+            assert!(!had_errors, "{g:04X}");
+            assert_eq!(
+                s.chars().map(u32::from).collect::<Vec<_>>(),
+                vec![u32::from(u)],
+                "{g:04X}"
+            );
+        }
+    }
+
+    #[test]
+    fn middle_dot_and_dashes() {
+        assert_eq!(gb2312_code('\u{00B7}'), Some(0xA1A4));
+        assert_eq!(gb2312_code('\u{30FB}'), Some(0xA1A4));
+        assert_eq!(gb2312_code('\u{2014}'), Some(0xA1AA));
+        assert_eq!(gb2312_code('\u{2015}'), Some(0xA1AA));
+        assert_eq!(gb2312_code('校'), Some(0xD0A3));
+        assert_eq!(gb2312_code('A'), None);
+        // 丂 is GBK (0x8140) but not GB 2312.
+        assert_eq!(gb2312_code('丂'), None);
+        assert_eq!(gb2312_code('😀'), None);
+    }
+}

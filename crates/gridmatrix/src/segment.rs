@@ -1,0 +1,336 @@
+//! Optimal segmentation: the shortest bit stream over all mode sequences.
+//!
+//! A shortest-path dynamic program over (position, state). Every edge costs exactly the bits
+//! it writes (brief, section 4), so the result is the minimum over all streams this encoder
+//! can write, not an estimate:
+//!
+//! * states: Chinese `H`, Numeral after a full 3-digit group (`NO`, may take more groups),
+//!   Numeral after a shorter last group (`NC`, must leave), Lower `L`, Upper `U`, Mixed `M`,
+//!   and the start state `S` (at the beginning and after a Byte block);
+//! * mode switches at one position (latches, or a start-state indicator);
+//! * character edges: a Chinese code (one unit, or a digit pair or CR LF), a letter, space
+//!   or shifted character; a whole Numeral group (entering Numeral pays the latch and the
+//!   2-bit pad count with its first group); a whole Byte block of 1–512 bytes ending in `S`,
+//!   found with a sliding-window minimum so that the pass stays linear.
+//!
+//! Ties are broken towards the earlier state in the order H, N, L, U, M, B (as zint does).
+//! What is not searched: ending a mode with its end-of-data code and re-entering from the
+//! start state (never shorter than a latch, and readers may stop at the first end code), and
+//! Byte blocks that break inside a double-byte character.
+
+use crate::Mode;
+use crate::charset::GB_UNIT_MIN;
+
+const H: usize = 0;
+const NO: usize = 1;
+const NC: usize = 2;
+const L: usize = 3;
+const U: usize = 4;
+const M: usize = 5;
+const S: usize = 6;
+const NS: usize = 7;
+const INF: u32 = u32::MAX / 4;
+const X: u32 = INF;
+
+/// Switch costs in bits, `[from][to]`, for `to` in H, L, U, M.
+#[rustfmt::skip]
+const SW: [[u32; NS]; NS] = [
+    //  H   NO  NC  L   U   M   S
+    [   X,  X,  X,  13, 13, 13, X ], // from H: 13-bit latch
+    [   10, X,  X,  10, 10, 10, X ], // from N (open): 10-bit latch
+    [   10, X,  X,  10, 10, 10, X ], // from N (closed)
+    [   5,  X,  X,  X,  5,  7,  X ], // from L: 5-bit (H, U), 7-bit (M)
+    [   5,  X,  X,  5,  X,  7,  X ], // from U
+    [   10, X,  X,  10, 10, X,  X ], // from M: 10-bit latch
+    [   4,  X,  X,  4,  4,  4,  X ], // from start state: 4-bit indicator
+];
+/// Latch into Numeral including the 2-bit pad count.
+const LAT_N: [u32; NS] = [13 + 2, X, X, 5 + 2, 5 + 2, 10 + 2, 4 + 2];
+/// Latch into Byte including the 9-bit count.
+const LAT_B: [u32; NS] = [13 + 9, 10 + 9, 10 + 9, 7 + 9, 7 + 9, 10 + 9, 4 + 9];
+/// End-of-data code of each state.
+const END: [u32; NS] = [13, 10, 10, 5, 5, 10, 4];
+
+/// Bytes a Byte block may hold (9-bit count).
+pub(crate) const MAX_BLOCK: usize = 512;
+
+/// A maximal stretch of units in one mode (a Byte run is one block of at most 512 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub mode: Mode,
+    pub start: usize,
+    pub end: usize,
+}
+
+const SHIFT_PUNCT: &[u8; 32] = b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+/// The 6-bit shift-set value of a unit, if it has one (0x00–0x1F and ASCII punctuation).
+pub(crate) fn shift_value(u: u16) -> Option<u8> {
+    if u < 0x20 {
+        return Some(u as u8);
+    }
+    let b = u8::try_from(u).ok()?;
+    SHIFT_PUNCT
+        .iter()
+        .position(|&p| p == b)
+        .map(|i| 32 + i as u8)
+}
+
+/// Numeral non-digit type t (0 space, 1 '+', 2 '-', 3 '.', 4 ',', 5 CR LF) at `i`, with its
+/// length in units.
+pub(crate) fn numeral_nondigit(units: &[u16], i: usize) -> Option<(u16, usize)> {
+    match units.get(i)? {
+        0x20 => Some((0, 1)),
+        0x2B => Some((1, 1)),
+        0x2D => Some((2, 1)),
+        0x2E => Some((3, 1)),
+        0x2C => Some((4, 1)),
+        0x0D if units.get(i + 1) == Some(&0x0A) => Some((5, 2)),
+        _ => None,
+    }
+}
+
+pub(crate) fn is_digit(units: &[u16], i: usize) -> bool {
+    units.get(i).is_some_and(|&u| (0x30..=0x39).contains(&u))
+}
+
+/// Calls `f(len, bits, full)` for every Numeral group that starts at `i`: 1–3 digits with at
+/// most one non-digit, which is never last (a reader places it before the digit `p`).
+fn numeral_groups(units: &[u16], i: usize, mut f: impl FnMut(usize, u32, bool)) {
+    let mut a = 0;
+    while a < 3 && is_digit(units, i + a) {
+        a += 1;
+        f(a, 10, a == 3);
+    }
+    for p in 0..=a.min(2) {
+        let Some((_, xlen)) = numeral_nondigit(units, i + p) else {
+            continue;
+        };
+        let mut b = 0;
+        while p + b < 3 && is_digit(units, i + p + xlen + b) {
+            b += 1;
+            f(p + xlen + b, 20, p + b == 3);
+        }
+    }
+}
+
+fn byte_len(u: u16) -> usize {
+    if u >= GB_UNIT_MIN { 2 } else { 1 }
+}
+
+/// Cost of one character edge in U, L or M (None: the unit has no code in that mode).
+fn text_cost(state: usize, u: u16) -> Option<u32> {
+    let is_upper = (0x41..=0x5A).contains(&u);
+    let is_lower = (0x61..=0x7A).contains(&u);
+    let is_digit = (0x30..=0x39).contains(&u);
+    let space = u == 0x20;
+    let shift = shift_value(u).is_some();
+    match state {
+        U if is_upper || space => Some(5),
+        L if is_lower || space => Some(5),
+        U | L if shift => Some(7 + 6),
+        M if is_upper || is_lower || is_digit || space => Some(6),
+        M if shift => Some(10 + 6),
+        _ => None,
+    }
+}
+
+fn mode_of(state: usize) -> Mode {
+    match state {
+        H => Mode::Chinese,
+        NO | NC => Mode::Numeral,
+        L => Mode::Lower,
+        U => Mode::Upper,
+        M => Mode::Mixed,
+        _ => Mode::Byte,
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Back {
+    pos: u32,
+    state: u8,
+}
+
+const NO_BACK: Back = Back {
+    pos: u32::MAX,
+    state: u8::MAX,
+};
+
+/// Shortest stream for `units`, starting in the start state. Returns its length in bits
+/// (including the final end-of-data code) and its runs.
+pub(crate) fn segment(units: &[u16]) -> (u32, Vec<Run>) {
+    let n = units.len();
+    let mut arr = vec![[INF; NS]; n + 1];
+    let mut back = vec![[NO_BACK; NS]; n + 1];
+    let mut cur = vec![[INF; NS]; n + 1];
+    let mut sw_from = vec![[u8::MAX; NS]; n + 1];
+    // Byte offsets of unit boundaries.
+    let mut off = Vec::with_capacity(n + 1);
+    off.push(0usize);
+    for &u in units {
+        off.push(off.last().copied().unwrap_or(0) + byte_len(u));
+    }
+    // Sliding-window minimum of key[i] = min_X(cur[i][X] + LAT_B[X]) - 8·off[i].
+    let mut window: std::collections::VecDeque<(usize, i64, u8)> =
+        std::collections::VecDeque::new();
+    arr[0][S] = 0;
+
+    for i in 0..=n {
+        // Byte blocks ending at i.
+        let off_i = off[i];
+        while window
+            .front()
+            .is_some_and(|&(p, _, _)| off_i - off[p] > MAX_BLOCK)
+        {
+            window.pop_front();
+        }
+        if let Some(&(p, key, from)) = window.front() {
+            let c = key + 8 * off_i as i64;
+            if let Ok(c) = u32::try_from(c)
+                && c < arr[i][S]
+            {
+                arr[i][S] = c;
+                back[i][S] = Back {
+                    pos: p as u32,
+                    state: from,
+                };
+            }
+        }
+        // Switches at i.
+        cur[i] = arr[i];
+        for to in [H, L, U, M] {
+            for from in 0..NS {
+                let c = arr[i][from].saturating_add(SW[from][to]);
+                if c < cur[i][to] {
+                    cur[i][to] = c;
+                    sw_from[i][to] = from as u8;
+                }
+            }
+        }
+        if i == n {
+            break;
+        }
+        let c = cur[i];
+        // Chinese.
+        if c[H] < INF {
+            relax(&mut arr, &mut back, i + 1, H, c[H] + 13, i, H);
+            let pair = (is_digit(units, i) && is_digit(units, i + 1))
+                || (units.get(i) == Some(&0x0D) && units.get(i + 1) == Some(&0x0A));
+            if pair {
+                relax(&mut arr, &mut back, i + 2, H, c[H] + 13, i, H);
+            }
+        }
+        // Upper, Lower, Mixed.
+        for st in [L, U, M] {
+            if c[st] < INF
+                && let Some(k) = text_cost(st, units[i])
+            {
+                relax(&mut arr, &mut back, i + 1, st, c[st] + k, i, st);
+            }
+        }
+        // Numeral groups.
+        let mut nsrc = (c[NO], NO);
+        for from in 0..NS {
+            let v = c[from].saturating_add(LAT_N[from]);
+            if v < nsrc.0 {
+                nsrc = (v, from);
+            }
+        }
+        if nsrc.0 < INF {
+            numeral_groups(units, i, |len, bits, full| {
+                let to = if full { NO } else { NC };
+                relax(&mut arr, &mut back, i + len, to, nsrc.0 + bits, i, nsrc.1);
+            });
+        }
+        // Byte block entry at i.
+        let mut bsrc = (INF, S);
+        for from in 0..NS {
+            let v = c[from].saturating_add(LAT_B[from]);
+            if v < bsrc.0 {
+                bsrc = (v, from);
+            }
+        }
+        if bsrc.0 < INF {
+            let key = i64::from(bsrc.0) - 8 * off_i as i64;
+            while window.back().is_some_and(|&(_, k, _)| k > key) {
+                window.pop_back();
+            }
+            window.push_back((i, key, bsrc.1 as u8));
+        }
+    }
+
+    // Final state.
+    let mut best = (INF, S);
+    for st in 0..NS {
+        let v = cur[n][st].saturating_add(END[st]);
+        if v < best.0 {
+            best = (v, st);
+        }
+    }
+    // Trace back.
+    let mut pieces: Vec<Run> = Vec::new();
+    let (mut i, mut st) = (n, best.1);
+    let mut guard = 0usize;
+    loop {
+        guard += 1;
+        if guard > 4 * (n + 2) {
+            break; // unreachable for a consistent table; never loop forever
+        }
+        let from = sw_from[i][st];
+        if usize::from(from) < NS {
+            st = usize::from(from);
+        }
+        if i == 0 && st == S {
+            break;
+        }
+        let b = back[i][st];
+        if b.pos == u32::MAX {
+            break;
+        }
+        let p = b.pos as usize;
+        pieces.push(Run {
+            mode: mode_of(st),
+            start: p,
+            end: i,
+        });
+        i = p;
+        st = usize::from(b.state);
+    }
+    pieces.reverse();
+    let mut runs: Vec<Run> = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        match runs.last_mut() {
+            Some(last)
+                if last.mode == piece.mode
+                    && piece.mode != Mode::Byte
+                    && last.end == piece.start =>
+            {
+                last.end = piece.end;
+            }
+            _ => runs.push(piece),
+        }
+    }
+    (best.0, runs)
+}
+
+#[inline]
+fn relax(
+    arr: &mut [[u32; NS]],
+    back: &mut [[Back; NS]],
+    j: usize,
+    to: usize,
+    cost: u32,
+    from_pos: usize,
+    from_state: usize,
+) {
+    if let (Some(a), Some(b)) = (arr.get_mut(j), back.get_mut(j))
+        && cost < a[to]
+    {
+        a[to] = cost;
+        b[to] = Back {
+            pos: from_pos as u32,
+            state: from_state as u8,
+        };
+    }
+}
