@@ -26,6 +26,15 @@ pub struct DecodeOptions {
     pub accept_zint_byte_indicator_bug: bool,
 }
 
+impl DecodeOptions {
+    /// Sets [`DecodeOptions::accept_zint_byte_indicator_bug`].
+    #[must_use]
+    pub fn accept_zint_byte_indicator_bug(mut self, accept: bool) -> Self {
+        self.accept_zint_byte_indicator_bug = accept;
+        self
+    }
+}
+
 /// Why a matrix was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -334,3 +334,196 @@ fn relax(
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::{BitWriter, write_runs};
+
+    fn units(s: &str) -> Vec<u16> {
+        let mut u = Vec::new();
+        crate::charset::text_to_gb_units(s, &mut u).expect("GB 2312 text");
+        u
+    }
+
+    /// Whether a Numeral run is valid: full 3-digit groups, a last group of 1–3 digits, a
+    /// non-digit never last in its group.
+    fn numeral_run_ok(units: &[u16], start: usize, end: usize) -> bool {
+        let mut i = start;
+        while i < end {
+            let (mut digits, mut nd, mut last_was_nd) = (0, false, false);
+            while i < end && digits < 3 {
+                if is_digit(units, i) {
+                    digits += 1;
+                    i += 1;
+                    last_was_nd = false;
+                } else if let (false, Some((_, len))) = (nd, numeral_nondigit(units, i)) {
+                    if i + len > end {
+                        return false;
+                    }
+                    nd = true;
+                    last_was_nd = true;
+                    i += len;
+                } else {
+                    return false;
+                }
+            }
+            if digits == 0 || last_was_nd || (digits < 3 && i < end) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn encodable(mode: Mode, u: u16) -> bool {
+        match mode {
+            Mode::Chinese | Mode::Byte => true,
+            Mode::Numeral => {
+                (0x30..=0x39).contains(&u) || u == 0x0A || numeral_nondigit(&[u, 0x0A], 0).is_some()
+            }
+            Mode::Upper => text_cost(U, u).is_some(),
+            Mode::Lower => text_cost(L, u).is_some(),
+            Mode::Mixed => text_cost(M, u).is_some(),
+        }
+    }
+
+    /// Bits of the stream for one mode label per unit, if valid.
+    fn labelled_bits(units: &[u16], labels: &[Mode]) -> Option<usize> {
+        let mut runs: Vec<Run> = Vec::new();
+        for (i, &m) in labels.iter().enumerate() {
+            let bytes_in_last = |r: &Run| {
+                units[r.start..r.end]
+                    .iter()
+                    .map(|&u| byte_len(u))
+                    .sum::<usize>()
+            };
+            match runs.last_mut() {
+                Some(r)
+                    if r.mode == m
+                        && (m != Mode::Byte
+                            || bytes_in_last(r) + byte_len(units[i]) <= MAX_BLOCK) =>
+                {
+                    r.end = i + 1
+                }
+                _ => runs.push(Run {
+                    mode: m,
+                    start: i,
+                    end: i + 1,
+                }),
+            }
+        }
+        for w in runs.windows(2) {
+            if w[0].mode == Mode::Numeral && w[1].mode == Mode::Numeral {
+                return None;
+            }
+        }
+        for r in &runs {
+            if r.mode == Mode::Numeral && !numeral_run_ok(units, r.start, r.end) {
+                return None;
+            }
+        }
+        let mut w = BitWriter::default();
+        write_runs(&mut w, units, &runs);
+        Some(w.bits())
+    }
+
+    fn written_bits(units: &[u16], runs: &[Run]) -> usize {
+        let mut w = BitWriter::default();
+        write_runs(&mut w, units, runs);
+        w.bits()
+    }
+
+    const ALL: [Mode; 6] = [
+        Mode::Chinese,
+        Mode::Numeral,
+        Mode::Upper,
+        Mode::Lower,
+        Mode::Mixed,
+        Mode::Byte,
+    ];
+
+    /// The DP is optimal: no labelling of the units with modes gives a shorter stream
+    /// (exhaustive for short inputs), and its cost equals the bits written.
+    #[test]
+    fn dp_is_optimal_against_exhaustive_search() {
+        let samples = [
+            "12", "123", "1.2", "1.2.3", "a1b2", "A1", "Ab", "aB c", "12ab", "1 2 3", "1,23",
+            "\r\n12", "检1", "检12", "a.b", "ab12cd", "A-1+2", "1.20", "~!", "\u{7f}a1", "9a9",
+            "ABC1", "x1.2", "·12",
+        ];
+        for s in samples {
+            let u = units(s);
+            let (bits, runs) = segment(&u);
+            assert_eq!(
+                written_bits(&u, &runs),
+                bits as usize,
+                "{s:?}: cost vs written"
+            );
+            let n = u.len();
+            let mut best = usize::MAX;
+            let mut labels = vec![Mode::Chinese; n];
+            let total = 6usize.pow(n as u32);
+            for code in 0..total {
+                let mut c = code;
+                let mut ok = true;
+                for (i, l) in labels.iter_mut().enumerate() {
+                    *l = ALL[c % 6];
+                    c /= 6;
+                    if !encodable(*l, u[i]) {
+                        ok = false;
+                    }
+                }
+                if ok {
+                    if let Some(b) = labelled_bits(&u, &labels) {
+                        best = best.min(b);
+                    }
+                }
+            }
+            assert_eq!(
+                bits as usize, best,
+                "{s:?}: DP {bits} vs exhaustive {best} ({runs:?})"
+            );
+        }
+    }
+
+    /// Never longer than any single-mode encoding (a naive encoder's choice).
+    #[test]
+    fn dp_never_longer_than_single_mode() {
+        let samples = [
+            "https://cert.example.cn/v/Ab3dEf7Gh9Jk2Lm4Np6Qr8St0Uv1Wx5Yz3A",
+            "1.2.156.112233·7·12100000400012345X·CNAS L0001·2025JZ000123·0",
+            "检定电子证书-质字20211203-2377",
+            "校准电子证书-1022CN0200036",
+            "HELLO WORLD",
+            "hello world",
+            "0123456789012345678901234567890",
+            "12.34 56-78",
+            "Mixed Case 123 with, punctuation!",
+        ];
+        for s in samples {
+            let u = units(s);
+            let (bits, runs) = segment(&u);
+            assert_eq!(written_bits(&u, &runs), bits as usize, "{s:?}");
+            for m in ALL {
+                if u.iter().all(|&x| encodable(m, x)) {
+                    if let Some(b) = labelled_bits(&u, &vec![m; u.len()]) {
+                        assert!(bits as usize <= b, "{s:?}: DP {bits} > single {m:?} {b}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_byte_runs_split_into_512_byte_blocks() {
+        let u: Vec<u16> = (0..1100u32).map(|i| 0x80 + (i % 0x21) as u16).collect();
+        let (bits, runs) = segment(&u);
+        assert!(
+            runs.iter()
+                .all(|r| r.mode == Mode::Byte && r.end - r.start <= MAX_BLOCK)
+        );
+        assert_eq!(written_bits(&u, &runs), bits as usize);
+        // Three blocks: 3 × (4 + 9) + 8 × 1100 + end 4.
+        assert_eq!(bits as usize, 3 * 13 + 8 * 1100 + 4);
+    }
+}
