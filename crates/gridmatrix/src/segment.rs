@@ -473,10 +473,8 @@ mod tests {
                         ok = false;
                     }
                 }
-                if ok {
-                    if let Some(b) = labelled_bits(&u, &labels) {
-                        best = best.min(b);
-                    }
+                if ok && let Some(b) = labelled_bits(&u, &labels) {
+                    best = best.min(b);
                 }
             }
             assert_eq!(
@@ -505,10 +503,10 @@ mod tests {
             let (bits, runs) = segment(&u);
             assert_eq!(written_bits(&u, &runs), bits as usize, "{s:?}");
             for m in ALL {
-                if u.iter().all(|&x| encodable(m, x)) {
-                    if let Some(b) = labelled_bits(&u, &vec![m; u.len()]) {
-                        assert!(bits as usize <= b, "{s:?}: DP {bits} > single {m:?} {b}");
-                    }
+                if u.iter().all(|&x| encodable(m, x))
+                    && let Some(b) = labelled_bits(&u, &vec![m; u.len()])
+                {
+                    assert!(bits as usize <= b, "{s:?}: DP {bits} > single {m:?} {b}");
                 }
             }
         }
