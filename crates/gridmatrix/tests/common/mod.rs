@@ -49,13 +49,30 @@ pub fn load_vectors(path: &str) -> Vec<Vector> {
                 version: v["version"].as_u64().expect("version") as u8,
                 ecc: v["ecc"].as_u64().expect("ecc") as u8,
                 modes: s("modes"),
-                rows: v["rows"]
-                    .as_array()
-                    .expect("rows")
-                    .iter()
-                    .map(|r| r.as_str().expect("row").to_string())
-                    .collect(),
+                rows: rows_of(&v),
             }
+        })
+        .collect()
+}
+
+/// `rows` (0/1 strings) or `rows_hex` (4 modules a hex digit, MSB first, zero-padded).
+fn rows_of(v: &serde_json::Value) -> Vec<String> {
+    let size = v["size"].as_u64().expect("size") as usize;
+    if let Some(rows) = v["rows"].as_array() {
+        return rows.iter().map(|r| r.as_str().expect("row").to_string()).collect();
+    }
+    v["rows_hex"]
+        .as_array()
+        .expect("rows or rows_hex")
+        .iter()
+        .map(|r| {
+            let bits: String = r
+                .as_str()
+                .expect("hex row")
+                .chars()
+                .map(|c| format!("{:04b}", c.to_digit(16).expect("hex digit")))
+                .collect();
+            bits[..size].to_string()
         })
         .collect()
 }
