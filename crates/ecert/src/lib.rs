@@ -3,3 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod domain;
+pub mod seal_image;
+
+#[cfg(test)]
+mod test_support;
