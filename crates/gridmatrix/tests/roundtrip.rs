@@ -28,10 +28,20 @@ fn every_size(text: &str) -> usize {
                     assert!(e >= min);
                     assert_eq!((sym.version(), sym.ecc()), (v, e));
                     assert!(sym.data_codewords() <= sym.capacity_codewords());
-                    let back = decode_symbol(&sym).unwrap_or_else(|err| panic!("{text:?} v{v} e{e}: {err}"));
+                    let back = decode_symbol(&sym)
+                        .unwrap_or_else(|err| panic!("{text:?} v{v} e{e}: {err}"));
                     assert_eq!((back.version, back.ecc), (v, e));
-                    assert_eq!(back.text().expect("text"), text, "v{v} e{e} {}", sym.modes_summary());
-                    assert_eq!(back.data_bits, sym.data_bits(), "{text:?}: bit length as read");
+                    assert_eq!(
+                        back.text().expect("text"),
+                        text,
+                        "v{v} e{e} {}",
+                        sym.modes_summary()
+                    );
+                    assert_eq!(
+                        back.data_bits,
+                        sym.data_bits(),
+                        "{text:?}: bit length as read"
+                    );
                     fitted += 1;
                 }
                 Err(Error::EccNotAllowed { .. }) => assert!(e < min),
@@ -56,7 +66,11 @@ fn hanzi() -> impl Strategy<Value = char> {
 }
 
 fn url() -> impl Strategy<Value = String> {
-    ("(https|http)://(cert|verify)\\.example\\.(cn|com\\.cn)/v/", "[A-Za-z0-9]{4,44}", "(\\?n=[0-9]{6,12})?")
+    (
+        "(https|http)://(cert|verify)\\.example\\.(cn|com\\.cn)/v/",
+        "[A-Za-z0-9]{4,44}",
+        "(\\?n=[0-9]{6,12})?",
+    )
         .prop_map(|(a, b, c)| format!("{a}{b}{c}"))
 }
 
@@ -80,7 +94,9 @@ fn identifier() -> impl Strategy<Value = String> {
         "[0-9]{4}[A-Z]{2}[0-9]{6}|[0-9]{10}",
         0u8..=9,
     )
-        .prop_map(|(root, t, org, acc, serial, rev)| format!("{root}·{t}·{org}·{acc}·{serial}·{rev}"))
+        .prop_map(|(root, t, org, acc, serial, rev)| {
+            format!("{root}·{t}·{org}·{acc}·{serial}·{rev}")
+        })
 }
 
 proptest! {
@@ -136,7 +152,16 @@ fn r_4_5_5_sample_identifier_uses_chinese_mode_for_the_middle_dot() {
     let id = "1.2.156.112233·7·12100000400012345X·CNAS L0001·2025JZ000123·0";
     let sym = gridmatrix::encode(id, &Options::default()).expect("fits");
     assert_eq!(sym.eci(), None);
-    assert!(sym.segments().iter().any(|s| s.mode == gridmatrix::Mode::Chinese), "{}", sym.modes_summary());
-    assert_eq!(decode_symbol(&sym).expect("reads").text().expect("text"), id);
+    assert!(
+        sym.segments()
+            .iter()
+            .any(|s| s.mode == gridmatrix::Mode::Chinese),
+        "{}",
+        sym.modes_summary()
+    );
+    assert_eq!(
+        decode_symbol(&sym).expect("reads").text().expect("text"),
+        id
+    );
     assert!(every_size(id) > 10);
 }

@@ -54,7 +54,10 @@ fn check(v: &Vector) {
 }
 
 /// Our own vectors, made with Debian's zint by `scripts/gm-vectors/make.sh`.
-const OWN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/zint-single-class.jsonl");
+const OWN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/zint-single-class.jsonl"
+);
 
 #[test]
 fn r_4_3_4_own_zint_single_class_vectors_bit_for_bit() {
@@ -66,11 +69,12 @@ fn r_4_3_4_own_zint_single_class_vectors_bit_for_bit() {
     // Every (version, ECC) pair the standard allows is covered.
     for version in 1..=13u8 {
         for ecc in 1..=5u8 {
-            let allowed = ecc >= match version {
-                1 => 4,
-                2 => 2,
-                _ => 1,
-            };
+            let allowed = ecc
+                >= match version {
+                    1 => 4,
+                    2 => 2,
+                    _ => 1,
+                };
             let covered = vectors.iter().any(|v| (v.version, v.ecc) == (version, ecc));
             assert_eq!(covered, allowed, "v{version} e{ecc}");
         }

@@ -59,7 +59,10 @@ pub fn load_vectors(path: &str) -> Vec<Vector> {
 fn rows_of(v: &serde_json::Value) -> Vec<String> {
     let size = v["size"].as_u64().expect("size") as usize;
     if let Some(rows) = v["rows"].as_array() {
-        return rows.iter().map(|r| r.as_str().expect("row").to_string()).collect();
+        return rows
+            .iter()
+            .map(|r| r.as_str().expect("row").to_string())
+            .collect();
     }
     v["rows_hex"]
         .as_array()
