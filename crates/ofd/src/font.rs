@@ -1,0 +1,302 @@
+//! Font files for the writer: metrics for measuring text, and subsetting for embedding
+//! everything needed to display the file is inside it).
+
+use std::sync::Arc;
+
+/// Why a font could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FontError {
+    /// The bytes are not a TrueType/OpenType font or collection, or the face index is wrong.
+    #[error("font {name:?}: cannot parse face {index}: {why}")]
+    Parse {
+        /// File name or description.
+        name: String,
+        /// Face index within a collection.
+        index: u32,
+        /// The parser's message.
+        why: String,
+    },
+    /// Reading the font file failed.
+    #[error("font file {path:?}: {why}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The OS error.
+        why: String,
+    },
+    /// A character has no glyph in the font (it would display differently elsewhere).
+    #[error("font {font:?} has no glyph for {ch:?} (U+{code:04X})")]
+    MissingGlyph {
+        /// Font family.
+        font: String,
+        /// The character.
+        ch: char,
+        /// Its code point.
+        code: u32,
+    },
+    /// A glyph index beyond the font's glyph count.
+    #[error("font {font:?} has no glyph index {glyph}")]
+    BadGlyph {
+        /// Font family.
+        font: String,
+        /// The glyph index.
+        glyph: u16,
+    },
+    /// Subsetting failed.
+    #[error("subsetting font {font:?}: {why}")]
+    Subset {
+        /// Font family.
+        font: String,
+        /// The subsetter's message.
+        why: String,
+    },
+}
+
+/// A subset font: its bytes and `(original glyph, new glyph)` pairs sorted by original glyph.
+pub type Subset = (Vec<u8>, Vec<(u16, u16)>);
+
+/// A font face to embed: the whole font file (shared, not copied per document) and a face
+/// index for collections (`.ttc`).
+#[derive(Debug, Clone)]
+pub struct FontSource {
+    data: Arc<[u8]>,
+    index: u32,
+    family: String,
+    full_name: String,
+    upem: u16,
+    ascender: i16,
+    descender: i16,
+    glyph_count: u16,
+    truetype_outlines: bool,
+    bold: bool,
+    italic: bool,
+}
+
+fn face(data: &[u8], index: u32) -> Result<ttf_parser::Face<'_>, ttf_parser::FaceParsingError> {
+    ttf_parser::Face::parse(data, index)
+}
+
+fn name_of(f: &ttf_parser::Face<'_>, id: u16) -> Option<String> {
+    let names: Vec<_> = f
+        .names()
+        .into_iter()
+        .filter(|n| n.name_id == id && n.is_unicode())
+        .collect();
+    names
+        .iter()
+        .find(|n| n.language_id == 0x0409)
+        .or(names.first())
+        .and_then(|n| n.to_string())
+}
+
+impl FontSource {
+    /// Parses face `index` of a font file (TrueType, OpenType/CFF, or a collection).
+    pub fn new(data: impl Into<Arc<[u8]>>, index: u32) -> Result<Self, FontError> {
+        let data: Arc<[u8]> = data.into();
+        let f = face(&data, index).map_err(|e| FontError::Parse {
+            name: "<bytes>".into(),
+            index,
+            why: e.to_string(),
+        })?;
+        let family = name_of(&f, ttf_parser::name_id::TYPOGRAPHIC_FAMILY)
+            .or_else(|| name_of(&f, ttf_parser::name_id::FAMILY))
+            .unwrap_or_else(|| "Embedded".to_string());
+        let full_name =
+            name_of(&f, ttf_parser::name_id::FULL_NAME).unwrap_or_else(|| family.clone());
+        let truetype_outlines = f.tables().glyf.is_some();
+        let s = FontSource {
+            family,
+            full_name,
+            upem: f.units_per_em(),
+            ascender: f.ascender(),
+            descender: f.descender(),
+            glyph_count: f.number_of_glyphs(),
+            truetype_outlines,
+            bold: f.is_bold(),
+            italic: f.is_italic(),
+            index,
+            data: Arc::clone(&data),
+        };
+        Ok(s)
+    }
+
+    /// Reads and parses a font file.
+    pub fn from_path(path: impl AsRef<std::path::Path>, index: u32) -> Result<Self, FontError> {
+        let p = path.as_ref();
+        let data = std::fs::read(p).map_err(|e| FontError::Io {
+            path: p.display().to_string(),
+            why: e.to_string(),
+        })?;
+        Self::new(data, index).map_err(|e| match e {
+            FontError::Parse { index, why, .. } => FontError::Parse {
+                name: p.display().to_string(),
+                index,
+                why,
+            },
+            other => other,
+        })
+    }
+
+    /// Family name from the `name` table (English preferred).
+    pub fn family_name(&self) -> &str {
+        &self.family
+    }
+    /// Full font name from the `name` table.
+    pub fn full_name(&self) -> &str {
+        &self.full_name
+    }
+    /// Units per em.
+    pub fn units_per_em(&self) -> u16 {
+        self.upem
+    }
+    /// Ascender in font units (positive, above the baseline).
+    pub fn ascender(&self) -> i16 {
+        self.ascender
+    }
+    /// Descender in font units (negative, below the baseline).
+    pub fn descender(&self) -> i16 {
+        self.descender
+    }
+    /// True for TrueType (`glyf`) outlines, false for CFF.
+    pub fn has_truetype_outlines(&self) -> bool {
+        self.truetype_outlines
+    }
+    /// Bold per OS/2.
+    pub fn is_bold(&self) -> bool {
+        self.bold
+    }
+    /// Italic per OS/2.
+    pub fn is_italic(&self) -> bool {
+        self.italic
+    }
+    /// Number of glyphs.
+    pub fn glyph_count(&self) -> u16 {
+        self.glyph_count
+    }
+
+    pub(crate) fn face(&self) -> Option<ttf_parser::Face<'_>> {
+        face(&self.data, self.index).ok()
+    }
+
+    /// The glyph the font's cmap gives for `ch`.
+    pub fn glyph_for(&self, ch: char) -> Option<u16> {
+        self.face()?.glyph_index(ch).map(|g| g.0)
+    }
+
+    /// Advance width of a glyph in font units.
+    pub fn advance(&self, glyph: u16) -> Option<u16> {
+        self.face()?.glyph_hor_advance(ttf_parser::GlyphId(glyph))
+    }
+
+    /// Maps `text` to glyphs with the cmap, returning `(char, glyph, advance in mm)` for a
+    /// font size of `size` mm. Fails on a character without a glyph.
+    pub fn layout(&self, text: &str, size: f64) -> Result<Vec<(char, u16, f64)>, FontError> {
+        let f = self.face().ok_or_else(|| FontError::Parse {
+            name: self.family.clone(),
+            index: self.index,
+            why: "face no longer parses".into(),
+        })?;
+        let scale = size / f64::from(self.upem.max(1));
+        text.chars()
+            .map(|ch| {
+                let g = f
+                    .glyph_index(ch)
+                    .filter(|g| g.0 != 0)
+                    .ok_or(FontError::MissingGlyph {
+                        font: self.family.clone(),
+                        ch,
+                        code: u32::from(ch),
+                    })?;
+                let adv = f.glyph_hor_advance(g).unwrap_or(0);
+                Ok((ch, g.0, f64::from(adv) * scale))
+            })
+            .collect()
+    }
+
+    /// Width of `text` in mm at `size` mm (sum of advances).
+    pub fn measure(&self, text: &str, size: f64) -> Result<f64, FontError> {
+        Ok(self.layout(text, size)?.iter().map(|g| g.2).sum())
+    }
+
+    /// A subset holding `.notdef` and `glyphs` (original indices, any order, duplicates
+    /// allowed). Returns the font bytes and, in the same order as the sorted, deduplicated
+    /// input, the new glyph index of each kept glyph. The subset keeps `cmap` (for the kept
+    /// glyphs), `hmtx` (advances unchanged) and TrueType or CFF outlines.
+    pub fn subset(&self, glyphs: &[u16]) -> Result<Subset, FontError> {
+        use allsorts::binary::read::ReadScope;
+        use allsorts::font_data::FontData;
+        use allsorts::subset::{CmapTarget, SubsetProfile, subset};
+        let err = |why: String| FontError::Subset {
+            font: self.family.clone(),
+            why,
+        };
+        let mut ids: Vec<u16> = glyphs.iter().copied().filter(|&g| g != 0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if let Some(&g) = ids.iter().find(|&&g| g >= self.glyph_count) {
+            return Err(FontError::BadGlyph {
+                font: self.family.clone(),
+                glyph: g,
+            });
+        }
+        let mut list = Vec::with_capacity(ids.len() + 1);
+        list.push(0u16);
+        list.extend_from_slice(&ids);
+        let fd = ReadScope::new(&self.data)
+            .read::<FontData<'_>>()
+            .map_err(|e| err(e.to_string()))?;
+        let provider = fd
+            .table_provider(self.index as usize)
+            .map_err(|e| err(e.to_string()))?;
+        let bytes = subset(
+            &provider,
+            &list,
+            &SubsetProfile::Minimal,
+            CmapTarget::Unicode,
+        )
+        .map_err(|e| err(e.to_string()))?;
+        let map = ids
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| (g, u16::try_from(i + 1).unwrap_or(u16::MAX)))
+            .collect();
+        Ok((bytes, map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn latin() -> FontSource {
+        FontSource::from_path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 0).unwrap_or_else(
+            |e| {
+                panic!(
+                    "{e}: install the Debian package fonts-dejavu-core (see .ci/packages/ofd.apt)"
+                )
+            },
+        )
+    }
+
+    #[test]
+    fn measures_and_subsets_keeping_cmap_and_advances() {
+        let f = latin();
+        assert_eq!(f.family_name(), "DejaVu Sans");
+        let lay = f.layout("AVA", 10.0).unwrap();
+        assert_eq!(lay.len(), 3);
+        let (bytes, map) = f.subset(&[lay[0].1, lay[1].1]).unwrap();
+        let sub = FontSource::new(bytes, 0).unwrap();
+        assert_eq!(sub.glyph_count(), 3);
+        for (ch, old, _) in &lay {
+            let new = map.iter().find(|m| m.0 == *old).unwrap().1;
+            assert_eq!(sub.glyph_for(*ch), Some(new), "cmap kept for {ch}");
+            assert_eq!(sub.advance(new), f.advance(*old), "advance kept for {ch}");
+        }
+        assert!(sub.has_truetype_outlines());
+        assert!(matches!(
+            f.layout("\u{E000}", 1.0),
+            Err(FontError::MissingGlyph { .. })
+        ));
+    }
+}
