@@ -2,6 +2,7 @@
 //! "计量电子证书通用技术规范"). The binary `ecert` is a thin shell over this library.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod domain;
 pub mod seal_image;
 

@@ -1,0 +1,259 @@
+//! Instance configuration: one TOML file (`ecert.toml`), every path relative to the file's folder.
+//!
+//! ```toml
+//! [instance]
+//! demo = true                                # allows the documentation root OID and the trial CA
+//! base_url = "http://127.0.0.1:8080"         # the 2D code leads to {base_url}/v/{token}
+//! root_oid = "1.3.6.1.4.1.32473.1"           # R-4.5.5 root code; register your own for production
+//!
+//! [institute]
+//! name = "示例市计量测试研究院"
+//! org_code = "123456788"                     # 组织机构代码 (9) or 统一社会信用代码 (18)
+//! accreditation = "CNAS L12345"
+//!
+//! [storage]
+//! database = "sqlite://data/ecert.db"        # or postgres://user@host/db
+//! replicas = ["data/replica-a", "data/replica-b"]
+//! master_key_file = "data/master.key"        # SM4 key that encrypts signer keys at rest (R-7.2.3d)
+//!
+//! [naming]
+//! rule = "{类别}电子证书-{证书编号}-{仪器名称}-{出厂编号}.ofd"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::filename;
+use crate::domain::identifier::DEMO_ROOT_OID;
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Instance-wide settings.
+    pub instance: InstanceConfig,
+    /// The issuing institute.
+    pub institute: InstituteConfig,
+    /// Database and file replicas.
+    pub storage: StorageConfig,
+    /// File naming (R-4.4).
+    #[serde(default)]
+    pub naming: NamingConfig,
+}
+
+/// `[instance]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// Demo mode: the documentation root OID and the trial CA are allowed.
+    #[serde(default)]
+    pub demo: bool,
+    /// Public base URL of the verification pages.
+    pub base_url: String,
+    /// Root code of identifiers (R-4.5.5).
+    pub root_oid: String,
+    /// Retention in years (R-6.5c: at least 6).
+    #[serde(default = "default_retention")]
+    pub retention_years: u32,
+}
+
+fn default_retention() -> u32 {
+    6
+}
+
+/// `[institute]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstituteConfig {
+    /// Name.
+    pub name: String,
+    /// Address.
+    #[serde(default)]
+    pub address: String,
+    /// Organisation code / USCC (identifier part 3).
+    pub org_code: String,
+    /// Accreditation / authorisation id (identifier part 4).
+    pub accreditation: String,
+    /// Telephone.
+    #[serde(default)]
+    pub phone: String,
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `sqlite://path` or `postgres://…`; a relative SQLite path is relative to the config file.
+    pub database: String,
+    /// Local folders that each receive every certificate file (R-6.5b).
+    pub replicas: Vec<PathBuf>,
+    /// File with the hex SM4 master key.
+    pub master_key_file: PathBuf,
+}
+
+/// `[naming]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamingConfig {
+    /// File name rule (R-4.4.3).
+    pub rule: String,
+}
+
+impl Default for NamingConfig {
+    fn default() -> Self {
+        NamingConfig {
+            rule: filename::DEFAULT_RULE.to_owned(),
+        }
+    }
+}
+
+/// The configuration file's name inside an instance folder.
+pub const CONFIG_FILE: &str = "ecert.toml";
+
+impl Config {
+    /// A demo configuration for an instance in `dir` (the example institute of `examples/`).
+    pub fn demo() -> Config {
+        Config {
+            instance: InstanceConfig {
+                demo: true,
+                base_url: "http://127.0.0.1:8080".into(),
+                root_oid: DEMO_ROOT_OID.into(),
+                retention_years: 6,
+            },
+            institute: InstituteConfig {
+                name: "示例市计量测试研究院".into(),
+                address: "江苏省苏州市示例区计量路1号".into(),
+                org_code: "123456788".into(),
+                accreditation: "CNAS L12345".into(),
+                phone: "0512-00000000".into(),
+            },
+            storage: StorageConfig {
+                database: "sqlite://data/ecert.db".into(),
+                replicas: vec!["data/replica-a".into(), "data/replica-b".into()],
+                master_key_file: "data/master.key".into(),
+            },
+            naming: NamingConfig::default(),
+        }
+    }
+
+    /// Reads and checks `ecert.toml` in `dir`.
+    pub fn load(dir: &Path) -> anyhow::Result<Config> {
+        let path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "无法读取配置文件 {} (cannot read the configuration; run `ecert init` first)",
+                path.display()
+            )
+        })?;
+        let config: Config = toml::from_str(&text).with_context(|| {
+            format!("配置文件有误 {} (configuration is invalid)", path.display())
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Writes `ecert.toml` into `dir`.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        let text = toml::to_string_pretty(self)?;
+        std::fs::write(dir.join(CONFIG_FILE), text)?;
+        Ok(())
+    }
+
+    /// Checks the values that would otherwise fail late.
+    pub fn check(&self) -> anyhow::Result<()> {
+        filename::check_rule(&self.naming.rule)?;
+        if self.instance.retention_years < 6 {
+            bail!("保存期限不得少于 6 年 (retention_years must be at least 6, R-6.5c)");
+        }
+        if self.storage.replicas.len() < 2 {
+            bail!("至少需要配置 2 个副本目录 (configure at least two replicas, R-6.5b)");
+        }
+        let probe = crate::domain::Identifier::new(
+            &self.instance.root_oid,
+            crate::domain::CertificateKind::Other,
+            &self.institute.org_code,
+            &self.institute.accreditation,
+            "X",
+            0,
+        )?;
+        probe.check_root_allowed(self.instance.demo)?;
+        if !(self.instance.base_url.starts_with("https://")
+            || self.instance.base_url.starts_with("http://"))
+        {
+            bail!("base_url 应以 http:// 或 https:// 开头 (base_url must be an http(s) URL)");
+        }
+        Ok(())
+    }
+
+    /// The database URL with a relative SQLite path resolved against `dir`.
+    pub fn database_url(&self, dir: &Path) -> String {
+        match self.storage.database.strip_prefix("sqlite://") {
+            Some(path) if !path.starts_with('/') => {
+                let (file, query) = path.split_once('?').unwrap_or((path, ""));
+                let full = dir.join(file);
+                let query = if query.is_empty() {
+                    "mode=rwc".to_owned()
+                } else {
+                    query.to_owned()
+                };
+                format!("sqlite://{}?{query}", full.display())
+            }
+            _ => self.storage.database.clone(),
+        }
+    }
+
+    /// A path from the configuration resolved against `dir`.
+    pub fn resolve(dir: &Path, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            dir.join(path)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_config_round_trips_and_checks() {
+        let dir = std::env::temp_dir().join(format!("ecert-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp");
+        let config = Config::demo();
+        config.save(&dir).expect("save");
+        assert_eq!(Config::load(&dir).expect("load"), config);
+        assert!(config.database_url(&dir).starts_with(&format!(
+            "sqlite://{}/data/ecert.db?mode=rwc",
+            dir.display()
+        )));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// R-4.5.5 / R-6.5c / R-6.5b: the configuration refuses what the standard forbids.
+    #[test]
+    fn configuration_refuses_unsafe_settings() {
+        let mut c = Config::demo();
+        c.instance.demo = false;
+        assert!(
+            c.check()
+                .expect_err("demo root outside demo")
+                .to_string()
+                .contains("仅供演示")
+        );
+        let mut c = Config::demo();
+        c.instance.retention_years = 5;
+        assert!(c.check().is_err());
+        let mut c = Config::demo();
+        c.storage.replicas.pop();
+        assert!(c.check().is_err());
+        let mut c = Config::demo();
+        c.naming.rule = "{证书编号}.ofd".into();
+        assert!(c.check().is_err());
+        let mut c = Config::demo();
+        c.institute.org_code = "123456789".into();
+        assert!(c.check().is_err());
+    }
+}
