@@ -1,26 +1,23 @@
-//! Encoding speed: a ~60-character verification URL and a 200-character Chinese text
-//! (the inputs of benches/zint_bench.py, which times zint on the same work).
+//! Encoding speed for the two inputs of `benches/inputs.txt` (also read by
+//! `benches/zint_bench.py`, which times libzint on the same work):
+//! a 60-character verification URL and a 200-character Chinese text.
+//! Each iteration is the whole job: text → segmentation → codewords → RS → module matrix.
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-/// The verification URL (60 characters).
-pub const URL: &str = "https://cert.example.cn/v/Ab3dEf7Gh9Jk2Lm4Np6Qr8St0Uv1Wx5Yz3A";
-
-/// 200 Chinese characters (GB 2312).
-pub fn chinese_200() -> String {
-    let base =
-        "本证书为电子证书请到发证机构官网验证检定校准证书计量器具型式评价报告能源效率标识检验";
-    base.chars().cycle().take(200).collect()
-}
+const INPUTS: &str = include_str!("inputs.txt");
 
 fn bench(c: &mut Criterion) {
+    let mut lines = INPUTS.lines();
+    let url = lines.next().expect("URL line");
+    let cn = lines.next().expect("Chinese line");
+    assert_eq!((url.chars().count(), cn.chars().count()), (60, 200));
     let opts = gridmatrix::Options::default();
-    let cn = chinese_200();
     c.bench_function("encode url60", |b| {
-        b.iter(|| gridmatrix::encode(black_box(URL), &opts))
+        b.iter(|| gridmatrix::encode(black_box(url), &opts))
     });
     c.bench_function("encode chinese200", |b| {
-        b.iter(|| gridmatrix::encode(black_box(&cn), &opts))
+        b.iter(|| gridmatrix::encode(black_box(cn), &opts))
     });
 }
 

@@ -41,36 +41,73 @@ fn mul(a: u8, b: u8) -> u8 {
 
 /// Generator polynomial ∏(x − α^i), i = 1..=e, highest degree first, leading 1 omitted.
 pub(crate) fn generator(e: usize) -> Vec<u8> {
-    // g holds coefficients highest degree first, including the leading 1.
-    let mut g = vec![1u8];
+    // g holds coefficients highest degree first, including the leading 1; multiplying by
+    // (x − α^i) in place: g'[j] = g[j] + α^i·g[j−1].
+    let mut g = Vec::with_capacity(e + 1);
+    g.push(1u8);
     for i in 1..=e {
         let root = FIELD.exp[i % ORDER];
-        let mut next = vec![0u8; g.len() + 1];
-        for (j, &c) in g.iter().enumerate() {
-            next[j] ^= c;
-            next[j + 1] ^= mul(c, root);
+        g.push(0);
+        for j in (1..g.len()).rev() {
+            g[j] ^= mul(g[j - 1], root);
         }
-        g = next;
     }
-    g.split_off(1)
+    g.remove(0);
+    g
 }
+
+/// Logarithms of the generator coefficients (`ZERO` for a zero coefficient) for every
+/// check-codeword count, built once.
+fn generator_logs(e: usize) -> &'static [u8] {
+    static CACHE: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    let all = CACHE.get_or_init(|| {
+        (0..=MAX_CHECK)
+            .map(|e| {
+                generator(e)
+                    .iter()
+                    .map(|&c| {
+                        if c == 0 {
+                            ZERO
+                        } else {
+                            FIELD.log[usize::from(c & 0x7F)]
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    all.get(e).map_or(&[], Vec::as_slice)
+}
+
+/// Marks a zero coefficient in `generator_logs`.
+const ZERO: u8 = u8::MAX;
+
+/// Largest check-codeword count of a block (Table A.1).
+const MAX_CHECK: usize = 63;
 
 /// Appends the `check` check codewords of `data` (systematic encoding, remainder of
 /// D(x)·x^E mod g(x), highest degree first).
-/// `g` is `generator(check)`.
-pub(crate) fn encode_block(data: &[u8], g: &[u8], out: &mut Vec<u8>) {
-    let mut rem = vec![0u8; g.len()];
-    for &d in data {
-        let feedback = (d ^ rem.first().copied().unwrap_or(0)) & 0x7F;
-        rem.rotate_left(1);
-        if let Some(last) = rem.last_mut() {
-            *last = 0;
+pub(crate) fn encode_block(data: &[u8], check: usize, out: &mut Vec<u8>) {
+    let glog = generator_logs(check);
+    // Long division in place: `work` = data followed by the remainder being built.
+    let mut work = Vec::with_capacity(data.len() + glog.len());
+    work.extend(data.iter().map(|&d| d & 0x7F));
+    work.resize(data.len() + glog.len(), 0);
+    for i in 0..data.len() {
+        let coef = work[i];
+        if coef == 0 {
+            continue;
         }
-        for (r, &gc) in rem.iter_mut().zip(g) {
-            *r ^= mul(feedback, gc);
+        let fl = usize::from(FIELD.log[usize::from(coef)]);
+        if let Some(tail) = work.get_mut(i + 1..i + 1 + glog.len()) {
+            for (w, &gl) in tail.iter_mut().zip(glog) {
+                if gl != ZERO {
+                    *w ^= FIELD.exp[fl + usize::from(gl)];
+                }
+            }
         }
     }
-    out.extend_from_slice(&rem);
+    out.extend_from_slice(work.get(data.len()..).unwrap_or(&[]));
 }
 
 #[cfg(test)]
@@ -96,7 +133,7 @@ mod tests {
         let data: Vec<u8> = (0..40u32).map(|i| ((i * 37 + 5) & 0x7F) as u8).collect();
         for e in [3usize, 9, 25, 49, 63] {
             let mut cw = data.clone();
-            encode_block(&data, &generator(e), &mut cw);
+            encode_block(&data, e, &mut cw);
             for j in 1..=e {
                 assert_eq!(eval(&cw, FIELD.exp[j]), 0, "e={e} j={j}");
             }

@@ -64,16 +64,31 @@ pub(crate) struct Run {
 
 const SHIFT_PUNCT: &[u8; 32] = b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
+/// No shift-set value.
+const NO_SHIFT: u8 = u8::MAX;
+
+/// Shift-set value of each ASCII byte (0x00–0x1F: itself; punctuation: 32 + its index).
+const SHIFT_OF: [u8; 128] = {
+    let mut t = [NO_SHIFT; 128];
+    let mut i = 0;
+    while i < 32 {
+        t[i] = i as u8;
+        i += 1;
+    }
+    let mut k = 0;
+    while k < 32 {
+        t[SHIFT_PUNCT[k] as usize] = 32 + k as u8;
+        k += 1;
+    }
+    t
+};
+
 /// The 6-bit shift-set value of a unit, if it has one (0x00–0x1F and ASCII punctuation).
 pub(crate) fn shift_value(u: u16) -> Option<u8> {
-    if u < 0x20 {
-        return Some(u as u8);
-    }
-    let b = u8::try_from(u).ok()?;
-    SHIFT_PUNCT
-        .iter()
-        .position(|&p| p == b)
-        .map(|i| 32 + i as u8)
+    SHIFT_OF
+        .get(usize::from(u))
+        .copied()
+        .filter(|&v| v != NO_SHIFT)
 }
 
 /// Numeral non-digit type t (0 space, 1 '+', 2 '-', 3 '.', 4 ',', 5 CR LF) at `i`, with its
@@ -120,16 +135,14 @@ fn byte_len(u: u16) -> usize {
 
 /// Cost of one character edge in U, L or M (None: the unit has no code in that mode).
 fn text_cost(state: usize, u: u16) -> Option<u32> {
-    let is_upper = (0x41..=0x5A).contains(&u);
-    let is_lower = (0x61..=0x7A).contains(&u);
-    let is_digit = (0x30..=0x39).contains(&u);
-    let space = u == 0x20;
-    let shift = shift_value(u).is_some();
+    let b = u8::try_from(u).ok().filter(u8::is_ascii)?;
+    let space = b == b' ';
+    let shift = SHIFT_OF[usize::from(b)] != NO_SHIFT;
     match state {
-        U if is_upper || space => Some(5),
-        L if is_lower || space => Some(5),
+        U if b.is_ascii_uppercase() || space => Some(5),
+        L if b.is_ascii_lowercase() || space => Some(5),
         U | L if shift => Some(7 + 6),
-        M if is_upper || is_lower || is_digit || space => Some(6),
+        M if b.is_ascii_alphanumeric() || space => Some(6),
         M if shift => Some(10 + 6),
         _ => None,
     }

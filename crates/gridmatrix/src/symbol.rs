@@ -40,23 +40,14 @@ pub(crate) fn codewords(mut data: Vec<u8>, v: u8, e: u8) -> Vec<u8> {
         data.push(if i == n || i % 2 == 0 { 0x00 } else { 0x7E });
     }
     let blocks: Vec<tables::Block> = tables::blocks(v, e).collect();
-    let mut gens: Vec<(usize, Vec<u8>)> = Vec::with_capacity(2);
     let mut coded: Vec<Vec<u8>> = Vec::with_capacity(blocks.len());
     let mut pos = 0;
     for b in &blocks {
-        if !gens.iter().any(|(c, _)| *c == b.check) {
-            gens.push((b.check, rs::generator(b.check)));
-        }
-        let g = gens
-            .iter()
-            .find(|(c, _)| *c == b.check)
-            .map(|(_, g)| g.as_slice())
-            .unwrap_or(&[]);
         let chunk = data.get(pos..pos + b.data).unwrap_or(&[]);
         pos += b.data;
         let mut cw = Vec::with_capacity(b.data + b.check);
         cw.extend_from_slice(chunk);
-        rs::encode_block(chunk, g, &mut cw);
+        rs::encode_block(chunk, b.check, &mut cw);
         coded.push(cw);
     }
     let longest = coded.iter().map(Vec::len).max().unwrap_or(0);
