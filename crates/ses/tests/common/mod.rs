@@ -43,3 +43,94 @@ pub fn openssl_ok(dir: &Path, args: &[&str]) -> String {
 
 /// The option OpenSSL 3 needs to verify SM2 with the default ID.
 pub const DISTID_SIG: &str = "distid:1234567812345678";
+
+/// Demo trust material: a root, a seal maker, a signer, a v4 seal binding the signer.
+pub struct Material {
+    /// The demo CA.
+    pub ca: ses::demo::DemoCa,
+    /// Seal maker.
+    pub maker: ses::sm::CertifiedKey,
+    /// Signer.
+    pub signer: ses::sm::CertifiedKey,
+    /// The seal (DER).
+    pub seal: Vec<u8>,
+    /// A trust store with the demo root.
+    pub trust: ses::pki::TrustStore,
+}
+
+/// Makes fresh demo material with a PNG seal picture 40×40 mm.
+pub fn material() -> Material {
+    use ses::demo::{DemoCa, Role};
+    let ca = DemoCa::new("测试计量院").unwrap();
+    let maker = ca.issue("制章者", Role::SealMaker, 365).unwrap();
+    let signer = ca.issue("签章人", Role::Signer, 365).unwrap();
+    let now = ses::pki::now();
+    let seal = ses::seal::make_seal(
+        &ses::seal::SealParams {
+            vid: "ecert-test".into(),
+            es_id: "TEST-SEAL-0001".into(),
+            seal_type: 3,
+            name: "试用 TEST 校准电子证书专用章".into(),
+            signer_certs: vec![signer.cert_der.clone()],
+            created: now - 120,
+            valid_start: now - 120,
+            valid_end: now + 365 * 86400,
+            picture: ses::seal::Picture {
+                format: ses::seal::PictureFormat::Png,
+                data: ofd::sample::sample_png(200),
+                width_mm: 40,
+                height_mm: 40,
+            },
+        },
+        &maker,
+    )
+    .unwrap();
+    let mut trust = ses::pki::TrustStore::new();
+    trust.add_root(ca.root_cert().unwrap());
+    Material {
+        ca,
+        maker,
+        signer,
+        seal,
+        trust,
+    }
+}
+
+/// The three-page sample of crates/ofd as ZIP bytes.
+pub fn sample_zip() -> Vec<u8> {
+    let fonts = ofd::sample::SampleFonts::system().unwrap_or_else(|e| panic!("sample fonts: {e}"));
+    ofd::sample::build(&fonts, &ofd::sample::SampleData::default())
+        .unwrap()
+        .to_zip()
+        .unwrap()
+}
+
+/// Options with one stamp on page 1 and a riding-seam seal.
+pub fn stamp_options(mode: ses::sign::SignMode) -> ses::sign::SealOptions {
+    ses::sign::SealOptions {
+        stamps: vec![ses::sign::Stamp {
+            page: 0,
+            boundary: ses::sign::BoxMm {
+                x: 140.0,
+                y: 230.0,
+                w: 40.0,
+                h: 40.0,
+            },
+        }],
+        riding_seam: Some(ses::sign::RidingSeam { y: None }),
+        mode,
+        ..Default::default()
+    }
+}
+
+/// Seals `zip` with `m` in `mode`.
+pub fn seal_zip(zip: &[u8], m: &Material, mode: ses::sign::SignMode) -> Vec<u8> {
+    ses::sign::seal_bytes(
+        zip,
+        &m.seal,
+        &m.signer,
+        &stamp_options(mode),
+        &ses::sign::Hooks::default(),
+    )
+    .unwrap()
+}

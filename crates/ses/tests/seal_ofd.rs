@@ -1,0 +1,413 @@
+//! Sealing OFD packages and verifying our own files (R-4.1.3, R-4.2.2, R-7.1a, R-7.1b, R-7.2.2b).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::*;
+use ses::sign::{self, Hooks, SignMode};
+use ses::verify::{CheckId, Indication, Status, VerifyOptions, verify_bytes};
+use std::sync::Mutex;
+
+#[test]
+fn sealed_sample_passes_every_check_with_the_demo_root_r_4_1_3() {
+    let m = material();
+    let out = seal_zip(&sample_zip(), &m, SignMode::WholeProtected);
+    let rep = verify_bytes(
+        &out,
+        &VerifyOptions {
+            trust: m.trust.clone(),
+            validation_time: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(rep.indication, Indication::Passed, "{}", rep.to_text());
+    assert_eq!(rep.exit_code(), 0);
+    let s = &rep.signatures[0];
+    assert!(s.whole_protected);
+    assert_eq!(s.checks.len(), 10);
+    assert!(
+        s.checks.iter().all(|c| c.status == Status::Passed),
+        "{}",
+        rep.to_text()
+    );
+    assert!(
+        rep.package_checks
+            .iter()
+            .all(|c| c.status == Status::Passed),
+        "{}",
+        rep.to_text()
+    );
+    // Without a configured root: INDETERMINATE (check 8), exit code 2.
+    let rep = verify_bytes(&out, &VerifyOptions::default()).unwrap();
+    assert_eq!(
+        rep.indication,
+        Indication::Indeterminate,
+        "{}",
+        rep.to_text()
+    );
+    assert_eq!(rep.exit_code(), 2);
+    // With another root: FAILED, no chain.
+    let other = ses::demo::DemoCa::new("别家").unwrap();
+    let mut ts = ses::pki::TrustStore::new();
+    ts.add_root(other.root_cert().unwrap());
+    let rep = verify_bytes(
+        &out,
+        &VerifyOptions {
+            trust: ts,
+            validation_time: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(rep.indication, Indication::Failed);
+    assert_eq!(
+        rep.failed_checks(),
+        vec![(String::from("1"), CheckId::Certificates)]
+    );
+}
+
+#[test]
+fn revoked_signer_fails_check_8() {
+    let m = material();
+    let out = seal_zip(&sample_zip(), &m, SignMode::WholeProtected);
+    let mut trust = m.trust.clone();
+    let signer = ses::pki::Cert::from_der(&m.signer.cert_der).unwrap();
+    trust.add_crl(
+        ses::pki::Crl::from_der(&m.ca.crl(&[&signer], ses::pki::now() - 3600).unwrap()).unwrap(),
+    );
+    let rep = verify_bytes(
+        &out,
+        &VerifyOptions {
+            trust,
+            validation_time: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        rep.failed_checks(),
+        vec![(String::from("1"), CheckId::Certificates)],
+        "{}",
+        rep.to_text()
+    );
+    assert_eq!(
+        rep.sub_indication,
+        Some(ses::verify::SubIndication::Revoked)
+    );
+}
+
+#[test]
+fn signature_files_are_laid_out_as_ofdrw_expects() {
+    let m = material();
+    let out = seal_zip(&sample_zip(), &m, SignMode::WholeProtected);
+    let pkg = ofd::Package::from_zip(&out, &ofd::Limits::default()).unwrap();
+    let ofd_xml = String::from_utf8(pkg.get("OFD.xml").unwrap().to_vec()).unwrap();
+    assert!(
+        ofd_xml.contains("<ofd:Signatures>/Doc_0/Signs/Signatures.xml</ofd:Signatures>"),
+        "{ofd_xml}"
+    );
+    let sigs = String::from_utf8(pkg.get("Doc_0/Signs/Signatures.xml").unwrap().to_vec()).unwrap();
+    assert!(
+        sigs.contains(
+            r#"<ofd:Signature ID="1" Type="Seal" BaseLoc="/Doc_0/Signs/Sign_0/Signature.xml"/>"#
+        ),
+        "{sigs}"
+    );
+    let xml = String::from_utf8(
+        pkg.get("Doc_0/Signs/Sign_0/Signature.xml")
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(xml.contains(r#"<ofd:References CheckMethod="1.2.156.10197.1.401">"#));
+    assert!(xml.contains("<ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod>"));
+    assert!(
+        xml.contains(
+            "<ofd:Seal><ofd:BaseLoc>/Doc_0/Signs/Sign_0/Seal.esl</ofd:BaseLoc></ofd:Seal>"
+        )
+    );
+    assert!(
+        xml.contains(r#"FileRef="/Doc_0/Signs/Signatures.xml""#),
+        "whole-protected covers Signatures.xml"
+    );
+    // Every other file is referenced.
+    for p in pkg.paths() {
+        if p.ends_with("Sign_0/Signature.xml") || p.ends_with("Sign_0/SignedValue.dat") {
+            continue;
+        }
+        assert!(
+            xml.contains(&format!("FileRef=\"/{p}\"")),
+            "{p} not referenced"
+        );
+    }
+    assert_eq!(
+        pkg.get("Doc_0/Signs/Sign_0/Seal.esl").unwrap(),
+        m.seal.as_slice()
+    );
+    let sv =
+        ses::seal::parse_signature(pkg.get("Doc_0/Signs/Sign_0/SignedValue.dat").unwrap()).unwrap();
+    assert_eq!(sv.property_info, "/Doc_0/Signs/Sign_0/Signature.xml");
+    assert_eq!(sv.data_hash, ses::sm::sm3(xml.as_bytes()));
+    assert_eq!(sv.signer_cert, m.signer.cert_der);
+}
+
+/// R-4.2.2: one seal picture split over the right edges of all three pages.
+#[test]
+fn riding_seam_stamps_split_the_picture_across_pages_r_4_2_2() {
+    let m = material();
+    let out = seal_zip(&sample_zip(), &m, SignMode::WholeProtected);
+    let pkg = ofd::Package::from_zip(&out, &ofd::Limits::default()).unwrap();
+    let x = ses::xmlsig::parse_signature_xml(
+        "Doc_0/Signs/Sign_0/Signature.xml",
+        pkg.get("Doc_0/Signs/Sign_0/Signature.xml").unwrap(),
+    )
+    .unwrap();
+    let file = ofd::OfdFile::from_package(pkg, &ofd::ReadOptions::default()).unwrap();
+    let pages = &file.ofd.docs[0].document.pages;
+    assert_eq!(pages.len(), 3);
+    let riding: Vec<_> = x.stamps.iter().filter(|s| s.clip.is_some()).collect();
+    assert_eq!(riding.len(), 3);
+    let nums = |s: &str| {
+        s.split(' ')
+            .map(|v| v.parse::<f64>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let mut covered = 0.0;
+    for (i, s) in riding.iter().enumerate() {
+        assert_eq!(s.page_ref, pages[i].id.unwrap().0.to_string());
+        let b = nums(&s.boundary);
+        let c = nums(s.clip.as_ref().unwrap());
+        assert_eq!((b[2], b[3]), (40.0, 40.0), "boundary is the whole picture");
+        // The visible slice (Boundary.x + Clip.x .. + Clip.w) ends exactly at the right page edge.
+        let right = b[0] + c[0] + c[2];
+        assert!(
+            (right - 210.0).abs() < 0.01,
+            "page {i}: slice ends at {right}"
+        );
+        assert!((c[0] - covered).abs() < 0.01, "slices are consecutive");
+        covered += c[2];
+    }
+    assert!(
+        (covered - 40.0).abs() < 0.01,
+        "the slices make up the whole picture"
+    );
+    // IDs come from one counter with the signature ID (1), unique.
+    let mut ids: Vec<_> = x.stamps.iter().map(|s| s.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4);
+}
+
+#[test]
+fn continue_mode_allows_a_second_signature_and_whole_protected_refuses_one() {
+    let m = material();
+    let once = seal_zip(&sample_zip(), &m, SignMode::Continue);
+    let twice = seal_zip(&once, &m, SignMode::WholeProtected);
+    let rep = verify_bytes(
+        &twice,
+        &VerifyOptions {
+            trust: m.trust.clone(),
+            validation_time: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(rep.signatures_count, 2);
+    assert_eq!(rep.indication, Indication::Passed, "{}", rep.to_text());
+    // The second signature protects the first one's files.
+    let pkg = ofd::Package::from_zip(&twice, &ofd::Limits::default()).unwrap();
+    let x2 = String::from_utf8(
+        pkg.get("Doc_0/Signs/Sign_1/Signature.xml")
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(x2.contains("FileRef=\"/Doc_0/Signs/Sign_0/SignedValue.dat\""));
+    // A third one is refused: the second protects Signatures.xml.
+    let err = sign::seal_bytes(
+        &twice,
+        &m.seal,
+        &m.signer,
+        &stamp_options(SignMode::Continue),
+        &Hooks::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("whole-protected"), "{err}");
+}
+
+#[test]
+fn sealing_refuses_a_signer_outside_the_seal_and_an_expired_seal() {
+    let m = material();
+    let stranger = m.ca.issue("外人", ses::demo::Role::Signer, 30).unwrap();
+    let err = sign::seal_bytes(
+        &sample_zip(),
+        &m.seal,
+        &stranger,
+        &stamp_options(SignMode::WholeProtected),
+        &Hooks::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("certificate list"), "{err}");
+    let late = sign::FixedClock(ses::pki::now() + 400 * 86400);
+    let err = sign::seal_bytes(
+        &sample_zip(),
+        &m.seal,
+        &m.signer,
+        &stamp_options(SignMode::WholeProtected),
+        &Hooks {
+            clock: Some(&late),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("valid"), "{err}");
+}
+
+struct Log(Mutex<Vec<sign::SealEvent>>);
+impl sign::AuditSink for Log {
+    fn sealed(&self, e: &sign::SealEvent) {
+        self.0.lock().unwrap().push(e.clone());
+    }
+}
+
+struct FakeTsa;
+impl ses::seal::TimeStampHook for FakeTsa {
+    fn time_stamp(&self, signature: &[u8]) -> ses::Result<Vec<u8>> {
+        Ok(ses::sm::sm3(signature).to_vec())
+    }
+}
+
+/// R-7.2.2b: every sealing reaches the audit hook; the RFC 3161 hook's token lands in timeStamp.
+#[test]
+fn audit_and_time_stamp_hooks_r_7_2_2b() {
+    let m = material();
+    let log = Log(Mutex::new(Vec::new()));
+    let t = ses::pki::now();
+    let out = sign::seal_bytes(
+        &sample_zip(),
+        &m.seal,
+        &m.signer,
+        &stamp_options(SignMode::WholeProtected),
+        &Hooks {
+            clock: Some(&sign::FixedClock(t)),
+            tsa: Some(&FakeTsa),
+            audit: Some(&log),
+        },
+    )
+    .unwrap();
+    let ev = log.0.lock().unwrap().clone();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].seal_es_id, "TEST-SEAL-0001");
+    assert_eq!(ev[0].time, ses::pki::format_time(t));
+    assert!(ev[0].signer_subject.contains("签章人"));
+    assert_eq!(ev[0].pages, vec![0, 0, 1, 2]);
+    let pkg = ofd::Package::from_zip(&out, &ofd::Limits::default()).unwrap();
+    let sv =
+        ses::seal::parse_signature(pkg.get("Doc_0/Signs/Sign_0/SignedValue.dat").unwrap()).unwrap();
+    assert_eq!(sv.time_stamp.unwrap(), ses::sm::sm3(&sv.signature).to_vec());
+    assert_eq!(sv.time_info, Some(t));
+}
+
+/// OpenSSL checks the signer's SM2 signature in SignedValue.dat and the certificates (R-7.1b).
+#[test]
+fn openssl_verifies_the_signed_value_and_certificates() {
+    let m = material();
+    let out = seal_zip(&sample_zip(), &m, SignMode::WholeProtected);
+    let pkg = ofd::Package::from_zip(&out, &ofd::Limits::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sv.dat"),
+        pkg.get("Doc_0/Signs/Sign_0/SignedValue.dat").unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("root.pem"),
+        m.ca.root_cert().unwrap().to_pem(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("signer.pem"),
+        ses::pki::Cert::from_der(&m.signer.cert_der)
+            .unwrap()
+            .to_pem(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("maker.pem"),
+        ses::pki::Cert::from_der(&m.maker.cert_der)
+            .unwrap()
+            .to_pem(),
+    )
+    .unwrap();
+    for c in ["signer.pem", "maker.pem"] {
+        let out = openssl_ok(
+            dir.path(),
+            &["verify", "-vfyopt", DISTID_SIG, "-CAfile", "root.pem", c],
+        );
+        assert!(out.contains(": OK"), "{out}");
+    }
+    openssl_ok(
+        dir.path(),
+        &[
+            "asn1parse",
+            "-inform",
+            "DER",
+            "-in",
+            "sv.dat",
+            "-strparse",
+            "4",
+            "-noout",
+            "-out",
+            "tbs.der",
+        ],
+    );
+    let sv =
+        ses::seal::parse_signature(pkg.get("Doc_0/Signs/Sign_0/SignedValue.dat").unwrap()).unwrap();
+    std::fs::write(dir.path().join("sig.bin"), &sv.signature).unwrap();
+    openssl_ok(
+        dir.path(),
+        &[
+            "x509",
+            "-in",
+            "signer.pem",
+            "-pubkey",
+            "-noout",
+            "-out",
+            "pub.pem",
+        ],
+    );
+    let o = openssl_ok(
+        dir.path(),
+        &[
+            "dgst",
+            "-sm3",
+            "-verify",
+            "pub.pem",
+            "-sigopt",
+            DISTID_SIG,
+            "-signature",
+            "sig.bin",
+            "tbs.der",
+        ],
+    );
+    assert!(o.contains("Verified OK"), "{o}");
+    // And OpenSSL's SM3 of Signature.xml equals dataHash.
+    std::fs::write(
+        dir.path().join("Signature.xml"),
+        pkg.get("Doc_0/Signs/Sign_0/Signature.xml").unwrap(),
+    )
+    .unwrap();
+    let o = openssl_ok(dir.path(), &["dgst", "-sm3", "-r", "Signature.xml"]);
+    assert!(
+        o.starts_with(
+            &ses::pki::Cert::from_der(&m.signer.cert_der)
+                .map(|_| String::new())
+                .unwrap()
+        )
+    );
+    assert!(
+        o.contains(
+            &sv.data_hash
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ),
+        "{o}"
+    );
+}
