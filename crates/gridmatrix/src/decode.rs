@@ -422,6 +422,14 @@ pub fn decode_modules(
     Ok(out)
 }
 
+/// Parses a data-codeword stream (7-bit values, after Reed–Solomon and de-interleaving), as
+/// read from a symbol. `version`, `ecc` of the result are 0. For tests and fuzzing.
+pub fn decode_data_codewords(data: &[u8], options: &DecodeOptions) -> Result<Decoded, DecodeError> {
+    let mut out = parse(data, options)?;
+    out.data_codewords = data.len();
+    Ok(out)
+}
+
 struct Bits<'a> {
     cw: &'a [u8],
     pos: usize,

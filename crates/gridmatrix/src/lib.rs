@@ -307,6 +307,15 @@ impl Symbol {
             .map(|row| row.iter().map(|&d| if d { '1' } else { '0' }).collect())
             .collect()
     }
+    /// The rows joined by `\n` (with a final newline): the `--format matrix` output.
+    pub fn to_matrix_text(&self) -> String {
+        let mut s = String::with_capacity(self.size * (self.size + 1));
+        for row in self.modules.chunks(self.size.max(1)) {
+            s.extend(row.iter().map(|&d| if d { '1' } else { '0' }));
+            s.push('\n');
+        }
+        s
+    }
     /// The ECI written at the start, if any.
     pub fn eci(&self) -> Option<u32> {
         self.eci

@@ -27,6 +27,10 @@ fn rows_match_is_dark_and_outside_is_light() {
             assert_eq!(c == '1', sym.is_dark(x, y));
         }
     }
+    assert_eq!(
+        sym.to_matrix_text(),
+        rows.iter().map(|r| format!("{r}\n")).collect::<String>()
+    );
     assert!(!sym.is_dark(sym.size(), 0));
     assert!(!sym.is_dark(0, sym.size()));
     // Corners are dark macromodule frames.
