@@ -255,3 +255,130 @@ fn build(
         .map_err(|e| Error::Certificate(format!("signing: {e}")))?;
     cert.to_der().map_err(|e| Error::encode("certificate", e))
 }
+
+/// Files written by [`create_demo_dir`].
+#[derive(Clone, Debug)]
+pub struct DemoFiles {
+    /// `root.pem`: the trust root to pass to `ecert verify --trust`.
+    pub root_pem: std::path::PathBuf,
+    /// `maker.pem` / `maker.key.pem`: the seal maker.
+    pub maker_pem: std::path::PathBuf,
+    /// `signer.pem`: the signer certificate.
+    pub signer_pem: std::path::PathBuf,
+    /// `signer.key.pem`: the signer key (PKCS#8 PEM, unencrypted: trial material only).
+    pub signer_key_pem: std::path::PathBuf,
+    /// `seal.esl`: the v4 seal binding the signer.
+    pub seal: std::path::PathBuf,
+}
+
+fn write(path: &std::path::Path, data: &[u8]) -> Result<()> {
+    std::fs::write(path, data).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Creates a trial CA, a seal maker, a signer and a v4 seal named `seal_name` (marked
+/// "试用 TEST") with `picture` (or a plain red ring, 40×40 mm) in `dir` (R-7.1d: trials only).
+pub fn create_demo_dir(
+    dir: &std::path::Path,
+    org: &str,
+    seal_name: &str,
+    picture: Option<crate::seal::Picture>,
+) -> Result<DemoFiles> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let ca = DemoCa::new(org)?;
+    let maker = ca.issue("制章者 seal maker", Role::SealMaker, 3 * 366)?;
+    let signer = ca.issue("签章人 signer", Role::Signer, 3 * 366)?;
+    let now = crate::pki::now();
+    let picture = picture.unwrap_or_else(|| crate::seal::Picture {
+        format: crate::seal::PictureFormat::Png,
+        data: ofd::sample::sample_png(400),
+        width_mm: 40,
+        height_mm: 40,
+    });
+    let seal = crate::seal::make_seal(
+        &crate::seal::SealParams {
+            vid: "ecert-demo".into(),
+            es_id: format!("TEST-{now}"),
+            seal_type: 3,
+            name: mark(seal_name),
+            signer_certs: vec![signer.cert_der.clone()],
+            created: now,
+            valid_start: now - 3600,
+            valid_end: now + 3 * 366 * 86400,
+            picture,
+        },
+        &maker,
+    )?;
+    let f = DemoFiles {
+        root_pem: dir.join("root.pem"),
+        maker_pem: dir.join("maker.pem"),
+        signer_pem: dir.join("signer.pem"),
+        signer_key_pem: dir.join("signer.key.pem"),
+        seal: dir.join("seal.esl"),
+    };
+    write(&f.root_pem, ca.root_cert()?.to_pem().as_bytes())?;
+    write(
+        &f.maker_pem,
+        Cert::from_der(&maker.cert_der)?.to_pem().as_bytes(),
+    )?;
+    write(
+        &dir.join("maker.key.pem"),
+        maker.key.to_pkcs8_pem()?.as_bytes(),
+    )?;
+    write(
+        &dir.join("root.key.pem"),
+        ca.root.key.to_pkcs8_pem()?.as_bytes(),
+    )?;
+    write(
+        &f.signer_pem,
+        Cert::from_der(&signer.cert_der)?.to_pem().as_bytes(),
+    )?;
+    write(&f.signer_key_pem, signer.key.to_pkcs8_pem()?.as_bytes())?;
+    write(&f.seal, &seal)?;
+    write(
+        &dir.join("README.txt"),
+        "试用 TEST — 本目录中的 CA、证书、密钥和印章仅供试用，不具法律效力，不得用于正式证书（R-7.1d）。\n\
+         TRIAL ONLY — this CA, its certificates, keys and seal are for tests and trials; they prove nothing.\n\
+         root.pem: trust root for `ecert verify --trust root.pem`; seal.esl: GB/T 38540 v4 seal;\n\
+         signer.pem + signer.key.pem: the signer bound to the seal.\n"
+            .as_bytes(),
+    )?;
+    Ok(f)
+}
+
+/// Loads a signer from a certificate file (PEM or DER) and a key file (PKCS#8 PEM, encrypted
+/// PKCS#8 PEM with `password`, or SEC 1 PEM).
+pub fn load_signer(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    password: Option<&str>,
+) -> Result<CertifiedKey> {
+    let c = read(cert)?;
+    let cert_der = if c.starts_with(b"-----") {
+        let text = String::from_utf8_lossy(&c).into_owned();
+        Cert::from_pem_bundle(&text)?.remove(0).der().to_vec()
+    } else {
+        c
+    };
+    let k = String::from_utf8(read(key)?)
+        .map_err(|_| Error::Key(format!("{}: not a PEM text file", key.display())))?;
+    CertifiedKey::new(Sm2KeyPair::from_pem(&k, password)?, cert_der)
+}
+
+/// Loads `(seal, signer)` from a directory written by [`create_demo_dir`].
+pub fn load_demo_dir(dir: &std::path::Path) -> Result<(Vec<u8>, CertifiedKey)> {
+    let signer = load_signer(&dir.join("signer.pem"), &dir.join("signer.key.pem"), None)?;
+    Ok((read(&dir.join("seal.esl"))?, signer))
+}

@@ -472,8 +472,22 @@ pub fn verify_package(pkg: &Package, opts: &VerifyOptions, now: UnixTime) -> Rep
     let mut records: Vec<Record> = Vec::new();
     let mut format_problem: Option<String> = None;
     let mut sig_files: Vec<String> = Vec::new();
-    match signature_lists(pkg) {
-        Err(e) => format_problem = Some(e),
+    let lists = match signature_lists(pkg) {
+        Ok(l) => Ok(l),
+        Err(e) => {
+            // OFD.xml is unreadable: still verify every Signatures.xml in the package, so that
+            // the report names the signature that covered the damaged OFD.xml.
+            format_problem = Some(e);
+            let found: Vec<Option<String>> = pkg
+                .paths()
+                .filter(|p| p.rsplit('/').next() == Some("Signatures.xml"))
+                .map(|p| Some(p.to_string()))
+                .collect();
+            if found.is_empty() { Err(()) } else { Ok(found) }
+        }
+    };
+    match lists {
+        Err(()) => {}
         Ok(lists) => {
             for (doc, list) in lists.iter().enumerate() {
                 let Some(path) = list else { continue };
@@ -483,7 +497,24 @@ pub fn verify_package(pkg: &Package, opts: &VerifyOptions, now: UnixTime) -> Rep
                     continue;
                 };
                 match xmlsig::parse_signatures(path, b) {
-                    Err(e) => format_problem = Some(e.to_string()),
+                    Err(e) => {
+                        // Unreadable list: verify the Signature.xml files beside it anyway, so the
+                        // report names the signature that covered the damaged list.
+                        format_problem = Some(e.to_string());
+                        let dir = ofd::loc::dir_of(path);
+                        for p in pkg
+                            .paths()
+                            .filter(|p| p.starts_with(dir) && p.ends_with("/Signature.xml"))
+                        {
+                            let rec = xmlsig::SignatureRecord {
+                                id: format!("(unlisted {p})"),
+                                sig_type: "Seal".into(),
+                                base_loc: format!("/{p}"),
+                                path: p.to_string(),
+                            };
+                            records.push(verify_record(pkg, doc, path, rec, opts));
+                        }
+                    }
                     Ok(f) => {
                         for rec in f.records {
                             records.push(verify_record(pkg, doc, path, rec, opts));

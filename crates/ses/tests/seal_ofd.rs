@@ -411,3 +411,45 @@ fn openssl_verifies_the_signed_value_and_certificates() {
         "{o}"
     );
 }
+
+/// The demo flow the CLI offers: create a trial directory, seal, verify with its root (R-7.1d).
+#[test]
+fn demo_directory_seal_and_verify_r_7_1d() {
+    let dir = tempfile::tempdir().unwrap();
+    let files =
+        ses::demo::create_demo_dir(dir.path(), "某计量院", "校准电子证书专用章", None).unwrap();
+    let readme = std::fs::read_to_string(dir.path().join("README.txt")).unwrap();
+    assert!(readme.contains("试用 TEST"));
+    let (seal, signer) = ses::demo::load_demo_dir(dir.path()).unwrap();
+    let s = ses::seal::parse_seal(&seal).unwrap();
+    assert!(s.name.contains("试用 TEST"), "{}", s.name);
+    let out = sign::seal_bytes(
+        &sample_zip(),
+        &seal,
+        &signer,
+        &stamp_options(SignMode::WholeProtected),
+        &Hooks::default(),
+    )
+    .unwrap();
+    let mut trust = ses::pki::TrustStore::new();
+    trust
+        .add_roots_pem(&std::fs::read_to_string(&files.root_pem).unwrap())
+        .unwrap();
+    let rep = verify_bytes(
+        &out,
+        &VerifyOptions {
+            trust,
+            validation_time: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(rep.indication, Indication::Passed, "{}", rep.to_text());
+    assert!(
+        rep.signatures[0]
+            .signer
+            .as_ref()
+            .unwrap()
+            .subject
+            .contains("试用 TEST")
+    );
+}
