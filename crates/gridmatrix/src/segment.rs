@@ -7,7 +7,10 @@
 //! * states: Chinese `H`, Numeral after a full 3-digit group (`NO`, may take more groups),
 //!   Numeral after a shorter last group (`NC`, must leave), Lower `L`, Upper `U`, Mixed `M`,
 //!   and the start state `S` (at the beginning and after a Byte block);
-//! * mode switches at one position (latches, or a start-state indicator);
+//! * mode switches at one position (latches, or a start-state indicator); a path may pass
+//!   through a mode without writing a character in it, e.g. Numeral → Lower → Numeral to
+//!   start a new Numeral segment after a short last group (10 + 7 bits); the stream then has
+//!   an empty run, which is a plain sequence of two latch codes for a reader;
 //! * character edges: a Chinese code (one unit, or a digit pair or CR LF), a letter, space
 //!   or shifted character; a whole Numeral group (entering Numeral pays the latch and the
 //!   2-bit pad count with its first group); a whole Byte block of 1–512 bytes ending in `S`,
@@ -297,9 +300,18 @@ pub(crate) fn segment(units: &[u16]) -> (u32, Vec<Run>) {
             best = (v, st);
         }
     }
-    // Trace back.
-    let mut pieces: Vec<Run> = Vec::new();
+    // Trace back: consuming pieces, each with the state it was entered from.
+    struct Piece {
+        mode: Mode,
+        start: usize,
+        end: usize,
+        /// State (cur layer at `start`) the piece was entered from.
+        source: usize,
+    }
+    let mut pieces: Vec<Piece> = Vec::new();
     let (mut i, mut st) = (n, best.1);
+    // A final state entered by a switch (never optimal, kept exact) is a zero-length run.
+    let final_state = st;
     let mut guard = 0usize;
     loop {
         guard += 1;
@@ -318,27 +330,57 @@ pub(crate) fn segment(units: &[u16]) -> (u32, Vec<Run>) {
             break;
         }
         let p = b.pos as usize;
-        pieces.push(Run {
+        pieces.push(Piece {
             mode: mode_of(st),
             start: p,
             end: i,
+            source: usize::from(b.state),
         });
         i = p;
         st = usize::from(b.state);
     }
     pieces.reverse();
+    if final_state != S {
+        // The end-of-data code is written in the final state's mode.
+        pieces.push(Piece {
+            mode: mode_of(final_state),
+            start: n,
+            end: n,
+            source: final_state,
+        });
+    }
     let mut runs: Vec<Run> = Vec::with_capacity(pieces.len());
     for piece in pieces {
-        match runs.last_mut() {
-            Some(last)
-                if last.mode == piece.mode
-                    && piece.mode != Mode::Byte
-                    && last.end == piece.start =>
-            {
+        let continues = match piece.mode {
+            Mode::Byte => false,
+            Mode::Numeral => piece.source == NO,
+            m => mode_of(piece.source) == m,
+        };
+        let last_mode = runs.last().map(|r| r.mode);
+        if continues && last_mode == Some(piece.mode) {
+            if let Some(last) = runs.last_mut() {
                 last.end = piece.end;
             }
-            _ => runs.push(piece),
+            continue;
         }
+        // Entered through a switch into a mode that wrote no character (e.g. N → U → N to
+        // start Numeral afresh after a short group): keep that mode as an empty run.
+        let via = piece.source;
+        if !continues && matches!(via, H | L | U | M) && last_mode != Some(mode_of(via)) {
+            runs.push(Run {
+                mode: mode_of(via),
+                start: piece.start,
+                end: piece.start,
+            });
+        }
+        if piece.start == piece.end && last_mode == Some(piece.mode) {
+            continue; // the final pseudo-piece in the mode already current
+        }
+        runs.push(Run {
+            mode: piece.mode,
+            start: piece.start,
+            end: piece.end,
+        });
     }
     (best.0, runs)
 }
@@ -537,6 +579,23 @@ mod tests {
                 {
                     assert!(bits as usize <= b, "{s:?}: DP {bits} > single {m:?} {b}");
                 }
+            }
+        }
+    }
+
+    /// Found by the fuzzer: after a short Numeral group ("1.2") the shortest stream restarts
+    /// Numeral through a latch to Upper and back (10 + 7 bits), an empty Upper run.
+    #[test]
+    fn numeral_restart_through_an_empty_run() {
+        for s in [
+            "CDEF1.2.152112233121121000040121012344",
+            "1.2.152112233121121000040121012344",
+        ] {
+            let u = units(s);
+            let (bits, runs) = segment(&u);
+            assert_eq!(written_bits(&u, &runs), bits as usize, "{s:?}: {runs:?}");
+            if s.starts_with('C') {
+                assert!(runs.iter().any(|r| r.start == r.end), "{s:?}: {runs:?}");
             }
         }
     }

@@ -165,3 +165,19 @@ fn r_4_5_5_sample_identifier_uses_chinese_mode_for_the_middle_dot() {
     );
     assert!(every_size(id) > 10);
 }
+
+/// Found by the fuzzer: Numeral restarted through an empty Upper run reads back.
+#[test]
+fn numeral_restart_through_an_empty_run_reads_back() {
+    let s = "CDEF1.2.152112233121121000040121012344";
+    let sym = gridmatrix::encode(s, &Options::default()).expect("fits");
+    assert!(
+        sym.segments().iter().any(|seg| seg.len == 0),
+        "{}",
+        sym.modes_summary()
+    );
+    let back = decode_symbol(&sym).expect("reads");
+    assert_eq!(back.text().expect("text"), s);
+    assert_eq!(back.data_bits, sym.data_bits());
+    assert!(every_size(s) > 0);
+}
