@@ -1,0 +1,670 @@
+//! The resource library (R-5.2.2): seals with their images, maker and signer certificates and
+//! the signer's private key encrypted at rest (R-7.2.3d); certificate templates; institutes and
+//! settings.
+
+use serde_json::json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use zeroize::Zeroizing;
+
+use crate::audit::{AuditEvent, append_in};
+use crate::crypto::{KEY_ALG, MasterKey, aad, hex, new_id, parse_hex, sm3};
+use crate::error::{Result, StoreError, db, is_unique_violation};
+use crate::store::{Store, now_ms};
+
+/// Plaintext of the master-key check value.
+const CHECK_PLAINTEXT: &[u8] = b"ecert master key check v1";
+const CHECK_SETTING: &str = "master_key_check";
+
+/// A seal to add to the library.
+#[derive(Debug, Clone)]
+pub struct NewSeal {
+    /// Unique name (e.g. "XX计量院校准电子证书专用章").
+    pub name: String,
+    /// Kind (检定/校准/检验/检测, or the application's code for it).
+    pub kind: String,
+    /// The seal image.
+    pub image: Vec<u8>,
+    /// Image format (`png`, `svg`, `ofd`, …).
+    pub image_format: String,
+    /// The made seal (GB/T 38540 SES_Seal DER), if already made.
+    pub seal_der: Option<Vec<u8>>,
+    /// The seal maker's certificate (DER).
+    pub maker_cert_der: Vec<u8>,
+    /// The signer's certificate (DER).
+    pub signer_cert_der: Vec<u8>,
+    /// The signer's private key (e.g. PKCS#8 DER). Stored only encrypted.
+    pub signer_key: Zeroizing<Vec<u8>>,
+}
+
+/// A seal as stored (without its key; see [`Store::seal_signer_key`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealRecord {
+    /// Record id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: String,
+    /// Image bytes.
+    pub image: Vec<u8>,
+    /// Image format.
+    pub image_format: String,
+    /// SES_Seal DER, if present.
+    pub seal_der: Option<Vec<u8>>,
+    /// Maker certificate (DER).
+    pub maker_cert_der: Vec<u8>,
+    /// Signer certificate (DER).
+    pub signer_cert_der: Vec<u8>,
+    /// Encryption of the key (`SM4-GCM`).
+    pub key_alg: String,
+    /// `false` once retired.
+    pub active: bool,
+    /// Created (unix ms).
+    pub created_at_ms: i64,
+    /// Last changed (unix ms).
+    pub updated_at_ms: i64,
+}
+
+/// A template version (R-5.2.2 certificate templates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateRecord {
+    /// Template name.
+    pub name: String,
+    /// Version, from 1.
+    pub version: i64,
+    /// Kind code it is meant for, if limited to one.
+    pub kind: Option<i64>,
+    /// SM3 of the body.
+    pub body_sm3: [u8; 32],
+    /// Created (unix ms).
+    pub created_at_ms: i64,
+}
+
+/// An issuing institute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Institute {
+    /// Id chosen by the application (e.g. `default`).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Organisation code (R-4.5.5).
+    pub org_code: String,
+    /// Accreditation / authorisation id (R-4.5.5).
+    pub accreditation_id: Option<String>,
+    /// Anything else, JSON text (address, phone, logo, base URL, …).
+    pub details: String,
+}
+
+const SEAL_COLUMNS: &str = "id, name, kind, image, image_format, seal_der, maker_cert_der, \
+    signer_cert_der, key_alg, status, created_at, updated_at";
+
+fn seal_from_row(row: &AnyRow) -> Result<SealRecord> {
+    let op = "reading a seal";
+    let status: String = row.try_get("status").map_err(db(op))?;
+    Ok(SealRecord {
+        id: row.try_get("id").map_err(db(op))?,
+        name: row.try_get("name").map_err(db(op))?,
+        kind: row.try_get("kind").map_err(db(op))?,
+        image: row.try_get("image").map_err(db(op))?,
+        image_format: row.try_get("image_format").map_err(db(op))?,
+        seal_der: row.try_get("seal_der").map_err(db(op))?,
+        maker_cert_der: row.try_get("maker_cert_der").map_err(db(op))?,
+        signer_cert_der: row.try_get("signer_cert_der").map_err(db(op))?,
+        key_alg: row.try_get("key_alg").map_err(db(op))?,
+        active: status == "active",
+        created_at_ms: row.try_get("created_at").map_err(db(op))?,
+        updated_at_ms: row.try_get("updated_at").map_err(db(op))?,
+    })
+}
+
+impl Store {
+    /// A setting's value.
+    pub async fn setting(&self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a setting"))?;
+        row.map(|r| r.try_get("value").map_err(db("reading a setting")))
+            .transpose()
+    }
+
+    /// Sets a setting (insert or replace).
+    pub async fn set_setting(&self, name: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(name.to_owned())
+        .bind(value.to_owned())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(db("writing a setting"))?;
+        Ok(())
+    }
+
+    /// Checks `key` against this database's master-key check value, creating the value on
+    /// first use. [`StoreError::WrongMasterKey`] when it is not the key the database was set up
+    /// with (R-7.2.3d).
+    pub async fn check_master_key(&self, key: &MasterKey) -> Result<()> {
+        let a = aad("settings", CHECK_SETTING);
+        if self.setting(CHECK_SETTING).await?.is_none() {
+            let (nonce, ct) = key.encrypt(&a, CHECK_PLAINTEXT)?;
+            sqlx::query(
+                "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(CHECK_SETTING.to_owned())
+            .bind(format!("{}:{}", hex(&nonce), hex(&ct)))
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(db("writing the master key check value"))?;
+        }
+        let stored = self
+            .setting(CHECK_SETTING)
+            .await?
+            .ok_or(StoreError::WrongMasterKey)?;
+        let corrupt = || StoreError::Corrupt {
+            table: "settings",
+            key: CHECK_SETTING.to_owned(),
+            problem: "not NONCE:CIPHERTEXT in hex".into(),
+        };
+        let (n, c) = stored.split_once(':').ok_or_else(corrupt)?;
+        let (n, c) = (
+            parse_hex(n).ok_or_else(corrupt)?,
+            parse_hex(c).ok_or_else(corrupt)?,
+        );
+        match key.decrypt(&a, &n, &c) {
+            Some(p) if p.as_slice() == CHECK_PLAINTEXT => Ok(()),
+            _ => Err(StoreError::WrongMasterKey),
+        }
+    }
+
+    /// Adds a seal; the signer's private key is encrypted with SM4-GCM under `master`, with a
+    /// fresh nonce, bound to this seal's id (R-5.2.2, R-7.2.3d). Audited as `seal.create`.
+    pub async fn add_seal(
+        &self,
+        seal: &NewSeal,
+        master: &MasterKey,
+        actor: &str,
+    ) -> Result<SealRecord> {
+        for (field, v) in [
+            ("seal name", &seal.name),
+            ("seal kind", &seal.kind),
+            ("image format", &seal.image_format),
+        ] {
+            if v.trim().is_empty() || v.chars().any(char::is_control) {
+                return Err(StoreError::Invalid {
+                    field,
+                    problem: "empty or contains a control character".into(),
+                });
+            }
+        }
+        if seal.signer_key.is_empty() {
+            return Err(StoreError::Invalid {
+                field: "signer key",
+                problem: "empty".into(),
+            });
+        }
+        self.check_master_key(master).await?;
+        let id = new_id()?;
+        let (nonce, ct) = master.encrypt(&aad("seal-signer-key", &id), &seal.signer_key)?;
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "INSERT INTO seals (id, name, kind, image, image_format, seal_der, maker_cert_der, \
+             signer_cert_der, key_alg, key_nonce, key_ciphertext, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $12)",
+        )
+        .bind(id.clone())
+        .bind(seal.name.clone())
+        .bind(seal.kind.clone())
+        .bind(seal.image.clone())
+        .bind(seal.image_format.clone())
+        .bind(seal.seal_der.clone())
+        .bind(seal.maker_cert_der.clone())
+        .bind(seal.signer_cert_der.clone())
+        .bind(KEY_ALG.to_owned())
+        .bind(nonce.to_vec())
+        .bind(ct)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = r {
+            return Err(if is_unique_violation(&e) {
+                StoreError::AlreadyExists {
+                    what: "seal",
+                    name: seal.name.clone(),
+                }
+            } else {
+                StoreError::Database {
+                    op: "inserting a seal",
+                    source: e,
+                }
+            });
+        }
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor,
+                action: "seal.create",
+                subject: &seal.name,
+                details: &json!({
+                    "id": id,
+                    "kind": seal.kind,
+                    "image_sm3": hex(&sm3(&seal.image)),
+                    "maker_cert_sm3": hex(&sm3(&seal.maker_cert_der)),
+                    "signer_cert_sm3": hex(&sm3(&seal.signer_cert_der)),
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db("committing a seal"))?;
+        self.seal(&id).await?.ok_or(StoreError::NotFound {
+            what: "seal",
+            key: id,
+        })
+    }
+
+    /// A seal by id.
+    pub async fn seal(&self, id: &str) -> Result<Option<SealRecord>> {
+        self.seal_where("id", id).await
+    }
+
+    /// A seal by name.
+    pub async fn seal_by_name(&self, name: &str) -> Result<Option<SealRecord>> {
+        self.seal_where("name", name).await
+    }
+
+    async fn seal_where(&self, col: &'static str, v: &str) -> Result<Option<SealRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SEAL_COLUMNS} FROM seals WHERE {col} = $1"
+        )))
+        .bind(v.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("looking up a seal"))?
+        .as_ref()
+        .map(seal_from_row)
+        .transpose()
+    }
+
+    /// All seals, by name.
+    pub async fn list_seals(&self) -> Result<Vec<SealRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SEAL_COLUMNS} FROM seals ORDER BY name"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing seals"))?;
+        rows.iter().map(seal_from_row).collect()
+    }
+
+    /// Stores the made seal (SES_Seal DER) of a seal record.
+    pub async fn set_seal_der(&self, id: &str, seal_der: &[u8], actor: &str) -> Result<()> {
+        self.seal_update(id, actor, "seal.update", Some(seal_der), None)
+            .await
+    }
+
+    /// Retires a seal (kept for verification of what it sealed; no longer offered for use).
+    pub async fn retire_seal(&self, id: &str, actor: &str) -> Result<()> {
+        self.seal_update(id, actor, "seal.retire", None, Some("retired"))
+            .await
+    }
+
+    async fn seal_update(
+        &self,
+        id: &str,
+        actor: &str,
+        action: &str,
+        seal_der: Option<&[u8]>,
+        status: Option<&str>,
+    ) -> Result<()> {
+        let seal = self.seal(id).await?.ok_or(StoreError::NotFound {
+            what: "seal",
+            key: id.to_owned(),
+        })?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE seals SET seal_der = COALESCE($1, seal_der), status = COALESCE($2, status), \
+             updated_at = $3 WHERE id = $4",
+        )
+        .bind(seal_der.map(<[u8]>::to_vec))
+        .bind(status.map(str::to_owned))
+        .bind(now_ms())
+        .bind(id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("updating a seal"))?;
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor,
+                action,
+                subject: &seal.name,
+                details: &json!({
+                    "id": id,
+                    "seal_der_sm3": seal_der.map(|d| hex(&sm3(d))),
+                    "status": status,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db("committing a seal update"))
+    }
+
+    /// Decrypts a seal's signer private key (R-7.2.3d). [`StoreError::WrongMasterKey`] for a
+    /// wrong master key; [`StoreError::Decrypt`] when the key is right but the record was altered.
+    pub async fn seal_signer_key(
+        &self,
+        id: &str,
+        master: &MasterKey,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let row = sqlx::query("SELECT key_alg, key_nonce, key_ciphertext FROM seals WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a seal key"))?
+            .ok_or(StoreError::NotFound {
+                what: "seal",
+                key: id.to_owned(),
+            })?;
+        let alg: String = row.try_get("key_alg").map_err(db("reading a seal key"))?;
+        if alg != KEY_ALG {
+            return Err(StoreError::Corrupt {
+                table: "seals",
+                key: id.to_owned(),
+                problem: format!("unknown key encryption {alg:?}"),
+            });
+        }
+        let nonce: Vec<u8> = row.try_get("key_nonce").map_err(db("reading a seal key"))?;
+        let ct: Vec<u8> = row
+            .try_get("key_ciphertext")
+            .map_err(db("reading a seal key"))?;
+        match master.decrypt(&aad("seal-signer-key", id), &nonce, &ct) {
+            Some(k) => Ok(k),
+            None => {
+                self.check_master_key(master).await?;
+                Err(StoreError::Decrypt {
+                    what: "signer key",
+                    key: id.to_owned(),
+                })
+            }
+        }
+    }
+
+    /// Re-encrypts every seal's signer key (and API client secret) from `old` to `new` in one
+    /// transaction (master key rotation); returns how many keys were re-encrypted.
+    pub async fn rotate_master_key(
+        &self,
+        old: &MasterKey,
+        new: &MasterKey,
+        actor: &str,
+    ) -> Result<u64> {
+        self.check_master_key(old).await?;
+        let mut tx = self.begin_write().await?;
+        let mut n = 0u64;
+        for (table, purpose, nonce_col, ct_col) in [
+            ("seals", "seal-signer-key", "key_nonce", "key_ciphertext"),
+            (
+                "api_clients",
+                crate::api::SECRET_PURPOSE,
+                "secret_nonce",
+                "secret_cipher",
+            ),
+        ] {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id, {nonce_col} AS n, {ct_col} AS c FROM {table} WHERE {ct_col} IS NOT NULL"
+            )))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("reading encrypted keys"))?;
+            for row in rows {
+                let id: String = row.try_get("id").map_err(db("reading encrypted keys"))?;
+                let nonce: Vec<u8> = row.try_get("n").map_err(db("reading encrypted keys"))?;
+                let ct: Vec<u8> = row.try_get("c").map_err(db("reading encrypted keys"))?;
+                let a = aad(purpose, &id);
+                let plain = old.decrypt(&a, &nonce, &ct).ok_or(StoreError::Decrypt {
+                    what: "key",
+                    key: format!("{table}/{id}"),
+                })?;
+                let (nonce2, ct2) = new.encrypt(&a, &plain)?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET {nonce_col} = $1, {ct_col} = $2 WHERE id = $3"
+                )))
+                .bind(nonce2.to_vec())
+                .bind(ct2)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("writing re-encrypted keys"))?;
+                n += 1;
+            }
+        }
+        let (nonce, ct) = new.encrypt(&aad("settings", CHECK_SETTING), CHECK_PLAINTEXT)?;
+        sqlx::query("UPDATE settings SET value = $1, updated_at = $2 WHERE name = $3")
+            .bind(format!("{}:{}", hex(&nonce), hex(&ct)))
+            .bind(now_ms())
+            .bind(CHECK_SETTING.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db("writing the master key check value"))?;
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor,
+                action: "master_key.rotate",
+                subject: "master key",
+                details: &json!({ "keys": n }),
+            },
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(db("committing the key rotation"))?;
+        Ok(n)
+    }
+
+    /// Adds a new version of template `name` (versions are never overwritten); returns it.
+    pub async fn add_template(
+        &self,
+        name: &str,
+        kind: Option<i64>,
+        body: &[u8],
+        actor: &str,
+    ) -> Result<TemplateRecord> {
+        if name.trim().is_empty() || name.chars().any(char::is_control) {
+            return Err(StoreError::Invalid {
+                field: "template name",
+                problem: "empty or contains a control character".into(),
+            });
+        }
+        let digest = sm3(body);
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM templates WHERE name = $1")
+                .bind(name.to_owned())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db("numbering a template version"))?;
+        let version: i64 = row
+            .try_get("v")
+            .map_err(db("numbering a template version"))?;
+        sqlx::query(
+            "INSERT INTO templates (name, version, kind, body, body_sm3, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(name.to_owned())
+        .bind(version)
+        .bind(kind)
+        .bind(body.to_vec())
+        .bind(digest.to_vec())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::AlreadyExists {
+                    what: "template version",
+                    name: format!("{name} v{version}"),
+                }
+            } else {
+                StoreError::Database {
+                    op: "inserting a template",
+                    source: e,
+                }
+            }
+        })?;
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor,
+                action: "template.add",
+                subject: name,
+                details: &json!({"version": version, "kind": kind, "body_sm3": hex(&digest)}),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db("committing a template"))?;
+        Ok(TemplateRecord {
+            name: name.to_owned(),
+            version,
+            kind,
+            body_sm3: digest,
+            created_at_ms: now,
+        })
+    }
+
+    /// A template version (the latest when `version` is `None`) with its body; the body's SM3
+    /// is checked.
+    pub async fn template(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<Option<(TemplateRecord, Vec<u8>)>> {
+        let op = "reading a template";
+        let row = sqlx::query(
+            "SELECT name, version, kind, body, body_sm3, created_at FROM templates \
+             WHERE name = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
+        )
+        .bind(name.to_owned())
+        .bind(version.unwrap_or(0))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(op))?;
+        let Some(row) = row else { return Ok(None) };
+        let body: Vec<u8> = row.try_get("body").map_err(db(op))?;
+        let stored: Vec<u8> = row.try_get("body_sm3").map_err(db(op))?;
+        let version: i64 = row.try_get("version").map_err(db(op))?;
+        let digest = sm3(&body);
+        if stored[..] != digest[..] {
+            return Err(StoreError::Corrupt {
+                table: "templates",
+                key: format!("{name} v{version}"),
+                problem: "body does not match its SM3".into(),
+            });
+        }
+        Ok(Some((
+            TemplateRecord {
+                name: row.try_get("name").map_err(db(op))?,
+                version,
+                kind: row.try_get("kind").map_err(db(op))?,
+                body_sm3: digest,
+                created_at_ms: row.try_get("created_at").map_err(db(op))?,
+            },
+            body,
+        )))
+    }
+
+    /// The latest version of every template.
+    pub async fn list_templates(&self) -> Result<Vec<TemplateRecord>> {
+        let op = "listing templates";
+        let rows = sqlx::query(
+            "SELECT t.name, t.version, t.kind, t.body_sm3, t.created_at FROM templates t \
+             WHERE t.version = (SELECT MAX(u.version) FROM templates u WHERE u.name = t.name) \
+             ORDER BY t.name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(op))?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.try_get("name").map_err(db(op))?;
+                Ok(TemplateRecord {
+                    body_sm3: {
+                        let v: Vec<u8> = row.try_get("body_sm3").map_err(db(op))?;
+                        v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
+                            table: "templates",
+                            key: name.clone(),
+                            problem: "body_sm3 is not 32 bytes".into(),
+                        })?
+                    },
+                    version: row.try_get("version").map_err(db(op))?,
+                    kind: row.try_get("kind").map_err(db(op))?,
+                    created_at_ms: row.try_get("created_at").map_err(db(op))?,
+                    name,
+                })
+            })
+            .collect()
+    }
+
+    /// Inserts or replaces an institute.
+    pub async fn put_institute(&self, inst: &Institute, actor: &str) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO institutes (id, name, org_code, accreditation_id, details, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (id) DO UPDATE SET \
+             name = excluded.name, org_code = excluded.org_code, \
+             accreditation_id = excluded.accreditation_id, details = excluded.details, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(inst.id.clone())
+        .bind(inst.name.clone())
+        .bind(inst.org_code.clone())
+        .bind(inst.accreditation_id.clone())
+        .bind(inst.details.clone())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("writing an institute"))?;
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor,
+                action: "institute.put",
+                subject: &inst.id,
+                details: &json!({"name": inst.name, "org_code": inst.org_code,
+                    "accreditation_id": inst.accreditation_id}),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db("committing an institute"))
+    }
+
+    /// An institute by id.
+    pub async fn institute(&self, id: &str) -> Result<Option<Institute>> {
+        let op = "reading an institute";
+        let row = sqlx::query(
+            "SELECT id, name, org_code, accreditation_id, details FROM institutes WHERE id = $1",
+        )
+        .bind(id.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db(op))?;
+        row.map(|r| {
+            Ok(Institute {
+                id: r.try_get("id").map_err(db(op))?,
+                name: r.try_get("name").map_err(db(op))?,
+                org_code: r.try_get("org_code").map_err(db(op))?,
+                accreditation_id: r.try_get("accreditation_id").map_err(db(op))?,
+                details: r.try_get("details").map_err(db(op))?,
+            })
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,226 @@
+//! Test harness: every test body runs against SQLite and against PostgreSQL, each time in a
+//! fresh database (PostgreSQL: `ecert_test_<random>`, dropped afterwards) with two fresh local
+//! replica folders. PostgreSQL is expected at 127.0.0.1:5432 (user `postgres`, trust auth;
+//! `scripts/setup` starts it) or at `$ECERT_TEST_PG` (a server URL without database).
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use ecert_store::{NewCertificate, Replica, Store, hex};
+use sqlx::{AnyConnection, Connection, Executor};
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What a test body gets.
+pub struct Env {
+    pub backend: Backend,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub store: Store,
+}
+
+impl Env {
+    /// Replica folder `i` (0 or 1) of the default store.
+    pub fn replica_dir(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("replica-{i}"))
+    }
+
+    /// Every file on both default replicas (`r0/…`, `r1/…`).
+    pub fn blob_files(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for i in 0..2 {
+            v.extend(
+                files_under(&self.replica_dir(i))
+                    .into_iter()
+                    .map(|f| format!("r{i}/{f}")),
+            );
+        }
+        v
+    }
+
+    /// Opens another handle on the same database with other replicas.
+    pub async fn open_with(&self, replicas: Vec<Replica>) -> Store {
+        Store::open(&self.url, replicas)
+            .await
+            .expect("opening a second store handle")
+    }
+}
+
+fn pg_server() -> String {
+    std::env::var("ECERT_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).expect("random");
+    hex(&b)
+}
+
+async fn pg_admin() -> AnyConnection {
+    sqlx::any::install_default_drivers();
+    let url = format!("{}/postgres", pg_server());
+    match AnyConnection::connect(&url).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "PostgreSQL is unreachable at {url}: {e}. These tests need a running PostgreSQL \
+             (trust auth for user postgres): run `bash scripts/setup`, or set ECERT_TEST_PG"
+        ),
+    }
+}
+
+/// Sets up a fresh database and replicas, runs `body`, drops the database (even when the body
+/// panicked), then re-raises the body's panic.
+pub async fn run<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(Env) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (url, pg_db) = match backend {
+        Backend::Sqlite => (
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("ecert.db").display()
+            ),
+            None,
+        ),
+        Backend::Postgres => {
+            let name = format!("ecert_test_{}", random_hex(8));
+            let mut admin = pg_admin().await;
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("CREATE DATABASE");
+            admin.close().await.ok();
+            (format!("{}/{name}", pg_server()), Some(name))
+        }
+    };
+    let replicas = (0..2)
+        .map(|i| {
+            Replica::local(format!("r{i}"), dir.path().join(format!("replica-{i}")))
+                .expect("replica")
+        })
+        .collect();
+    let store = Store::open(&url, replicas)
+        .await
+        .expect("opening the store");
+    let env = Env {
+        backend,
+        url,
+        dir,
+        store: store.clone(),
+    };
+    let outcome = tokio::spawn(body(env)).await;
+    store.close().await;
+    if let Some(name) = pg_db {
+        let mut admin = pg_admin().await;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .await
+            .expect("DROP DATABASE");
+        admin.close().await.ok();
+    }
+    if let Err(e) = outcome {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+        panic!("test task failed: {e}");
+    }
+}
+
+/// Generates `sqlite::NAME` and `postgres::NAME` tests for each `async fn NAME(env: Env)`.
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::common::run(crate::common::Backend::Sqlite, super::$name).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::common::run(crate::common::Backend::Postgres, super::$name).await;
+                }
+            )+
+        }
+    };
+}
+
+/// A realistic certificate record; `n` makes number, identifier and token unique.
+pub fn cert(n: u32) -> NewCertificate {
+    NewCertificate {
+        number: format!("JZ2026-{n:05}"),
+        identifier: format!("2.999.1·2·12345678X·CNAS L0001·{n:06}·0"),
+        kind: 2,
+        customer_name: "杭州某某仪器有限公司".into(),
+        instrument_name: "数字压力计".into(),
+        serial_number: format!("SN{n}"),
+        issue_date: "2026-11-26".into(),
+        revision: 0,
+        verify_token: format!("tok-{}-{n}", random_hex(16)),
+        check_code: format!("{:06}", n * 7 % 1_000_000),
+        file_name: format!("校准电子证书-JZ2026-{n:05}-数字压力计-SN{n}.ofd"),
+        retention_until: Some("2032-11-26".into()),
+    }
+}
+
+/// A file body that differs per `n` (not a real OFD: the store treats files as bytes).
+pub fn file(n: u32, size: usize) -> Bytes {
+    let mut v = Vec::with_capacity(size);
+    let mut x = n.wrapping_mul(2_654_435_761).wrapping_add(1);
+    while v.len() < size {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(size);
+    Bytes::from(v)
+}
+
+/// All files under a folder (relative paths, sorted).
+pub fn files_under(root: &std::path::Path) -> Vec<String> {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// Number of rows in a table.
+pub async fn count(store: &Store, table: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n FROM {table}"
+    )))
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
+    .try_get::<i64, _>("n")
+    .unwrap()
+}

@@ -1,0 +1,435 @@
+//! The resource library (R-5.2.2) with signer keys encrypted at rest (R-7.2.3d), templates,
+//! settings and institutes, and the API's clients, nonces and idempotency keys — on both
+//! backends. pyca/cryptography (an independent SM4-GCM) decrypts a stored key.
+
+#![allow(clippy::unwrap_used)]
+#[macro_use]
+mod common;
+
+use common::{Backend, Env};
+use ecert_store::{
+    ClientCredential, IdempotencyState, Institute, MasterKey, NewSeal, StoreError, hex, sm3,
+};
+use sqlx::Row;
+use zeroize::Zeroizing;
+
+both_backends!(
+    r_5_2_2_r_7_2_3d_seal_keys_are_stored_only_encrypted,
+    r_7_2_3d_wrong_master_key_and_altered_record_are_told_apart,
+    r_7_2_3d_master_key_rotation,
+    r_7_2_3d_pyca_cryptography_decrypts_a_stored_signer_key,
+    r_5_2_2_templates_are_versioned,
+    settings_and_institutes,
+    api_clients_nonces_and_idempotency_keys,
+);
+
+const PKCS8: &[u8] = b"0\x81\x87\x02\x01\x000\x13\x06\x07*\x86H\xce=\x02\x01\x06\x08*\x81\x1c\xcfU\x01\x82-\x04m0k\x02\x01\x01\x04 SECRET-SIGNER-KEY-BYTES-0123456";
+
+fn seal(name: &str) -> NewSeal {
+    NewSeal {
+        name: name.into(),
+        kind: "校准".into(),
+        image: b"\x89PNG\r\n\x1a\n fake image".to_vec(),
+        image_format: "png".into(),
+        seal_der: None,
+        maker_cert_der: b"maker-cert-der".to_vec(),
+        signer_cert_der: b"signer-cert-der".to_vec(),
+        signer_key: Zeroizing::new(PKCS8.to_vec()),
+    }
+}
+
+async fn r_5_2_2_r_7_2_3d_seal_keys_are_stored_only_encrypted(env: Env) {
+    let s = &env.store;
+    let mk = MasterKey::generate().unwrap();
+    let rec = s
+        .add_seal(&seal("某计量院校准电子证书专用章"), &mk, "admin")
+        .await
+        .unwrap();
+    assert_eq!(rec.key_alg, "SM4-GCM");
+    assert!(rec.active);
+    assert_eq!(rec.maker_cert_der, b"maker-cert-der");
+    let key = s.seal_signer_key(&rec.id, &mk).await.unwrap();
+    assert_eq!(&key[..], PKCS8);
+    // The stored bytes are not the key, and the key appears nowhere in the database.
+    let row = sqlx::query("SELECT key_nonce, key_ciphertext FROM seals")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    let nonce: Vec<u8> = row.get("key_nonce");
+    let ct: Vec<u8> = row.get("key_ciphertext");
+    assert_eq!(nonce.len(), 12);
+    assert_eq!(ct.len(), PKCS8.len() + 16);
+    assert!(!ct.windows(16).any(|w| PKCS8.windows(16).any(|k| k == w)));
+    if env.backend == Backend::Sqlite {
+        s.close().await;
+        let mut bytes = std::fs::read(env.dir.path().join("ecert.db")).unwrap();
+        if let Ok(wal) = std::fs::read(env.dir.path().join("ecert.db-wal")) {
+            bytes.extend(wal);
+        }
+        assert!(!bytes.windows(20).any(|w| w == &PKCS8[PKCS8.len() - 20..]));
+        return;
+    }
+    // A second seal with the same key material gets another nonce and ciphertext.
+    let rec2 = s.add_seal(&seal("第二枚章"), &mk, "admin").await.unwrap();
+    let rows = sqlx::query("SELECT key_nonce, key_ciphertext FROM seals ORDER BY name")
+        .fetch_all(s.pool())
+        .await
+        .unwrap();
+    let a: Vec<u8> = rows[0].get("key_ciphertext");
+    let b: Vec<u8> = rows[1].get("key_ciphertext");
+    assert_ne!(a, b);
+    let dup = s
+        .add_seal(&seal("第二枚章"), &mk, "admin")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(dup, StoreError::AlreadyExists { what: "seal", .. }),
+        "{dup}"
+    );
+    s.retire_seal(&rec2.id, "admin").await.unwrap();
+    assert!(!s.seal(&rec2.id).await.unwrap().unwrap().active);
+    s.set_seal_der(&rec.id, b"ses-seal-der", "admin")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.seal_by_name(&rec.name)
+            .await
+            .unwrap()
+            .unwrap()
+            .seal_der
+            .unwrap(),
+        b"ses-seal-der"
+    );
+    assert_eq!(s.list_seals().await.unwrap().len(), 2);
+    let actions: Vec<String> = s
+        .audit_entries(1, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["seal.create", "seal.create", "seal.retire", "seal.update"]
+    );
+}
+
+async fn r_7_2_3d_wrong_master_key_and_altered_record_are_told_apart(env: Env) {
+    let s = &env.store;
+    let mk = MasterKey::generate().unwrap();
+    let rec = s.add_seal(&seal("章A"), &mk, "admin").await.unwrap();
+    let other = MasterKey::generate().unwrap();
+    let e = s.seal_signer_key(&rec.id, &other).await.unwrap_err();
+    assert!(matches!(e, StoreError::WrongMasterKey), "{e}");
+    assert!(e.to_string().contains("wrong master key"), "{e}");
+    let e = s.add_seal(&seal("章B"), &other, "admin").await.unwrap_err();
+    assert!(matches!(e, StoreError::WrongMasterKey), "{e}");
+    // Flip one ciphertext bit: the right key now reports an altered record.
+    let row = sqlx::query("SELECT key_ciphertext FROM seals WHERE id = $1")
+        .bind(rec.id.clone())
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    let mut ct: Vec<u8> = row.get("key_ciphertext");
+    ct[3] ^= 0x80;
+    sqlx::query("UPDATE seals SET key_ciphertext = $1 WHERE id = $2")
+        .bind(ct)
+        .bind(rec.id.clone())
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let e = s.seal_signer_key(&rec.id, &mk).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::Decrypt {
+                what: "signer key",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // A ciphertext moved to another seal's row fails too (bound to its record).
+    let rec2 = s.add_seal(&seal("章C"), &mk, "admin").await.unwrap();
+    sqlx::query(
+        "UPDATE seals SET key_nonce = (SELECT key_nonce FROM seals WHERE id = $1), \
+         key_ciphertext = (SELECT key_ciphertext FROM seals WHERE id = $1) WHERE id = $2",
+    )
+    .bind(rec2.id.clone())
+    .bind(rec.id.clone())
+    .execute(s.pool())
+    .await
+    .unwrap();
+    assert!(s.seal_signer_key(&rec2.id, &mk).await.is_ok());
+    let e = s.seal_signer_key(&rec.id, &mk).await.unwrap_err();
+    assert!(matches!(e, StoreError::Decrypt { .. }), "{e}");
+}
+
+async fn r_7_2_3d_master_key_rotation(env: Env) {
+    let s = &env.store;
+    let old = MasterKey::generate().unwrap();
+    let new = MasterKey::generate().unwrap();
+    let rec = s.add_seal(&seal("章"), &old, "admin").await.unwrap();
+    let client = s
+        .add_api_client(
+            "lims",
+            ClientCredential::SharedSecret(b"0123456789abcdef0123"),
+            Some(&old),
+            "admin",
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.rotate_master_key(&old, &new, "admin").await.unwrap(), 2);
+    assert_eq!(&s.seal_signer_key(&rec.id, &new).await.unwrap()[..], PKCS8);
+    assert_eq!(
+        &s.api_client_secret(&client.id, &new)
+            .await
+            .unwrap()
+            .unwrap()[..],
+        b"0123456789abcdef0123"
+    );
+    assert!(matches!(
+        s.seal_signer_key(&rec.id, &old).await.unwrap_err(),
+        StoreError::WrongMasterKey
+    ));
+}
+
+async fn r_7_2_3d_pyca_cryptography_decrypts_a_stored_signer_key(env: Env) {
+    let s = &env.store;
+    let mk = MasterKey::generate().unwrap();
+    let rec = s.add_seal(&seal("章"), &mk, "admin").await.unwrap();
+    let row = sqlx::query("SELECT key_nonce, key_ciphertext FROM seals")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    let nonce: Vec<u8> = row.get("key_nonce");
+    let ct: Vec<u8> = row.get("key_ciphertext");
+    let mut aad = b"seal-signer-key\0".to_vec();
+    aad.extend_from_slice(rec.id.as_bytes());
+    let venv = std::env::var("ECERT_ORACLE_VENV").unwrap_or_else(|_| "/opt/ecert-oracles".into());
+    let python = format!("{venv}/bin/python");
+    let script = r#"
+import sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+key, nonce, ct, aad = (bytes.fromhex(a) for a in sys.argv[1:5])
+body, tag = ct[:-16], ct[-16:]
+d = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+d.authenticate_additional_data(aad)
+print((d.update(body) + d.finalize()).hex())
+"#;
+    let out = std::process::Command::new(&python)
+        .args([
+            "-c",
+            script,
+            &mk.to_hex(),
+            &hex(&nonce),
+            &hex(&ct),
+            &hex(&aad),
+        ])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "this test needs {python} with pyca/cryptography (run `bash scripts/setup`): {e}"
+            )
+        });
+    assert!(
+        out.status.success(),
+        "pyca/cryptography oracle failed (run `bash scripts/setup` to install it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), hex(PKCS8));
+}
+
+async fn r_5_2_2_templates_are_versioned(env: Env) {
+    let s = &env.store;
+    let t1 = s
+        .add_template("calibration", Some(2), b"#let v = 1", "admin")
+        .await
+        .unwrap();
+    let t2 = s
+        .add_template("calibration", Some(2), b"#let v = 2", "admin")
+        .await
+        .unwrap();
+    s.add_template("report", None, b"#let r = 1", "admin")
+        .await
+        .unwrap();
+    assert_eq!((t1.version, t2.version), (1, 2));
+    let (latest, body) = s.template("calibration", None).await.unwrap().unwrap();
+    assert_eq!(latest.version, 2);
+    assert_eq!(body, b"#let v = 2");
+    assert_eq!(latest.body_sm3, sm3(b"#let v = 2"));
+    let (first, body) = s.template("calibration", Some(1)).await.unwrap().unwrap();
+    assert_eq!((first.version, body.as_slice()), (1, &b"#let v = 1"[..]));
+    assert!(s.template("nope", None).await.unwrap().is_none());
+    let list = s.list_templates().await.unwrap();
+    assert_eq!(
+        list.iter()
+            .map(|t| (t.name.as_str(), t.version))
+            .collect::<Vec<_>>(),
+        [("calibration", 2), ("report", 1)]
+    );
+    // An altered body is refused.
+    sqlx::query("UPDATE templates SET body = $1 WHERE name = 'report'")
+        .bind(b"#let r = 666".to_vec())
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let e = s.template("report", None).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::Corrupt {
+                table: "templates",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+async fn settings_and_institutes(env: Env) {
+    let s = &env.store;
+    assert!(s.setting("base_url").await.unwrap().is_none());
+    s.set_setting("base_url", "https://cert.example.cn")
+        .await
+        .unwrap();
+    s.set_setting("base_url", "https://verify.example.cn")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.setting("base_url").await.unwrap().unwrap(),
+        "https://verify.example.cn"
+    );
+    let mut inst = Institute {
+        id: "default".into(),
+        name: "某某省计量科学研究院".into(),
+        org_code: "12330000470000000X".into(),
+        accreditation_id: Some("CNAS L0000".into()),
+        details: "{\"address\":\"杭州\"}".into(),
+    };
+    s.put_institute(&inst, "admin").await.unwrap();
+    inst.name = "某某省计量院".into();
+    s.put_institute(&inst, "admin").await.unwrap();
+    assert_eq!(s.institute("default").await.unwrap().unwrap(), inst);
+    assert!(s.institute("x").await.unwrap().is_none());
+}
+
+async fn api_clients_nonces_and_idempotency_keys(env: Env) {
+    let s = &env.store;
+    let mk = MasterKey::generate().unwrap();
+    let c = s
+        .add_api_client(
+            "lims",
+            ClientCredential::SharedSecret(b"0123456789abcdef0123"),
+            Some(&mk),
+            "admin",
+        )
+        .await
+        .unwrap();
+    assert!(c.has_secret && c.enabled && c.public_key.is_none());
+    assert_eq!(
+        &s.api_client_secret(&c.id, &mk).await.unwrap().unwrap()[..],
+        b"0123456789abcdef0123"
+    );
+    let raw: Vec<u8> = sqlx::query("SELECT secret_cipher FROM api_clients")
+        .fetch_one(s.pool())
+        .await
+        .unwrap()
+        .get("secret_cipher");
+    assert!(!raw.windows(8).any(|w| w == b"01234567"));
+    let pk = s
+        .add_api_client(
+            "erp",
+            ClientCredential::PublicKey(b"spki-der"),
+            None,
+            "admin",
+        )
+        .await
+        .unwrap();
+    assert_eq!(pk.public_key.as_deref(), Some(&b"spki-der"[..]));
+    assert!(s.api_client_secret(&pk.id, &mk).await.unwrap().is_none());
+    let e = s
+        .add_api_client("lims", ClientCredential::PublicKey(b"x"), None, "admin")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::AlreadyExists { .. }), "{e}");
+    s.set_api_client_enabled(&pk.id, false, "admin")
+        .await
+        .unwrap();
+    assert!(!s.api_client_by_name("erp").await.unwrap().unwrap().enabled);
+
+    // Nonces: fresh once, then a replay; concurrent copies — exactly one passes.
+    assert!(s.record_nonce(&c.id, "n-1").await.unwrap());
+    assert!(!s.record_nonce(&c.id, "n-1").await.unwrap());
+    assert!(
+        s.record_nonce(&pk.id, "n-1").await.unwrap(),
+        "nonces are per client"
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        let id = c.id.clone();
+        tasks.push(tokio::spawn(async move {
+            s.record_nonce(&id, "n-race").await.unwrap()
+        }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        fresh += usize::from(t.await.unwrap());
+    }
+    assert_eq!(fresh, 1);
+    assert_eq!(s.purge_nonces(i64::MAX).await.unwrap(), 3);
+
+    // Idempotency: new → in progress → completed (same request) / mismatch (other request).
+    let req = sm3(b"{\"content\":1}");
+    assert_eq!(
+        s.idempotency_begin(&c.id, "k1", &req).await.unwrap(),
+        IdempotencyState::New
+    );
+    assert_eq!(
+        s.idempotency_begin(&c.id, "k1", &req).await.unwrap(),
+        IdempotencyState::InProgress
+    );
+    s.idempotency_complete(&c.id, "k1", 201, b"{\"number\":\"JZ1\"}")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.idempotency_begin(&c.id, "k1", &req).await.unwrap(),
+        IdempotencyState::Completed {
+            status: 201,
+            body: b"{\"number\":\"JZ1\"}".to_vec()
+        }
+    );
+    assert_eq!(
+        s.idempotency_begin(&c.id, "k1", &sm3(b"other"))
+            .await
+            .unwrap(),
+        IdempotencyState::Mismatch
+    );
+    // Abandon after a failure: a retry may proceed.
+    assert_eq!(
+        s.idempotency_begin(&c.id, "k2", &req).await.unwrap(),
+        IdempotencyState::New
+    );
+    s.idempotency_abandon(&c.id, "k2").await.unwrap();
+    assert_eq!(
+        s.idempotency_begin(&c.id, "k2", &req).await.unwrap(),
+        IdempotencyState::New
+    );
+    // Concurrent first attempts: exactly one New.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = s.clone();
+        let id = c.id.clone();
+        tasks.push(tokio::spawn(async move {
+            s.idempotency_begin(&id, "k3", &req).await.unwrap()
+        }));
+    }
+    let mut new = 0;
+    for t in tasks {
+        new += usize::from(t.await.unwrap() == IdempotencyState::New);
+    }
+    assert_eq!(new, 1);
+    assert_eq!(s.purge_idempotency(i64::MAX).await.unwrap(), 3);
+}
