@@ -216,8 +216,8 @@ impl Replicas {
         })
     }
 
-    /// Lists every key on every replica: (replica name, key).
-    pub(crate) async fn list_all(&self) -> Result<Vec<(String, String)>> {
+    /// Lists every key on every replica: (replica name, key, last modified in unix ms).
+    pub(crate) async fn list_all(&self) -> Result<Vec<(String, String, i64)>> {
         let mut out = Vec::new();
         for r in &self.0 {
             let metas: Vec<_> =
@@ -229,13 +229,29 @@ impl Replicas {
                         replica: r.name.clone(),
                         source: Box::new(source),
                     })?;
-            out.extend(
-                metas
-                    .into_iter()
-                    .map(|m| (r.name.clone(), m.location.to_string())),
-            );
+            out.extend(metas.into_iter().map(|m| {
+                (
+                    r.name.clone(),
+                    m.location.to_string(),
+                    m.last_modified.timestamp_millis(),
+                )
+            }));
         }
         Ok(out)
+    }
+
+    /// Removes one key from one replica.
+    pub(crate) async fn delete_one(&self, replica: &str, key: &str) -> Result<()> {
+        let Some(r) = self.0.iter().find(|r| r.name == replica) else {
+            return Ok(());
+        };
+        match r.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(StoreError::Replica {
+                replica: replica.to_owned(),
+                source: Box::new(source),
+            }),
+        }
     }
 
     /// Writes a known-good copy to one replica (overwriting a damaged one).

@@ -216,6 +216,8 @@ pub struct CertificateQuery {
     pub issued_to: Option<String>,
     /// Status.
     pub status: Option<CertificateStatus>,
+    /// Retention ends before this date (candidates for a disposal proposal, R-6.5h).
+    pub retention_before: Option<String>,
     /// Keyset pagination: only certificates after this (issue date, number).
     pub after: Option<(String, String)>,
     /// At most this many (0 means 100; capped at 1000).
@@ -229,6 +231,8 @@ pub struct OrphanBlob {
     pub replica: String,
     /// Blob key.
     pub key: String,
+    /// Last modified (unix ms).
+    pub modified_ms: i64,
 }
 
 /// Result of [`Store::scrub`] (R-6.5g periodic scanning).
@@ -595,6 +599,14 @@ impl Store {
         if let Some(d) = &q.issued_to {
             check_date("issued_to", d)?;
             push(&mut sql, " AND issue_date <= $?", d.clone());
+        }
+        if let Some(d) = &q.retention_before {
+            check_date("retention_before", d)?;
+            push(
+                &mut sql,
+                " AND retention_until IS NOT NULL AND retention_until < $?",
+                d.clone(),
+            );
         }
         if let Some(s) = q.status {
             push(&mut sql, " AND status = $?", s.as_str().to_owned());
@@ -1234,9 +1246,59 @@ impl Store {
             .collect();
         Ok(listed
             .into_iter()
-            .filter(|(_, k)| !known.contains(k))
-            .map(|(replica, key)| OrphanBlob { replica, key })
+            .filter(|(_, k, _)| !known.contains(k))
+            .map(|(replica, key, modified_ms)| OrphanBlob {
+                replica,
+                key,
+                modified_ms,
+            })
             .collect())
+    }
+
+    /// Deletes orphan blobs last modified before `older_than_ms` (pick a time well before any
+    /// write still running: a write's blobs are orphans until its record commits). Each is
+    /// re-checked against the records just before deletion; the removal is audited. Returns
+    /// what was removed.
+    pub async fn remove_orphan_blobs(
+        &self,
+        older_than_ms: i64,
+        actor: &str,
+    ) -> Result<Vec<OrphanBlob>> {
+        let candidates: Vec<OrphanBlob> = self
+            .orphan_blobs()
+            .await?
+            .into_iter()
+            .filter(|o| o.modified_ms < older_than_ms)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(candidates);
+        }
+        let known: HashSet<String> = self
+            .referenced_blobs()
+            .await?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let mut removed = Vec::new();
+        for o in candidates {
+            if known.contains(&o.key) {
+                continue;
+            }
+            self.replicas.delete_one(&o.replica, &o.key).await?;
+            removed.push(o);
+        }
+        let list: Vec<String> = removed
+            .iter()
+            .map(|o| format!("{}:{}", o.replica, o.key))
+            .collect();
+        self.append_audit(&AuditEvent {
+            actor,
+            action: "blob.remove_orphans",
+            subject: "replicas",
+            details: &json!({ "removed": list }),
+        })
+        .await?;
+        Ok(removed)
     }
 
     /// Checks every referenced file on every replica against its SM3 (R-6.5g periodic

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, Executor, SqlSafeStr, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, SqlSafeStr, Transaction};
 
 use crate::blobs::{Replica, Replicas};
 use crate::error::{Result, StoreError, db};
@@ -120,6 +120,20 @@ impl Store {
             });
         }
         sqlx::any::install_default_drivers();
+        // One direct connection first: a wrong URL, a refused port or a missing folder fails at
+        // once with the driver's reason, instead of after the pool's acquire timeout.
+        AnyConnection::connect(url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: shown.clone(),
+                source,
+            })?
+            .close()
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: shown.clone(),
+                source,
+            })?;
         let busy_ms = opts.busy_timeout.as_millis();
         let pool = AnyPoolOptions::new()
             .max_connections(opts.max_connections.max(1))

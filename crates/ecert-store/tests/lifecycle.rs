@@ -513,6 +513,28 @@ async fn listing_by_customer_date_status_and_number_prefix_with_pagination(env: 
         seen.extend(page.into_iter().map(|c| c.id));
     }
     assert_eq!(seen, all.iter().map(|c| c.id.clone()).collect::<Vec<_>>());
+    // R-6.5c/h: certificates whose retention ends before a date.
+    s.issue_certificate(
+        &{
+            let mut c = cert(50);
+            c.retention_until = Some("2027-01-01".into());
+            c
+        },
+        file(50, 16),
+        "u",
+        &json!(null),
+    )
+    .await
+    .unwrap();
+    let expiring = s
+        .list_certificates(&CertificateQuery {
+            retention_before: Some("2030-01-01".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(expiring.len(), 1);
+    assert_eq!(expiring[0].number, cert(50).number);
     let valid = s
         .list_certificates(&CertificateQuery {
             status: Some(CertificateStatus::Revised),

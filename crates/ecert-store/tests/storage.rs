@@ -273,6 +273,16 @@ async fn crash_at(env: Env, point: CrashPoint) {
         .unwrap();
     assert!(orphans.iter().all(|o| o.key != rec.blob_key));
     assert_eq!(s.orphan_blobs().await.unwrap().len(), 2);
+    // Cleaning up: nothing younger than the cut-off is touched; then the orphans go, the
+    // certificate's own file stays, and the removal is audited.
+    assert!(s.remove_orphan_blobs(0, "ops").await.unwrap().is_empty());
+    let removed = s.remove_orphan_blobs(i64::MAX, "ops").await.unwrap();
+    assert_eq!(removed.len(), 2);
+    assert!(s.orphan_blobs().await.unwrap().is_empty());
+    assert!(s.scrub(false).await.unwrap().problems.is_empty());
+    assert_eq!(env.blob_files().len(), 2);
+    let last = s.audit_entries(1, 100).await.unwrap().pop().unwrap();
+    assert_eq!(last.action, "blob.remove_orphans");
 }
 
 async fn crash_after_blobs_leaves_an_orphan_and_no_record(env: Env) {
