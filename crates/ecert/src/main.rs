@@ -23,6 +23,8 @@ enum Command {
     /// 电子证书标识 (certificate identifiers, R-4.5.5).
     #[command(subcommand)]
     Id(IdCommand),
+    /// 验证电子证书的签章 (verify the seals and signatures of an OFD file).
+    Verify(cli::verify::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +42,7 @@ enum IdCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Verify(args) => return cli::verify::run(args),
         Command::Gm(GmCommand::Encode(args)) => cli::gm::encode(args),
         Command::Id(IdCommand::Check(args)) => cli::id::check(args),
     };

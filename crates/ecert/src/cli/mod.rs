@@ -2,3 +2,4 @@
 
 pub mod gm;
 pub mod id;
+pub mod verify;
