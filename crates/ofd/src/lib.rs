@@ -8,6 +8,7 @@ pub mod loc;
 pub mod model;
 pub mod package;
 pub mod read;
+pub mod render;
 pub mod sample;
 pub mod write;
 pub mod xml_out;
