@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 venv="${ECERT_ORACLE_VENV:-/opt/ecert-oracles}"
 echo "== $(date -u +%FT%TZ) $(nproc) cores, $(uname -m)"
-cargo bench -p gridmatrix --bench encode -- --warm-up-time 2 --measurement-time 5 2>&1 | grep -E "^encode|time:"
+cargo bench -p gridmatrix --bench encode -- --warm-up-time 2 --measurement-time 5 2>&1 | grep -E "time:|modules"
 "$venv/bin/python" crates/gridmatrix/benches/zint_bench.py
