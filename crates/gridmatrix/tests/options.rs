@@ -203,3 +203,35 @@ fn empty_input_encodes_to_the_smallest_symbol() {
         ""
     );
 }
+
+/// The brief's example (section 6): zint HEAD gives v2/ECC4 for `--secure=5`, by lowering the
+/// level instead of growing the version as 2.11.1 did; `Ecc::Prefer` follows HEAD.
+#[test]
+fn prefer_lowers_the_level_instead_of_growing_the_version() {
+    let s = enc(
+        "检定电子证书-质字20211203-2377",
+        Options::default().ecc(Ecc::Prefer(5)),
+    )
+    .expect("fits");
+    assert_eq!((s.version(), s.ecc()), (2, 4));
+    // A fixed level grows the version instead.
+    let s = enc(
+        "检定电子证书-质字20211203-2377",
+        Options::default().ecc(Ecc::Fixed(5)),
+    )
+    .expect("fits");
+    assert_eq!((s.version(), s.ecc()), (3, 5));
+}
+
+#[test]
+fn katakana_middle_dot_beside_non_gb2312_text_stays_utf8() {
+    let s = enc("・😀", Options::default()).expect("fits");
+    assert_eq!(s.eci(), Some(26));
+    assert_eq!(
+        gridmatrix::decode::decode_symbol(&s)
+            .expect("reads")
+            .text()
+            .expect("text"),
+        "・😀"
+    );
+}
