@@ -84,6 +84,36 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Database-level defence in depth for the audit log: triggers that refuse UPDATE and DELETE
+/// on `audit_log` (R-7.2.2b append-only). Trigger syntax differs between the backends, so this
+/// is the one piece of backend-specific SQL; it is idempotent and runs on every open. (Someone
+/// with the database owner's rights can drop the triggers; the hash chain still catches what
+/// they change.)
+async fn harden(pool: &AnyPool, backend: Backend) -> Result<()> {
+    let op = "installing the audit log's append-only triggers";
+    let mut tx = pool.begin().await.map_err(db(op))?;
+    let statements: &[&'static str] = match backend {
+        Backend::Sqlite => &[
+            "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+            "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+        ],
+        Backend::Postgres => &[
+            // Serialise concurrent opens (several `ecert serve` nodes starting together).
+            "SELECT pg_advisory_xact_lock(7402154301)",
+            "CREATE OR REPLACE FUNCTION ecert_audit_log_append_only() RETURNS trigger \
+             LANGUAGE plpgsql AS $f$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $f$",
+            "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION ecert_audit_log_append_only()",
+        ],
+    };
+    for sql in statements {
+        sqlx::query(*sql).execute(&mut *tx).await.map_err(db(op))?;
+    }
+    tx.commit().await.map_err(db(op))
+}
+
 impl Store {
     /// Opens (creating if needed, with `mode=rwc`) the database at `url`, applies the embedded
     /// migrations, and uses `replicas` for certificate files (at least one).
@@ -180,6 +210,7 @@ impl Store {
                 url: shown.clone(),
                 source,
             })?;
+        harden(&pool, backend).await?;
         sqlx::query(
             "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING",
         )

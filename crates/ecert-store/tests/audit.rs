@@ -10,11 +10,12 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use common::Env;
+use common::{Backend, Env};
 use ecert_store::{AuditEvent, AuditFault, AuditProblem, Store, audit_entry_hash, hex};
 use serde_json::json;
 
 both_backends!(
+    r_7_2_2b_audit_log_refuses_update_and_delete,
     r_7_2_2b_concurrent_appends_form_one_unbroken_chain,
     r_7_2_2b_edited_entry_is_detected,
     r_7_2_2b_removed_entry_is_detected,
@@ -36,6 +37,45 @@ async fn fill(s: &Store, n: usize) {
         .await
         .unwrap();
     }
+}
+
+/// The tamper tests play an attacker with the database owner's rights, who first drops the
+/// append-only triggers.
+async fn drop_guard(env: &Env) {
+    let sql = match env.backend {
+        Backend::Sqlite => {
+            exec(&env.store, "DROP TRIGGER audit_log_no_update").await;
+            "DROP TRIGGER audit_log_no_delete"
+        }
+        Backend::Postgres => "DROP TRIGGER audit_log_append_only ON audit_log",
+    };
+    exec(&env.store, sql).await;
+}
+
+async fn r_7_2_2b_audit_log_refuses_update_and_delete(env: Env) {
+    let s = &env.store;
+    fill(s, 3).await;
+    for sql in [
+        "UPDATE audit_log SET details = '{}' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 3",
+    ] {
+        let e = sqlx::query(sql).execute(s.pool()).await.unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+    }
+    assert!(s.verify_audit_chain().await.unwrap().is_ok());
+    // Reopening keeps the guard (installed idempotently on every open).
+    let again = env
+        .open_with(vec![
+            ecert_store::Replica::local("r0", env.replica_dir(0)).unwrap(),
+        ])
+        .await;
+    assert!(
+        sqlx::query("DELETE FROM audit_log")
+            .execute(again.pool())
+            .await
+            .is_err()
+    );
+    again.close().await;
 }
 
 async fn exec(s: &Store, sql: &str) {
@@ -90,6 +130,7 @@ async fn r_7_2_2b_concurrent_appends_form_one_unbroken_chain(env: Env) {
 async fn r_7_2_2b_edited_entry_is_detected(env: Env) {
     let s = &env.store;
     fill(s, 10).await;
+    drop_guard(&env).await;
     assert!(s.verify_audit_chain().await.unwrap().is_ok());
     exec(
         s,
@@ -113,6 +154,7 @@ async fn r_7_2_2b_edited_entry_is_detected(env: Env) {
 async fn r_7_2_2b_removed_entry_is_detected(env: Env) {
     let s = &env.store;
     fill(s, 10).await;
+    drop_guard(&env).await;
     exec(s, "DELETE FROM audit_log WHERE seq = 7").await;
     assert_eq!(
         fault(s).await,
@@ -126,6 +168,7 @@ async fn r_7_2_2b_removed_entry_is_detected(env: Env) {
 async fn r_7_2_2b_removed_last_entry_is_detected(env: Env) {
     let s = &env.store;
     fill(s, 10).await;
+    drop_guard(&env).await;
     exec(s, "DELETE FROM audit_log WHERE seq = 10").await;
     assert_eq!(
         fault(s).await,
@@ -148,6 +191,7 @@ async fn r_7_2_2b_removed_last_entry_is_detected(env: Env) {
 async fn r_7_2_2b_inserted_entries_are_detected(env: Env) {
     let s = &env.store;
     fill(s, 10).await;
+    drop_guard(&env).await;
     let e4 = s.audit_entries(4, 4).await.unwrap().remove(0);
     // Beyond the head.
     sqlx::query(
@@ -213,6 +257,7 @@ async fn r_7_2_2b_inserted_entries_are_detected(env: Env) {
 async fn r_7_2_2b_reordered_entries_are_detected(env: Env) {
     let s = &env.store;
     fill(s, 10).await;
+    drop_guard(&env).await;
     exec(s, "UPDATE audit_log SET seq = -1 WHERE seq = 3").await;
     exec(s, "UPDATE audit_log SET seq = 3 WHERE seq = 4").await;
     exec(s, "UPDATE audit_log SET seq = 4 WHERE seq = -1").await;
@@ -228,6 +273,7 @@ async fn r_7_2_2b_reordered_entries_are_detected(env: Env) {
 async fn r_7_2_2b_rewritten_chain_is_detected_against_an_anchor(env: Env) {
     let s = &env.store;
     fill(s, 10).await;
+    drop_guard(&env).await;
     let anchor = s.audit_head().await.unwrap();
     // An attacker who knows the (public) hash rule rewrites entry 6 and every later hash,
     // and the head.
