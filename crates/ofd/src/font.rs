@@ -1,7 +1,13 @@
 //! Font files for the writer: metrics for measuring text, and subsetting for embedding
 //! everything needed to display the file is inside it).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// How many distinct subsets a [`FontSource`] remembers (documents from one template mostly
+/// use the same glyphs).
+const SUBSET_CACHE: usize = 8;
+
+type SubsetCache = Arc<Mutex<Vec<(Vec<u16>, Arc<Subset>)>>>;
 
 /// Why a font could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +77,8 @@ pub struct FontSource {
     truetype_outlines: bool,
     bold: bool,
     italic: bool,
+    /// Recent subsets, shared by clones (keyed by the sorted glyph list).
+    cache: SubsetCache,
 }
 
 fn face(data: &[u8], index: u32) -> Result<ttf_parser::Face<'_>, ttf_parser::FaceParsingError> {
@@ -117,6 +125,7 @@ impl FontSource {
             italic: f.is_italic(),
             index,
             data: Arc::clone(&data),
+            cache: Arc::default(),
         };
         Ok(s)
     }
@@ -223,7 +232,10 @@ impl FontSource {
     /// allowed). Returns the font bytes and, in the same order as the sorted, deduplicated
     /// input, the new glyph index of each kept glyph. The subset keeps `cmap` (for the kept
     /// glyphs), `hmtx` (advances unchanged) and TrueType or CFF outlines.
-    pub fn subset(&self, glyphs: &[u16]) -> Result<Subset, FontError> {
+    ///
+    /// Results are cached per font (shared by clones), so documents from one template do
+    /// not pay for subsetting again; the output is the same either way.
+    pub fn subset(&self, glyphs: &[u16]) -> Result<Arc<Subset>, FontError> {
         use allsorts::binary::read::ReadScope;
         use allsorts::font_data::FontData;
         use allsorts::subset::{CmapTarget, SubsetProfile, subset};
@@ -239,6 +251,11 @@ impl FontSource {
                 font: self.family.clone(),
                 glyph: g,
             });
+        }
+        if let Ok(c) = self.cache.lock()
+            && let Some((_, hit)) = c.iter().find(|(k, _)| *k == ids)
+        {
+            return Ok(Arc::clone(hit));
         }
         let mut list = Vec::with_capacity(ids.len() + 1);
         list.push(0u16);
@@ -261,7 +278,14 @@ impl FontSource {
             .enumerate()
             .map(|(i, &g)| (g, u16::try_from(i + 1).unwrap_or(u16::MAX)))
             .collect();
-        Ok((bytes, map))
+        let out = Arc::new((bytes, map));
+        if let Ok(mut c) = self.cache.lock() {
+            if c.len() >= SUBSET_CACHE {
+                c.remove(0);
+            }
+            c.push((ids, Arc::clone(&out)));
+        }
+        Ok(out)
     }
 }
 
@@ -285,7 +309,10 @@ mod tests {
         assert_eq!(f.family_name(), "DejaVu Sans");
         let lay = f.layout("AVA", 10.0).unwrap();
         assert_eq!(lay.len(), 3);
-        let (bytes, map) = f.subset(&[lay[0].1, lay[1].1]).unwrap();
+        let sub = f.subset(&[lay[0].1, lay[1].1]).unwrap();
+        let again = f.clone().subset(&[lay[1].1, lay[0].1, lay[0].1]).unwrap();
+        assert!(Arc::ptr_eq(&sub, &again), "cache shared by clones");
+        let (bytes, map) = (sub.0.clone(), &sub.1);
         let sub = FontSource::new(bytes, 0).unwrap();
         assert_eq!(sub.glyph_count(), 3);
         for (ch, old, _) in &lay {

@@ -24,6 +24,10 @@
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
 
+/// Deflate level of [`Package::to_zip`]: fast; OFD parts are small and the size budget is met
+/// with room to spare (see `benches/write.rs`).
+const DEFLATE_LEVEL: i64 = 1;
+
 /// Resource limits for [`Package::from_zip`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -356,13 +360,17 @@ impl Package {
         )));
         for (name, data) in &self.entries {
             let lower = name.to_ascii_lowercase();
-            let stored = [".png", ".jpg", ".jpeg"].iter().any(|e| lower.ends_with(e));
+            // Already-compressed formats are stored; deflating them again costs time for nothing.
+            let stored = [".png", ".jpg", ".jpeg", ".ofd", ".zip", ".gz"]
+                .iter()
+                .any(|e| lower.ends_with(e));
             let opts = SimpleFileOptions::default()
                 .compression_method(if stored {
                     zip::CompressionMethod::Stored
                 } else {
                     zip::CompressionMethod::Deflated
                 })
+                .compression_level((!stored).then_some(DEFLATE_LEVEL))
                 .last_modified_time(zip::DateTime::default())
                 .large_file(false);
             let werr = |e: &dyn std::fmt::Display| PackageError::Write {

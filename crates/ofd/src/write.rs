@@ -704,8 +704,14 @@ impl DocumentWriter {
         let mut fonts = Vec::with_capacity(self.fonts.len());
         for slot in &self.fonts {
             let used: Vec<u16> = slot.used.iter().copied().collect();
-            let (bytes, map) = slot.src.subset(&used)?;
-            let remap = |g: u16| map.iter().find(|m| m.0 == g).map_or(0, |m| m.1);
+            let sub = slot.src.subset(&used)?;
+            let (bytes, map) = (&sub.0, &sub.1);
+            let remap = |g: u16| {
+                map.binary_search_by_key(&g, |m| m.0)
+                    .ok()
+                    .and_then(|i| map.get(i))
+                    .map_or(0, |m| m.1)
+            };
             for page in &mut self.pages {
                 for layer in &mut page.layers {
                     for o in &mut layer.objects {
@@ -738,7 +744,7 @@ impl DocumentWriter {
                 serif: false,
                 fixed_width: false,
                 file: Some(format!("Doc_0/Res/font_{}.{ext}", slot.id)),
-                data: Some(bytes),
+                data: Some(bytes.clone()),
             });
         }
 
@@ -961,7 +967,7 @@ impl LayerWriter<'_> {
         );
         let font_name = slot.src.family_name().to_string();
         let count = slot.src.glyph_count();
-        let face_ok = slot.src.face().is_some();
+        let face = slot.src.face();
         let mut text = String::new();
         let mut deltas: Vec<f64> = Vec::new();
         let mut cgs: Vec<CgTransform> = Vec::new();
@@ -981,9 +987,10 @@ impl LayerWriter<'_> {
             } else {
                 g.text.chars().collect()
             };
-            let follows_cmap = face_ok
-                && chars.len() == 1
-                && chars.first().and_then(|c| slot.src.glyph_for(*c)) == Some(g.id);
+            let follows_cmap = match (&face, chars.as_slice()) {
+                (Some(f), [c]) => f.glyph_index(*c).map(|x| x.0) == Some(g.id),
+                _ => false,
+            };
             let n = chars.len() as u32;
             if !follows_cmap {
                 cgs.push(CgTransform {
