@@ -14,6 +14,7 @@ use serde_json::json;
 both_backends!(
     issue_stores_record_and_file_and_finds_it_by_token_number_and_customer,
     duplicate_number_identifier_and_token_are_refused_before_any_file_is_written,
+    concurrent_issues_of_one_number_store_exactly_one,
     r_6_4_1_revision_voids_the_original_atomically_and_names_the_new_number,
     r_6_4_1_a_second_revision_of_a_void_original_is_refused,
     r_6_4_1_concurrent_revisions_of_one_original_only_one_wins,
@@ -590,4 +591,31 @@ async fn invalid_input_is_refused_with_the_field_named(env: Env) {
     }
     assert_eq!(count(s, "certificates").await, 0);
     assert!(env.blob_files().is_empty(), "{:?}", env.blob_files());
+}
+
+async fn concurrent_issues_of_one_number_store_exactly_one(env: Env) {
+    let s = env.store.clone();
+    let mut tasks = Vec::new();
+    for i in 0..6u32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = cert(100 + i);
+            c.number = "JZ2026-RACE".into();
+            s.issue_certificate(&c, file(100 + i, 2048), "u", &json!(null))
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::DuplicateNumber(n)) => assert_eq!(n, "JZ2026-RACE"),
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(count(&s, "certificates").await, 1);
+    assert!(s.orphan_blobs().await.unwrap().is_empty());
+    assert_eq!(env.blob_files().len(), 2);
+    assert_eq!(s.audit_head().await.unwrap().seq, 1);
 }
