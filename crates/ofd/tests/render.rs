@@ -29,13 +29,16 @@ fn fixture(name: &str) -> OfdFile {
 }
 
 fn fallback() -> Arc<FallbackFonts> {
-    static F: OnceLock<Arc<FallbackFonts>> = OnceLock::new();
-    F.get_or_init(|| {
-        Arc::new(FallbackFonts::system().unwrap_or_else(|e| {
-            panic!("{e}: install fonts-wqy-microhei and fonts-dejavu-core (bash scripts/setup)")
-        }))
-    })
-    .clone()
+    let f = FallbackFonts::shared_system().unwrap_or_else(|e| {
+        panic!("{e}: install fonts-wqy-microhei and fonts-dejavu-core (bash scripts/setup)")
+    });
+    assert_eq!(
+        f.names().len(),
+        2,
+        "both fallback fonts load: {:?}",
+        f.names()
+    );
+    f
 }
 
 fn sample_fonts() -> &'static sample::SampleFonts {
@@ -477,6 +480,71 @@ fn clip_areas_unite_and_clips_intersect() {
         white,
         "bottom: outside clip 2"
     );
+}
+
+/// Two objects larger than their boundaries, clipped one after the other: the second one's
+/// clip must not inherit the first one's (the renderer reuses one rectangle mask per page).
+#[test]
+fn consecutive_boundary_clips_are_independent() {
+    let mut f = synthetic();
+    let dpi = 96.0;
+    let doc = &mut f.ofd.docs[0].document;
+    let objs = &mut doc.pages[0].layers[0].objects;
+    let GraphicObject::Path(green) = objs[0].clone() else {
+        panic!("first object is the green rectangle")
+    };
+    let b = green.common.boundary;
+    let mut left = green.clone();
+    left.common.boundary.w = b.w / 2.0;
+    let mut right = green;
+    right.fill_color = Some(Color::rgb(200, 0, 0));
+    right.common.boundary.x = b.x + b.w / 2.0;
+    right.common.boundary.w = b.w / 2.0;
+    // Same place on the page: shift the drawing back by what the boundary moved.
+    right.common.ctm = Some(Matrix::new(1.0, 0.0, 0.0, 1.0, -b.w / 2.0, 0.0));
+    objs[0] = GraphicObject::Path(left);
+    objs.insert(1, GraphicObject::Path(right));
+    let p = render_page(doc, 0, &RenderOptions::with_dpi(dpi)).unwrap();
+    save("synthetic-two-clips", &p);
+    let y = b.y + b.h / 2.0;
+    assert_eq!(at(&p, b.x + b.w * 0.25, y, dpi), [12, 200, 99, 255]);
+    assert_eq!(at(&p, b.x + b.w * 0.75, y, dpi), [200, 0, 0, 255]);
+    // The rest of the page is unaffected: the grey rectangle and the blue line are drawn.
+    assert!(close(at(&p, 80.0, 20.0, dpi), [127, 127, 127, 255], 1));
+    assert_eq!(at(&p, 50.0, 100.0, dpi), [0, 0, 255, 255]);
+}
+
+/// CFF outlines: a Noto Serif CJK SC subset (OpenType/CFF, Debian `fonts-noto-cjk`) embedded
+/// by the writer is drawn from its embedded glyphs, with no fallback.
+#[test]
+fn cff_embedded_font_renders() {
+    const NOTO: &str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc";
+    let src = FontSource::from_path(NOTO, 2)
+        .unwrap_or_else(|e| panic!("{e}: install fonts-noto-cjk (bash scripts/setup)"));
+    assert!(!src.has_truetype_outlines(), "Noto CJK has CFF outlines");
+    let mut d = DocumentWriter::new(DocInfo {
+        doc_id: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let f = d.add_font(src).unwrap();
+    d.add_page()
+        .body()
+        .text(&TextStyle::new(f, 12.0), 20.0, 40.0, "计量 Test")
+        .unwrap();
+    let file = OfdFile::read(&d.finish().unwrap().to_zip().unwrap()).unwrap();
+    let doc = &file.ofd.docs[0].document;
+    let i = inspect(&file);
+    assert_eq!(i.documents[0].fonts[0].outlines.as_deref(), Some("CFF"));
+    let dpi = 96.0;
+    let (p, rep) = render(doc, 0, &RenderOptions::with_dpi(dpi));
+    save("cff", &p);
+    assert_eq!(rep.glyphs_missing, 0, "{rep:?}");
+    assert_eq!(rep.glyphs_fallback, 0);
+    assert_eq!(rep.glyphs_embedded, 7, "{rep:?}"); // the space too
+    assert_text_ink(&p, doc, 0, dpi, "CFF");
+    // 计 is the first 12 mm: plenty of ink above the baseline.
+    assert!(ink(&p, Rect::new(20.0, 30.0, 12.0, 11.0), dpi) > 300);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn half_circle_stays_on_the_circle() {
-        // From (0,0) to (20,0), radius 10: centre (10,0); sweep=1 goes through y>0 or y<0.
+        // From (0,0) to (20,0), radius 10: centre (10,0).
         for sweep in [false, true] {
             let segs = arc_to_cubics((0.0, 0.0), 10.0, 10.0, 0.0, false, sweep, (20.0, 0.0));
             assert_eq!(segs.len(), 2);
@@ -138,10 +138,11 @@ mod tests {
                 }
                 p0 = s[2];
             }
-            // In y-down page space, sweep=1 (positive angle direction) passes through y>0.
+            // Sweep 1 is the positive angle direction, clockwise on the y-down page (as in
+            // SVG): from the left end it goes up first (y < 0).
             let mid = ys[ys.len() / 2];
             assert!(
-                if sweep { mid > 9.9 } else { mid < -9.9 },
+                if sweep { mid < -9.9 } else { mid > 9.9 },
                 "sweep {sweep}: {mid}"
             );
         }
@@ -153,12 +154,17 @@ mod tests {
         let long = arc_to_cubics((0.0, 0.0), 10.0, 10.0, 0.0, true, true, (10.0, 10.0));
         assert_eq!(short.len(), 1);
         assert_eq!(long.len(), 3);
-        // Radius too small: scaled to a half circle of radius 5.
+        // Radius too small: scaled to a half circle of radius 5 around (5, 0).
         let s = arc_to_cubics((0.0, 0.0), 1.0, 1.0, 0.0, false, true, (10.0, 0.0));
-        let (_, y) = eval((0.0, 0.0), &s[0], 1.0);
-        assert!(y.abs() < 1e-9);
-        let (x, y) = eval((0.0, 0.0), &s[0], 0.99);
-        assert!(((x - 5.0).powi(2) + y * y).sqrt() - 5.0 < 0.05);
+        assert_eq!(s.last().map(|c| c[2]), Some((10.0, 0.0)));
+        let mut p0 = (0.0, 0.0);
+        for seg in &s {
+            for i in 0..=10 {
+                let (x, y) = eval(p0, seg, f64::from(i) / 10.0);
+                assert!((((x - 5.0).powi(2) + y * y).sqrt() - 5.0).abs() < 0.01);
+            }
+            p0 = seg[2];
+        }
     }
 
     #[test]

@@ -124,6 +124,16 @@ impl FallbackFonts {
         Ok(f)
     }
 
+    /// [`FallbackFonts::system`] loaded once per process and shared (for servers rendering
+    /// previews, R-6.3c, and the CLI).
+    pub fn shared_system() -> Result<Arc<FallbackFonts>, FontLoadError> {
+        static SYSTEM: std::sync::OnceLock<Result<Arc<FallbackFonts>, FontLoadError>> =
+            std::sync::OnceLock::new();
+        SYSTEM
+            .get_or_init(|| FallbackFonts::system().map(Arc::new))
+            .clone()
+    }
+
     /// Names of the loaded faces, in order.
     pub fn names(&self) -> Vec<&str> {
         self.faces.iter().map(|f| f.name.as_str()).collect()

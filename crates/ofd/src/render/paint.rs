@@ -15,6 +15,18 @@ const DEFAULT_LINE_WIDTH: f64 = 0.353;
 const DEFAULT_MITER: f64 = 3.528;
 /// Deepest `PageBlock` nesting drawn.
 const MAX_DEPTH: usize = 64;
+/// Most objects per page clipped by `Clips` paths (each needs a page-sized mask).
+const MAX_PATH_MASKS: usize = 2000;
+
+/// How one object is clipped.
+enum Clipping {
+    /// Not at all (it lies inside its clip rectangle).
+    None,
+    /// By the page's shared rectangle mask, filled with this rectangle.
+    Shared(PxRect),
+    /// By a mask of its own.
+    Own(Mask),
+}
 
 fn to_sk(m: &Matrix) -> Transform {
     Transform::from_row(
@@ -149,6 +161,8 @@ pub(crate) struct PageRenderer<'a> {
     fallback: Vec<ttf_parser::Face<'a>>,
     glyphs: GlyphCache,
     images: HashMap<u32, Option<Pixmap>>,
+    rect_mask: Option<Mask>,
+    path_masks: usize,
     path_ops: usize,
     glyph_count: usize,
     objects: usize,
@@ -179,6 +193,8 @@ impl<'a> PageRenderer<'a> {
             fallback,
             glyphs: GlyphCache::default(),
             images: HashMap::new(),
+            rect_mask: None,
+            path_masks: 0,
             path_ops: 0,
             glyph_count: 0,
             objects: 0,
@@ -328,24 +344,44 @@ impl<'a> PageRenderer<'a> {
         (!clip.empty()).then_some((m, clip))
     }
 
-    /// The clip mask for an object whose drawing covers `bounds`: `None` when nothing needs
-    /// clipping; `Err` when nothing is visible.
+    /// How an object whose drawing covers `bounds` is clipped; `Err` when nothing is visible.
+    ///
+    /// A clip that is only the (axis-aligned) boundary rectangle uses one mask shared by the
+    /// whole page, cleared again over just that rectangle after use, so clipping costs the
+    /// rectangle's area, not the page's. `Clips` paths need a mask of their own: at most
+    /// [`MAX_PATH_MASKS`] per page.
     fn mask(
         &mut self,
         c: &GraphicCommon,
         ctx: &Ctx,
         clip: PxRect,
         bounds: PxRect,
-    ) -> Result<Option<Mask>, ()> {
+    ) -> Result<Clipping, ()> {
         if bounds.intersect(&clip).empty() {
             return Err(());
         }
         if c.clips.is_empty() && clip.contains(&bounds) {
-            return Ok(None);
+            return Ok(Clipping::None);
         }
         let (w, h) = (self.pix.width(), self.pix.height());
-        let mut mask = Mask::new(w, h).ok_or(())?;
         let rect = clip.path().ok_or(())?;
+        if c.clips.is_empty() {
+            let shared = match self.rect_mask.as_mut() {
+                Some(m) => m,
+                None => self.rect_mask.insert(Mask::new(w, h).ok_or(())?),
+            };
+            shared.fill_path(&rect, SkRule::Winding, true, Transform::identity());
+            return Ok(Clipping::Shared(clip));
+        }
+        self.path_masks += 1;
+        if self.path_masks > MAX_PATH_MASKS {
+            self.report.skip(format!(
+                "more than {MAX_PATH_MASKS} clip paths on the page: objects skipped"
+            ));
+            self.report.truncated = true;
+            return Err(());
+        }
+        let mut mask = Mask::new(w, h).ok_or(())?;
         mask.fill_path(&rect, SkRule::Winding, true, Transform::identity());
         // Clip coordinates are relative to the object's Boundary (clause 8.4).
         let bm = translate(c.boundary.x, c.boundary.y).then(&ctx.m);
@@ -386,7 +422,34 @@ impl<'a> PageRenderer<'a> {
                 None => return Err(()),
             }
         }
-        Ok(Some(mask))
+        Ok(Clipping::Own(mask))
+    }
+
+    /// The mask to draw with.
+    fn mask_ref<'m>(rect_mask: &'m Option<Mask>, c: &'m Clipping) -> Option<&'m Mask> {
+        match c {
+            Clipping::None => None,
+            Clipping::Shared(_) => rect_mask.as_ref(),
+            Clipping::Own(m) => Some(m),
+        }
+    }
+
+    /// Clears the shared mask after use.
+    fn release(&mut self, c: Clipping) {
+        if let (Clipping::Shared(r), Some(m)) = (c, self.rect_mask.as_mut()) {
+            let w = m.width() as usize;
+            let h = m.height() as usize;
+            let x0 = (r.l.floor().max(0.0) as usize).min(w);
+            let x1 = ((r.r.ceil() + 1.0).max(0.0) as usize).min(w);
+            let y0 = (r.t.floor().max(0.0) as usize).min(h);
+            let y1 = ((r.b.ceil() + 1.0).max(0.0) as usize).min(h);
+            let data = m.data_mut();
+            for y in y0..y1 {
+                if let Some(row) = data.get_mut(y * w + x0..y * w + x1) {
+                    row.fill(0);
+                }
+            }
+        }
     }
 
     fn draw_params(&self, start: Option<Id>) -> Vec<&'a DrawParam> {
@@ -597,7 +660,7 @@ impl<'a> PageRenderer<'a> {
         let bounds = bounds_under(&path, &m).outset(
             f64::from(sk_stroke.width) * scale * sk_stroke.miter_limit.max(1.0) as f64 + 1.0,
         );
-        let Ok(mask) = self.mask(&p.common, &ctx, clip, bounds) else {
+        let Ok(clipping) = self.mask(&p.common, &ctx, clip, bounds) else {
             return;
         };
         let t = to_sk(&m);
@@ -606,12 +669,24 @@ impl<'a> PageRenderer<'a> {
                 FillRule::NonZero => SkRule::Winding,
                 FillRule::EvenOdd => SkRule::EvenOdd,
             };
-            self.pix.fill_path(&path, paint, rule, t, mask.as_ref());
+            self.pix.fill_path(
+                &path,
+                paint,
+                rule,
+                t,
+                Self::mask_ref(&self.rect_mask, &clipping),
+            );
         }
         if let Some(paint) = &stroke {
-            self.pix
-                .stroke_path(&path, paint, &sk_stroke, t, mask.as_ref());
+            self.pix.stroke_path(
+                &path,
+                paint,
+                &sk_stroke,
+                t,
+                Self::mask_ref(&self.rect_mask, &clipping),
+            );
         }
+        self.release(clipping);
         self.report.paths += 1;
     }
 
@@ -652,10 +727,7 @@ impl<'a> PageRenderer<'a> {
         // The image fills the unit square of object space (clause 10).
         let im = Matrix::new(1.0 / w, 0.0, 0.0, 1.0 / h, 0.0, 0.0).then(&m);
         let bounds = PxRect::of(&m, &Rect::new(0.0, 0.0, 1.0, 1.0)).outset(1.0);
-        let Ok(mask) = self.mask(&i.common, &ctx, clip, bounds) else {
-            return;
-        };
-        let Some(img) = self.images.get(&rid).and_then(Option::as_ref) else {
+        let Ok(clipping) = self.mask(&i.common, &ctx, clip, bounds) else {
             return;
         };
         let paint = PixmapPaint {
@@ -663,9 +735,18 @@ impl<'a> PageRenderer<'a> {
             quality: tiny_skia::FilterQuality::Bilinear,
             ..Default::default()
         };
-        self.pix
-            .draw_pixmap(0, 0, img.as_ref(), &paint, to_sk(&im), mask.as_ref());
-        self.report.images += 1;
+        if let Some(img) = self.images.get(&rid).and_then(Option::as_ref) {
+            self.pix.draw_pixmap(
+                0,
+                0,
+                img.as_ref(),
+                &paint,
+                to_sk(&im),
+                Self::mask_ref(&self.rect_mask, &clipping),
+            );
+            self.report.images += 1;
+        }
+        self.release(clipping);
     }
 
     fn embedded_face(&mut self, font: Option<&'a Font>) -> Option<u32> {
@@ -826,7 +907,7 @@ impl<'a> PageRenderer<'a> {
         let Some(bounds) = bounds else { return };
         let scale = (m.a * m.d - m.b * m.c).abs().sqrt();
         let bounds = bounds.outset(f64::from(sk_stroke.width) * scale + 1.0);
-        let Ok(mask) = self.mask(&t.common, &ctx, clip, bounds) else {
+        let Ok(clipping) = self.mask(&t.common, &ctx, clip, bounds) else {
             return;
         };
         for (key, g, gm) in placed {
@@ -840,8 +921,13 @@ impl<'a> PageRenderer<'a> {
             };
             let tr = to_sk(&gm);
             if let Some(paint) = &fill {
-                self.pix
-                    .fill_path(path, paint, SkRule::Winding, tr, mask.as_ref());
+                self.pix.fill_path(
+                    path,
+                    paint,
+                    SkRule::Winding,
+                    tr,
+                    Self::mask_ref(&self.rect_mask, &clipping),
+                );
             }
             if let Some(paint) = &stroke {
                 // The stroke width is in object space; the glyph matrix scales font units.
@@ -850,8 +936,15 @@ impl<'a> PageRenderer<'a> {
                 if gs > 0.0 {
                     st.width = (f64::from(st.width) * scale / gs) as f32;
                 }
-                self.pix.stroke_path(path, paint, &st, tr, mask.as_ref());
+                self.pix.stroke_path(
+                    path,
+                    paint,
+                    &st,
+                    tr,
+                    Self::mask_ref(&self.rect_mask, &clipping),
+                );
             }
         }
+        self.release(clipping);
     }
 }
