@@ -5,6 +5,26 @@
 
 use crate::gb2312_table::{GB, UNICODE};
 
+/// First scalar of the dense hanzi table (all GB 2312 hanzi lie in U+4E00–U+9FA0).
+const HANZI_FIRST: usize = 0x4E00;
+/// Scalars covered by the dense hanzi table.
+const HANZI_LEN: usize = 0x9FA6 - 0x4E00;
+
+/// GB 2312 code of each scalar from U+4E00 (0: not GB 2312), built at compile time from the
+/// sorted table, so that the 6,763 hanzi need no search.
+static HANZI: [u16; HANZI_LEN] = {
+    let mut t = [0u16; HANZI_LEN];
+    let mut i = 0;
+    while i < UNICODE.len() {
+        let u = UNICODE[i] as usize;
+        if u >= HANZI_FIRST && u < HANZI_FIRST + HANZI_LEN {
+            t[u - HANZI_FIRST] = GB[i];
+        }
+        i += 1;
+    }
+    t
+};
+
 /// Units ≥ this are GB 2312 double-byte codes; below are single bytes.
 pub(crate) const GB_UNIT_MIN: u16 = 0xA1A1;
 
@@ -86,6 +106,20 @@ mod tests {
                 "{g:04X}"
             );
         }
+    }
+
+    #[test]
+    fn dense_hanzi_table_agrees_with_search() {
+        for (&u, &g) in UNICODE.iter().zip(GB.iter()) {
+            let c = char::from_u32(u32::from(u)).expect("scalar");
+            assert_eq!(gb2312_code(c), Some(g), "U+{u:04X}");
+        }
+        let hanzi = UNICODE
+            .iter()
+            .filter(|&&u| (0x4E00..0x9FA6).contains(&u))
+            .count();
+        assert_eq!(hanzi, 6763);
+        assert_eq!(gb2312_code('\u{4E02}'), None); // 丂: GBK, not GB 2312
     }
 
     #[test]

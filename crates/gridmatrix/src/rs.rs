@@ -4,14 +4,18 @@
 /// Field size minus one.
 const ORDER: usize = 127;
 
+/// Length of the exponent table: α^0 … α^253 (twice the order, so that the sum of two logs
+/// needs no reduction), then zeros for sums that involve the `ZERO` log of 0.
+const EXP_LEN: usize = 384;
+
 /// Exponent and logarithm tables of GF(128).
 struct Field {
-    exp: [u8; 2 * ORDER],
+    exp: [u8; EXP_LEN],
     log: [u8; 128],
 }
 
 const fn build_field() -> Field {
-    let mut exp = [0u8; 2 * ORDER];
+    let mut exp = [0u8; EXP_LEN];
     let mut log = [0u8; 128];
     let mut x: u16 = 1;
     let mut i = 0;
@@ -98,12 +102,11 @@ pub(crate) fn encode_block(data: &[u8], check: usize, out: &mut Vec<u8>) {
         if coef == 0 {
             continue;
         }
-        let fl = usize::from(FIELD.log[usize::from(coef)]);
+        // fl ≤ 126; a zero coefficient has log ZERO (255) and lands in the zero tail of `exp`.
+        let fl = usize::from(FIELD.log[usize::from(coef)] & 0x7F);
         if let Some(tail) = work.get_mut(i + 1..i + 1 + glog.len()) {
             for (w, &gl) in tail.iter_mut().zip(glog) {
-                if gl != ZERO {
-                    *w ^= FIELD.exp[fl + usize::from(gl)];
-                }
+                *w ^= FIELD.exp[fl + usize::from(gl)];
             }
         }
     }
@@ -126,6 +129,14 @@ mod tests {
             seen[usize::from(FIELD.exp[i])] = true;
         }
         assert!(seen[1..].iter().all(|&s| s));
+    }
+
+    #[test]
+    fn zero_log_lands_in_zero_tail() {
+        for fl in 0..127usize {
+            assert_eq!(FIELD.exp[fl + usize::from(ZERO)], 0);
+            assert_eq!(FIELD.exp[fl + 126], FIELD.exp[(fl + 126) % ORDER]);
+        }
     }
 
     #[test]

@@ -197,15 +197,15 @@ pub(crate) fn segment(units: &[u16]) -> (u32, Vec<Run>) {
     let mut back = vec![[NO_BACK; NS]; n + 1];
     let mut cur = vec![[INF; NS]; n + 1];
     let mut sw_from = vec![[u8::MAX; NS]; n + 1];
+    let mut window: std::collections::VecDeque<(usize, i64, u8)> =
+        std::collections::VecDeque::with_capacity(n.min(MAX_BLOCK) + 1);
     // Byte offsets of unit boundaries.
     let mut off = Vec::with_capacity(n + 1);
     off.push(0usize);
     for &u in units {
         off.push(off.last().copied().unwrap_or(0) + byte_len(u));
     }
-    // Sliding-window minimum of key[i] = min_X(cur[i][X] + LAT_B[X]) - 8·off[i].
-    let mut window: std::collections::VecDeque<(usize, i64, u8)> =
-        std::collections::VecDeque::new();
+    // `window`: sliding-window minimum of key[i] = min_X(cur[i][X] + LAT_B[X]) - 8·off[i].
     arr[0][S] = 0;
 
     for i in 0..=n {
@@ -231,9 +231,13 @@ pub(crate) fn segment(units: &[u16]) -> (u32, Vec<Run>) {
         }
         // Switches at i.
         cur[i] = arr[i];
-        for to in [H, L, U, M] {
-            for from in 0..NS {
-                let c = arr[i][from].saturating_add(SW[from][to]);
+        let a = arr[i];
+        for (from, &af) in a.iter().enumerate() {
+            if af >= INF {
+                continue;
+            }
+            for to in [H, L, U, M] {
+                let c = af + SW[from][to];
                 if c < cur[i][to] {
                     cur[i][to] = c;
                     sw_from[i][to] = from as u8;

@@ -67,27 +67,37 @@ pub(crate) fn place(cw: &[u8], v: u8, e: u8) -> Vec<bool> {
     let size = symbol_size(v);
     let side = macro_side(v);
     let centre = side / 2;
-    let mut modules = vec![false; size * size];
+    // The 16-bit word of each macromodule: layer ID, second codeword, first codeword.
+    let mut words = vec![0u16; side * side];
     for my in 0..side {
         for mx in 0..side {
-            let dark_frame = (mx + my) % 2 == 0;
             let m = spiral_index(mx, my, side);
             let b = u16::from(cw.get(2 * m).copied().unwrap_or(0) & 0x7F);
             let a = u16::from(cw.get(2 * m + 1).copied().unwrap_or(0) & 0x7F);
             let ring = mx.abs_diff(centre).max(my.abs_diff(centre));
-            let word = layer_id(ring, e) << 14 | a << 7 | b;
-            let (x0, y0) = (6 * mx, 6 * my);
-            for dy in 0..6 {
-                for dx in 0..6 {
-                    let border = dx == 0 || dy == 0 || dx == 5 || dy == 5;
-                    let dark = if border {
-                        dark_frame
-                    } else {
-                        let bit = 15 - ((dy - 1) * 4 + (dx - 1));
-                        word >> bit & 1 == 1
-                    };
-                    modules[(y0 + dy) * size + x0 + dx] = dark;
-                }
+            words[my * side + mx] = layer_id(ring, e) << 14 | a << 7 | b;
+        }
+    }
+    let mut modules = vec![false; size * size];
+    for (y, row) in modules.chunks_exact_mut(size).enumerate() {
+        let (my, dy) = (y / 6, y % 6);
+        for (mx, cell) in row.chunks_exact_mut(6).enumerate() {
+            // Macromodule borders: dark when x + y is even.
+            let frame = (mx + my) % 2 == 0;
+            if dy == 0 || dy == 5 {
+                cell.fill(frame);
+                continue;
+            }
+            // Interior row dy carries bits 15 − 4(dy − 1) … 12 − 4(dy − 1), MSB left.
+            let w = words.get(my * side + mx).copied().unwrap_or(0);
+            let nibble = w >> (12 - 4 * (dy - 1));
+            if let [c0, c1, c2, c3, c4, c5] = cell {
+                *c0 = frame;
+                *c1 = nibble & 8 != 0;
+                *c2 = nibble & 4 != 0;
+                *c3 = nibble & 2 != 0;
+                *c4 = nibble & 1 != 0;
+                *c5 = frame;
             }
         }
     }
