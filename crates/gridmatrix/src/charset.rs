@@ -43,6 +43,12 @@ pub(crate) fn gb2312_code(c: char) -> Option<u16> {
     if cp < 0x80 {
         return None;
     }
+    if let Some(&code) = usize::from(cp)
+        .checked_sub(HANZI_FIRST)
+        .and_then(|i| HANZI.get(i))
+    {
+        return (code != 0).then_some(code);
+    }
     UNICODE
         .binary_search(&cp)
         .ok()
