@@ -17,7 +17,7 @@ use sha2::Sha256;
 use sm3::Sm3;
 
 /// Highest iteration count accepted (denial-of-service guard).
-pub const MAX_ITERATIONS: u64 = 10_000_000;
+pub const MAX_ITERATIONS: u64 = 1_000_000;
 
 /// pbeWithSHAAnd3-KeyTripleDES-CBC
 pub const PBE_SHA1_3DES: Oid = Oid::new_unwrap("1.2.840.113549.1.12.1.3");

@@ -134,3 +134,13 @@ pub fn seal_zip(zip: &[u8], m: &Material, mode: ses::sign::SignMode) -> Vec<u8> 
     )
     .unwrap()
 }
+
+/// A minimal one-page OFD package (no fonts), as ZIP bytes.
+pub fn tiny_ofd() -> Vec<u8> {
+    let ns = "http://www.ofdspec.org/2016";
+    let mut p = ofd::Package::new();
+    p.insert("OFD.xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><ofd:OFD xmlns:ofd="{ns}" Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo><ofd:DocID>0123456789abcdef0123456789abcdef</ofd:DocID></ofd:DocInfo><ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>"#).into_bytes()).unwrap();
+    p.insert("Doc_0/Document.xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Document xmlns:ofd="{ns}"><ofd:CommonData><ofd:MaxUnitID>2</ofd:MaxUnitID><ofd:PageArea><ofd:PhysicalBox>0 0 210 297</ofd:PhysicalBox></ofd:PageArea></ofd:CommonData><ofd:Pages><ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>"#).into_bytes()).unwrap();
+    p.insert("Doc_0/Pages/Page_0/Content.xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="{ns}"><ofd:Content><ofd:Layer ID="2"/></ofd:Content></ofd:Page>"#).into_bytes()).unwrap();
+    p.to_zip().unwrap()
+}
