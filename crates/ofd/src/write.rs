@@ -1385,6 +1385,14 @@ fn write_document(pkg: &mut Package, root: &str, d: &Document) -> Result<(), Wri
         x.empty("Page", &a);
     }
     x.close("Pages");
+    let has_annots = d.pages.iter().any(|p| !p.annotations.is_empty());
+    let annots_file = d
+        .annotations_file
+        .clone()
+        .unwrap_or_else(|| format!("{}/Annots/Annotations.xml", crate::loc::dir_of(root)));
+    if has_annots {
+        x.leaf("Annotations", &[], &loc_from(root, &annots_file));
+    }
     if let Some(f) = &d.custom_tags_file {
         x.leaf("CustomTags", &[], &loc_from(root, f));
     }
@@ -1434,6 +1442,9 @@ fn write_document(pkg: &mut Package, root: &str, d: &Document) -> Result<(), Wri
         )?;
     }
 
+    if has_annots {
+        write_annotations(pkg, &annots_file, d)?;
+    }
     if let Some(f) = &d.custom_tags_file {
         let mut x = Xml::new();
         x.root("CustomTags", &[]);
@@ -1495,6 +1506,77 @@ fn write_document(pkg: &mut Package, root: &str, d: &Document) -> Result<(), Wri
             pkg.insert(&a.file, a.data.clone())?;
         }
     }
+    Ok(())
+}
+
+/// The annotation index and one `PageAnnot` file per page (the file named in the
+/// annotations' `file`, else `Page_N/Annotation.xml` beside the index).
+fn write_annotations(pkg: &mut Package, index: &str, d: &Document) -> Result<(), WriteError> {
+    let mut x = Xml::new();
+    x.root("Annotations", &[]);
+    for (n, p) in d.pages.iter().enumerate() {
+        if p.annotations.is_empty() {
+            continue;
+        }
+        let file = p
+            .annotations
+            .first()
+            .map(|a| a.file.clone())
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| format!("{}/Page_{n}/Annotation.xml", crate::loc::dir_of(index)));
+        let mut a: Attrs = Vec::new();
+        if let Some(id) = p.id {
+            a.push(("PageID", id.to_string()));
+        }
+        x.open("Page", &a);
+        x.leaf("FileLoc", &[], &loc_from(index, &file));
+        x.close("Page");
+        let mut y = Xml::new();
+        y.root("PageAnnot", &[]);
+        for an in &p.annotations {
+            let mut at: Attrs = Vec::new();
+            if let Some(id) = an.id {
+                at.push(("ID", id.to_string()));
+            }
+            at.push(("Type", an.annot_type.clone()));
+            if let Some(v) = &an.creator {
+                at.push(("Creator", v.clone()));
+            }
+            if let Some(v) = &an.last_mod_date {
+                at.push(("LastModDate", v.clone()));
+            }
+            if !an.visible {
+                at.push(("Visible", "false".into()));
+            }
+            if let Some(v) = &an.subtype {
+                at.push(("Subtype", v.clone()));
+            }
+            if !an.print {
+                at.push(("Print", "false".into()));
+            }
+            y.open("Annot", &at);
+            if let Some(r) = &an.remark {
+                y.leaf("Remark", &[], r);
+            }
+            if !an.parameters.is_empty() {
+                y.open("Parameters", &[]);
+                for (k, v) in &an.parameters {
+                    y.leaf("Parameter", &[("Name", k.clone())], v);
+                }
+                y.close("Parameters");
+            }
+            if let Some(ap) = &an.appearance {
+                y.open("Appearance", &[("Boundary", xml_out::rect(&ap.boundary))]);
+                xml_out::objects(&mut y, &ap.objects);
+                y.close("Appearance");
+            }
+            y.close("Annot");
+        }
+        y.close("PageAnnot");
+        pkg.insert(&file, y.finish())?;
+    }
+    x.close("Annotations");
+    pkg.insert(index, x.finish())?;
     Ok(())
 }
 

@@ -11,32 +11,45 @@ pub const OFD_NS: &str = "http://www.ofdspec.org/2016";
 
 /// Formats a number with at most 4 decimals, no trailing zeros, no `-0`.
 pub fn num(v: f64) -> String {
-    if !v.is_finite() {
-        return "0".into();
+    let mut s = String::with_capacity(12);
+    push_num(&mut s, v);
+    s
+}
+
+/// Appends `v` formatted like [`num`] without allocating (fixed point, 4 decimals, integer
+/// arithmetic, so the output is the same on every platform).
+pub fn push_num(s: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    // Beyond ±9e14 mm nothing meaningful is drawn; clamp so the integer maths cannot overflow.
+    let scaled = if v.is_finite() {
+        (v.clamp(-9e14, 9e14) * 10_000.0).round() as i64
+    } else {
+        0
+    };
+    if scaled < 0 {
+        s.push('-');
     }
-    let r = (v * 10_000.0).round() / 10_000.0;
-    if r == r.trunc() && r.abs() < 1e15 {
-        let i = r as i64;
-        return i.to_string();
+    let a = scaled.unsigned_abs();
+    let (int, mut frac) = (a / 10_000, a % 10_000);
+    let _ = write!(s, "{int}");
+    if frac != 0 {
+        let mut digits = 4;
+        while frac % 10 == 0 {
+            frac /= 10;
+            digits -= 1;
+        }
+        let _ = write!(s, ".{frac:0digits$}");
     }
-    let mut s = format!("{r:.4}");
-    while s.ends_with('0') {
-        s.pop();
-    }
-    if s.ends_with('.') {
-        s.pop();
-    }
-    if s == "-0" { "0".into() } else { s }
 }
 
 /// Space-separated numbers.
 pub fn nums(v: &[f64]) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(v.len() * 7);
     for (i, x) in v.iter().enumerate() {
         if i > 0 {
             s.push(' ');
         }
-        s.push_str(&num(*x));
+        push_num(&mut s, *x);
     }
     s
 }
@@ -61,7 +74,7 @@ pub fn path_data(ops: &[PathOp]) -> String {
         s.push_str(op);
         for x in v {
             s.push(' ');
-            s.push_str(&num(*x));
+            push_num(&mut s, *x);
         }
     };
     for op in ops {
@@ -440,6 +453,10 @@ mod tests {
         assert_eq!(num(1.0 / 3.0), "0.3333");
         assert_eq!(num(-2.5), "-2.5");
         assert_eq!(num(f64::NAN), "0");
+        assert_eq!(num(0.05), "0.05");
+        assert_eq!(num(-0.00005), "-0.0001");
+        assert_eq!(num(12.00004), "12");
+        assert_eq!(num(1e300), "900000000000000");
     }
 
     #[test]

@@ -162,3 +162,41 @@ fn ofdrw_signed_hello_world_reads() {
         "Doc_0/Pages/Page_0/Content.xml"
     );
 }
+
+/// The model of every fixture can be written back (write_model) and read again with the same
+/// pages, text, templates, annotations, custom tags and attachments.
+#[test]
+fn fixtures_rewrite_through_the_model() {
+    for name in [
+        "helloworld.ofd",
+        "SESV4SignDoc.ofd",
+        "v4signed.ofd",
+        "invoice-suwell.ofd",
+    ] {
+        let f = OfdFile::read(&fixture(name)).unwrap();
+        let bytes = ofd::write::write_model(&f.ofd)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .to_zip()
+            .unwrap();
+        let g = OfdFile::read(&bytes).unwrap_or_else(|e| panic!("{name} rewritten: {e}"));
+        let (a, b) = (&f.ofd.docs[0].document, &g.ofd.docs[0].document);
+        assert_eq!(a.pages.len(), b.pages.len(), "{name}");
+        for i in 0..a.pages.len() {
+            assert_eq!(f.page_text(0, i), g.page_text(0, i), "{name} page {i}");
+            assert_eq!(a.pages[i].layers, b.pages[i].layers, "{name} page {i}");
+            assert_eq!(
+                a.pages[i].annotations.len(),
+                b.pages[i].annotations.len(),
+                "{name}"
+            );
+        }
+        assert_eq!(a.templates.len(), b.templates.len(), "{name}");
+        assert_eq!(
+            a.custom_tags.iter().map(|t| &t.data).collect::<Vec<_>>(),
+            b.custom_tags.iter().map(|t| &t.data).collect::<Vec<_>>(),
+            "{name}"
+        );
+        assert_eq!(a.attachments.len(), b.attachments.len(), "{name}");
+        assert_eq!(f.ofd.docs[0].info, g.ofd.docs[0].info, "{name}");
+    }
+}
