@@ -765,6 +765,57 @@ fn hostile_content_is_bounded_and_never_panics() {
     assert_eq!((p.width(), p.height()), (794, 1123));
 }
 
+/// Many objects that each need clipping to a large boundary: the clipping work is budgeted,
+/// so the page finishes quickly and says it was truncated.
+#[test]
+fn clipping_work_is_bounded() {
+    // Budgets are in page areas, so a low resolution tests the same logic quickly.
+    let mut f = synthetic();
+    let doc = &mut f.ofd.docs[0].document;
+    let objs = &mut doc.pages[0].layers[0].objects;
+    let GraphicObject::Path(green) = objs[0].clone() else {
+        panic!("first object is the green rectangle")
+    };
+    let mut big = green;
+    // Boundary: the left half of the page; drawing: the whole page and more.
+    big.common.boundary = Rect::new(0.0, 0.0, 105.0, 297.0);
+    big.data = vec![
+        PathOp::Move(-10.0, -10.0),
+        PathOp::Line(300.0, -10.0),
+        PathOp::Line(300.0, 400.0),
+        PathOp::Line(-10.0, 400.0),
+        PathOp::Close,
+    ];
+    objs.extend(std::iter::repeat_n(GraphicObject::Path(big.clone()), 2_000));
+    let (p, rep) = render(doc, 0, &RenderOptions::with_dpi(24.0));
+    assert!(rep.truncated, "{rep:?}");
+    assert!(
+        rep.skipped.iter().any(|s| s.contains("clipping work")),
+        "{rep:?}"
+    );
+    assert!(rep.paths > 40 && rep.paths < 2_000, "{rep:?}");
+    // What was drawn is clipped: the left half green, the right half as before.
+    assert_eq!(at(&p, 50.0, 200.0, 24.0), [12, 200, 99, 255]);
+    assert_eq!(at(&p, 150.0, 200.0, 24.0), [255, 255, 255, 255]);
+    // Unclipped page-sized objects: the painted area is budgeted too.
+    let objs = &mut doc.pages[0].layers[0].objects;
+    objs.truncate(1);
+    big.common.boundary = Rect::new(0.0, 0.0, 210.0, 297.0);
+    big.data = vec![
+        PathOp::Move(5.0, 5.0),
+        PathOp::Line(205.0, 5.0),
+        PathOp::Line(205.0, 290.0),
+        PathOp::Close,
+    ];
+    objs.extend(std::iter::repeat_n(GraphicObject::Path(big), 5_000));
+    let (_, rep) = render(doc, 0, &RenderOptions::with_dpi(24.0));
+    assert!(rep.truncated, "{rep:?}");
+    assert!(
+        rep.skipped.iter().any(|s| s.contains("painted area")),
+        "{rep:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // inspect.
 

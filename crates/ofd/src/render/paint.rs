@@ -17,6 +17,10 @@ const DEFAULT_MITER: f64 = 3.528;
 const MAX_DEPTH: usize = 64;
 /// Most objects per page clipped by `Clips` paths (each needs a page-sized mask).
 const MAX_PATH_MASKS: usize = 2000;
+/// Clipping work per page, in page areas (mask pixels written and cleared).
+const MASK_BUDGET: f64 = 100.0;
+/// Painted area per page, in page areas (sum of the objects' visible bounding boxes).
+const PAINT_BUDGET: f64 = 1000.0;
 
 /// How one object is clipped.
 enum Clipping {
@@ -163,6 +167,8 @@ pub(crate) struct PageRenderer<'a> {
     images: HashMap<u32, Option<Pixmap>>,
     rect_mask: Option<Mask>,
     path_masks: usize,
+    mask_work: f64,
+    paint_work: f64,
     path_ops: usize,
     glyph_count: usize,
     objects: usize,
@@ -195,6 +201,8 @@ impl<'a> PageRenderer<'a> {
             images: HashMap::new(),
             rect_mask: None,
             path_masks: 0,
+            mask_work: 0.0,
+            paint_work: 0.0,
             path_ops: 0,
             glyph_count: 0,
             objects: 0,
@@ -360,10 +368,32 @@ impl<'a> PageRenderer<'a> {
         if bounds.intersect(&clip).empty() {
             return Err(());
         }
-        if c.clips.is_empty() && clip.contains(&bounds) {
+        // The pixmap clips to itself: only the part of the drawing on the page matters.
+        let visible = bounds.intersect(&self.full_clip());
+        // Budget: painted area per page at most PAINT_BUDGET page areas (a page of many
+        // page-sized objects cannot take hours).
+        let (w, h) = (self.pix.width(), self.pix.height());
+        let page_area = f64::from(w) * f64::from(h);
+        self.paint_work += (visible.r - visible.l).max(0.0) * (visible.b - visible.t).max(0.0);
+        if self.paint_work > PAINT_BUDGET * page_area {
+            self.stop("painted area");
+            return Err(());
+        }
+        if c.clips.is_empty() && clip.contains(&visible) {
             return Ok(Clipping::None);
         }
-        let (w, h) = (self.pix.width(), self.pix.height());
+        // Budget: masking work per page at most MASK_BUDGET page areas, so that a page of
+        // many clipped objects cannot take quadratic time.
+        let area = if c.clips.is_empty() {
+            (clip.r - clip.l).max(0.0) * (clip.b - clip.t).max(0.0) * 2.0
+        } else {
+            f64::from(w) * f64::from(h) * (2.0 + c.clips.len() as f64)
+        };
+        self.mask_work += area;
+        if self.mask_work > MASK_BUDGET * page_area {
+            self.stop("clipping work");
+            return Err(());
+        }
         let rect = clip.path().ok_or(())?;
         if c.clips.is_empty() {
             let shared = match self.rect_mask.as_mut() {
@@ -657,9 +687,12 @@ impl<'a> PageRenderer<'a> {
         }
         let sk_stroke = self.sk_stroke(&style);
         let scale = (m.a * m.d - m.b * m.c).abs().sqrt();
-        let bounds = bounds_under(&path, &m).outset(
-            f64::from(sk_stroke.width) * scale * sk_stroke.miter_limit.max(1.0) as f64 + 1.0,
-        );
+        let reach = if stroke.is_some() {
+            f64::from(sk_stroke.width) * scale * f64::from(sk_stroke.miter_limit.max(1.0))
+        } else {
+            0.0
+        };
+        let bounds = bounds_under(&path, &m).outset(reach + 1.0);
         let Ok(clipping) = self.mask(&p.common, &ctx, clip, bounds) else {
             return;
         };
