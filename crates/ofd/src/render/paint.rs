@@ -816,8 +816,9 @@ impl<'a> PageRenderer<'a> {
         } else {
             1.0
         };
-        // Glyph draws: face, glyph, origin in object space.
-        let mut draws: Vec<(FaceKey, u16, f64, f64)> = Vec::new();
+        // Glyph draws: face, glyph, origin in object space, and for fallback glyphs the room
+        // the file leaves to the next character.
+        let mut draws: Vec<(FaceKey, u16, f64, f64, Option<f64>)> = Vec::new();
         for code in &t.codes {
             let pos = code.positions();
             let mut covered: Vec<Option<(usize, usize)>> = vec![None; pos.len()];
@@ -848,7 +849,7 @@ impl<'a> PageRenderer<'a> {
                         let n = cg.code_count.max(1) as usize;
                         if cg.glyphs.len() == n {
                             if let Some(g) = cg.glyphs.get(i - p) {
-                                draws.push((FaceKey::Embedded(key), *g, x, y));
+                                draws.push((FaceKey::Embedded(key), *g, x, y, None));
                             }
                         } else if i == p {
                             // Glyphs for a cluster: all at the cluster's origin, advancing
@@ -857,7 +858,7 @@ impl<'a> PageRenderer<'a> {
                             let upem = face.map_or(1000.0, |f| f64::from(f.units_per_em().max(1)));
                             let mut gx = x;
                             for g in &cg.glyphs {
-                                draws.push((FaceKey::Embedded(key), *g, gx, y));
+                                draws.push((FaceKey::Embedded(key), *g, gx, y, None));
                                 let adv = face
                                     .and_then(|f| f.glyph_hor_advance(ttf_parser::GlyphId(*g)))
                                     .map_or(0.0, f64::from);
@@ -876,7 +877,13 @@ impl<'a> PageRenderer<'a> {
                             })
                         });
                         match found {
-                            Some((key, g)) => draws.push((key, g, x, y)),
+                            Some((key, g)) => {
+                                let room = pos
+                                    .get(i + 1)
+                                    .filter(|n| (n.2 - y).abs() < 1e-9)
+                                    .map(|n| n.1 - x);
+                                draws.push((key, g, x, y, room));
+                            }
                             None if ch.is_whitespace() || ch.is_control() => {}
                             None => self.report.glyphs_missing += 1,
                         }
@@ -913,14 +920,27 @@ impl<'a> PageRenderer<'a> {
         // Each glyph's matrix: font units (y up) → object space → pixels.
         let mut placed: Vec<(FaceKey, u16, Matrix)> = Vec::with_capacity(draws.len());
         let mut bounds: Option<PxRect> = None;
-        for (key, g, x, y) in draws {
+        for (key, g, x, y, room) in draws {
             let face = match key {
                 FaceKey::Embedded(id) => self.embedded.get(&id).and_then(Option::as_ref),
                 FaceKey::Fallback(k) => self.fallback.get(k),
             };
             let Some(face) = face else { continue };
             let s = t.size / f64::from(face.units_per_em().max(1));
-            let gm = Matrix::new(s * hscale, 0.0, 0.0, -s, x, y).then(&m);
+            // A substitute glyph wider than the room the file gives it (the author's font was
+            // narrower, e.g. half-width Latin in 宋体) is narrowed to fit, so that substituted
+            // text does not overlap; embedded glyphs are never changed.
+            let mut sx = s * hscale;
+            if let (FaceKey::Fallback(_), Some(room)) = (key, room)
+                && room > 0.0
+                && let Some(adv) = face.glyph_hor_advance(ttf_parser::GlyphId(g))
+            {
+                let natural = f64::from(adv) * sx;
+                if natural > room * 1.05 {
+                    sx *= room / natural;
+                }
+            }
+            let gm = Matrix::new(sx, 0.0, 0.0, -s, x, y).then(&m);
             let outline = self.glyphs.outline(key, face, g);
             match key {
                 FaceKey::Embedded(_) => self.report.glyphs_embedded += 1,
