@@ -601,6 +601,33 @@ fn suwell_invoice_renders_template_text_images_and_annotations() {
     assert_eq!(rep.images_failed, 0, "{rep:?}");
     assert_text_ink(&p, doc, 0, dpi, "invoice");
     // Template lines (DrawParam of the layer gives the colour): the 201 mm line at y = 30.
+    // Annotations: the watermark image (the red oval seal, Appearance 90 8 30 20) and the
+    // rotated text 下载次数 (Appearance 206.46 29.54 3.31 22.23, CTM "0 1 -1 0 …").
+    let seal = Rect::new(90.0, 8.0, 30.0, 20.0);
+    let side = Rect::new(206.46, 29.54, 3.31, 22.23);
+    let red = |p: &Pixmap| {
+        let s = dpi / 25.4;
+        let mut n = 0;
+        for y in (seal.y * s) as u32..((seal.y + seal.h) * s) as u32 {
+            for x in (seal.x * s) as u32..((seal.x + seal.w) * s) as u32 {
+                let [r, g, b, _] = pixel_rgba(p, x, y).unwrap();
+                if r > 150 && g < 100 && b < 100 {
+                    n += 1;
+                }
+            }
+        }
+        n
+    };
+    assert!(red(&p) > 500, "watermark seal image");
+    assert!(ink(&p, side, dpi) > 50, "rotated watermark text");
+    let mut no_annots = RenderOptions::with_dpi(dpi).fallback(fallback());
+    no_annots.annotations = false;
+    let (q, _) = render(doc, 0, &no_annots);
+    assert!(
+        red(&q) < red(&p) / 4,
+        "the seal oval comes from the annotation"
+    );
+    assert_eq!(ink(&q, side, dpi), 0);
     // Its colour comes from DrawParam 4 → Relative 3 (StrokeColor 128 0 0, LineWidth 0.25).
     let line = at(&p, 100.0, 30.0, dpi);
     assert!(
@@ -759,6 +786,15 @@ fn hostile_content_is_bounded_and_never_panics() {
     for m in &mut doc.media {
         m.data = png.clone();
     }
+    // DrawParams that inherit from each other in a cycle.
+    for (id, rel) in [(777, 778), (778, 777)] {
+        doc.draw_params.push(DrawParam {
+            id: Id(id),
+            relative: Some(Id(rel)),
+            ..Default::default()
+        });
+    }
+    doc.pages[0].layers[0].draw_param = Some(Id(777));
     let (p, rep) = render(doc, 0, &RenderOptions::with_dpi(96.0));
     assert!(rep.truncated, "{rep:?}");
     assert!(rep.images_failed >= 1, "{rep:?}");
@@ -895,4 +931,130 @@ fn inspect_fixtures_fonts_and_signatures() {
             .iter()
             .any(|p| p.contains("Signs/"))
     );
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn num() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            8 => -300.0..300.0f64,
+            1 => Just(f64::NAN),
+            1 => Just(1e300),
+            1 => Just(-0.0),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = PathOp> {
+        prop_oneof![
+            (num(), num()).prop_map(|(x, y)| PathOp::Move(x, y)),
+            (num(), num()).prop_map(|(x, y)| PathOp::Line(x, y)),
+            (num(), num(), num(), num()).prop_map(|(a, b, x, y)| PathOp::Quad(a, b, x, y)),
+            (num(), num(), num(), num(), num(), num())
+                .prop_map(|(a, b, c, d, x, y)| PathOp::Cubic(a, b, c, d, x, y)),
+            (
+                num(),
+                num(),
+                num(),
+                any::<bool>(),
+                any::<bool>(),
+                num(),
+                num()
+            )
+                .prop_map(|(rx, ry, angle, large, sweep, x, y)| PathOp::Arc {
+                    rx,
+                    ry,
+                    angle,
+                    large,
+                    sweep,
+                    x,
+                    y
+                }),
+            Just(PathOp::Close),
+        ]
+    }
+
+    fn common() -> impl Strategy<Value = GraphicCommon> {
+        (
+            (num(), num(), num(), num()),
+            proptest::option::of((num(), num(), num(), num(), num(), num())),
+            proptest::option::of(any::<u8>()),
+            proptest::collection::vec(num(), 0..4),
+            proptest::option::of(num()),
+        )
+            .prop_map(|((x, y, w, h), ctm, alpha, dash, lw)| GraphicCommon {
+                visible: true,
+                boundary: Rect::new(x, y, w, h),
+                ctm: ctm.map(|(a, b, c, d, e, f)| Matrix::new(a, b, c, d, e, f)),
+                alpha,
+                dash_pattern: dash,
+                line_width: lw,
+                ..Default::default()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Random geometry, matrices, colours, text codes and glyph mappings: the renderer
+        /// returns a page of the right size and never panics.
+        #[test]
+        fn random_objects_render(
+            paths in proptest::collection::vec(
+                (common(), proptest::collection::vec(op(), 0..40), any::<bool>(), any::<bool>(),
+                 proptest::collection::vec(num(), 0..5)),
+                0..6),
+            texts in proptest::collection::vec(
+                (common(), num(), "[a-zA-Z校准 ]{0,12}", proptest::collection::vec(num(), 0..6),
+                 any::<u32>(), any::<u32>(), proptest::collection::vec(any::<u16>(), 0..4)),
+                0..4),
+        ) {
+            let mut f = synthetic();
+            let doc = &mut f.ofd.docs[0].document;
+            let font = doc.fonts[0].id;
+            let layer = &mut doc.pages[0].layers[0].objects;
+            for (common, data, fill, stroke, color) in paths {
+                layer.push(GraphicObject::Path(PathObject {
+                    common,
+                    stroke,
+                    fill,
+                    rule: FillRule::EvenOdd,
+                    stroke_color: None,
+                    fill_color: Some(Color { value: color, color_space: None, alpha: 200, index: None }),
+                    data,
+                }));
+            }
+            for (common, size, text, dx, pos, count, glyphs) in texts {
+                layer.push(GraphicObject::Text(TextObject {
+                    common,
+                    font,
+                    size,
+                    stroke: true,
+                    fill: true,
+                    hscale: 1.0,
+                    read_direction: 0,
+                    char_direction: 0,
+                    weight: 400,
+                    italic: false,
+                    fill_color: None,
+                    stroke_color: None,
+                    codes: vec![TextCode {
+                        x: 1.0,
+                        y: 5.0,
+                        delta_x: dx,
+                        delta_y: Vec::new(),
+                        text,
+                        cg_transforms: vec![CgTransform {
+                            code_position: pos % 16,
+                            code_count: count % 16,
+                            glyph_count: glyphs.len() as u32,
+                            glyphs,
+                        }],
+                    }],
+                }));
+            }
+            let p = render_page(doc, 0, &RenderOptions::with_dpi(12.0)).unwrap();
+            prop_assert_eq!((p.width(), p.height()), (99, 140));
+        }
+    }
 }
