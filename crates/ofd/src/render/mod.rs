@@ -23,10 +23,19 @@
 //! areas, vertical `ReadDirection`/`CharDirection` (laid out horizontally), BMP/TIFF/GIF/JBIG2
 //! images.
 //!
-//! Defended against (hostile input never panics and never allocates without bound): the pixel
-//! count (`dpi` × page size) is capped ([`RenderLimits::max_pixels`]), as are path operators and
-//! glyphs per page, the decoded size of each image, and the size of any transformed object;
-//! non-finite or degenerate matrices and sizes make the object be skipped, not the page.
+//! Substitution (fallback fonts only, never for embedded glyphs): a substitute glyph wider than
+//! the room the file's `DeltaX` leaves it is narrowed to fit, so that text written for a
+//! half-width Latin font (宋体, Courier New) does not overlap.
+//!
+//! Defended against (hostile input never panics and never allocates or computes without
+//! bound; a proptest feeds random geometry): the pixel count (`dpi` × page size) is capped
+//! ([`RenderLimits::max_pixels`]), as are graphic objects, path operators and glyphs per page,
+//! the decoded size of each image (checked from the header before decoding), the painted area
+//! and the clipping work per page (in page areas), the number of clip-path masks, dash counts
+//! (tiny-skia), `DrawParam` inheritance chains (cycles, depth 16) and `PageBlock` nesting;
+//! non-finite or degenerate matrices and sizes make the object be skipped, not the page. When
+//! a limit is reached the rest of the page is left undrawn and [`RenderReport::truncated`]
+//! says so.
 
 mod arc;
 mod fonts;
