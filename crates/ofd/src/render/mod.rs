@@ -1,5 +1,5 @@
 //! Page rendering: one page of the [model](crate::model) to an RGBA raster (tiny-skia), and a
-//! serialisable structural summary ([`inspect`]).
+//! serialisable structural summary ([`inspect()`]).
 //!
 //! What is drawn, in this order (GB/T 33190-2016):
 //! - background templates (`ZOrder="Background"`, the default), then the page's layers
@@ -47,7 +47,7 @@ use crate::model::{Document, Ofd, Rect};
 use crate::read::OfdFile;
 use std::sync::Arc;
 
-pub use fonts::{FallbackFonts, FontLoadError};
+pub use fonts::{FallbackFonts, FontLoadError, SYSTEM_FALLBACKS};
 pub use inspect::{Inspection, inspect};
 pub use tiny_skia::Pixmap;
 
