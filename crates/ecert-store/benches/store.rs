@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use ecert_store::{AuditEvent, NewCertificate, Replica, Store};
+use ecert_store::{AuditEvent, NewCertificate, Replica, Store, StoreOptions};
 use serde_json::json;
 use sqlx::{AnyConnection, Connection, Executor};
 
@@ -55,10 +55,21 @@ async fn teardown(setups: Vec<Setup>) {
 }
 
 async fn open(dir: &tempfile::TempDir, url: &str) -> Store {
+    open_durable(dir, url, true).await
+}
+
+async fn open_durable(dir: &tempfile::TempDir, url: &str, durable: bool) -> Store {
     let replicas = (0..2)
-        .map(|i| Replica::local(format!("r{i}"), dir.path().join(format!("r{i}"))).unwrap())
+        .map(|i| {
+            Replica::local_with_fsync(format!("r{i}"), dir.path().join(format!("r{i}")), durable)
+                .unwrap()
+        })
         .collect();
-    Store::open(url, replicas).await.unwrap()
+    let opts = StoreOptions {
+        sqlite_synchronous_full: durable,
+        ..StoreOptions::default()
+    };
+    Store::open_with(url, replicas, opts).await.unwrap()
 }
 
 async fn make_setups(tag: &str) -> Vec<Setup> {
@@ -71,6 +82,17 @@ async fn make_setups(tag: &str) -> Vec<Setup> {
         _dir: dir,
         pg_db: None,
     });
+    if tag == "issue" {
+        // The cost of durability: no fsync of files, SQLite synchronous = NORMAL.
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+        v.push(Setup {
+            name: "sqlite_without_fsync",
+            store: open_durable(&dir, &url, false).await,
+            _dir: dir,
+            pg_db: None,
+        });
+    }
     sqlx::any::install_default_drivers();
     let server = std::env::var("ECERT_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
@@ -123,6 +145,34 @@ fn benches(c: &mut Criterion) {
                     .issue_certificate(&cert(n), file.clone(), "bench", &json!(null))
                     .await
                     .unwrap()
+            })
+        });
+    }
+    g.finish();
+
+    // Throughput with 8 writers at once (blob writes overlap; commits serialise).
+    let mut g = c.benchmark_group("issue_8_concurrent_100KB_2_replicas");
+    g.sample_size(10);
+    g.throughput(criterion::Throughput::Elements(8));
+    for s in &setups {
+        g.bench_function(s.name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let tasks: Vec<_> = (0..8)
+                    .map(|_| {
+                        let store = s.store.clone();
+                        let file = file.clone();
+                        let n = counter.fetch_add(1, Ordering::Relaxed);
+                        tokio::spawn(async move {
+                            store
+                                .issue_certificate(&cert(n), file, "bench", &json!(null))
+                                .await
+                                .unwrap()
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
             })
         });
     }

@@ -47,6 +47,16 @@ impl Replica {
     /// before a write returns, so that a committed record never points at a file still in the
     /// page cache.
     pub fn local(name: impl Into<String>, root: impl AsRef<Path>) -> Result<Self> {
+        Self::local_with_fsync(name, root, true)
+    }
+
+    /// [`Replica::local`] choosing whether writes are fsynced. Without fsync a power loss may
+    /// lose a file whose record committed: only for scratch stores and measurements.
+    pub fn local_with_fsync(
+        name: impl Into<String>,
+        root: impl AsRef<Path>,
+        fsync: bool,
+    ) -> Result<Self> {
         let name = name.into();
         let root: PathBuf = root.as_ref().to_path_buf();
         std::fs::create_dir_all(&root).map_err(|e| StoreError::Replica {
@@ -61,7 +71,7 @@ impl Replica {
                 replica: name.clone(),
                 source: Box::new(source),
             })?
-            .with_fsync(true);
+            .with_fsync(fsync);
         Ok(Self::new(name, Arc::new(fs)))
     }
 

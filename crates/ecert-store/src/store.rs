@@ -32,6 +32,10 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long a SQLite writer waits for the write lock before failing.
     pub busy_timeout: Duration,
+    /// SQLite `synchronous = FULL` (default: every commit is on disk when it returns). `false`
+    /// gives `NORMAL`: still consistent after a crash, but a power loss may undo the last
+    /// commits (their files then show up as orphan blobs). For measurements and scratch stores.
+    pub sqlite_synchronous_full: bool,
 }
 
 impl Default for StoreOptions {
@@ -39,6 +43,7 @@ impl Default for StoreOptions {
         Self {
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
+            sqlite_synchronous_full: true,
         }
     }
 }
@@ -165,6 +170,11 @@ impl Store {
                 source,
             })?;
         let busy_ms = opts.busy_timeout.as_millis();
+        let sync = if opts.sqlite_synchronous_full {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
         let pool = AnyPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .acquire_timeout(opts.busy_timeout.max(Duration::from_secs(5)) * 3)
@@ -175,7 +185,7 @@ impl Store {
                             "PRAGMA journal_mode = WAL".to_owned(),
                             format!("PRAGMA busy_timeout = {busy_ms}"),
                             "PRAGMA foreign_keys = ON".to_owned(),
-                            "PRAGMA synchronous = FULL".to_owned(),
+                            format!("PRAGMA synchronous = {sync}"),
                         ] {
                             conn.execute(sqlx::AssertSqlSafe(pragma)).await?;
                         }
