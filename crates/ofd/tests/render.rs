@@ -547,6 +547,38 @@ fn cff_embedded_font_renders() {
     assert!(ink(&p, Rect::new(20.0, 30.0, 12.0, 11.0), dpi) > 300);
 }
 
+/// The report names characters that display as nothing: WenQuanYi Micro Hei maps ℃ (U+2103)
+/// to an empty glyph, so the sample's "(20 ± 2) ℃" shows a gap where ℃ should be. (A finding
+/// for the sample's font choice: the renderer draws what the embedded font holds.)
+#[test]
+fn blank_glyphs_are_reported() {
+    let fonts = sample_fonts();
+    let mut d = DocumentWriter::new(DocInfo {
+        doc_id: "11112222333344445555666677778888".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let f = d.add_font(fonts.cjk.clone()).unwrap();
+    d.add_page()
+        .body()
+        .text(&TextStyle::new(f, 10.0), 20.0, 40.0, "20 ℃ Ω")
+        .unwrap();
+    let file = OfdFile::read(&d.finish().unwrap().to_zip().unwrap()).unwrap();
+    let (_, rep) = render(
+        &file.ofd.docs[0].document,
+        0,
+        &RenderOptions::with_dpi(48.0),
+    );
+    assert_eq!(rep.glyphs_blank, 1, "℃ only, not the spaces: {rep:?}");
+    assert_eq!(rep.glyphs_embedded, 6);
+    let s = sample_file();
+    let (_, rep) = render(&s.ofd.docs[0].document, 0, &RenderOptions::with_dpi(48.0));
+    assert_eq!(
+        rep.glyphs_blank, 1,
+        "the sample's page 1 has one ℃: {rep:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // ofdrw fixtures.
 

@@ -189,6 +189,9 @@ pub struct RenderReport {
     pub glyphs_fallback: usize,
     /// Characters not drawn: no glyph anywhere (or the fallback is disabled).
     pub glyphs_missing: usize,
+    /// Visible (non-space) characters whose glyph has no outline, so nothing shows where the
+    /// file puts a character (e.g. WenQuanYi Micro Hei's ℃, U+2103, is an empty glyph).
+    pub glyphs_blank: usize,
     /// Path objects drawn.
     pub paths: usize,
     /// Image objects drawn.

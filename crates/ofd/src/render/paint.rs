@@ -818,7 +818,7 @@ impl<'a> PageRenderer<'a> {
         };
         // Glyph draws: face, glyph, origin in object space, and for fallback glyphs the room
         // the file leaves to the next character.
-        let mut draws: Vec<(FaceKey, u16, f64, f64, Option<f64>)> = Vec::new();
+        let mut draws: Vec<(FaceKey, u16, f64, f64, Option<f64>, bool)> = Vec::new();
         for code in &t.codes {
             let pos = code.positions();
             let mut covered: Vec<Option<(usize, usize)>> = vec![None; pos.len()];
@@ -832,6 +832,7 @@ impl<'a> PageRenderer<'a> {
                 }
             }
             for (i, &(ch, x, y)) in pos.iter().enumerate() {
+                let inked = !(ch.is_whitespace() || ch.is_control());
                 if draws.len() + self.glyph_count >= self.opts.limits.max_glyphs {
                     self.stop("glyphs");
                     break;
@@ -849,7 +850,7 @@ impl<'a> PageRenderer<'a> {
                         let n = cg.code_count.max(1) as usize;
                         if cg.glyphs.len() == n {
                             if let Some(g) = cg.glyphs.get(i - p) {
-                                draws.push((FaceKey::Embedded(key), *g, x, y, None));
+                                draws.push((FaceKey::Embedded(key), *g, x, y, None, inked));
                             }
                         } else if i == p {
                             // Glyphs for a cluster: all at the cluster's origin, advancing
@@ -858,7 +859,7 @@ impl<'a> PageRenderer<'a> {
                             let upem = face.map_or(1000.0, |f| f64::from(f.units_per_em().max(1)));
                             let mut gx = x;
                             for g in &cg.glyphs {
-                                draws.push((FaceKey::Embedded(key), *g, gx, y, None));
+                                draws.push((FaceKey::Embedded(key), *g, gx, y, None, inked));
                                 let adv = face
                                     .and_then(|f| f.glyph_hor_advance(ttf_parser::GlyphId(*g)))
                                     .map_or(0.0, f64::from);
@@ -882,7 +883,7 @@ impl<'a> PageRenderer<'a> {
                                     .get(i + 1)
                                     .filter(|n| (n.2 - y).abs() < 1e-9)
                                     .map(|n| n.1 - x);
-                                draws.push((key, g, x, y, room));
+                                draws.push((key, g, x, y, room, inked));
                             }
                             None if ch.is_whitespace() || ch.is_control() => {}
                             None => self.report.glyphs_missing += 1,
@@ -920,7 +921,7 @@ impl<'a> PageRenderer<'a> {
         // Each glyph's matrix: font units (y up) → object space → pixels.
         let mut placed: Vec<(FaceKey, u16, Matrix)> = Vec::with_capacity(draws.len());
         let mut bounds: Option<PxRect> = None;
-        for (key, g, x, y, room) in draws {
+        for (key, g, x, y, room, inked) in draws {
             let face = match key {
                 FaceKey::Embedded(id) => self.embedded.get(&id).and_then(Option::as_ref),
                 FaceKey::Fallback(k) => self.fallback.get(k),
@@ -947,7 +948,12 @@ impl<'a> PageRenderer<'a> {
                 FaceKey::Fallback(_) => self.report.glyphs_fallback += 1,
             }
             let ops = outline.ops;
-            let Some(path) = &outline.path else { continue };
+            let Some(path) = &outline.path else {
+                if inked {
+                    self.report.glyphs_blank += 1;
+                }
+                continue;
+            };
             let b = bounds_under(path, &gm);
             bounds = Some(bounds.map_or(b, |u| u.union(&b)));
             self.path_ops += ops;
