@@ -33,6 +33,29 @@ fn write_certificate(c: &mut Criterion) {
             black_box(pkg.to_zip().unwrap())
         })
     });
+    // Every document with a different customer name (one new CJK character each time), so the
+    // font subset cache never hits: the cost of subsetting the CJK font on every document.
+    let pool: Vec<char> = (0x4E00u32..0x4E00 + 4000)
+        .filter_map(char::from_u32)
+        .collect();
+    let pool: Vec<char> = pool
+        .into_iter()
+        .filter(|c| fonts.cjk.glyph_for(*c).is_some())
+        .collect();
+    let mut k = 0usize;
+    g.bench_function("three_page_certificate_cjk_subset_uncached", |b| {
+        b.iter(|| {
+            k += 1;
+            let c = pool[k % pool.len()];
+            let data = SampleData {
+                cert_no: format!("JL2026-{k:06}"),
+                customer: format!("{c}{c}精密仪器有限公司"),
+                ..SampleData::default()
+            };
+            let pkg = build_with_attachment(&fonts, &data, attachment.clone()).unwrap();
+            black_box(pkg.to_zip().unwrap())
+        })
+    });
     g.finish();
 }
 

@@ -519,7 +519,7 @@ impl DocumentWriter {
     }
 
     fn alloc(&mut self) -> Id {
-        self.next_id += 1;
+        self.next_id = self.next_id.saturating_add(1);
         Id(self.next_id)
     }
 
