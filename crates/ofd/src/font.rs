@@ -1,13 +1,67 @@
 //! Font files for the writer: metrics for measuring text, and subsetting for embedding
 //! everything needed to display the file is inside it).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// How many distinct subsets a [`FontSource`] remembers (documents from one template mostly
 /// use the same glyphs).
 const SUBSET_CACHE: usize = 8;
 
-type SubsetCache = Arc<Mutex<Vec<(Vec<u16>, Arc<Subset>)>>>;
+/// Cache key: the kept glyphs and, for [`FontSource::subset_mapped`], the cmap mappings.
+type CacheKey = (Vec<u16>, Option<Vec<(char, u16)>>);
+type SubsetCache = Arc<Mutex<Vec<(CacheKey, Arc<Subset>)>>>;
+
+/// A font table provider that replaces `cmap` with a small one, so that the subsetter does
+/// not walk the whole cmap of a large CJK font.
+struct ReducedCmap<'a, P> {
+    inner: &'a P,
+    cmap: Vec<u8>,
+}
+
+impl<P: allsorts::tables::FontTableProvider> allsorts::tables::FontTableProvider
+    for ReducedCmap<'_, P>
+{
+    fn table_data(
+        &self,
+        tag: u32,
+    ) -> Result<Option<std::borrow::Cow<'_, [u8]>>, allsorts::error::ParseError> {
+        if tag == allsorts::tag::CMAP {
+            Ok(Some(std::borrow::Cow::Borrowed(&self.cmap)))
+        } else {
+            self.inner.table_data(tag)
+        }
+    }
+    fn has_table(&self, tag: u32) -> bool {
+        tag == allsorts::tag::CMAP || self.inner.has_table(tag)
+    }
+    fn table_tags(&self) -> Option<Vec<u32>> {
+        self.inner.table_tags()
+    }
+}
+
+/// A `cmap` table with one Windows Unicode full-repertoire (3, 10) format 12 subtable.
+fn cmap_format12(m: &BTreeMap<char, u16>) -> Vec<u8> {
+    let n = m.len() as u32;
+    let mut out = Vec::with_capacity(28 + 12 * m.len());
+    out.extend_from_slice(&0u16.to_be_bytes()); // version
+    out.extend_from_slice(&1u16.to_be_bytes()); // numTables
+    out.extend_from_slice(&3u16.to_be_bytes()); // platform: Windows
+    out.extend_from_slice(&10u16.to_be_bytes()); // encoding: Unicode full repertoire
+    out.extend_from_slice(&12u32.to_be_bytes()); // offset
+    out.extend_from_slice(&12u16.to_be_bytes()); // format
+    out.extend_from_slice(&0u16.to_be_bytes()); // reserved
+    out.extend_from_slice(&(16 + 12 * n).to_be_bytes()); // length
+    out.extend_from_slice(&0u32.to_be_bytes()); // language
+    out.extend_from_slice(&n.to_be_bytes()); // numGroups
+    for (c, g) in m {
+        let c = u32::from(*c);
+        out.extend_from_slice(&c.to_be_bytes());
+        out.extend_from_slice(&c.to_be_bytes());
+        out.extend_from_slice(&u32::from(*g).to_be_bytes());
+    }
+    out
+}
 
 /// Why a font could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -236,6 +290,28 @@ impl FontSource {
     /// Results are cached per font (shared by clones), so documents from one template do
     /// not pay for subsetting again; the output is the same either way.
     pub fn subset(&self, glyphs: &[u16]) -> Result<Arc<Subset>, FontError> {
+        self.subset_inner(glyphs, None)
+    }
+
+    /// Like [`subset`](Self::subset), but the subset's cmap holds exactly `mappings`
+    /// (character → original glyph, e.g. the characters a document uses). Much faster on large
+    /// CJK fonts, because the font's full cmap is never walked; the glyphs in `mappings` are
+    /// kept in addition to `glyphs`.
+    pub fn subset_mapped(
+        &self,
+        mappings: &BTreeMap<char, u16>,
+        glyphs: &[u16],
+    ) -> Result<Arc<Subset>, FontError> {
+        let mut all: Vec<u16> = glyphs.to_vec();
+        all.extend(mappings.values());
+        self.subset_inner(&all, Some(mappings))
+    }
+
+    fn subset_inner(
+        &self,
+        glyphs: &[u16],
+        mappings: Option<&BTreeMap<char, u16>>,
+    ) -> Result<Arc<Subset>, FontError> {
         use allsorts::binary::read::ReadScope;
         use allsorts::font_data::FontData;
         use allsorts::subset::{CmapTarget, SubsetProfile, subset};
@@ -252,8 +328,12 @@ impl FontSource {
                 glyph: g,
             });
         }
+        let key: CacheKey = (
+            ids.clone(),
+            mappings.map(|m| m.iter().map(|(c, g)| (*c, *g)).collect()),
+        );
         if let Ok(c) = self.cache.lock()
-            && let Some((_, hit)) = c.iter().find(|(k, _)| *k == ids)
+            && let Some((_, hit)) = c.iter().find(|(k, _)| *k == key)
         {
             return Ok(Arc::clone(hit));
         }
@@ -266,12 +346,26 @@ impl FontSource {
         let provider = fd
             .table_provider(self.index as usize)
             .map_err(|e| err(e.to_string()))?;
-        let bytes = subset(
-            &provider,
-            &list,
-            &SubsetProfile::Minimal,
-            CmapTarget::Unicode,
-        )
+        let bytes = match mappings {
+            Some(m) => {
+                let reduced = ReducedCmap {
+                    inner: &provider,
+                    cmap: cmap_format12(m),
+                };
+                subset(
+                    &reduced,
+                    &list,
+                    &SubsetProfile::Minimal,
+                    CmapTarget::Unicode,
+                )
+            }
+            None => subset(
+                &provider,
+                &list,
+                &SubsetProfile::Minimal,
+                CmapTarget::Unicode,
+            ),
+        }
         .map_err(|e| err(e.to_string()))?;
         let map = ids
             .iter()
@@ -283,7 +377,7 @@ impl FontSource {
             if c.len() >= SUBSET_CACHE {
                 c.remove(0);
             }
-            c.push((ids, Arc::clone(&out)));
+            c.push((key, Arc::clone(&out)));
         }
         Ok(out)
     }
@@ -321,6 +415,16 @@ mod tests {
             assert_eq!(sub.advance(new), f.advance(*old), "advance kept for {ch}");
         }
         assert!(sub.has_truetype_outlines());
+        // The reduced-cmap path gives a font whose cmap holds exactly the given mappings.
+        let m: BTreeMap<char, u16> = lay.iter().map(|(c, g, _)| (*c, *g)).collect();
+        let fast = f.subset_mapped(&m, &[]).unwrap();
+        let fast_src = FontSource::new(fast.0.clone(), 0).unwrap();
+        for (ch, old, _) in &lay {
+            let new = fast.1.iter().find(|x| x.0 == *old).unwrap().1;
+            assert_eq!(fast_src.glyph_for(*ch), Some(new));
+            assert_eq!(fast_src.advance(new), f.advance(*old));
+        }
+        assert_eq!(fast_src.glyph_for('B'), None);
         assert!(matches!(
             f.layout("\u{E000}", 1.0),
             Err(FontError::MissingGlyph { .. })

@@ -399,6 +399,8 @@ struct FontSlot {
     id: Id,
     src: FontSource,
     used: BTreeSet<u16>,
+    /// Characters reached through the cmap: the subset's cmap.
+    mapped: std::collections::BTreeMap<char, u16>,
 }
 
 /// Builds one OFD document (one `DocBody`, `Doc_0/…`).
@@ -536,6 +538,7 @@ impl DocumentWriter {
             id,
             src,
             used: BTreeSet::new(),
+            mapped: std::collections::BTreeMap::new(),
         });
         Ok(FontRef {
             id,
@@ -704,7 +707,7 @@ impl DocumentWriter {
         let mut fonts = Vec::with_capacity(self.fonts.len());
         for slot in &self.fonts {
             let used: Vec<u16> = slot.used.iter().copied().collect();
-            let sub = slot.src.subset(&used)?;
+            let sub = slot.src.subset_mapped(&slot.mapped, &used)?;
             let (bytes, map) = (&sub.0, &sub.1);
             let remap = |g: u16| {
                 map.binary_search_by_key(&g, |m| m.0)
@@ -992,7 +995,11 @@ impl LayerWriter<'_> {
                 _ => false,
             };
             let n = chars.len() as u32;
-            if !follows_cmap {
+            if follows_cmap {
+                if let Some(c) = chars.first() {
+                    slot.mapped.insert(*c, g.id);
+                }
+            } else {
                 cgs.push(CgTransform {
                     code_position: pos,
                     code_count: n,
