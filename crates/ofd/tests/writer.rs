@@ -65,7 +65,7 @@ fn r_4_1_6_glyphs_off_the_cmap_get_cg_transform() {
     assert_eq!(code.delta_x, vec![2.0, 2.5, 0.0, 1.5]);
     let sub = FontSource::new(d.fonts[0].data.clone().unwrap(), 0).unwrap();
     // Subset glyph order: .notdef, then the original glyphs in ascending order.
-    let mut order = vec![a, b, f];
+    let mut order = [a, b, f];
     order.sort_unstable();
     let new = |g: u16| order.iter().position(|&x| x == g).unwrap() as u16 + 1;
     let (na, nb, nf) = (new(a), new(b), new(f));
