@@ -255,27 +255,21 @@ pub fn seal_package(
         )));
     }
 
-    let file = ofd::OfdFile::from_package(pkg.clone(), &ofd::ReadOptions::default())
-        .map_err(|e| Error::Package(e.to_string()))?;
-    let body =
-        file.ofd.docs.get(opts.doc_index).ok_or_else(|| {
-            Error::Invalid(format!("the package has no DocBody #{}", opts.doc_index))
-        })?;
-    let doc = &body.document;
-    // Stamp annotations (page ID and boundary per page).
-    let page_info = |i: usize| -> Result<(u32, ofd::Rect)> {
-        let p = doc
+    let geo = geometry(pkg, opts.doc_index)?;
+    // Stamp annotations (page ID and physical box per page).
+    let page_info = |i: usize| -> Result<(u32, BoxMm)> {
+        let p = geo
             .pages
             .get(i)
             .ok_or_else(|| Error::Invalid(format!("no page #{i}")))?;
-        let id =
-            p.id.ok_or_else(|| Error::Invalid(format!("page #{i} has no ID")))?;
-        let area = p
-            .area
-            .as_ref()
-            .or(doc.page_area.as_ref())
-            .ok_or_else(|| Error::Invalid(format!("page #{i} has no page area")))?;
-        Ok((id.0, area.physical))
+        let area = match &p.content_path {
+            Some(c) => page_area(pkg, c)?.or(geo.page_area),
+            None => geo.page_area,
+        };
+        Ok((
+            p.id,
+            area.ok_or_else(|| Error::Invalid(format!("page #{i} has no page area")))?,
+        ))
     };
     let mut annots: Vec<(u32, BoxMm, Option<BoxMm>, usize)> = Vec::new();
     for s in &opts.stamps {
@@ -283,7 +277,7 @@ pub fn seal_package(
         annots.push((id, s.boundary, None, s.page));
     }
     if let Some(r) = opts.riding_seam {
-        let n = doc.pages.len();
+        let n = geo.pages.len();
         if n < 2 {
             return Err(Error::Invalid(
                 "a riding-seam seal needs at least two pages".into(),
@@ -313,8 +307,8 @@ pub fn seal_package(
     }
 
     // Signatures.xml: where, existing records, mode checks.
-    let doc_dir = ofd::loc::dir_of(&body.doc_root).to_string();
-    let sigs_path = match &body.signatures {
+    let doc_dir = ofd::loc::dir_of(&geo.doc_root).to_string();
+    let sigs_path = match &geo.signatures {
         Some(p) => p.clone(),
         None => {
             let p = if doc_dir.is_empty() {
@@ -462,4 +456,149 @@ pub fn seal_package(
 fn digits(s: &str) -> Option<u64> {
     let d: String = s.chars().filter(char::is_ascii_digit).collect();
     d.parse().ok()
+}
+
+/// What sealing needs to know about the document (read directly, without the full reader, to
+/// keep sealing close to the cost of SM3 + one SM2 signature).
+struct Geometry {
+    doc_root: String,
+    signatures: Option<String>,
+    page_area: Option<BoxMm>,
+    pages: Vec<PageGeo>,
+}
+
+struct PageGeo {
+    id: u32,
+    content_path: Option<String>,
+}
+
+fn xml_of<'a>(pkg: &'a Package, path: &str) -> Result<(String, &'a [u8])> {
+    let (p, b) = match pkg.get(path) {
+        Some(b) => (path.to_string(), b),
+        None => {
+            let other = pkg
+                .case_variant_of(path)
+                .ok_or_else(|| Error::Invalid(format!("{path} is missing")))?;
+            (other.to_string(), pkg.get(other).unwrap_or_default())
+        }
+    };
+    Ok((p, b))
+}
+
+fn parse_xml<'a>(path: &str, b: &'a [u8]) -> Result<roxmltree::Document<'a>> {
+    let text = std::str::from_utf8(b).map_err(|e| Error::Xml {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    roxmltree::Document::parse(text.strip_prefix('\u{feff}').unwrap_or(text)).map_err(|e| {
+        Error::Xml {
+            path: path.into(),
+            message: e.to_string(),
+        }
+    })
+}
+
+fn kid<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    n.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+fn parse_box(path: &str, s: &str) -> Result<BoxMm> {
+    let v: Vec<f64> = s
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::Xml {
+            path: path.into(),
+            message: format!("bad box {s:?}"),
+        })?;
+    match v.as_slice() {
+        [x, y, w, h] if w.is_finite() && h.is_finite() && *w > 0.0 && *h > 0.0 => Ok(BoxMm {
+            x: *x,
+            y: *y,
+            w: *w,
+            h: *h,
+        }),
+        _ => Err(Error::Xml {
+            path: path.into(),
+            message: format!("bad box {s:?}"),
+        }),
+    }
+}
+
+fn area_of(path: &str, n: roxmltree::Node<'_, '_>) -> Result<Option<BoxMm>> {
+    match kid(n, "PhysicalBox") {
+        Some(b) => Ok(Some(parse_box(path, b.text().unwrap_or_default())?)),
+        None => Ok(None),
+    }
+}
+
+fn page_area(pkg: &Package, content: &str) -> Result<Option<BoxMm>> {
+    let (p, b) = xml_of(pkg, content)?;
+    let d = parse_xml(&p, b)?;
+    match kid(d.root_element(), "Area") {
+        Some(a) => area_of(&p, a),
+        None => Ok(None),
+    }
+}
+
+fn geometry(pkg: &Package, doc_index: usize) -> Result<Geometry> {
+    let (op, ob) = xml_of(pkg, "OFD.xml")?;
+    let od = parse_xml(&op, ob)?;
+    let body = od
+        .root_element()
+        .children()
+        .filter(|n| n.is_element() && n.tag_name().name() == "DocBody")
+        .nth(doc_index)
+        .ok_or_else(|| Error::Invalid(format!("the package has no DocBody #{doc_index}")))?;
+    let loc = |n: Option<roxmltree::Node<'_, '_>>| -> Result<Option<String>> {
+        match n {
+            Some(n) => ofd::loc::resolve("OFD.xml", n.text().unwrap_or_default().trim())
+                .map(Some)
+                .map_err(|e| Error::Xml {
+                    path: "OFD.xml".into(),
+                    message: e.to_string(),
+                }),
+            None => Ok(None),
+        }
+    };
+    let doc_root = loc(kid(body, "DocRoot"))?.ok_or_else(|| Error::Xml {
+        path: "OFD.xml".into(),
+        message: "DocBody without DocRoot".into(),
+    })?;
+    let signatures = loc(kid(body, "Signatures"))?;
+    let (dp, db) = xml_of(pkg, &doc_root)?;
+    let dd = parse_xml(&dp, db)?;
+    let root = dd.root_element();
+    let page_area = match kid(root, "CommonData").and_then(|c| kid(c, "PageArea")) {
+        Some(a) => area_of(&dp, a)?,
+        None => None,
+    };
+    let mut pages = Vec::new();
+    if let Some(ps) = kid(root, "Pages") {
+        for p in ps
+            .children()
+            .filter(|c| c.is_element() && c.tag_name().name() == "Page")
+        {
+            let id = p
+                .attribute("ID")
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .filter(|v| *v != 0)
+                .ok_or_else(|| Error::Invalid(format!("{dp}: a page has no valid ID")))?;
+            let content_path = match p.attribute("BaseLoc") {
+                Some(l) => Some(ofd::loc::resolve(&dp, l).map_err(|e| Error::Xml {
+                    path: dp.clone(),
+                    message: e.to_string(),
+                })?),
+                None => None,
+            };
+            pages.push(PageGeo { id, content_path });
+        }
+    }
+    Ok(Geometry {
+        doc_root,
+        signatures,
+        page_area,
+        pages,
+    })
 }

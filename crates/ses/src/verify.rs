@@ -296,8 +296,26 @@ pub struct VerifyOptions {
     pub validation_time: Option<UnixTime>,
 }
 
+/// Exit code of `ecert verify` when the file cannot be read at all ([`Unreadable`]).
+pub const EXIT_UNREADABLE: i32 = 3;
+
+impl VerifyOptions {
+    /// Options trusting every certificate in the given PEM texts (`--trust ROOTS.pem`, repeatable).
+    pub fn with_roots_pem<S: AsRef<str>>(pems: &[S]) -> crate::Result<Self> {
+        let mut trust = TrustStore::new();
+        for p in pems {
+            trust.add_roots_pem(p.as_ref())?;
+        }
+        Ok(Self {
+            trust,
+            validation_time: None,
+        })
+    }
+}
+
 impl Report {
-    /// Exit code for `ecert verify`: 0 PASSED, 1 FAILED, 2 INDETERMINATE.
+    /// Exit code for `ecert verify`: 0 PASSED, 1 FAILED, 2 INDETERMINATE
+    /// (3, [`EXIT_UNREADABLE`], is for [`Unreadable`]).
     pub fn exit_code(&self) -> i32 {
         match self.indication {
             Indication::Passed => 0,

@@ -87,3 +87,22 @@ fn unsigned_fixture_fails_with_no_signature_found() {
 fn garbage_is_unreadable() {
     assert!(verify_bytes(b"not a zip at all", &VerifyOptions::default()).is_err());
 }
+
+#[test]
+fn cli_helpers() {
+    let m = material();
+    let sealed = ses::sign::seal_bytes(
+        &tiny_ofd(),
+        &m.seal,
+        &m.signer,
+        &ses::sign::SealOptions::default(),
+        &ses::sign::Hooks::default(),
+    )
+    .unwrap();
+    let pem = m.ca.root_cert().unwrap().to_pem();
+    let opts = VerifyOptions::with_roots_pem(&[pem]).unwrap();
+    let rep = verify_bytes(&sealed, &opts).unwrap();
+    assert_eq!(rep.exit_code(), 0, "{}", rep.to_text());
+    assert_eq!(ses::verify::EXIT_UNREADABLE, 3);
+    assert!(VerifyOptions::with_roots_pem(&["not pem"]).is_err());
+}
