@@ -1007,6 +1007,30 @@ mod never_panics {
         ]
     }
 
+    fn clip_area() -> impl Strategy<Value = ClipArea> {
+        (
+            proptest::option::of((num(), num(), num(), num(), num(), num())),
+            (num(), num(), num(), num()),
+            proptest::collection::vec(op(), 0..8),
+        )
+            .prop_map(|(ctm, (x, y, w, h), data)| ClipArea {
+                ctm: ctm.map(|(a, b, c, d, e, f)| Matrix::new(a, b, c, d, e, f)),
+                path: PathObject {
+                    common: GraphicCommon {
+                        visible: true,
+                        boundary: Rect::new(x, y, w, h),
+                        ..Default::default()
+                    },
+                    stroke: false,
+                    fill: true,
+                    rule: FillRule::NonZero,
+                    stroke_color: None,
+                    fill_color: None,
+                    data,
+                },
+            })
+    }
+
     fn common() -> impl Strategy<Value = GraphicCommon> {
         (
             (num(), num(), num(), num()),
@@ -1014,16 +1038,20 @@ mod never_panics {
             proptest::option::of(any::<u8>()),
             proptest::collection::vec(num(), 0..4),
             proptest::option::of(num()),
+            proptest::collection::vec(proptest::collection::vec(clip_area(), 0..3), 0..2),
         )
-            .prop_map(|((x, y, w, h), ctm, alpha, dash, lw)| GraphicCommon {
-                visible: true,
-                boundary: Rect::new(x, y, w, h),
-                ctm: ctm.map(|(a, b, c, d, e, f)| Matrix::new(a, b, c, d, e, f)),
-                alpha,
-                dash_pattern: dash,
-                line_width: lw,
-                ..Default::default()
-            })
+            .prop_map(
+                |((x, y, w, h), ctm, alpha, dash, lw, clips)| GraphicCommon {
+                    visible: true,
+                    boundary: Rect::new(x, y, w, h),
+                    ctm: ctm.map(|(a, b, c, d, e, f)| Matrix::new(a, b, c, d, e, f)),
+                    alpha,
+                    dash_pattern: dash,
+                    line_width: lw,
+                    clips: clips.into_iter().map(|areas| Clip { areas }).collect(),
+                    ..Default::default()
+                },
+            )
     }
 
     proptest! {
@@ -1040,6 +1068,7 @@ mod never_panics {
                 (common(), num(), "[a-zA-Z校准 ]{0,12}", proptest::collection::vec(num(), 0..6),
                  any::<u32>(), any::<u32>(), proptest::collection::vec(any::<u16>(), 0..4)),
                 0..4),
+            images in proptest::collection::vec(common(), 0..3),
         ) {
             let mut f = synthetic();
             let doc = &mut f.ofd.docs[0].document;
@@ -1083,6 +1112,16 @@ mod never_panics {
                             glyphs,
                         }],
                     }],
+                }));
+            }
+            let image = doc.media[0].id;
+            let layer = &mut doc.pages[0].layers[0].objects;
+            for common in images {
+                layer.push(GraphicObject::Image(ImageObject {
+                    common,
+                    resource_id: image,
+                    substitution: None,
+                    image_mask: None,
                 }));
             }
             let p = render_page(doc, 0, &RenderOptions::with_dpi(12.0)).unwrap();

@@ -112,6 +112,13 @@ impl PxRect {
             b: self.b + d,
         }
     }
+    /// Finite and within ±10⁸ pixels: safe to hand to the rasteriser (whose f32 arithmetic
+    /// overflows, and asserts, on larger coordinates).
+    fn sane(&self) -> bool {
+        [self.l, self.t, self.r, self.b]
+            .iter()
+            .all(|v| v.is_finite() && v.abs() < 1e8)
+    }
     fn path(&self) -> Option<tiny_skia::Path> {
         let r =
             tiny_skia::Rect::from_ltrb(self.l as f32, self.t as f32, self.r as f32, self.b as f32)?;
@@ -432,6 +439,9 @@ impl<'a> PageRenderer<'a> {
                 let Some(path) = self.build_path(&p.data) else {
                     continue;
                 };
+                if !bounds_under(&path, &am).sane() {
+                    continue;
+                }
                 let rule = match p.rule {
                     FillRule::NonZero => SkRule::Winding,
                     FillRule::EvenOdd => SkRule::EvenOdd,
@@ -572,9 +582,10 @@ impl<'a> PageRenderer<'a> {
     }
 
     fn sk_stroke(&self, s: &Style) -> Stroke {
+        let fin = |v: f64, default: f64| if v.is_finite() { v } else { default };
         let mut st = Stroke {
-            width: s.line_width.clamp(0.0, 1e6) as f32,
-            miter_limit: s.miter.clamp(1.0, 1e3) as f32,
+            width: fin(s.line_width, DEFAULT_LINE_WIDTH).clamp(0.0, 1e6) as f32,
+            miter_limit: fin(s.miter, DEFAULT_MITER).clamp(1.0, 1e3) as f32,
             line_cap: match s.cap {
                 LineCap::Butt => tiny_skia::LineCap::Butt,
                 LineCap::Round => tiny_skia::LineCap::Round,
@@ -592,7 +603,7 @@ impl<'a> PageRenderer<'a> {
             if pat.len() % 2 == 1 {
                 pat.extend_from_within(..);
             }
-            st.dash = StrokeDash::new(pat, s.dash_offset as f32);
+            st.dash = StrokeDash::new(pat, fin(s.dash_offset, 0.0) as f32);
         }
         st
     }
@@ -602,6 +613,25 @@ impl<'a> PageRenderer<'a> {
         self.path_ops += ops.len();
         if self.path_ops > self.opts.limits.max_path_ops {
             self.stop("path operators");
+            return None;
+        }
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        let all_finite = ops.iter().all(|op| match *op {
+            PathOp::Start(x, y) | PathOp::Move(x, y) | PathOp::Line(x, y) => finite(&[x, y]),
+            PathOp::Quad(a, b, x, y) => finite(&[a, b, x, y]),
+            PathOp::Cubic(a, b, c, d, x, y) => finite(&[a, b, c, d, x, y]),
+            PathOp::Arc {
+                rx,
+                ry,
+                angle,
+                x,
+                y,
+                ..
+            } => finite(&[rx, ry, angle, x, y]),
+            PathOp::Close => true,
+        });
+        if !all_finite {
+            self.report.skip("path data with non-finite numbers");
             return None;
         }
         let mut pb = PathBuilder::with_capacity(ops.len(), ops.len() * 3);
@@ -693,6 +723,10 @@ impl<'a> PageRenderer<'a> {
             0.0
         };
         let bounds = bounds_under(&path, &m).outset(reach + 1.0);
+        if !bounds.sane() {
+            self.report.skip("path with coordinates out of range");
+            return;
+        }
         let Ok(clipping) = self.mask(&p.common, &ctx, clip, bounds) else {
             return;
         };
@@ -760,6 +794,10 @@ impl<'a> PageRenderer<'a> {
         // The image fills the unit square of object space (clause 10).
         let im = Matrix::new(1.0 / w, 0.0, 0.0, 1.0 / h, 0.0, 0.0).then(&m);
         let bounds = PxRect::of(&m, &Rect::new(0.0, 0.0, 1.0, 1.0)).outset(1.0);
+        if !bounds.sane() {
+            self.report.skip("image placed out of range");
+            return;
+        }
         let Ok(clipping) = self.mask(&i.common, &ctx, clip, bounds) else {
             return;
         };
@@ -942,6 +980,9 @@ impl<'a> PageRenderer<'a> {
                 }
             }
             let gm = Matrix::new(sx, 0.0, 0.0, -s, x, y).then(&m);
+            if !usable(&gm) {
+                continue;
+            }
             let outline = self.glyphs.outline(key, face, g);
             match key {
                 FaceKey::Embedded(_) => self.report.glyphs_embedded += 1,
@@ -955,6 +996,9 @@ impl<'a> PageRenderer<'a> {
                 continue;
             };
             let b = bounds_under(path, &gm);
+            if !b.sane() {
+                continue;
+            }
             bounds = Some(bounds.map_or(b, |u| u.union(&b)));
             self.path_ops += ops;
             placed.push((key, g, gm));
@@ -994,6 +1038,9 @@ impl<'a> PageRenderer<'a> {
                 let mut st = sk_stroke.clone();
                 if gs > 0.0 {
                     st.width = (f64::from(st.width) * scale / gs) as f32;
+                }
+                if !(st.width.is_finite() && st.width >= 0.0) {
+                    continue;
                 }
                 self.pix.stroke_path(
                     path,
