@@ -174,6 +174,14 @@ pub enum RenderError {
         /// The limit.
         max: u64,
     },
+    /// The rasteriser failed on this page (a bug: please report the file).
+    #[error("page {number}: internal rendering error: {why}")]
+    Internal {
+        /// 1-based page number.
+        number: usize,
+        /// The panic message.
+        why: String,
+    },
     /// PNG encoding failed.
     #[error("PNG encoding: {0}")]
     Png(String),
@@ -241,9 +249,22 @@ pub fn render_page_report(
     })?;
     let bx = doc.page_box(index).unwrap_or(Rect::A4);
     let pixmap = new_pixmap(bx, number, opts)?;
-    let mut r = paint::PageRenderer::new(doc, pixmap, bx, opts);
-    r.page(page);
-    Ok(r.finish())
+    // Defence in depth: the rasteriser (tiny-skia) asserts on some inputs that the checks in
+    // `paint` are meant to keep from it; should one get through, the caller (a verification
+    // server rendering an upload) gets an error, not a dead thread.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut r = paint::PageRenderer::new(doc, pixmap, bx, opts);
+        r.page(page);
+        r.finish()
+    }))
+    .map_err(|e| {
+        let why = e
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| e.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        RenderError::Internal { number, why }
+    })
 }
 
 /// Renders page `index` (0-based) of `doc` to PNG bytes.
