@@ -19,11 +19,11 @@
 //! So the chain never forks, and an entry commits atomically with the change it records.
 
 use futures_util::TryStreamExt;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use crate::crypto::sm3;
 use crate::error::{Result, StoreError, db};
-use crate::store::{Store, now_ms};
+use crate::store::{Store, WriteTx, now_ms};
 
 /// Hash of the (absent) entry before the first one.
 const GENESIS: [u8; 32] = [0; 32];
@@ -161,10 +161,7 @@ pub fn audit_entry_hash(
 
 /// Appends an entry inside `tx`; call it last in the transaction (it holds the head lock
 /// until commit).
-pub(crate) async fn append_in(
-    tx: &mut Transaction<'static, Any>,
-    event: &AuditEvent<'_>,
-) -> Result<AuditEntry> {
+pub(crate) async fn append_in(tx: &mut WriteTx, event: &AuditEvent<'_>) -> Result<AuditEntry> {
     let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut **tx)
         .await

@@ -5,14 +5,14 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use serde_json::json;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use crate::audit::{AuditEvent, append_in};
 use crate::blobs::{ProblemKind, ReplicaProblem, VerifiedFile, certificate_key, supplement_key};
 use crate::crypto::{ct_eq, hex, new_id, random_bytes, sm3, token_hash};
 use crate::error::{Result, StoreError, db, is_unique_violation};
-use crate::store::{CrashPoint, Store, now_ms};
+use crate::store::{CrashPoint, Store, WriteTx, now_ms};
 
 /// Life state of a certificate record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -675,7 +675,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     async fn insert_cert(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         id: &str,
         new: &NewCertificate,
         revises: Option<&str>,

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::any::AnyPoolOptions;
@@ -59,6 +60,32 @@ pub enum CrashPoint {
     BeforeCommit,
 }
 
+/// A write transaction (and, on SQLite, this process's writer slot until it ends).
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commits.
+    pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
 /// The storage handle: a connection pool, the replicas, and the operations on them.
 /// Cheap to clone (the pool and replicas are shared).
 #[derive(Debug, Clone)]
@@ -67,6 +94,7 @@ pub struct Store {
     pub(crate) backend: Backend,
     pub(crate) replicas: Replicas,
     pub(crate) crash_at: Option<CrashPoint>,
+    write_lock: Arc<tokio::sync::Mutex<()>>,
     url: String,
 }
 
@@ -233,6 +261,7 @@ impl Store {
             backend,
             replicas: Replicas(replicas),
             crash_at: None,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
             url: shown,
         })
     }
@@ -280,14 +309,21 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Begins a write transaction. SQLite: `BEGIN IMMEDIATE`, so the write lock is taken at once
-    /// (waiting up to the busy timeout) and a transaction never fails half-way on lock upgrade.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
-        match self.backend {
+    /// Begins a write transaction. SQLite: writers of this process first queue on an async
+    /// mutex (SQLite admits one writer anyway, and its busy handler would make them sleep and
+    /// poll), then `BEGIN IMMEDIATE` takes the write lock at once (waiting up to the busy timeout
+    /// for other processes), so a transaction never fails half-way on lock upgrade.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx> {
+        let guard = match self.backend {
+            Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
-        .map_err(db("beginning a write transaction"))
+        .map_err(db("beginning a write transaction"))?;
+        Ok(WriteTx { tx, _guard: guard })
     }
 
     /// Begins a read transaction that sees one consistent snapshot.

@@ -92,9 +92,16 @@ async fn fault(s: &Store) -> AuditFault {
 
 async fn r_7_2_2b_concurrent_appends_form_one_unbroken_chain(env: Env) {
     let s = env.store.clone();
+    // Two independent handles (two pools, as two processes would have): serialisation must
+    // come from the database, not only from one handle's in-process writer queue.
+    let other = env
+        .open_with(vec![
+            ecert_store::Replica::local("r0", env.replica_dir(0)).unwrap(),
+        ])
+        .await;
     let mut tasks = Vec::new();
     for t in 0..16 {
-        let s = s.clone();
+        let s = if t % 2 == 0 { s.clone() } else { other.clone() };
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
                 s.append_audit(&AuditEvent {
@@ -111,6 +118,7 @@ async fn r_7_2_2b_concurrent_appends_form_one_unbroken_chain(env: Env) {
     for t in tasks {
         t.await.unwrap();
     }
+    other.close().await;
     let r = s.verify_audit_chain().await.unwrap();
     assert!(r.is_ok(), "{:?}", r.fault);
     assert_eq!(r.entries, 400);
