@@ -17,7 +17,10 @@ fn ofd_fuzz_one(data: &[u8]) {
         "Doc_0/PublicRes.xml",
     ];
     let mut pkg = ofd::Package::new();
-    for (name, part) in names.iter().zip(data.split(|&b| b == 0).filter(|p| !p.is_empty())) {
+    for (name, part) in names
+        .iter()
+        .zip(data.split(|&b| b == 0).filter(|p| !p.is_empty()))
+    {
         let _ = pkg.insert(name, part.to_vec());
     }
     if let Ok(f) = ofd::OfdFile::from_package(pkg, &ofd::ReadOptions::default()) {
