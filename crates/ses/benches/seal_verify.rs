@@ -117,6 +117,13 @@ fn benches(c: &mut Criterion) {
             sign::seal_package(&mut p, &seal, &signer, &opts, &Hooks::default()).unwrap()
         })
     });
+    let prepared = sign::PreparedSeal::new(&seal, &signer).unwrap();
+    g.bench_function("seal_package_prepared_3_pages", |b| {
+        b.iter(|| {
+            let mut p = pkg.clone();
+            sign::seal_package_prepared(&mut p, &prepared, &opts, &Hooks::default()).unwrap()
+        })
+    });
     g.bench_function("seal_zip_bytes_3_pages", |b| {
         b.iter(|| {
             sign::seal_bytes(black_box(&zip), &seal, &signer, &opts, &Hooks::default()).unwrap()

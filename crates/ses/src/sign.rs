@@ -212,6 +212,43 @@ pub fn seal_bytes(
     pkg.to_zip().map_err(|e| Error::Package(e.to_string()))
 }
 
+/// A seal and a signer checked once for use on many documents (batch sealing): the seal is a
+/// v4 seal, its maker's signature verifies, and the signer is in its certificate list.
+pub struct PreparedSeal<'a, S: SealSigner + ?Sized> {
+    seal_der: &'a [u8],
+    seal: seal::SealView,
+    signer: &'a S,
+    signer_cert: Cert,
+}
+
+impl<'a, S: SealSigner + ?Sized> PreparedSeal<'a, S> {
+    /// Runs the document-independent checks.
+    pub fn new(seal_der: &'a [u8], signer: &'a S) -> Result<Self> {
+        let seal = seal::parse_seal(seal_der)?;
+        if seal.version != seal::SesVersion::V4 {
+            return Err(Error::Invalid(
+                "only GB/T 38540-2020 (v4) seals are used for sealing".into(),
+            ));
+        }
+        seal.verify_maker().map_err(|e| {
+            Error::Invalid(format!("the seal's maker signature does not verify: {e}"))
+        })?;
+        let signer_cert = Cert::from_der(signer.certificate_der())?;
+        if !seal.binds_signer(signer.certificate_der()) {
+            return Err(Error::Invalid(format!(
+                "signer \"{}\" is not in the seal's certificate list",
+                signer_cert.subject()
+            )));
+        }
+        Ok(Self {
+            seal_der,
+            seal,
+            signer,
+            signer_cert,
+        })
+    }
+}
+
 /// Adds one electronic signature (Type="Seal") to document `opts.doc_index` of `pkg`.
 pub fn seal_package(
     pkg: &mut Package,
@@ -220,26 +257,27 @@ pub fn seal_package(
     opts: &SealOptions,
     hooks: &Hooks<'_>,
 ) -> Result<SealOutcome> {
+    seal_package_prepared(pkg, &PreparedSeal::new(seal_der, signer)?, opts, hooks)
+}
+
+/// [`seal_package`] with the document-independent checks already done.
+pub fn seal_package_prepared<S: SealSigner + ?Sized>(
+    pkg: &mut Package,
+    prepared: &PreparedSeal<'_, S>,
+    opts: &SealOptions,
+    hooks: &Hooks<'_>,
+) -> Result<SealOutcome> {
     let time = match hooks.clock {
         Some(c) => c.now()?,
         None => crate::pki::now(),
     };
+    let (seal_der, seal, signer, signer_cert) = (
+        prepared.seal_der,
+        &prepared.seal,
+        prepared.signer,
+        &prepared.signer_cert,
+    );
     // Pre-checks: never produce a signature our verifier rejects.
-    let seal = seal::parse_seal(seal_der)?;
-    if seal.version != seal::SesVersion::V4 {
-        return Err(Error::Invalid(
-            "only GB/T 38540-2020 (v4) seals are used for sealing".into(),
-        ));
-    }
-    seal.verify_maker()
-        .map_err(|e| Error::Invalid(format!("the seal's maker signature does not verify: {e}")))?;
-    let signer_cert = Cert::from_der(signer.certificate_der())?;
-    if !seal.binds_signer(signer.certificate_der()) {
-        return Err(Error::Invalid(format!(
-            "signer \"{}\" is not in the seal's certificate list",
-            signer_cert.subject()
-        )));
-    }
     if !(seal.valid_start <= time && time <= seal.valid_end) {
         return Err(Error::Invalid(format!(
             "the seal is valid {} .. {}, not at {}",
