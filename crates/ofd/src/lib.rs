@@ -66,7 +66,7 @@
 //! | non-UTF-8 XML or ZIP names, DTDs, ZIP ambiguities, limits | **strict**: error | — |
 //!
 //! # What the writer guarantees
-//! See [`write`]: schema element order, `Version="1.0"`, IDs and `MaxUnitID`, xs:ID values
+//! See [`mod@write`]: schema element order, `Version="1.0"`, IDs and `MaxUnitID`, xs:ID values
 //! starting with a letter, embedded TrueType/CFF subsets with cmap and exact `DeltaX`
 //! images as `MultiMedia` with `CTM="w 0 0 h 0 0"`, custom tags with both
 //! `TypeID` and `NameSpace`, attachments (R-4.1.5 via
