@@ -327,3 +327,26 @@ print(json.dumps(out, ensure_ascii=False))
         "{stdout}"
     );
 }
+
+/// The sealing helper adds the Signatures pointer to OFD.xml and nothing else changes.
+#[test]
+fn set_signatures_loc_on_the_sample() {
+    let (bytes, before) = sample();
+    let mut pkg = ofd::Package::from_zip(&bytes, &Default::default()).unwrap();
+    ofd::set_signatures_loc(&mut pkg, 0, "Doc_0/Signs/Signatures.xml").unwrap();
+    let ofd_xml = String::from_utf8(pkg.get("OFD.xml").unwrap().to_vec()).unwrap();
+    assert!(ofd_xml.contains(
+        "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot><ofd:Signatures>Doc_0/Signs/Signatures.xml</ofd:Signatures></ofd:DocBody>"
+    ));
+    for (path, data) in before.package.entries() {
+        if path != "OFD.xml" {
+            assert_eq!(pkg.get(path), Some(data), "{path} unchanged");
+        }
+    }
+    let after = OfdFile::from_package(pkg, &Default::default()).unwrap();
+    assert_eq!(
+        after.ofd.docs[0].signatures.as_deref(),
+        Some("Doc_0/Signs/Signatures.xml")
+    );
+    assert_eq!(after.loaded_parts(), before.loaded_parts());
+}
