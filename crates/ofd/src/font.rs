@@ -277,6 +277,29 @@ impl FontSource {
             .collect()
     }
 
+    /// The characters of `text` that are not whitespace but whose glyph has no outline: they
+    /// would display as a gap (WenQuanYi Micro Hei maps ℃ to an empty glyph). Characters
+    /// without any glyph are not listed here; [`layout`](Self::layout) refuses those.
+    /// A layout engine can use this to pick a fallback font before writing.
+    pub fn blank_glyphs(&self, text: &str) -> Vec<char> {
+        let Some(f) = self.face() else {
+            return Vec::new();
+        };
+        let mut out: Vec<char> = text
+            .chars()
+            .filter(|c| {
+                !c.is_whitespace()
+                    && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}')
+            })
+            .filter(|c| {
+                f.glyph_index(*c)
+                    .is_some_and(|g| g.0 != 0 && f.glyph_bounding_box(g).is_none())
+            })
+            .collect();
+        out.dedup();
+        out
+    }
+
     /// Width of `text` in mm at `size` mm (sum of advances).
     pub fn measure(&self, text: &str, size: f64) -> Result<f64, FontError> {
         Ok(self.layout(text, size)?.iter().map(|g| g.2).sum())
@@ -425,6 +448,7 @@ mod tests {
             assert_eq!(fast_src.advance(new), f.advance(*old));
         }
         assert_eq!(fast_src.glyph_for('B'), None);
+        assert!(f.blank_glyphs("A V\u{200B}").is_empty());
         assert!(matches!(
             f.layout("\u{E000}", 1.0),
             Err(FontError::MissingGlyph { .. })

@@ -190,3 +190,13 @@ fn deterministic_output() {
     assert_eq!(make("a1"), make("a1"));
     assert_ne!(make("a1"), make("a2"));
 }
+
+/// aid: characters whose glyph is empty are reported (WenQuanYi Micro Hei's ℃), so a
+/// layout engine can choose another font before writing.
+#[test]
+fn r_4_1_6_blank_glyphs_are_found() {
+    let cjk = FontSource::from_path(ofd::sample::CJK_FONT, 0)
+        .unwrap_or_else(|e| panic!("{e}: install fonts-wqy-microhei (.ci/packages/ofd.apt)"));
+    assert_eq!(cjk.blank_glyphs("温度 (20 ± 2) ℃ Ω"), vec!['℃']);
+    assert!(latin().blank_glyphs("°C").is_empty());
+}
