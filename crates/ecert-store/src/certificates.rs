@@ -456,6 +456,33 @@ impl Store {
         .await
     }
 
+    /// The certificate whose file has this SM3 (an uploaded file checked against our records,
+    /// R-6.3b).
+    pub async fn certificate_by_file_sm3(
+        &self,
+        digest: &[u8; 32],
+    ) -> Result<Option<CertificateRecord>> {
+        self.cert_where("file_sm3 = $1", BindArg::Bytes(digest.to_vec()))
+            .await
+    }
+
+    /// The supplement whose file has this SM3.
+    pub async fn supplement_by_file_sm3(
+        &self,
+        digest: &[u8; 32],
+    ) -> Result<Option<SupplementRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SUPP_COLUMNS} FROM supplements WHERE file_sm3 = $1"
+        )))
+        .bind(digest.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("looking up a supplement by file hash"))?
+        .as_ref()
+        .map(supp_from_row)
+        .transpose()
+    }
+
     /// The certificate with this number, only if `check_code` matches (compared in constant
     /// time); `None` otherwise, without saying which part was wrong.
     pub async fn certificate_by_number_and_check_code(

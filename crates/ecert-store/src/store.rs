@@ -14,8 +14,14 @@ use crate::blobs::{Replica, Replicas};
 use crate::error::{Result, StoreError, db};
 
 /// The embedded migrations, in order. One folder serves both backends.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "file_hash_index",
+        include_str!("../migrations/0002_file_hash_index.sql"),
+    ),
+];
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
