@@ -1,0 +1,292 @@
+//! Laying out the shipped examples with the shipped templates, checked on the flattened
+//! pages (the OFD read-back checks are in `tests/ofd.rs`).
+#![allow(clippy::unwrap_used)]
+
+use std::sync::LazyLock;
+
+use ecert_layout::geom::Rect;
+use ecert_layout::{Builtin, Extras, Fonts, Item, LaidPage, LayoutError, Template, page_text};
+
+static FONTS: LazyLock<Fonts> = LazyLock::new(Fonts::builtin);
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+
+fn example(name: &str) -> Vec<u8> {
+    let p = format!("{EXAMPLES}/{name}");
+    std::fs::read(&p).unwrap_or_else(|e| panic!("example {p} missing: {e}"))
+}
+
+fn extras() -> Extras {
+    Extras {
+        identifier: "1.2.156.112563.1·7·123456788·L12345·JZ2024-000123·0".into(),
+        check_code: "7K3M-Q9XF".into(),
+        ..Default::default()
+    }
+}
+
+fn template_for(json: &[u8]) -> Template {
+    let v: serde_json::Value = serde_json::from_slice(json).unwrap();
+    let code = v["typeCode"].as_u64().unwrap() as u8;
+    Template::builtin(Builtin::for_type_code(code).unwrap())
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Every shipped example with its template: A4, the notice on every page
+/// the number and "第 x 页 共 y 页" on every page.
+#[test]
+fn examples_lay_out_r_4_3_3_r_4_3_6() {
+    let mut names: Vec<String> = std::fs::read_dir(EXAMPLES)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 3, "examples: {names:?}");
+    for name in names {
+        let json = example(&name);
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let no = v["certificateNo"].as_str().unwrap();
+        let layout = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let n = layout.pages.len();
+        assert!(n >= 2, "{name}: {n} pages");
+        for (i, p) in layout.pages.iter().enumerate() {
+            assert!((p.width - 210.0).abs() < 0.01 && (p.height - 297.0).abs() < 0.01);
+            let text = squash(&page_text(p));
+            assert!(
+                text.contains(ecert_layout::ELECTRONIC_NOTICE),
+                "{name} p{}",
+                i + 1
+            );
+            assert!(text.contains(no), "{name} p{}: no number", i + 1);
+            assert!(
+                text.contains(&format!("第{}页共{n}页", i + 1)),
+                "{name} p{}: {text}",
+                i + 1
+            );
+        }
+        let p1 = squash(&page_text(&layout.pages[0]));
+        assert!(p1.contains("7K3M-Q9XF"), "{name}: check code");
+        assert!(p1.contains("JZ2024-000123·0"), "{name}: identifier");
+    }
+}
+
+/// Where an item paints, roughly (text: its advances and the em box).
+fn bbox(item: &Item) -> Option<Rect> {
+    match item {
+        Item::Text(t) => {
+            let m = &t.transform;
+            Rect::bounding(t.glyphs.iter().flat_map(|g| {
+                [
+                    m.apply(ecert_layout::geom::Point::new(g.x, g.y - 0.88 * t.size)),
+                    m.apply(ecert_layout::geom::Point::new(
+                        g.x + g.advance,
+                        g.y + 0.12 * t.size,
+                    )),
+                ]
+            }))
+        }
+        Item::Path(p) => {
+            let w = p.stroke.as_ref().map_or(0.0, |s| s.width / 2.0);
+            Rect::bounding(
+                p.segs
+                    .iter()
+                    .flat_map(|s| s.points())
+                    .map(|q| p.transform.apply(q)),
+            )
+            .map(|r| r.inflate(w))
+        }
+        Item::Image(i) => Some(Rect::new(0.0, 0.0, i.width, i.height).transformed(&i.transform)),
+    }
+}
+
+fn overlapping(page: &LaidPage, slot: &Rect) -> Vec<String> {
+    page.items
+        .iter()
+        .filter_map(|it| {
+            bbox(it)
+                .filter(|b| b.overlaps(slot))
+                .map(|b| format!("{b:?} {it:?}"))
+        })
+        .collect()
+}
+
+/// the 25 × 25 mm code slot on page 1 overlaps nothing: so does the seal
+/// slot, and both are inside the page.
+#[test]
+fn code_and_seal_slots_cover_nothing_r_4_3_4_r_4_3_5() {
+    for name in [
+        "calibration.json",
+        "verification.json",
+        "verification-notice.json",
+    ] {
+        let json = example(name);
+        let layout = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();
+        let code = layout.slot("code").unwrap();
+        assert_eq!(code.page, 0);
+        assert!((code.rect.w - 25.0).abs() < 0.01 && (code.rect.h - 25.0).abs() < 0.01);
+        let seal = layout.slot("seal").unwrap();
+        for s in [code, seal] {
+            let r = s.rect;
+            assert!(
+                r.x >= 0.0 && r.y >= 0.0 && r.x + r.w <= 210.0 && r.y + r.h <= 297.0,
+                "{r:?}"
+            );
+            let hits = overlapping(&layout.pages[0], &r);
+            assert!(hits.is_empty(), "{name}: slot {} covers {hits:#?}", s.name);
+        }
+    }
+}
+
+fn with_rows(n: usize) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&example("calibration.json")).unwrap();
+    let rows: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!([
+                "直流电压",
+                "6 V",
+                format!("{}.0000 V", i % 7),
+                "5.002 V",
+                "+0.002 V",
+                "0.0007 V"
+            ])
+        })
+        .collect();
+    v["results"][0]["rows"] = serde_json::Value::Array(rows);
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// A results table of 200 rows flows across pages with its header repeated.
+#[test]
+fn long_table_flows_with_repeated_header() {
+    let json = with_rows(200);
+    let layout = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();
+    let n = layout.pages.len();
+    assert!(n >= 6, "200 rows on {n} pages");
+    // Every page holding rows of the table also holds its header.
+    let mut with_rows = 0;
+    for (i, p) in layout.pages.iter().enumerate().skip(1) {
+        let t = squash(&page_text(p));
+        assert!(t.contains(&format!("第{}页共{n}页", i + 1)));
+        if t.contains("直流电压") {
+            with_rows += 1;
+            assert!(
+                t.contains("扩展不确定度"),
+                "page {}: header not repeated",
+                i + 1
+            );
+        }
+    }
+    assert!(with_rows >= 5, "rows on {with_rows} pages");
+}
+
+/// Same input, same layout (typst's clock is the issue date).
+#[test]
+fn deterministic_layout() {
+    let json = example("verification.json");
+    let a = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();
+    let b = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();
+    assert_eq!(format!("{:?}", a.pages), format!("{:?}", b.pages));
+}
+
+/// A character no font has is an error naming it (typst would draw glyph 0 silently).
+#[test]
+fn missing_glyph_is_an_error() {
+    let mut v: serde_json::Value = serde_json::from_slice(&example("calibration.json")).unwrap();
+    v["customer"]["name"] = "示例𠀀科技".into(); // U+20000, CJK Extension B
+    let json = serde_json::to_vec(&v).unwrap();
+    let err = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap_err();
+    match &err {
+        LayoutError::MissingGlyph { chars, page, .. } => {
+            assert_eq!(chars, "𠀀");
+            assert_eq!(*page, 1);
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("U+20000"), "{err}");
+}
+
+fn custom(main: &str) -> Template {
+    Template::from_files(
+        "test",
+        "/main.typ",
+        [("/main.typ".to_string(), main.as_bytes().to_vec())],
+    )
+    .unwrap()
+}
+
+/// Typst warnings are errors: an unknown font family would silently fall back.
+#[test]
+fn warnings_are_errors() {
+    let t = custom("#set text(font: \"SimSun\")\n本证书为电子证书，请到发证机构官网验证");
+    let err = ecert_layout::lay_out(&t, b"{\"issueDate\":\"2024-03-08\"}", &extras(), &FONTS)
+        .unwrap_err();
+    assert!(matches!(err, LayoutError::Typst(_)), "{err}");
+    assert!(
+        err.to_string().contains("simsun") || err.to_string().contains("SimSun"),
+        "{err}"
+    );
+}
+
+/// No network (packages are not found) and no filesystem (paths outside the template).
+#[test]
+fn sandbox_no_packages_no_files() {
+    let data = b"{\"issueDate\":\"2024-03-08\"}";
+    for src in [
+        "#import \"@preview/tablex:0.0.8\": *",
+        "#read(\"/etc/passwd\")",
+        "#read(\"../../../../etc/passwd\")",
+        "#image(\"/etc/hostname\")",
+    ] {
+        let err = ecert_layout::lay_out(&custom(src), data, &extras(), &FONTS).unwrap_err();
+        assert!(matches!(err, LayoutError::Typst(_)), "{src}: {err}");
+    }
+}
+
+/// `today()` is the issue date, not the machine's clock.
+#[test]
+fn today_is_the_issue_date() {
+    let t = custom(
+        "#set page(paper: \"a4\")\n本证书为电子证书，请到发证机构官网验证 #datetime.today().display()",
+    );
+    let doc =
+        ecert_layout::compile(&t, b"{\"issueDate\":\"2024-03-08\"}", &extras(), &FONTS).unwrap();
+    let layout_text: String = format!("{:?}", doc.pages()[0].frame);
+    assert!(layout_text.contains("2024-03-08"), "{layout_text}");
+}
+
+/// A template without the notice or the code slot is refused.
+#[test]
+fn template_rules_enforced() {
+    let data = b"{\"issueDate\":\"2024-03-08\"}";
+    let err = ecert_layout::lay_out(
+        &custom("#set page(paper: \"a4\")\nhello"),
+        data,
+        &extras(),
+        &FONTS,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("R-4.3.6"), "{err}");
+    let err = ecert_layout::lay_out(
+        &custom("#set page(paper: \"a4\")\n本证书为电子证书，请到发证机构官网验证"),
+        data,
+        &extras(),
+        &FONTS,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, LayoutError::MissingSlot(ref s) if s == "code"),
+        "{err}"
+    );
+    let err = ecert_layout::lay_out(
+        &custom("#set page(paper: \"a5\")\n本证书为电子证书，请到发证机构官网验证"),
+        data,
+        &extras(),
+        &FONTS,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("R-4.3.3"), "{err}");
+}
