@@ -290,3 +290,20 @@ fn template_rules_enforced() {
     .unwrap_err();
     assert!(err.to_string().contains("R-4.3.3"), "{err}");
 }
+
+/// Every shipped template (R-4.3.1: one style per kind) lays out every type code it serves,
+/// including the generic report (type codes 4, 5, 6, 8).
+#[test]
+fn every_builtin_template_lays_out_r_4_3_1() {
+    for code in 1u8..=8 {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&example("verification.json")).unwrap();
+        v["typeCode"] = code.into();
+        let json = serde_json::to_vec(&v).unwrap();
+        let which = Builtin::for_type_code(code).unwrap();
+        let layout = ecert_layout::lay_out(&Template::builtin(which), &json, &extras(), &FONTS)
+            .unwrap_or_else(|e| panic!("type {code} with {}: {e}", which.name()));
+        assert!(layout.pages.len() >= 2, "type {code}");
+    }
+    assert!(Builtin::for_type_code(9).is_none());
+}
