@@ -1,5 +1,5 @@
 //! Laying out a three-page calibration certificate (the shipped example with 60 result rows):
-//! typst compile + frame flattening, and the whole path to OFD bytes.
+//! typst compile + frame flattening, and the whole path to OFD bytes (font subsets, ZIP).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -34,7 +34,11 @@ fn bench(c: &mut Criterion) {
     let extras = Extras {
         identifier: "1.2.156.112563.1·7·123456788·L12345·JZ2024-000123·0".into(),
         check_code: "7K3M-Q9XF".into(),
-        ..Default::default()
+        issue_date: None,
+        doc_info: ofd::DocInfo {
+            doc_id: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+            ..Default::default()
+        },
     };
     let pages = ecert_layout::lay_out(&t, &json, &extras, &fonts)
         .unwrap()
@@ -45,6 +49,12 @@ fn bench(c: &mut Criterion) {
     g.sample_size(30);
     g.bench_function("lay_out (typst compile + flatten)", |b| {
         b.iter(|| ecert_layout::lay_out(&t, &json, &extras, &fonts).unwrap())
+    });
+    g.bench_function("render_certificate + finish (OFD bytes)", |b| {
+        b.iter(|| {
+            let out = ecert_layout::render_certificate(&t, &json, &extras, &fonts).unwrap();
+            out.document.finish().unwrap().to_zip().unwrap()
+        })
     });
     g.finish();
 }
