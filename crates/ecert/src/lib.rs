@@ -4,7 +4,9 @@
 
 pub mod config;
 pub mod domain;
+pub mod preview;
 pub mod seal_image;
+pub mod service;
 
 #[cfg(test)]
 mod test_support;

@@ -11,6 +11,9 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "ecert", version, about, long_about = None)]
 struct Cli {
+    /// Instance folder (holds ecert.toml).
+    #[arg(long, global = true, env = "ECERT_DIR", default_value = ".")]
+    dir: std::path::PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -20,17 +23,56 @@ enum Command {
     /// 网格矩阵码 (Grid Matrix, GB/T 27766).
     #[command(subcommand)]
     Gm(GmCommand),
+    /// OFD 文件 (look at an OFD file).
+    #[command(subcommand)]
+    Ofd(OfdCommand),
     /// 电子证书标识 (certificate identifiers, R-4.5.5).
     #[command(subcommand)]
     Id(IdCommand),
     /// 验证电子证书的签章 (verify the seals and signatures of an OFD file).
     Verify(cli::verify::VerifyArgs),
+    /// 演示：建立演示实例并签发、验证、修改示例证书 (demo instance, samples of every template).
+    Demo(cli::demo::DemoArgs),
+    /// 初始化实例 (create an instance; --demo for a trial one).
+    Init(cli::instance::InitArgs),
+    /// 签发证书 (issue a certificate from content JSON).
+    Issue(cli::instance::IssueArgs),
+    /// 修改证书：签发修改后的证书，原证书作废 (revise: issue a replacement, the original becomes void).
+    Revise(cli::instance::ReviseArgs),
+    /// 查看证书及其状态 (show a certificate and its status).
+    Show(cli::instance::ShowArgs),
+    /// 印章库 (seal library).
+    #[command(subcommand)]
+    Seal(SealCommand),
+    /// 审计日志 (audit log).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SealCommand {
+    /// List the seals.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the SM3 hash chain (detects edited, removed or reordered entries).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
 enum GmCommand {
     /// Encode text as a Grid Matrix symbol.
     Encode(cli::gm::EncodeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum OfdCommand {
+    /// Print the structure of an OFD package.
+    Inspect(cli::ofd::InspectArgs),
+    /// Render a page to PNG (seals included).
+    Render(cli::ofd::RenderArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +87,15 @@ fn main() -> ExitCode {
         Command::Verify(args) => return cli::verify::run(args),
         Command::Gm(GmCommand::Encode(args)) => cli::gm::encode(args),
         Command::Id(IdCommand::Check(args)) => cli::id::check(args),
+        Command::Demo(args) => cli::demo::run(args),
+        Command::Ofd(OfdCommand::Inspect(args)) => cli::ofd::inspect(args),
+        Command::Ofd(OfdCommand::Render(args)) => cli::ofd::render(args),
+        Command::Init(args) => cli::instance::init(&cli.dir, args),
+        Command::Issue(args) => cli::instance::issue(&cli.dir, args),
+        Command::Revise(args) => cli::instance::revise(&cli.dir, args),
+        Command::Show(args) => cli::instance::show(&cli.dir, args),
+        Command::Seal(SealCommand::List) => cli::instance::seal_list(&cli.dir),
+        Command::Audit(AuditCommand::Verify) => cli::instance::audit_verify(&cli.dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,8 @@
 //! Command-line interface: argument types and the thin commands over the library.
 
+pub mod demo;
 pub mod gm;
 pub mod id;
+pub mod instance;
+pub mod ofd;
 pub mod verify;

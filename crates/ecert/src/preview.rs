@@ -1,0 +1,148 @@
+//! Page previews with the seals drawn on them (for the verification pages, R-6.3c, and for
+//! looking at certificates): the page from `ofd::render`, then every seal impression of every
+//! signature (`StampAnnot`, with its riding-seam `Clip`) painted from the seal's own picture.
+
+use anyhow::{Context, anyhow};
+use resvg::tiny_skia;
+
+/// A seal impression found in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Impression {
+    /// Page ID the stamp is on.
+    pub page_id: String,
+    /// Boundary in page mm.
+    pub boundary: [f64; 4],
+    /// Clip in boundary space (mm), for riding-seam slices.
+    pub clip: Option<[f64; 4]>,
+    /// Seal name.
+    pub seal_name: String,
+    /// The seal's picture (PNG), shared by its impressions.
+    pub picture: std::sync::Arc<Vec<u8>>,
+}
+
+fn four(text: &str) -> Option<[f64; 4]> {
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    match v[..] {
+        [a, b, c, d] if v.iter().all(|x| x.is_finite()) && c > 0.0 && d > 0.0 => Some([a, b, c, d]),
+        _ => None,
+    }
+}
+
+/// Every seal impression of document 0 whose seal picture is a PNG (others are skipped).
+pub fn impressions(file: &ofd::OfdFile, pkg: &ofd::Package) -> Vec<Impression> {
+    let mut out = Vec::new();
+    let Some(sigs_path) = file.ofd.docs.first().and_then(|d| d.signatures.clone()) else {
+        return out;
+    };
+    let Some(list) = pkg
+        .get(&sigs_path)
+        .and_then(|b| ses::xmlsig::parse_signatures(&sigs_path, b).ok())
+    else {
+        return out;
+    };
+    for rec in list.records {
+        let Some(xml) = pkg
+            .get(&rec.path)
+            .and_then(|b| ses::xmlsig::parse_signature_xml(&rec.path, b).ok())
+        else {
+            continue;
+        };
+        let Some(view) = xml
+            .signed_value_path
+            .as_deref()
+            .and_then(|p| pkg.get(p))
+            .and_then(|der| ses::seal::parse_signature(der).ok())
+        else {
+            continue;
+        };
+        if !view.seal.picture_type.eq_ignore_ascii_case("png") {
+            continue;
+        }
+        let picture = std::sync::Arc::new(view.seal.picture.clone());
+        for s in xml.stamps {
+            if let Some(boundary) = four(&s.boundary) {
+                out.push(Impression {
+                    page_id: s.page_ref.clone(),
+                    boundary,
+                    clip: s.clip.as_deref().and_then(four),
+                    seal_name: view.seal.name.clone(),
+                    picture: picture.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Renders page `number` (1-based) of an OFD file to PNG at `dpi`, seals included.
+pub fn render_page_png(bytes: &[u8], number: usize, dpi: f64) -> anyhow::Result<Vec<u8>> {
+    let file = ofd::OfdFile::read(bytes).context("无法读取 OFD 文件 (cannot read the OFD file)")?;
+    let pkg = ofd::Package::from_zip(bytes, &ofd::Limits::default())?;
+    let doc = ofd::render::first_document(&file.ofd)?;
+    if number == 0 || number > doc.pages.len() {
+        return Err(anyhow!(
+            "没有第 {number} 页，共 {} 页 (no such page)",
+            doc.pages.len()
+        ));
+    }
+    let mut options = ofd::render::RenderOptions::with_dpi(dpi);
+    if let Ok(fallback) = ofd::render::FallbackFonts::shared_system() {
+        options = options.fallback(fallback);
+    }
+    let mut pixmap = ofd::render::render_page(doc, number - 1, &options)?;
+    let page = &doc.pages[number - 1];
+    let page_id = page.id.map(|i| i.to_string()).unwrap_or_default();
+    let origin = doc.page_box(number - 1).unwrap_or(ofd::Rect::A4);
+    let scale = (dpi / 25.4) as f32;
+    for imp in impressions(&file, &pkg)
+        .iter()
+        .filter(|i| i.page_id == page_id)
+    {
+        let Some(picture) = tiny_skia::Pixmap::decode_png(&imp.picture).ok() else {
+            continue;
+        };
+        let [bx, by, bw, bh] = imp.boundary;
+        let (px, py) = (
+            (bx - origin.x) as f32 * scale,
+            (by - origin.y) as f32 * scale,
+        );
+        let sx = bw as f32 * scale / picture.width() as f32;
+        let sy = bh as f32 * scale / picture.height() as f32;
+        let transform = tiny_skia::Transform::from_row(sx, 0.0, 0.0, sy, px, py);
+        let mask = imp.clip.and_then(|[cx, cy, cw, ch]| {
+            let rect = tiny_skia::Rect::from_xywh(
+                px + cx as f32 * scale,
+                py + cy as f32 * scale,
+                cw as f32 * scale,
+                ch as f32 * scale,
+            )?;
+            let mut mask = tiny_skia::Mask::new(pixmap.width(), pixmap.height())?;
+            mask.fill_path(
+                &tiny_skia::PathBuilder::from_rect(rect),
+                tiny_skia::FillRule::Winding,
+                true,
+                tiny_skia::Transform::identity(),
+            );
+            Some(mask)
+        });
+        if imp.clip.is_some() && mask.is_none() {
+            continue;
+        }
+        pixmap.draw_pixmap(
+            0,
+            0,
+            picture.as_ref(),
+            &tiny_skia::PixmapPaint {
+                quality: tiny_skia::FilterQuality::Bicubic,
+                ..Default::default()
+            },
+            transform,
+            mask.as_ref(),
+        );
+    }
+    Ok(ofd::render::encode_png(&pixmap)?)
+}
