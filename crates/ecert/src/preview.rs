@@ -33,7 +33,8 @@ fn four(text: &str) -> Option<[f64; 4]> {
 }
 
 /// Every seal impression of document 0 whose seal picture is a PNG (others are skipped).
-pub fn impressions(file: &ofd::OfdFile, pkg: &ofd::Package) -> Vec<Impression> {
+pub fn impressions(file: &ofd::OfdFile) -> Vec<Impression> {
+    let pkg = &file.package;
     let mut out = Vec::new();
     let Some(sigs_path) = file.ofd.docs.first().and_then(|d| d.signatures.clone()) else {
         return out;
@@ -81,7 +82,6 @@ pub fn impressions(file: &ofd::OfdFile, pkg: &ofd::Package) -> Vec<Impression> {
 /// Renders page `number` (1-based) of an OFD file to PNG at `dpi`, seals included.
 pub fn render_page_png(bytes: &[u8], number: usize, dpi: f64) -> anyhow::Result<Vec<u8>> {
     let file = ofd::OfdFile::read(bytes).context("无法读取 OFD 文件 (cannot read the OFD file)")?;
-    let pkg = ofd::Package::from_zip(bytes, &ofd::Limits::default())?;
     let doc = ofd::render::first_document(&file.ofd)?;
     if number == 0 || number > doc.pages.len() {
         return Err(anyhow!(
@@ -98,10 +98,7 @@ pub fn render_page_png(bytes: &[u8], number: usize, dpi: f64) -> anyhow::Result<
     let page_id = page.id.map(|i| i.to_string()).unwrap_or_default();
     let origin = doc.page_box(number - 1).unwrap_or(ofd::Rect::A4);
     let scale = (dpi / 25.4) as f32;
-    for imp in impressions(&file, &pkg)
-        .iter()
-        .filter(|i| i.page_id == page_id)
-    {
+    for imp in impressions(&file).iter().filter(|i| i.page_id == page_id) {
         let Some(picture) = tiny_skia::Pixmap::decode_png(&imp.picture).ok() else {
             continue;
         };
