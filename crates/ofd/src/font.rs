@@ -95,6 +95,19 @@ pub enum FontError {
         /// Its code point.
         code: u32,
     },
+    /// A visible character whose glyph has no outline: it would display as a gap (R-4.1.6;
+    /// WenQuanYi Micro Hei maps ℃ to such a glyph). Pick another font for it.
+    #[error(
+        "字体 {font:?} 中 {ch:?} (U+{code:04X}) 的字形为空，会显示为空白，请换用其他字体 (font {font:?} has an empty glyph for {ch:?}; it would display as a gap)"
+    )]
+    BlankGlyph {
+        /// Font family.
+        font: String,
+        /// The character.
+        ch: char,
+        /// Its code point.
+        code: u32,
+    },
     /// A glyph index beyond the font's glyph count.
     #[error("font {font:?} has no glyph index {glyph}")]
     BadGlyph {
@@ -111,6 +124,12 @@ pub enum FontError {
         /// The subsetter's message.
         why: String,
     },
+}
+
+/// Whether `c` must leave ink when drawn: not whitespace, not a zero-width or format
+/// character.
+pub fn is_visible_char(c: char) -> bool {
+    !c.is_whitespace() && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}')
 }
 
 /// A subset font: its bytes and `(original glyph, new glyph)` pairs sorted by original glyph.
@@ -287,10 +306,7 @@ impl FontSource {
         };
         let mut out: Vec<char> = text
             .chars()
-            .filter(|c| {
-                !c.is_whitespace()
-                    && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}')
-            })
+            .filter(|c| is_visible_char(*c))
             .filter(|c| {
                 f.glyph_index(*c)
                     .is_some_and(|g| g.0 != 0 && f.glyph_bounding_box(g).is_none())
@@ -298,6 +314,12 @@ impl FontSource {
             .collect();
         out.dedup();
         out
+    }
+
+    /// Whether glyph `glyph` has an outline (`false` also for an index the font lacks).
+    pub fn glyph_has_outline(&self, glyph: u16) -> bool {
+        self.face()
+            .is_some_and(|f| f.glyph_bounding_box(ttf_parser::GlyphId(glyph)).is_some())
     }
 
     /// Width of `text` in mm at `size` mm (sum of advances).

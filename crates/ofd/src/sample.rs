@@ -195,12 +195,14 @@ pub fn build_with_attachment(
         )?;
         l.text(&body, 30.0, 116.0, "校准日期 Date of calibration:")?;
         l.text(&lat, 85.0, 116.0, &data.date)?;
-        l.text(
-            &body,
-            30.0,
-            128.0,
-            "测量值 ±0.5 µV, 温度 (20 ± 2) ℃, 电阻 10 kΩ",
-        )?;
+        // WenQuanYi Micro Hei's ℃ is an empty glyph (the writer refuses it, R-4.1.6): the
+        // sign comes from the Latin font, between two runs of the CJK font.
+        let (before, after) = ("测量值 ±0.5 µV, 温度 (20 ± 2) ", ", 电阻 10 kΩ");
+        let x1 = 30.0 + fonts.cjk.measure(before, body.size)?;
+        let x2 = x1 + fonts.latin.measure("℃", lat.size)?;
+        l.text(&body, 30.0, 128.0, before)?;
+        l.text(&lat, x1, 128.0, "℃")?;
+        l.text(&body, x2, 128.0, after)?;
         l.image(img, Rect::new(150.0, 220.0, 30.0, 30.0))?;
         l.path(
             Path::new().rect(Rect::new(15.0, 15.0, 180.0, 267.0)),

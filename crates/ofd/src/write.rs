@@ -931,9 +931,6 @@ impl LayerWriter<'_> {
         check_text("text", text)?;
         let slot = self.slot(style.font)?;
         let laid = slot.src.layout(text, style.size)?;
-        for (_, g, _) in &laid {
-            slot.used.insert(*g);
-        }
         let glyphs: Vec<Glyph> = laid
             .iter()
             .map(|(ch, g, adv)| Glyph {
@@ -948,6 +945,11 @@ impl LayerWriter<'_> {
     /// A shaped glyph run with its baseline starting at (`x`, `y`), e.g. from a layout
     /// engine. Glyphs whose characters the cmap maps to them are written as plain text;
     /// others get a `CGTransform`.
+    ///
+    /// Leading and trailing whitespace is not written (the run starts at its first visible
+    /// glyph, at the same place): many readers trim the text content of `TextCode` as XML
+    /// parsers commonly do, and would then apply `DeltaX` to the wrong characters (ofd-cli
+    /// 0.3.0 does; `docs/interop.md`). A run of whitespace only is written as it is.
     pub fn glyph_run(
         &mut self,
         style: &TextStyle,
@@ -955,6 +957,17 @@ impl LayerWriter<'_> {
         y: f64,
         glyphs: &[Glyph],
     ) -> Result<Id, WriteError> {
+        let blank = |g: &Glyph| !g.text.is_empty() && g.text.chars().all(char::is_whitespace);
+        let (glyphs, x) = match (
+            glyphs.iter().position(|g| !blank(g)),
+            glyphs.iter().rposition(|g| !blank(g)),
+        ) {
+            (Some(i), Some(j)) => (
+                glyphs.get(i..=j).unwrap_or(glyphs),
+                x + glyphs.iter().take(i).map(|g| g.advance).sum::<f64>(),
+            ),
+            _ => (glyphs, x),
+        };
         if !(style.size.is_finite() && style.size > 0.0) {
             return Err(WriteError::Invalid {
                 what: "font size",
@@ -976,6 +989,22 @@ impl LayerWriter<'_> {
         let mut cgs: Vec<CgTransform> = Vec::new();
         let mut width = 0.0;
         let mut pos: u32 = 0;
+        // a visible character must not be written with an empty glyph (it would
+        // display as a gap in every reader); glyphs without text carry no character. Checked
+        // before anything is recorded, so a refused run leaves no trace.
+        for g in glyphs {
+            if let Some(ch) = g.text.chars().find(|c| crate::font::is_visible_char(*c))
+                && g.id < count
+                && !slot.src.glyph_has_outline(g.id)
+            {
+                return Err(FontError::BlankGlyph {
+                    font: font_name,
+                    ch,
+                    code: u32::from(ch),
+                }
+                .into());
+            }
+        }
         for g in glyphs {
             if g.id >= count {
                 return Err(FontError::BadGlyph {
@@ -1140,6 +1169,58 @@ impl LayerWriter<'_> {
                 visible: true,
                 boundary: rect,
                 ctm: Some(Matrix::new(rect.w, 0.0, 0.0, rect.h, 0.0, 0.0)),
+                ..Default::default()
+            },
+            resource_id: img.id,
+            substitution: None,
+            image_mask: None,
+        }))?;
+        Ok(id)
+    }
+}
+
+impl LayerWriter<'_> {
+    /// An image drawn into the parallelogram onto which `placement` maps the image's unit
+    /// square (page coordinates, mm; y down, the image's top-left corner at (0, 0)), e.g.
+    /// rotated or mirrored. The object's `Boundary` is the parallelogram's bounding box and
+    /// its `CTM` the placement relative to it. `image(img, rect)` is the special case
+    /// `Matrix::new(rect.w, 0, 0, rect.h, rect.x, rect.y)`.
+    pub fn image_placed(&mut self, img: ImageRef, placement: Matrix) -> Result<Id, WriteError> {
+        if !self.doc.media.iter().any(|m| m.id == img.id) {
+            return Err(WriteError::ForeignHandle("image"));
+        }
+        let m = placement;
+        let det = m.a * m.d - m.b * m.c;
+        if ![m.a, m.b, m.c, m.d, m.e, m.f].iter().all(|v| v.is_finite()) || det.abs() < 1e-9 {
+            return Err(WriteError::Invalid {
+                what: "image placement",
+                value: format!("{} {} {} {} {} {}", m.a, m.b, m.c, m.d, m.e, m.f),
+                why: "must be finite and not flatten the image (non-zero determinant)",
+            });
+        }
+        let corners = [
+            m.apply(0.0, 0.0),
+            m.apply(1.0, 0.0),
+            m.apply(0.0, 1.0),
+            m.apply(1.0, 1.0),
+        ];
+        let (x0, y0, x1, y1) = corners.iter().fold(
+            (
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ),
+            |(a, b, c, d), (x, y)| (a.min(*x), b.min(*y), c.max(*x), d.max(*y)),
+        );
+        let boundary = Rect::new(x0, y0, x1 - x0, y1 - y0);
+        let id = self.doc.alloc();
+        self.push_obj(GraphicObject::Image(ImageObject {
+            common: GraphicCommon {
+                id: Some(id),
+                visible: true,
+                boundary,
+                ctm: Some(Matrix::new(m.a, m.b, m.c, m.d, m.e - x0, m.f - y0)),
                 ..Default::default()
             },
             resource_id: img.id,

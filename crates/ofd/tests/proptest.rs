@@ -16,8 +16,10 @@ fn font() -> &'static FontSource {
 
 const POOL: &[char] = &[
     'a', 'Z', '0', '9', ' ', '.', '<', '>', '&', '"', '\'', '中', '文', '校', '准', '证', '书',
-    '±', 'µ', 'Ω', '℃', '，', '。',
+    '±', 'µ', 'Ω', '°', '，', '。',
 ];
+// ℃ is not in the pool: WenQuanYi Micro Hei's glyph for it is empty and the writer refuses
+// it (tests/writer.rs::r_4_1_6_blank_glyphs_are_refused).
 
 fn text() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(POOL), 1..20).prop_map(|v| v.into_iter().collect())
@@ -58,13 +60,20 @@ proptest! {
         for p in &d.pages {
             let objs = &p.layers[0].objects;
             prop_assert_eq!(objs.len(), runs.len() + lines.len());
-            for (o, (t, x, y, _)) in objs.iter().zip(&runs) {
+            for (o, (t, x, y, size)) in objs.iter().zip(&runs) {
                 let GraphicObject::Text(obj) = o else { panic!("text expected") };
-                prop_assert_eq!(&obj.codes[0].text, t);
+                // Leading and trailing whitespace is not written; the rest stays in place.
+                let (want, x) = if t.trim().is_empty() {
+                    (t.as_str(), *x)
+                } else {
+                    let lead = &t[..t.len() - t.trim_start().len()];
+                    (t.trim(), x + font().measure(lead, f64::from(*size) / 10.0).unwrap())
+                };
+                prop_assert_eq!(obj.codes[0].text.as_str(), want);
                 let b = obj.common.boundary;
                 let (ox, oy) = (b.x + obj.codes[0].x, b.y + obj.codes[0].y);
                 prop_assert!((ox - x).abs() < 2e-4 && (oy - y).abs() < 2e-4, "{ox},{oy} vs {x},{y}");
-                prop_assert_eq!(obj.codes[0].delta_x.len(), t.chars().count() - 1);
+                prop_assert_eq!(obj.codes[0].delta_x.len(), want.chars().count() - 1);
             }
             for (o, (x0, y0, x1, y1)) in objs.iter().skip(runs.len()).zip(&lines) {
                 let GraphicObject::Path(p) = o else { panic!("path expected") };

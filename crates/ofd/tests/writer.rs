@@ -200,3 +200,136 @@ fn r_4_1_6_blank_glyphs_are_found() {
     assert_eq!(cjk.blank_glyphs("温度 (20 ± 2) ℃ Ω"), vec!['℃']);
     assert!(latin().blank_glyphs("°C").is_empty());
 }
+
+/// a visible character written with an empty glyph (WenQuanYi Micro Hei's ℃) is
+/// refused with an error naming it, by `text` and by `glyph_run`; spaces, zero-width
+/// characters and glyphs without text (all legitimately blank) still go through.
+#[test]
+fn r_4_1_6_blank_glyphs_are_refused() {
+    let cjk = FontSource::from_path(ofd::sample::CJK_FONT, 0)
+        .unwrap_or_else(|e| panic!("{e}: install fonts-wqy-microhei (.ci/packages/ofd.apt)"));
+    let celsius = cjk.glyph_for('℃').unwrap();
+    let space = cjk.glyph_for(' ').unwrap();
+    assert!(!cjk.glyph_has_outline(celsius) && !cjk.glyph_has_outline(space));
+    assert!(cjk.glyph_has_outline(cjk.glyph_for('温').unwrap()));
+    let mut doc = DocumentWriter::new(info()).unwrap();
+    let font = doc.add_font(cjk.clone()).unwrap();
+    let style = TextStyle::new(font, 4.0);
+    let mut page = doc.add_page();
+    let mut body = page.body();
+    let e = body.text(&style, 10.0, 10.0, "温度 20 ℃").unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            WriteError::Font(FontError::BlankGlyph {
+                ch: '℃',
+                code: 0x2103,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("字形为空"), "{e}");
+    let e = body
+        .glyph_run(
+            &style,
+            10.0,
+            20.0,
+            &[Glyph {
+                id: celsius,
+                text: "℃".into(),
+                advance: 4.0,
+            }],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e, WriteError::Font(FontError::BlankGlyph { ch: '℃', .. })),
+        "{e:?}"
+    );
+    // Legitimately blank: a space, a zero-width space on the space glyph, no text at all.
+    body.text(&style, 10.0, 30.0, "温度 20\u{200B}度").unwrap();
+    body.glyph_run(
+        &style,
+        10.0,
+        40.0,
+        &[
+            Glyph {
+                id: space,
+                text: "\u{200B}".into(),
+                advance: 0.0,
+            },
+            Glyph {
+                id: space,
+                text: String::new(),
+                advance: 1.0,
+            },
+        ],
+    )
+    .unwrap();
+    // Nothing of the refused runs was written.
+    let r = OfdFile::read(&doc.finish().unwrap().to_zip().unwrap()).unwrap();
+    let page = &r.ofd.docs[0].document.pages[0];
+    let texts: Vec<String> = page.layers[0]
+        .objects
+        .iter()
+        .filter_map(|o| match o {
+            GraphicObject::Text(t) => Some(t.codes.iter().map(|c| c.text.as_str()).collect()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.iter().all(|t| !t.contains('℃')), "{texts:?}");
+}
+
+/// A two-pixel PNG: left half red, right half blue (to see rotations).
+fn red_blue_png() -> Vec<u8> {
+    let mut p = tiny_skia::Pixmap::new(2, 1).unwrap();
+    p.pixels_mut()[0] = tiny_skia::ColorU8::from_rgba(255, 0, 0, 255).premultiply();
+    p.pixels_mut()[1] = tiny_skia::ColorU8::from_rgba(0, 0, 255, 255).premultiply();
+    p.encode_png().unwrap()
+}
+
+/// `image_placed`: a rotated image gets its bounding box as `Boundary` and the placement
+/// relative to it as `CTM`, and displays rotated; a flattening placement is refused.
+#[test]
+fn image_placed_rotates() {
+    use ofd::render::{RenderOptions, pixel_rgba, render_page};
+    let mut doc = DocumentWriter::new(info()).unwrap();
+    let img = doc.add_image(red_blue_png()).unwrap();
+    let mut page = doc.add_page();
+    let mut body = page.body();
+    // 20 × 10 mm, turned 90° clockwise: the image's top edge runs down from (60, 50), its
+    // left edge runs left, so red covers y 50–60 and blue y 60–70, both at x 50–60.
+    body.image_placed(img, ofd::Matrix::new(0.0, 20.0, -10.0, 0.0, 60.0, 50.0))
+        .unwrap();
+    let e = body
+        .image_placed(img, ofd::Matrix::new(1.0, 2.0, 2.0, 4.0, 0.0, 0.0))
+        .unwrap_err();
+    assert!(e.to_string().contains("determinant"), "{e}");
+    let r = OfdFile::read(&doc.finish().unwrap().to_zip().unwrap()).unwrap();
+    let d = &r.ofd.docs[0].document;
+    let [GraphicObject::Image(im)] = d.pages[0].layers[0].objects.as_slice() else {
+        panic!("one image expected: {:?}", d.pages[0].layers[0].objects);
+    };
+    assert_eq!(im.common.boundary, Rect::new(50.0, 50.0, 10.0, 20.0));
+    assert_eq!(
+        im.common.ctm,
+        Some(ofd::Matrix::new(0.0, 20.0, -10.0, 0.0, 10.0, 0.0))
+    );
+    let dpi = 50.8; // 2 px per mm
+    let p = render_page(d, 0, &RenderOptions::with_dpi(dpi)).unwrap();
+    let at = |x: f64, y: f64| pixel_rgba(&p, (x * 2.0) as u32, (y * 2.0) as u32).unwrap();
+    let near = |a: [u8; 4], b: [u8; 4]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 40);
+    assert!(
+        near(at(55.0, 54.0), [255, 0, 0, 255]),
+        "{:?}",
+        at(55.0, 54.0)
+    );
+    assert!(
+        near(at(55.0, 66.0), [0, 0, 255, 255]),
+        "{:?}",
+        at(55.0, 66.0)
+    );
+    assert_eq!(at(65.0, 55.0), [255, 255, 255, 255]);
+    assert_eq!(at(45.0, 55.0), [255, 255, 255, 255]);
+}
