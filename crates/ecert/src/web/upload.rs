@@ -152,10 +152,9 @@ fn element(xml: &str, name: &str) -> Option<String> {
 }
 
 /// The identifier and number the file carries: our custom tag first, else DocInfo.
-fn claimed_ids(bytes: &[u8]) -> Claimed {
-    let Ok(file) = ofd::OfdFile::read(bytes) else {
-        return Claimed::default();
-    };
+/// An error when the file is not a readable OFD document.
+fn claimed_ids(bytes: &[u8]) -> Result<Claimed, String> {
+    let file = ofd::OfdFile::read(bytes).map_err(|e| e.to_string())?;
     let mut c = Claimed::default();
     for body in &file.ofd.docs {
         for tag in &body.document.custom_tags {
@@ -178,7 +177,7 @@ fn claimed_ids(bytes: &[u8]) -> Claimed {
             }
         }
     }
-    c
+    Ok(c)
 }
 
 fn summary(r: &CertificateRecord, lang: Lang) -> RecordSummary {
@@ -393,7 +392,7 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Page
         let claimed = if report.is_ok() {
             claimed_ids(&file)
         } else {
-            Claimed::default()
+            Ok(Claimed::default())
         };
         (report, claimed)
     })
@@ -406,14 +405,16 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Page
             format!("Internal error: {e}"),
         )
     })?;
-    let report = report.map_err(|e| {
+    let not_ofd = |why: &str| {
         upload_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "not_ofd",
-            format!("不是可读取的 OFD 文件：{}", e.0),
-            format!("Not a readable OFD file: {}", e.0),
+            format!("不是可读取的 OFD 文件：{why}"),
+            format!("Not a readable OFD file: {why}"),
         )
-    })?;
+    };
+    let report = report.map_err(|e| not_ofd(&e.0))?;
+    let claimed = claimed.map_err(|e| not_ofd(&e))?;
     let digest = ecert_store::sm3(&bytes);
     let store = &app.inner.instance.store;
     let internal = |e: ecert_store::StoreError| {

@@ -189,7 +189,7 @@ fn messages_en(view: &StatusView) -> Vec<String> {
         CertificateStatus::Revised => {
             if let Some(new) = &view.replaced_by {
                 out.push(format!(
-                    "This certificate is void; following the revision rules, the revised certificate's number is {}.",
+                    "This certificate is void; following the revision rules, the number of the revised certificate is {}.",
                     new.number
                 ));
             }
