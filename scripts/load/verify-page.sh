@@ -2,6 +2,7 @@
 # Load test of `ecert serve` (issue 6; figures in docs/benchmarks.md, section "serve").
 #
 #   scripts/load/verify-page.sh [SECONDS]
+#   ECERT_BIN=path/to/ecert scripts/load/verify-page.sh   # use that binary, skip the build
 #
 # 1. builds the release binary (cargo build --release -p ecert; CARGO_TARGET_DIR is honoured),
 # 2. makes a demo instance (SQLite + local folders) with `ecert demo` in a temporary folder,
@@ -22,8 +23,12 @@ for tool in wrk curl; do
     command -v "$tool" >/dev/null || { echo "需要 $tool (missing $tool): apt-get install -y $tool" >&2; exit 1; }
 done
 
-(cd "$ROOT" && cargo build --release -p ecert)
-BIN="$TARGET/release/ecert"
+if [ -n "${ECERT_BIN:-}" ]; then
+    BIN="$ECERT_BIN"
+else
+    (cd "$ROOT" && cargo build --release -p ecert)
+    BIN="$TARGET/release/ecert"
+fi
 
 WORK="$(mktemp -d)"
 SERVER_PID=""
