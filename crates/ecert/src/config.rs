@@ -18,6 +18,9 @@
 //!
 //! [naming]
 //! rule = "{类别}电子证书-{证书编号}-{仪器名称}-{出厂编号}.ofd"
+//!
+//! [server]                                   # `ecert serve` (docs/serve.md); every key optional
+//! listen = "127.0.0.1:8080"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -41,6 +44,117 @@ pub struct Config {
     /// File naming (R-4.4).
     #[serde(default)]
     pub naming: NamingConfig,
+    /// `ecert serve` (issue 6); absent in older files.
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// `[server]`: the verification pages and the business-system API (`ecert serve`, docs/serve.md).
+/// Environment variables override single keys (see [`ServerConfig::apply_env`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Plain HTTP on an address other than loopback (behind a TLS-terminating proxy only).
+    pub allow_plain_http: bool,
+    /// TLS certificate chain (PEM); with `tls_key`, the server speaks HTTPS only (rustls).
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM, PKCS#8 or SEC1).
+    pub tls_key: Option<PathBuf>,
+    /// Trusted roots (PEM files) for `POST /verify`; a demo instance trusts its trial root when
+    /// this is empty.
+    pub trust_roots: Vec<PathBuf>,
+    /// Largest upload accepted by `POST /verify`, in bytes.
+    pub max_upload_bytes: usize,
+    /// Largest request body of the API, in bytes.
+    pub max_api_body_bytes: usize,
+    /// Seconds a status page stays cached (0: no cache). Changes made by this server clear
+    /// the cache at once; changes made by another process show after at most this long.
+    pub status_cache_secs: u64,
+    /// Allowed clock difference of signed API requests, in seconds.
+    pub api_max_skew_secs: u64,
+    /// Requests per minute and client address for the number + check-code lookup (0: no limit).
+    pub lookup_per_minute: u32,
+    /// Uploads per minute and client address for `POST /verify` (0: no limit).
+    pub verify_per_minute: u32,
+    /// Resolution of the page previews.
+    pub preview_dpi: f64,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ecert=debug`.
+    pub log_level: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            allow_plain_http: false,
+            tls_cert: None,
+            tls_key: None,
+            trust_roots: Vec::new(),
+            max_upload_bytes: 20 << 20,
+            max_api_body_bytes: 8 << 20,
+            status_cache_secs: 5,
+            api_max_skew_secs: 300,
+            lookup_per_minute: 30,
+            verify_per_minute: 120,
+            preview_dpi: 110.0,
+            log_format: "text".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Applies `ECERT_LISTEN`, `ECERT_ALLOW_PLAIN_HTTP`, `ECERT_TLS_CERT`, `ECERT_TLS_KEY`,
+    /// `ECERT_STATUS_CACHE_SECS`, `ECERT_LOOKUP_PER_MINUTE`, `ECERT_VERIFY_PER_MINUTE`,
+    /// `ECERT_LOG_FORMAT` and `ECERT_LOG` from `vars` (normally `std::env::vars()`).
+    pub fn apply_env(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<()> {
+        fn num<T: std::str::FromStr>(k: &str, v: &str) -> anyhow::Result<T> {
+            v.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("环境变量 {k} 的值无效 (invalid value {v:?})"))
+        }
+        for (k, v) in vars {
+            match k.as_str() {
+                "ECERT_LISTEN" => self.listen = v,
+                "ECERT_ALLOW_PLAIN_HTTP" => {
+                    self.allow_plain_http = matches!(v.trim(), "1" | "true" | "yes")
+                }
+                "ECERT_TLS_CERT" => self.tls_cert = Some(v.into()),
+                "ECERT_TLS_KEY" => self.tls_key = Some(v.into()),
+                "ECERT_STATUS_CACHE_SECS" => self.status_cache_secs = num(&k, &v)?,
+                "ECERT_LOOKUP_PER_MINUTE" => self.lookup_per_minute = num(&k, &v)?,
+                "ECERT_VERIFY_PER_MINUTE" => self.verify_per_minute = num(&k, &v)?,
+                "ECERT_LOG_FORMAT" => self.log_format = v,
+                "ECERT_LOG" => self.log_level = v,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the values that would otherwise fail late.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!("tls_cert 与 tls_key 须同时配置 (set both tls_cert and tls_key, or neither)");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("log_format 应为 text 或 json (log_format must be text or json)");
+        }
+        if self.max_upload_bytes < 1024 || self.max_api_body_bytes < 1024 {
+            bail!("请求大小上限过小 (max_upload_bytes / max_api_body_bytes below 1024)");
+        }
+        if !(self.preview_dpi >= 30.0 && self.preview_dpi <= 300.0) {
+            bail!("preview_dpi 应在 30 到 300 之间 (preview_dpi must be 30..=300)");
+        }
+        Ok(())
+    }
 }
 
 /// `[instance]`
@@ -135,6 +249,7 @@ impl Config {
                 master_key_file: "data/master.key".into(),
             },
             naming: NamingConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 
@@ -164,6 +279,7 @@ impl Config {
     /// Checks the values that would otherwise fail late.
     pub fn check(&self) -> anyhow::Result<()> {
         filename::check_rule(&self.naming.rule)?;
+        self.server.check()?;
         if self.instance.retention_years < 6 {
             bail!("保存期限不得少于 6 年 (retention_years must be at least 6, R-6.5c)");
         }
@@ -232,6 +348,29 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// Files written before `[server]` existed still load, with the defaults.
+    #[test]
+    fn server_table_is_optional_and_env_overrides_it() {
+        let mut text = toml::to_string_pretty(&Config::demo()).expect("toml");
+        let at = text.find("[server]").expect("server table");
+        text.truncate(at);
+        let mut c: Config = toml::from_str(&text).expect("old file loads");
+        assert_eq!(c.server, ServerConfig::default());
+        c.server
+            .apply_env([
+                ("ECERT_LISTEN".to_owned(), "0.0.0.0:9000".to_owned()),
+                ("ECERT_STATUS_CACHE_SECS".to_owned(), "0".to_owned()),
+            ])
+            .expect("env");
+        assert_eq!(c.server.listen, "0.0.0.0:9000");
+        assert_eq!(c.server.status_cache_secs, 0);
+        assert!(
+            c.server
+                .apply_env([("ECERT_LOOKUP_PER_MINUTE".to_owned(), "x".to_owned())])
+                .is_err()
+        );
+    }
+
     /// R-4.5.5 / R-6.5c / R-6.5b: the configuration refuses what the standard forbids.
     #[test]
     fn configuration_refuses_unsafe_settings() {
@@ -251,6 +390,9 @@ mod tests {
         assert!(c.check().is_err());
         let mut c = Config::demo();
         c.naming.rule = "{证书编号}.ofd".into();
+        assert!(c.check().is_err());
+        let mut c = Config::demo();
+        c.server.tls_key = Some("key.pem".into());
         assert!(c.check().is_err());
         let mut c = Config::demo();
         c.institute.org_code = "123456789".into();

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod preview;
 pub mod seal_image;
 pub mod service;
+pub mod web;
 
 #[cfg(test)]
 mod test_support;

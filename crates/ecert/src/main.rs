@@ -47,6 +47,17 @@ enum Command {
     /// 审计日志 (audit log).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// 验证网站与业务系统接口 (verification pages and the business-system API; docs/serve.md).
+    Serve(cli::serve::ServeArgs),
+    /// 业务系统接口客户端 (API clients of the business system).
+    #[command(subcommand)]
+    ApiClient(ApiClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiClientCommand {
+    /// Register a client; prints its secret once.
+    Add(cli::serve::ApiClientAddArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +107,10 @@ fn main() -> ExitCode {
         Command::Show(args) => cli::instance::show(&cli.dir, args),
         Command::Seal(SealCommand::List) => cli::instance::seal_list(&cli.dir),
         Command::Audit(AuditCommand::Verify) => cli::instance::audit_verify(&cli.dir),
+        Command::Serve(args) => cli::serve::serve(&cli.dir, args),
+        Command::ApiClient(ApiClientCommand::Add(args)) => {
+            cli::serve::api_client_add(&cli.dir, args)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

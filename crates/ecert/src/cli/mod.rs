@@ -5,4 +5,5 @@ pub mod gm;
 pub mod id;
 pub mod instance;
 pub mod ofd;
+pub mod serve;
 pub mod verify;

@@ -1,0 +1,865 @@
+//! The business-system API `/api/v1` (R-5.2.1, R-7.2.2c, R-7.2.2d): issue, revise, status,
+//! download, list. Every request is signed ([`super::auth`]); stale, replayed or unsigned
+//! requests get 401; every exchange — refused ones included — and its response are written to
+//! the audit log before the response leaves. `Idempotency-Key` makes a retried issue or
+//! revision answer with the first response instead of issuing twice.
+//!
+//! The contract is `openapi.json` (served at `/api/v1/openapi.json`), kept in sync with
+//! [`ROUTES`] by a test.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Extension, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use ecert_store::{
+    Access, AuditEvent, CertificateQuery, CertificateRecord, CertificateStatus, IdempotencyState,
+    StoreError,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::App;
+use super::auth;
+use crate::domain::content::ContentErrors;
+use crate::service::{Issued, status_messages};
+
+/// The OpenAPI 3.1 document of this API.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// Every signed route: (method, path pattern). The OpenAPI document lists exactly these.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/certificates"),
+    ("post", "/api/v1/certificates"),
+    ("get", "/api/v1/certificates/{number}"),
+    ("get", "/api/v1/certificates/{number}/file"),
+    ("post", "/api/v1/certificates/{number}/revisions"),
+];
+
+pub(crate) fn router(app: App) -> Router {
+    let signed = Router::new()
+        .route(ROUTES[0].1, get(list).post(issue))
+        .route(ROUTES[2].1, get(status))
+        .route(ROUTES[3].1, get(file))
+        .route(ROUTES[4].1, post(revise))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            authenticate,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .merge(signed)
+        .with_state(app)
+}
+
+async fn openapi() -> Response {
+    let mut r = (StatusCode::OK, OPENAPI_JSON).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The authenticated client of a request.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    id: String,
+    name: String,
+    remote: Option<String>,
+}
+
+impl Caller {
+    fn actor(&self) -> String {
+        format!("api:{}", self.name)
+    }
+}
+
+/// A refusal or failure, answered as `{"error": {"code", "message", …}}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    extra: Option<Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            extra: None,
+        }
+    }
+    fn body(&self) -> Value {
+        let mut e = json!({"code": self.code, "message": self.message});
+        if let (Some(extra), Some(obj)) = (&self.extra, e.as_object_mut()) {
+            if let Some(x) = extra.as_object() {
+                for (k, v) in x {
+                    obj.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        json!({ "error": e })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(self.body())).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("ECERT-HMAC-SM3"),
+            );
+        }
+        r
+    }
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound { .. } => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("未找到 (not found): {e}"),
+        ),
+        StoreError::DuplicateNumber(_) | StoreError::DuplicateIdentifier(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            "duplicate",
+            format!("证书编号或标识已存在 (already issued): {e}"),
+        ),
+        StoreError::AlreadyRevised { .. } => ApiError::new(
+            StatusCode::CONFLICT,
+            "already_revised",
+            format!("该证书已作废，请修改现行证书 (already revised): {e}"),
+        ),
+        StoreError::Disposed { .. } => ApiError::new(
+            StatusCode::CONFLICT,
+            "disposed",
+            format!("超过存储期限，已处置 (disposed): {e}"),
+        ),
+        StoreError::Invalid { .. } | StoreError::RevisionCount { .. } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+        }
+        other => {
+            tracing::error!(error = %other, "api: store");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "服务器内部错误 (internal error)",
+            )
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Checks the signature headers; on success the nonce is spent.
+async fn check_signature(
+    app: &App,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<(String, String), ApiError> {
+    let (Some(name), Some(ts), Some(nonce), Some(sig)) = (
+        header_str(headers, auth::HEADER_CLIENT),
+        header_str(headers, auth::HEADER_TIMESTAMP),
+        header_str(headers, auth::HEADER_NONCE),
+        header_str(headers, auth::HEADER_SIGNATURE),
+    ) else {
+        return Err(unauthorized(
+            "missing_signature",
+            "缺少签名请求头 X-Ecert-Client / X-Ecert-Timestamp / X-Ecert-Nonce / X-Ecert-Signature (request is not signed)",
+        ));
+    };
+    let Ok(t) = ts.trim().parse::<i64>() else {
+        return Err(unauthorized(
+            "bad_timestamp",
+            "X-Ecert-Timestamp 应为 Unix 秒数 (timestamp must be Unix seconds)",
+        ));
+    };
+    let skew = i64::try_from(app.inner.server.api_max_skew_secs).unwrap_or(300);
+    if (unix_now() - t).abs() > skew {
+        return Err(unauthorized(
+            "stale_request",
+            "请求时间戳超出允许范围（过期或时钟不同步）(timestamp too far from the server's clock)",
+        ));
+    }
+    if !auth::nonce_ok(nonce) {
+        return Err(unauthorized(
+            "bad_nonce",
+            "X-Ecert-Nonce 应为 16–128 个字符 [A-Za-z0-9_-] (bad nonce)",
+        ));
+    }
+    let failed = || {
+        unauthorized(
+            "bad_signature",
+            "签名无效或客户端未知 (signature invalid or unknown client)",
+        )
+    };
+    let store = &app.inner.instance.store;
+    let client = store
+        .api_client_by_name(name)
+        .await
+        .map_err(store_error)?
+        .filter(|c| c.enabled)
+        .ok_or_else(failed)?;
+    let secret = store
+        .api_client_secret(&client.id, &app.inner.master_key)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| {
+            unauthorized(
+                "unsupported_credential",
+                "该客户端没有共享密钥（公钥签名尚未支持）(client has no shared secret)",
+            )
+        })?;
+    if !auth::verify(&secret, method, path, ts.trim(), nonce, body, sig.trim()) {
+        return Err(failed());
+    }
+    if !store
+        .record_nonce(&client.id, nonce)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(unauthorized(
+            "replayed_request",
+            "该 nonce 已使用过：重放的请求被拒绝 (nonce already used: replayed request)",
+        ));
+    }
+    Ok((client.id, client.name))
+}
+
+const AUDIT_INLINE_MAX: usize = 64 * 1024;
+
+/// A body for the audit log: JSON inline when small, else its SM3 and size.
+fn audit_body(bytes: &[u8], content_type: Option<&str>) -> Value {
+    let json_type = content_type.is_none_or(|c| c.starts_with("application/json"));
+    if json_type && bytes.len() <= AUDIT_INLINE_MAX {
+        if bytes.is_empty() {
+            return Value::Null;
+        }
+        if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+            return v;
+        }
+    }
+    json!({
+        "sm3": ecert_store::hex(&ecert_store::sm3(bytes)),
+        "size": bytes.len(),
+        "content_type": content_type,
+    })
+}
+
+/// Authenticates, runs the handler, and writes the exchange to the audit log (R-7.2.2d).
+async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_owned();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let remote = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let claimed_client = header_str(&parts.headers, auth::HEADER_CLIENT)
+        .map(|s| s.chars().take(100).collect::<String>());
+    let nonce = header_str(&parts.headers, auth::HEADER_NONCE)
+        .map(|s| s.chars().take(130).collect::<String>());
+    let idem = header_str(&parts.headers, auth::HEADER_IDEMPOTENCY)
+        .map(|s| s.chars().take(260).collect::<String>());
+    let request_type = header_str(&parts.headers, header::CONTENT_TYPE.as_str()).map(str::to_owned);
+    let limit = app.inner.server.max_api_body_bytes;
+    let declared_too_large = header_str(&parts.headers, header::CONTENT_LENGTH.as_str())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64);
+    let read = if declared_too_large {
+        Err(())
+    } else {
+        axum::body::to_bytes(body, limit).await.map_err(|_| ())
+    };
+    let (outcome, response, body_bytes, client) = match read {
+        Err(()) => (
+            "refused:too_large".to_owned(),
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("请求体超过 {limit} 字节 (request body over {limit} bytes)"),
+            )
+            .into_response(),
+            Bytes::new(),
+            None,
+        ),
+        Ok(bytes) => match check_signature(&app, &parts.headers, &method, &path, &bytes).await {
+            Err(e) => (
+                format!("refused:{}", e.code),
+                e.into_response(),
+                bytes,
+                None,
+            ),
+            Ok((id, name)) => {
+                let caller = Caller {
+                    id,
+                    name: name.clone(),
+                    remote: remote.clone(),
+                };
+                let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
+                req.extensions_mut().insert(caller);
+                let resp = next.run(req).await;
+                let outcome = if resp.status().is_success() {
+                    "ok".to_owned()
+                } else {
+                    format!("status:{}", resp.status().as_u16())
+                };
+                (outcome, resp, bytes, Some(name))
+            }
+        },
+    };
+    app.inner.metrics.api(&outcome);
+    // Buffer the response to log it (responses are JSON or one certificate file).
+    let (mut rparts, rbody) = response.into_parts();
+    let rbytes = match axum::body::to_bytes(rbody, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "api: response body");
+            return ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+            .into_response();
+        }
+    };
+    let response_type = rparts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let actor = match &client {
+        Some(n) => format!("api:{n}"),
+        None => "api:unauthenticated".to_owned(),
+    };
+    let subject = format!("{method} {}", parts_path(&path));
+    let claimed_client = if client.is_none() {
+        claimed_client
+    } else {
+        None
+    };
+    let details = json!({
+        "client": client,
+        "claimed_client": claimed_client,
+        "remote": remote,
+        "method": method,
+        "path": path,
+        "nonce": nonce,
+        "idempotency_key": idem,
+        "request": audit_body(&body_bytes, request_type.as_deref()),
+        "request_sm3": ecert_store::hex(&ecert_store::sm3(&body_bytes)),
+        "status": rparts.status.as_u16(),
+        "outcome": outcome,
+        "replayed_response": rparts.headers.contains_key("idempotency-replayed"),
+        "response": audit_body(&rbytes, response_type.as_deref()),
+    });
+    let action = if client.is_some() {
+        "api.exchange"
+    } else {
+        "api.refused"
+    };
+    if let Err(e) = app
+        .inner
+        .instance
+        .store
+        .append_audit(&AuditEvent {
+            actor: &actor,
+            action,
+            subject: &subject,
+            details: &details,
+        })
+        .await
+    {
+        // R-7.2.2d: an exchange that cannot be logged is not answered as if it succeeded.
+        tracing::error!(error = %e, "api: audit log write failed");
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "audit_unavailable",
+            "审计日志写入失败 (the audit log could not be written)",
+        )
+        .into_response();
+    }
+    rparts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(rparts, Body::from(rbytes))
+}
+
+fn parts_path(path_and_query: &str) -> &str {
+    path_and_query.split('?').next().unwrap_or(path_and_query)
+}
+
+fn record_json(c: &CertificateRecord) -> Value {
+    json!({
+        "id": c.id,
+        "number": c.number,
+        "identifier": c.identifier,
+        "kind": c.kind,
+        "customer_name": c.customer_name,
+        "instrument_name": c.instrument_name,
+        "serial_number": c.serial_number,
+        "issue_date": c.issue_date,
+        "status": c.status.as_str(),
+        "revision": c.revision,
+        "check_code": c.check_code,
+        "file_name": c.file_name,
+        "file_sm3": ecert_store::hex(&c.file_sm3),
+        "file_size": c.file_size,
+        "created_at_ms": c.created_at_ms,
+        "status_at_ms": c.status_at_ms,
+        "retention_until": c.retention_until,
+    })
+}
+
+fn issued_json(i: &Issued) -> Value {
+    let mut v = record_json(&i.record);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("verify_url".into(), json!(i.verify_url));
+        o.insert("check_code".into(), json!(i.check_code.to_string()));
+        o.insert("pages".into(), json!(i.pages));
+        o.insert(
+            "download".into(),
+            json!(format!(
+                "/api/v1/certificates/{}/file",
+                super::view::enc(&i.record.number)
+            )),
+        );
+    }
+    v
+}
+
+fn issue_error(e: anyhow::Error) -> ApiError {
+    if let Some(c) = e.downcast_ref::<ContentErrors>() {
+        let mut err = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_content",
+            c.to_string(),
+        );
+        err.extra = Some(json!({"problems": c.0}));
+        return err;
+    }
+    if e.downcast_ref::<StoreError>().is_some() {
+        if let Ok(s) = e.downcast::<StoreError>() {
+            return store_error(s);
+        }
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        );
+    }
+    if e.downcast_ref::<crate::domain::identifier::IdentifierError>()
+        .is_some()
+        || e.downcast_ref::<crate::domain::filename::FileNameError>()
+            .is_some()
+    {
+        return ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_content",
+            format!("{e:#}"),
+        );
+    }
+    let text = format!("{e:#}");
+    if text.contains("已存在") {
+        ApiError::new(StatusCode::CONFLICT, "duplicate", text)
+    } else if text.contains("找不到") {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", text)
+    } else if text.contains("须与原证书相同") || text.contains("无效") || text.contains("无此类型")
+    {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_content", text)
+    } else {
+        tracing::error!(error = %text, "api: issuing failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "issue_failed",
+            format!("签发失败 (issuing failed): {text}"),
+        )
+    }
+}
+
+type Answer = Result<(StatusCode, Value), ApiError>;
+
+/// Runs `work` at most once per idempotency key (R-5.2.1: a retried request never issues twice).
+async fn idempotent<F, Fut>(
+    app: &App,
+    caller: &Caller,
+    headers: &HeaderMap,
+    scope: &str,
+    body: &[u8],
+    work: F,
+) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Answer>,
+{
+    let answer = |a: Answer| match a {
+        Ok((s, v)) => (s, axum::Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    };
+    let Some(key) = header_str(headers, auth::HEADER_IDEMPOTENCY) else {
+        return answer(work().await);
+    };
+    if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_idempotency_key",
+            "Idempotency-Key 应为 1–200 个可见 ASCII 字符 (bad Idempotency-Key)",
+        )
+        .into_response();
+    }
+    let mut hashed = scope.as_bytes().to_vec();
+    hashed.push(b'\n');
+    hashed.extend_from_slice(body);
+    let digest = ecert_store::sm3(&hashed);
+    let store = &app.inner.instance.store;
+    match store.idempotency_begin(&caller.id, key, &digest).await {
+        Err(e) => store_error(e).into_response(),
+        Ok(IdempotencyState::InProgress) => ApiError::new(
+            StatusCode::CONFLICT,
+            "in_progress",
+            "同一 Idempotency-Key 的请求正在处理 (a request with this key is in progress)",
+        )
+        .into_response(),
+        Ok(IdempotencyState::Mismatch) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_mismatch",
+            "该 Idempotency-Key 已用于另一个请求 (the key was used for a different request)",
+        )
+        .into_response(),
+        Ok(IdempotencyState::Completed { status, body }) => {
+            let status = u16::try_from(status)
+                .ok()
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::OK);
+            let mut r = (status, body).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r.headers_mut()
+                .insert("idempotency-replayed", HeaderValue::from_static("true"));
+            r
+        }
+        Ok(IdempotencyState::New) => match work().await {
+            Ok((s, v)) => {
+                let bytes = serde_json::to_vec(&v).unwrap_or_default();
+                if let Err(e) = store
+                    .idempotency_complete(&caller.id, key, i64::from(s.as_u16()), &bytes)
+                    .await
+                {
+                    tracing::error!(error = %e, "api: idempotency_complete");
+                }
+                let mut r = (s, bytes).into_response();
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                r
+            }
+            Err(e) => {
+                if let Err(x) = store.idempotency_abandon(&caller.id, key).await {
+                    tracing::error!(error = %x, "api: idempotency_abandon");
+                }
+                e.into_response()
+            }
+        },
+    }
+}
+
+fn content_text(body: &[u8]) -> Result<String, ApiError> {
+    if let Err(e) = serde_json::from_slice::<Value>(body) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("请求体不是有效的 JSON (malformed JSON): {e}"),
+        ));
+    }
+    String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "请求体不是 UTF-8 (body is not UTF-8)",
+        )
+    })
+}
+
+/// Runs the (CPU-heavy, not `Send`) issuing service on a blocking thread.
+async fn run_issue(
+    app: &App,
+    caller: &Caller,
+    old_number: Option<String>,
+    content: String,
+) -> Answer {
+    let app2 = app.clone();
+    let actor = caller.actor();
+    let handle = tokio::runtime::Handle::current();
+    let result = tokio::task::spawn_blocking(move || {
+        let instance = &app2.inner.instance;
+        handle.block_on(async {
+            match &old_number {
+                None => instance.issue(&content, &actor).await,
+                Some(old) => instance.revise(old, &content, &actor).await,
+            }
+        })
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    // A change of any certificate may change status pages: drop them all.
+    app.invalidate();
+    let issued = result.map_err(issue_error)?;
+    Ok((StatusCode::CREATED, issued_json(&issued)))
+}
+
+async fn issue(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    idempotent(
+        &app,
+        &caller,
+        &headers,
+        "POST /api/v1/certificates",
+        &body,
+        || async {
+            let content = content_text(&body)?;
+            run_issue(&app, &caller, None, content).await
+        },
+    )
+    .await
+}
+
+async fn revise(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let scope = format!("POST /api/v1/certificates/{number}/revisions");
+    idempotent(&app, &caller, &headers, &scope, &body, || async {
+        let content = content_text(&body)?;
+        run_issue(&app, &caller, Some(number.clone()), content).await
+    })
+    .await
+}
+
+async fn status(State(app): State<App>, Path(number): Path<String>) -> Result<Response, ApiError> {
+    let store = &app.inner.instance.store;
+    let c = store
+        .certificate_by_number(&number)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("找不到证书 {number} (no such certificate)"),
+            )
+        })?;
+    let view = store.status_view(c).await.map_err(store_error)?;
+    let mut v = record_json(&view.certificate);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("messages".into(), json!(status_messages(&view)));
+        o.insert(
+            "replaced_by".into(),
+            json!(view.replaced_by.as_ref().map(|r| &r.number)),
+        );
+        o.insert(
+            "current".into(),
+            json!(view.current.as_ref().map(|r| &r.number)),
+        );
+        o.insert(
+            "revises".into(),
+            json!(view.revises.as_ref().map(|r| &r.number)),
+        );
+        o.insert(
+            "supplements".into(),
+            json!(view
+                .supplements
+                .iter()
+                .map(|s| json!({"seq": s.seq, "number": s.number, "file_name": s.file_name, "file_sm3": ecert_store::hex(&s.file_sm3)}))
+                .collect::<Vec<_>>()),
+        );
+    }
+    Ok(axum::Json(v).into_response())
+}
+
+async fn file(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(number): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = &app.inner.instance.store;
+    let c = store
+        .certificate_by_number(&number)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("找不到证书 {number} (no such certificate)"),
+            )
+        })?;
+    if c.status == CertificateStatus::Disposed {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "disposed",
+            crate::service::MSG_DISPOSED,
+        ));
+    }
+    let f = store
+        .download_certificate(
+            &c.id,
+            &Access {
+                who: caller.actor(),
+                channel: "api".into(),
+                remote: caller.remote.clone(),
+            },
+        )
+        .await
+        .map_err(store_error)?;
+    Ok(super::pages::ofd_response(&c.file_name, f.bytes))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    number_prefix: Option<String>,
+    customer: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    status: Option<String>,
+    limit: Option<u32>,
+    after_date: Option<String>,
+    after_number: Option<String>,
+}
+
+fn date_param(name: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
+    match v {
+        None => Ok(None),
+        Some(d) if crate::domain::content::parse_date(&d).is_some() => Ok(Some(d)),
+        Some(d) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("{name} 应为 YYYY-MM-DD (got {d:?})"),
+        )),
+    }
+}
+
+async fn list(
+    State(app): State<App>,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) =
+        q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(CertificateStatus::parse(s).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "status 应为 valid / revised / supplemented / disposed",
+            )
+        })?),
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let after = match (date_param("after_date", q.after_date)?, q.after_number) {
+        (Some(d), Some(n)) => Some((d, n)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "after_date 与 after_number 须同时给出 (give both or neither)",
+            ));
+        }
+    };
+    let query = CertificateQuery {
+        customer: q.customer,
+        number_prefix: q.number_prefix,
+        issued_from: date_param("from", q.from)?,
+        issued_to: date_param("to", q.to)?,
+        status,
+        retention_before: None,
+        after,
+        limit,
+    };
+    let items = app
+        .inner
+        .instance
+        .store
+        .list_certificates(&query)
+        .await
+        .map_err(store_error)?;
+    let next = (items.len() == limit as usize)
+        .then(|| {
+            items
+                .last()
+                .map(|c| json!({"after_date": c.issue_date, "after_number": c.number}))
+        })
+        .flatten();
+    Ok(axum::Json(json!({
+        "items": items.iter().map(record_json).collect::<Vec<_>>(),
+        "next": next,
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The OpenAPI document lists exactly the routes the router serves.
+    #[test]
+    fn openapi_document_matches_the_routes() {
+        let doc: Value = serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+        let mut documented = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys() {
+                if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                    documented.push((method.clone(), path.clone()));
+                }
+            }
+        }
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        served.push(("get".into(), "/api/v1/openapi.json".into()));
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
+    }
+}

@@ -1,0 +1,282 @@
+//! `ecert serve` (issue 6): the issuer's public verification service (R-6.3b, R-6.3c, R-6.4.1,
+//! R-6.4.2, R-6.5h) and the business-system API (R-5.2.1, R-7.2.2c, R-7.2.2d).
+//!
+//! - Public, no login: `GET /v/{token}` (where the 2D code leads), `GET /lookup?number=&code=`
+//!   (number + check code), `POST /verify` (upload a file: signature report plus the comparison
+//!   with our records), the start page `/` with both forms. Every page is also JSON
+//!   (`Accept: application/json`); Chinese first, `?lang=en` for English; no JavaScript.
+//! - `/api/v1`: issue, revise, status, download, list — each request signed with the client's
+//!   own HMAC-SM3 key ([`auth`]), stale or replayed requests refused, `Idempotency-Key` honoured,
+//!   every exchange written to the audit log.
+//! - Operations: `/healthz`, Prometheus `/metrics`, security headers, body limits, per-address
+//!   rate limits for lookups and uploads, structured logs, graceful shutdown.
+//!
+//! Docs: docs/serve.md.
+
+pub mod api;
+pub mod auth;
+mod cache;
+mod metrics;
+mod pages;
+mod security;
+mod tls;
+mod upload;
+mod view;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use axum::Router;
+use ecert_store::MasterKey;
+
+use crate::config::{Config, ServerConfig};
+use crate::service::{Instance, TRIAL_CA_DIR};
+
+/// The running service's shared state.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) inner: Arc<Shared>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("instance", &self.inner.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) instance: Instance,
+    pub(crate) master_key: MasterKey,
+    pub(crate) verify_options: ses::verify::VerifyOptions,
+    pub(crate) server: ServerConfig,
+    pub(crate) pages: cache::PageCache,
+    pub(crate) previews: cache::PreviewCache,
+    pub(crate) metrics: metrics::Metrics,
+    pub(crate) lookup_limit: security::RateLimiter,
+    pub(crate) verify_limit: security::RateLimiter,
+    /// Bounds concurrent CPU-heavy work (previews, uploads) so pages stay responsive.
+    pub(crate) heavy: tokio::sync::Semaphore,
+}
+
+/// Reads the instance's master key (the same file [`Instance::open`] read); API client secrets
+/// are encrypted under it (R-7.2.3d).
+pub fn load_master_key(instance: &Instance) -> anyhow::Result<MasterKey> {
+    let path = Config::resolve(&instance.dir, &instance.config.storage.master_key_file);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "无法读取主密钥 {} (cannot read the master key)",
+            path.display()
+        )
+    })?;
+    Ok(MasterKey::from_hex(text.trim())?)
+}
+
+fn trust_options(instance: &Instance) -> anyhow::Result<ses::verify::VerifyOptions> {
+    let cfg = &instance.config;
+    let mut paths: Vec<std::path::PathBuf> = cfg
+        .server
+        .trust_roots
+        .iter()
+        .map(|p| Config::resolve(&instance.dir, p))
+        .collect();
+    let trial = instance.dir.join(TRIAL_CA_DIR).join("root.pem");
+    if paths.is_empty() && cfg.instance.demo && trial.exists() {
+        paths.push(trial);
+    }
+    let mut pems = Vec::new();
+    for p in &paths {
+        pems.push(
+            std::fs::read_to_string(p).with_context(|| {
+                format!("无法读取信任根 {} (cannot read trust root)", p.display())
+            })?,
+        );
+    }
+    ses::verify::VerifyOptions::with_roots_pem(&pems)
+        .map_err(|e| anyhow!("信任根无效 (invalid trust root): {e}"))
+}
+
+impl App {
+    /// The service over an opened instance (its `[server]` settings as they are now).
+    pub fn new(instance: Instance) -> anyhow::Result<App> {
+        instance.config.server.check()?;
+        let master_key = load_master_key(&instance)?;
+        let verify_options = trust_options(&instance)?;
+        let server = instance.config.server.clone();
+        let cache_dir = instance.dir.join("cache").join("previews");
+        Ok(App {
+            inner: Arc::new(Shared {
+                master_key,
+                verify_options,
+                pages: cache::PageCache::new(std::time::Duration::from_secs(
+                    server.status_cache_secs,
+                )),
+                previews: cache::PreviewCache::new(cache_dir),
+                metrics: metrics::Metrics::default(),
+                lookup_limit: security::RateLimiter::new(server.lookup_per_minute),
+                verify_limit: security::RateLimiter::new(server.verify_per_minute),
+                heavy: tokio::sync::Semaphore::new(2),
+                server,
+                instance,
+            }),
+        })
+    }
+
+    /// The instance served.
+    pub fn instance(&self) -> &Instance {
+        &self.inner.instance
+    }
+
+    /// Forgets cached status pages (call after changing certificates outside this server in
+    /// the same process; the server's own changes do it themselves).
+    pub fn invalidate(&self) {
+        self.inner.pages.clear();
+    }
+
+    /// The whole router (pages, API, health, metrics) with the security layers.
+    pub fn router(&self) -> Router {
+        let api = api::router(self.clone());
+        let pages = pages::router(self.clone());
+        pages.merge(api).layer(axum::middleware::from_fn_with_state(
+            self.clone(),
+            security::observe,
+        ))
+    }
+}
+
+/// True for addresses only this machine can reach.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in flight.
+pub async fn serve(
+    app: App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.router()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Serves `app` over HTTPS (rustls) with the PEM certificate chain and key, until `shutdown`.
+pub async fn serve_tls(
+    app: App,
+    listener: tokio::net::TcpListener,
+    cert: &Path,
+    key: &Path,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use axum::serve::ListenerExt;
+    let config = tls::server_config(cert, key)?;
+    let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| {});
+    let router = app.router().layer(axum::middleware::map_response(
+        |mut r: axum::response::Response| async move {
+            r.headers_mut().insert(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                axum::http::HeaderValue::from_static("max-age=31536000"),
+            );
+            r
+        },
+    ));
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("正在停止 (shutting down): finishing requests in flight");
+}
+
+fn init_logs(server: &ServerConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&server.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second call (tests) keeps the first subscriber.
+    let _ = if server.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// `ecert serve`: opens the instance in `dir`, applies the environment and `listen`, and
+/// serves until Ctrl-C / SIGTERM.
+pub async fn run(dir: &Path, listen: Option<&str>) -> anyhow::Result<()> {
+    let mut instance = Instance::open(dir).await?;
+    instance.config.server.apply_env(std::env::vars())?;
+    if let Some(l) = listen {
+        instance.config.server.listen = l.to_owned();
+    }
+    let server = instance.config.server.clone();
+    init_logs(&server);
+    let addr: SocketAddr = server
+        .listen
+        .parse()
+        .with_context(|| format!("监听地址无效 {} (listen must be IP:PORT)", server.listen))?;
+    let tls = match (&server.tls_cert, &server.tls_key) {
+        (Some(c), Some(k)) => Some((Config::resolve(dir, c), Config::resolve(dir, k))),
+        _ => None,
+    };
+    if tls.is_none() && !is_loopback(&addr) && !server.allow_plain_http {
+        bail!(
+            "明文 HTTP 仅允许监听本机回环地址：{addr} 不是回环地址。请在 TLS 反向代理之后运行并在 [server] 中设置 allow_plain_http = true \
+             (plain HTTP only on loopback; behind a TLS proxy set allow_plain_http = true)"
+        );
+    }
+    if let Some((c, k)) = &tls {
+        // Fail before listening when the files are wrong.
+        tls::server_config(c, k)?;
+    }
+    let app = App::new(instance)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("无法监听 {addr} (cannot listen)"))?;
+    let local = listener.local_addr()?;
+    let base = app.instance().config.instance.base_url.clone();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%local, base_url = %base, scheme, "ecert serve 已启动 (listening)");
+    println!("ecert serve: {scheme}://{local}/  (验证网址 base URL: {base})");
+    {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    }
+    match tls {
+        Some((c, k)) => serve_tls(app, listener, &c, &k, shutdown_signal()).await?,
+        None => serve(app, listener, shutdown_signal()).await?,
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! Security headers, access logs and metrics for every response; per-address rate limits.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::App;
+
+/// The Content-Security-Policy of every response: nothing runs, nothing loads from elsewhere,
+/// no framing (clickjacking), forms post only to us.
+pub(crate) const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; \
+     form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The remote address of a request (from the connection; no proxy header is trusted).
+pub(crate) fn remote(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// Adds the security headers, counts the response and writes one access-log line (the route
+/// pattern, never the token: tokens are secrets).
+pub(crate) async fn observe(State(app): State<App>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let method = req.method().clone();
+    let remote = remote(&req);
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    let status = resp.status().as_u16();
+    let elapsed = started.elapsed();
+    app.inner
+        .metrics
+        .observe(method.as_str(), &route, status, elapsed);
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    let remote = remote.map(|r| r.to_string()).unwrap_or_default();
+    if status >= 500 {
+        tracing::error!(target: "ecert::access", %method, %route, status, ms, %remote, "request");
+    } else if status >= 400 {
+        tracing::warn!(target: "ecert::access", %method, %route, status, ms, %remote, "request");
+    } else {
+        tracing::info!(target: "ecert::access", %method, %route, status, ms, %remote, "request");
+    }
+    resp
+}
+
+/// A fixed-window limit of requests per minute and client address.
+pub(crate) struct RateLimiter {
+    per_minute: u32,
+    windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
+}
+
+impl RateLimiter {
+    /// `per_minute == 0`: no limit.
+    pub(crate) fn new(per_minute: u32) -> Self {
+        RateLimiter {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// True when `who` may make one more request now.
+    pub(crate) fn allow(&self, who: Option<IpAddr>) -> bool {
+        if self.per_minute == 0 {
+            return true;
+        }
+        let Some(ip) = who else { return true };
+        let minute = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() / 60)
+            .unwrap_or(0);
+        let Ok(mut map) = self.windows.lock() else {
+            return true;
+        };
+        if map.len() > 100_000 {
+            map.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = map.entry(ip).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.per_minute
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_counts_per_address() {
+        let l = RateLimiter::new(2);
+        let a = Some(IpAddr::from([127, 0, 0, 1]));
+        let b = Some(IpAddr::from([127, 0, 0, 2]));
+        assert!(l.allow(a) && l.allow(a));
+        assert!(!l.allow(a), "third request in the minute");
+        assert!(l.allow(b));
+        assert!(RateLimiter::new(0).allow(a));
+    }
+}

@@ -1,0 +1,605 @@
+//! What the public pages show, as data (JSON) and as HTML (askama; every value escaped).
+
+use askama::Template;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use ecert_store::{CertificateStatus, StatusView};
+use serde::Serialize;
+
+use crate::domain::CertificateKind;
+use crate::service::{MSG_DISPOSED, status_messages};
+
+/// Page language: Chinese first, `?lang=en` for English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub(crate) fn from_query(lang: Option<&str>) -> Lang {
+        match lang {
+            Some(l) if l.eq_ignore_ascii_case("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+    pub(crate) fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// How to answer: HTML for people, JSON for machines (`Accept: application/json`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Want {
+    pub(crate) json: bool,
+    pub(crate) lang: Lang,
+}
+
+impl Want {
+    pub(crate) fn new(headers: &HeaderMap, lang: Option<&str>) -> Want {
+        let json = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/json"));
+        Want {
+            json,
+            lang: Lang::from_query(lang),
+        }
+    }
+    pub(crate) fn cache_key(self, what: &str) -> String {
+        format!(
+            "{}|{}|{what}",
+            if self.json { "j" } else { "h" },
+            self.lang.code()
+        )
+    }
+}
+
+/// Masks a customer name for the public page: first and last characters kept (two and two
+/// for longer names), the rest replaced by `*`.
+pub(crate) fn mask_name(name: &str) -> String {
+    let chars: Vec<char> = name.trim().chars().collect();
+    let n = chars.len();
+    let keep = |head: usize, tail: usize| -> String {
+        let mut s: String = chars[..head].iter().collect();
+        s.extend(std::iter::repeat_n('*', n - head - tail));
+        s.extend(chars[n - tail..].iter());
+        s
+    };
+    match n {
+        0 => String::new(),
+        1 => "*".into(),
+        2 => keep(1, 0),
+        3..=5 => keep(1, 1),
+        _ => keep(2, 2),
+    }
+}
+
+/// A supplement as listed on a page.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SupplementLink {
+    pub(crate) seq: i64,
+    pub(crate) number: String,
+    pub(crate) url: String,
+}
+
+/// The certificate's facts shown to anyone who holds its token (or number + check code).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Details {
+    pub(crate) kind_code: i64,
+    pub(crate) kind: String,
+    pub(crate) instrument: String,
+    pub(crate) serial_number: String,
+    pub(crate) issue_date: String,
+    pub(crate) issuer: String,
+    pub(crate) customer_masked: String,
+    pub(crate) identifier: String,
+    pub(crate) revision: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) replaced_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) current: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) revises: Option<String>,
+    pub(crate) supplements: Vec<SupplementLink>,
+    pub(crate) preview_url: String,
+    pub(crate) download_url: String,
+}
+
+/// `GET /v/{token}` and the lookup, as data.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CertificateView {
+    /// True: issued by us (even if void); absent for a disposed certificate (R-6.5h: no
+    /// verification offered).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) genuine: Option<bool>,
+    pub(crate) status: &'static str,
+    pub(crate) status_text: String,
+    pub(crate) number: String,
+    /// The exact statements of R-6.4.1, R-6.4.2 and R-6.5h (Chinese, as the standard words them).
+    pub(crate) messages: Vec<String>,
+    /// English renderings of `messages` (`?lang=en` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) messages_en: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) details: Option<Details>,
+}
+
+/// Where a certificate's files are reached from a page: `/v/{token}` or the lookup.
+pub(crate) enum Locator<'a> {
+    Token(&'a str),
+    Lookup { number: &'a str, code: &'a str },
+}
+
+pub(crate) fn enc(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            o.push(char::from(b));
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
+impl Locator<'_> {
+    fn url(&self, tail: &str, lang: Lang) -> String {
+        let lang_q = if lang == Lang::En { "lang=en" } else { "" };
+        match self {
+            Locator::Token(t) => {
+                let q = if lang_q.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{lang_q}")
+                };
+                format!("/v/{t}{tail}{q}")
+            }
+            Locator::Lookup { number, code } => {
+                let mut q = format!("number={}&code={}", enc(number), enc(code));
+                if !lang_q.is_empty() {
+                    q.push('&');
+                    q.push_str(lang_q);
+                }
+                format!("/lookup{tail}?{q}")
+            }
+        }
+    }
+}
+
+/// English renderings of [`status_messages`] (the Chinese statements stay the normative ones).
+fn messages_en(view: &StatusView) -> Vec<String> {
+    let c = &view.certificate;
+    let mut out = Vec::new();
+    match c.status {
+        CertificateStatus::Disposed => {
+            out.push("Past the retention period: no verification is offered.".to_owned())
+        }
+        CertificateStatus::Revised => {
+            if let Some(new) = &view.replaced_by {
+                out.push(format!(
+                    "This certificate is void; following the revision rules, the number of the revised certificate is {}.",
+                    new.number
+                ));
+            }
+        }
+        _ => {}
+    }
+    if c.status != CertificateStatus::Disposed && !view.supplements.is_empty() {
+        out.push(format!(
+            "Supplementary file(s) to the certificate/report numbered {}.",
+            c.number
+        ));
+    }
+    out
+}
+
+pub(crate) fn status_text(status: CertificateStatus, lang: Lang) -> &'static str {
+    match status {
+        CertificateStatus::Valid => lang.t("真实有效", "Genuine and current"),
+        CertificateStatus::Revised => {
+            lang.t("真实，但已作废（已修改）", "Genuine, but void (revised)")
+        }
+        CertificateStatus::Supplemented => lang.t(
+            "真实有效，有补充文件",
+            "Genuine and current, with supplements",
+        ),
+        CertificateStatus::Disposed => MSG_DISPOSED,
+    }
+}
+
+impl CertificateView {
+    pub(crate) fn build(view: &StatusView, issuer: &str, at: &Locator<'_>, lang: Lang) -> Self {
+        let c = &view.certificate;
+        let messages = status_messages(view);
+        let messages_en = if lang == Lang::En {
+            messages_en(view)
+        } else {
+            Vec::new()
+        };
+        if c.status == CertificateStatus::Disposed {
+            return CertificateView {
+                genuine: None,
+                status: c.status.as_str(),
+                status_text: status_text(c.status, lang).to_owned(),
+                number: c.number.clone(),
+                messages,
+                messages_en,
+                details: None,
+            };
+        }
+        let kind = u8::try_from(c.kind)
+            .ok()
+            .and_then(|k| CertificateKind::from_code(k).ok())
+            .map(|k| match lang {
+                Lang::Zh => k.name_zh().to_owned(),
+                Lang::En => k.name_en().to_owned(),
+            })
+            .unwrap_or_default();
+        CertificateView {
+            genuine: Some(true),
+            status: c.status.as_str(),
+            status_text: status_text(c.status, lang).to_owned(),
+            number: c.number.clone(),
+            messages,
+            messages_en,
+            details: Some(Details {
+                kind_code: c.kind,
+                kind,
+                instrument: c.instrument_name.clone(),
+                serial_number: c.serial_number.clone(),
+                issue_date: c.issue_date.clone(),
+                issuer: issuer.to_owned(),
+                customer_masked: mask_name(&c.customer_name),
+                identifier: c.identifier.clone(),
+                revision: c.revision,
+                replaced_by: view.replaced_by.as_ref().map(|r| r.number.clone()),
+                current: view.current.as_ref().map(|r| r.number.clone()),
+                revises: view.revises.as_ref().map(|r| r.number.clone()),
+                supplements: view
+                    .supplements
+                    .iter()
+                    .map(|s| SupplementLink {
+                        seq: s.seq,
+                        number: s.number.clone(),
+                        url: at.url(&format!("/supplement/{}", s.seq), lang),
+                    })
+                    .collect(),
+                preview_url: at.url("/page/1.png", lang),
+                download_url: at.url("/file", lang),
+            }),
+        }
+    }
+}
+
+/// The stylesheet (served at `/static/app.css`; the CSP forbids inline styles).
+pub(crate) const CSS: &str = r#"
+*{box-sizing:border-box}
+body{margin:0;font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;line-height:1.5;color:#1d1d1f;background:#f5f5f7}
+header{display:flex;justify-content:space-between;align-items:center;padding:.6rem 1rem;background:#003a70;color:#fff}
+header a{color:#fff;text-decoration:none}
+main{max-width:44rem;margin:0 auto;padding:1rem}
+.verdict{padding:1rem;border-radius:.5rem;font-size:1.25rem;font-weight:700;margin:0 0 1rem}
+.ok{background:#e3f4e6;color:#0b5d1e;border:2px solid #0b5d1e}
+.void{background:#fff1e0;color:#8a4b00;border:2px solid #8a4b00}
+.bad{background:#fde8e8;color:#9b1c1c;border:2px solid #9b1c1c}
+.notice{font-weight:700;padding:.6rem;border-left:4px solid #8a4b00;background:#fff}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem .8rem;background:#fff;padding:1rem;border-radius:.5rem}
+dt{color:#555}dd{margin:0;word-break:break-all}
+img.preview{width:100%;height:auto;border:1px solid #ccc;margin:1rem 0;background:#fff}
+form{background:#fff;padding:1rem;border-radius:.5rem;margin:0 0 1rem}
+label{display:block;margin:.4rem 0 .2rem}
+input[type=text]{width:100%;padding:.5rem;font-size:1rem}
+button,.button{display:inline-block;margin-top:.6rem;padding:.6rem 1rem;font-size:1rem;background:#003a70;color:#fff;border:0;border-radius:.3rem;text-decoration:none}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:.85rem}
+td,th{border:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
+.small{font-size:.85rem;color:#555}
+"#;
+
+fn lang_switch(lang: Lang, path_and_query: &str) -> (String, &'static str) {
+    // The other language's link for the same page.
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+        .collect();
+    let mut q = kept.join("&");
+    match lang {
+        Lang::Zh => {
+            if !q.is_empty() {
+                q.push('&');
+            }
+            q.push_str("lang=en");
+            (format!("{path}?{q}"), "English")
+        }
+        Lang::En => {
+            if q.is_empty() {
+                (path.to_owned(), "中文")
+            } else {
+                (format!("{path}?{q}"), "中文")
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r#"<!doctype html>
+<html lang="{{ html_lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{ title }}</title><link rel="stylesheet" href="/static/app.css"></head>
+<body><header><a href="{{ home }}">{{ site }}</a><a href="{{ switch_url }}">{{ switch_label }}</a></header>
+<main>{{ body|safe }}</main></body></html>"#
+)]
+struct Layout<'a> {
+    html_lang: &'a str,
+    title: &'a str,
+    site: &'a str,
+    home: &'a str,
+    switch_url: &'a str,
+    switch_label: &'a str,
+    body: &'a str,
+}
+
+/// Wraps an already escaped body into the page layout.
+pub(crate) fn layout(lang: Lang, title: &str, self_url: &str, body: &str) -> String {
+    let (switch_url, switch_label) = lang_switch(lang, self_url);
+    let home = if lang == Lang::En { "/?lang=en" } else { "/" };
+    Layout {
+        html_lang: if lang == Lang::En { "en" } else { "zh-CN" },
+        title,
+        site: lang.t("电子证书验证", "Certificate verification"),
+        home,
+        switch_url: &switch_url,
+        switch_label,
+        body,
+    }
+    .render()
+    .unwrap_or_else(|e| format!("template error: {e}"))
+}
+
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r#"<p class="verdict {{ css }}">{{ v.status_text }}</p>
+{% for m in v.messages %}<p class="notice">{{ m }}</p>{% endfor %}
+{% if lang_en %}{% for m in v.messages_en %}<p class="small">{{ m }}</p>{% endfor %}{% endif %}
+{% if let Some(d) = v.details %}
+<dl>
+<dt>{{ l.number }}</dt><dd id="number">{{ v.number }}</dd>
+<dt>{{ l.kind }}</dt><dd>{{ d.kind }}</dd>
+<dt>{{ l.instrument }}</dt><dd>{{ d.instrument }}</dd>
+<dt>{{ l.serial }}</dt><dd>{{ d.serial_number }}</dd>
+<dt>{{ l.customer }}</dt><dd>{{ d.customer_masked }}</dd>
+<dt>{{ l.issued }}</dt><dd>{{ d.issue_date }}</dd>
+<dt>{{ l.issuer }}</dt><dd>{{ d.issuer }}</dd>
+<dt>{{ l.status }}</dt><dd id="status">{{ v.status_text }}</dd>
+<dt>{{ l.identifier }}</dt><dd class="small">{{ d.identifier }}</dd>
+{% if let Some(r) = d.replaced_by %}<dt>{{ l.replaced_by }}</dt><dd>{{ r }}</dd>{% endif %}
+{% if let Some(r) = d.current %}<dt>{{ l.current }}</dt><dd>{{ r }}</dd>{% endif %}
+{% if let Some(r) = d.revises %}<dt>{{ l.revises }}</dt><dd>{{ r }}</dd>{% endif %}
+</dl>
+{% if !d.supplements.is_empty() %}<h2>{{ l.supplements }}</h2><ul>
+{% for s in d.supplements %}<li><a href="{{ s.url }}">{{ s.number }}</a></li>{% endfor %}</ul>{% endif %}
+<p><a class="button" href="{{ d.download_url }}">{{ l.download }}</a></p>
+<img class="preview" src="{{ d.preview_url }}" alt="{{ l.preview }}" width="794" height="1123">
+{% else %}<dl><dt>{{ l.number }}</dt><dd id="number">{{ v.number }}</dd></dl>{% endif %}
+<p class="small">{{ l.footer }}</p>"#
+)]
+struct CertificateBody<'a> {
+    v: &'a CertificateView,
+    l: &'a Labels,
+    css: &'a str,
+    lang_en: bool,
+}
+
+pub(crate) struct Labels {
+    number: &'static str,
+    kind: &'static str,
+    instrument: &'static str,
+    serial: &'static str,
+    customer: &'static str,
+    issued: &'static str,
+    issuer: &'static str,
+    status: &'static str,
+    identifier: &'static str,
+    replaced_by: &'static str,
+    current: &'static str,
+    revises: &'static str,
+    supplements: &'static str,
+    download: &'static str,
+    preview: &'static str,
+    footer: &'static str,
+}
+
+pub(crate) fn labels(lang: Lang) -> Labels {
+    Labels {
+        number: lang.t("证书编号", "Certificate No."),
+        kind: lang.t("证书类型", "Kind"),
+        instrument: lang.t("器具名称", "Instrument"),
+        serial: lang.t("出厂编号", "Serial No."),
+        customer: lang.t("委托方", "Customer"),
+        issued: lang.t("签发日期", "Issued"),
+        issuer: lang.t("发证机构", "Issuer"),
+        status: lang.t("状态", "Status"),
+        identifier: lang.t("电子证书标识", "Identifier"),
+        replaced_by: lang.t("修改后的证书", "Replaced by"),
+        current: lang.t("现行证书", "Current certificate"),
+        revises: lang.t("替代的证书", "Replaces"),
+        supplements: lang.t("补充文件", "Supplements"),
+        download: lang.t("下载电子证书文件（OFD）", "Download the certificate (OFD)"),
+        preview: lang.t("证书第 1 页预览", "Preview of page 1"),
+        footer: lang.t(
+            "本页由发证机构提供。核对纸面或文件上的证书编号与本页一致；上传文件可核验签章：首页“上传验证”。",
+            "This page is served by the issuer. Compare the certificate number with your copy; upload the file on the start page to check its seals.",
+        ),
+    }
+}
+
+/// The HTML of a certificate's page.
+pub(crate) fn certificate_html(v: &CertificateView, lang: Lang, self_url: &str) -> String {
+    let css = match v.status {
+        "valid" | "supplemented" => "ok",
+        "revised" => "void",
+        _ => "bad",
+    };
+    let body = CertificateBody {
+        v,
+        l: &labels(lang),
+        css,
+        lang_en: lang == Lang::En,
+    }
+    .render()
+    .unwrap_or_else(|e| format!("template error: {e}"));
+    layout(
+        lang,
+        &format!("{} {}", lang.t("电子证书", "Certificate"), v.number),
+        self_url,
+        &body,
+    )
+}
+
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r#"<p class="verdict bad">{{ title }}</p><p>{{ message }}</p><p><a href="{{ home }}">{{ back }}</a></p>"#
+)]
+struct MessageBody<'a> {
+    title: &'a str,
+    message: &'a str,
+    home: &'a str,
+    back: &'a str,
+}
+
+/// A problem answered to a person or a machine.
+#[derive(Debug, Clone)]
+pub(crate) struct PageError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) zh: String,
+    pub(crate) en: String,
+}
+
+impl PageError {
+    pub(crate) fn new(
+        status: StatusCode,
+        code: &'static str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
+        PageError {
+            status,
+            code,
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The one answer for every unknown or malformed token, number or check code: nothing
+    /// tells which part was wrong or which tokens exist.
+    pub(crate) fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "未找到", "Not found")
+    }
+
+    pub(crate) fn respond(&self, want: Want) -> Response {
+        let message = match want.lang {
+            Lang::Zh => &self.zh,
+            Lang::En => &self.en,
+        };
+        if want.json {
+            let body = serde_json::json!({"error": {"code": self.code, "message": message, "message_zh": self.zh, "message_en": self.en}});
+            return (self.status, axum::Json(body)).into_response();
+        }
+        let home = if want.lang == Lang::En {
+            "/?lang=en"
+        } else {
+            "/"
+        };
+        let body = MessageBody {
+            title: message,
+            message: if want.lang == Lang::En {
+                ""
+            } else {
+                self.en.as_str()
+            },
+            home,
+            back: want.lang.t("返回首页", "Back to the start page"),
+        }
+        .render()
+        .unwrap_or_default();
+        html(self.status, layout(want.lang, message, home, &body))
+    }
+}
+
+/// An HTML response.
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// A response from cached bytes.
+pub(crate) fn bytes_response(content_type: &'static str, body: Bytes) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customer_names_are_partly_masked() {
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("王小明"), "王*明");
+        assert_eq!(mask_name("示例市计量测试研究院"), "示例******究院");
+        assert_eq!(mask_name(""), "");
+        assert_eq!(mask_name("A"), "*");
+    }
+
+    #[test]
+    fn language_switch_keeps_the_query() {
+        assert_eq!(
+            lang_switch(Lang::Zh, "/lookup?number=A&code=B"),
+            ("/lookup?number=A&code=B&lang=en".to_owned(), "English")
+        );
+        assert_eq!(lang_switch(Lang::En, "/v/abc?lang=en").0, "/v/abc");
+    }
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        let v = CertificateView {
+            genuine: None,
+            status: "disposed",
+            status_text: "x".into(),
+            number: "<script>alert(1)</script>".into(),
+            messages: vec![MSG_DISPOSED.into()],
+            messages_en: Vec::new(),
+            details: None,
+        };
+        let html = certificate_html(&v, Lang::Zh, "/v/x");
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"));
+        assert!(html.contains(MSG_DISPOSED));
+    }
+}

@@ -1,0 +1,853 @@
+//! `ecert serve` over real HTTP (issue 6): the public pages (R-6.3c, R-6.4.1, R-6.4.2, R-6.5h),
+//! upload verification (R-6.3b) and the business-system API (R-5.2.1, R-7.2.2c, R-7.2.2d),
+//! bad input included — each refusal a clear 4xx with an audit entry and nothing stored.
+#![allow(clippy::unwrap_used)]
+
+mod serve_support;
+
+use std::process::{Command, Stdio};
+
+use ecert::service::{MSG_DISPOSED, revised_message};
+use serde_json::Value;
+use serve_support::*;
+
+fn sm3_hex(b: &[u8]) -> String {
+    ecert_store::hex(&ecert_store::sm3(b))
+}
+
+#[test]
+fn health_metrics_and_security_headers() {
+    let r = get("/healthz");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["status"], "ok");
+    let r = get("/");
+    assert_eq!(r.status, 200);
+    let csp = r.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert!(r.text().contains("按证书编号和核验码查询"));
+    assert!(!r.text().contains("<script"), "pages need no JavaScript");
+    let en = get("/?lang=en");
+    assert!(en.text().contains("Look up by number and check code"));
+    assert!(en.text().contains("lang=\"en\""));
+    let css = get("/static/app.css");
+    assert_eq!(css.status, 200);
+    assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    let m = get("/metrics");
+    assert_eq!(m.status, 200);
+    let text = m.text();
+    assert!(
+        text.contains(
+            "ecert_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"
+        ),
+        "{text}"
+    );
+}
+
+/// R-6.3c: the page the 2D code leads to, genuine and current.
+#[test]
+fn r_6_3c_token_page_of_a_current_certificate() {
+    let f = fixture();
+    let c = f.cert("JZ2024-000123");
+    let r = get(&format!("/v/{}", c.token));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("JZ2024-000123"));
+    assert!(html.contains("真实有效"));
+    assert!(html.contains("数字多用表"));
+    assert!(html.contains("示例市计量测试研究院"), "issuer");
+    assert!(
+        !html.contains("示例电子科技有限公司"),
+        "customer name is masked"
+    );
+    assert!(html.contains("示例******公司"), "{html}");
+    assert!(html.contains(&format!("/v/{}/page/1.png", c.token)));
+    assert!(!html.contains("<script"));
+    // The same as JSON.
+    let j = get_json(&format!("/v/{}", c.token)).json();
+    assert_eq!(j["genuine"], true);
+    assert_eq!(j["status"], "valid");
+    assert_eq!(j["number"], "JZ2024-000123");
+    assert_eq!(j["details"]["customer_masked"], "示例******公司");
+    assert_eq!(j["details"]["kind_code"], 7);
+    assert_eq!(j["messages"], Value::Array(vec![]));
+    // Upper-case token (a scanner may change case) reaches the same page.
+    assert_eq!(get(&format!("/v/{}", c.token.to_uppercase())).status, 200);
+    // English.
+    let en = get(&format!("/v/{}?lang=en", c.token)).text();
+    assert!(en.contains("Genuine and current") && en.contains("Certificate No."));
+}
+
+/// R-6.4.1: the original of a revision shows exactly "该证书作废，按照证书修改处置要求，修改后的证书号为{new}".
+#[test]
+fn r_6_4_1_revised_certificate_page_shows_the_exact_statement() {
+    let f = fixture();
+    let old = f.cert(ORIGINAL_NUMBER);
+    let sentence = revised_message(REVISED_NUMBER);
+    assert_eq!(
+        sentence,
+        "该证书作废，按照证书修改处置要求，修改后的证书号为JD2024-000789"
+    );
+    let html = get(&format!("/v/{}", old.token)).text();
+    assert!(html.contains(&sentence), "{html}");
+    assert!(html.contains("已作废"));
+    let j = get_json(&format!("/v/{}", old.token)).json();
+    assert_eq!(j["status"], "revised");
+    assert_eq!(j["messages"][0], sentence.as_str());
+    assert_eq!(j["details"]["replaced_by"], REVISED_NUMBER);
+    // English keeps the normative Chinese sentence and adds a translation.
+    let en = get(&format!("/v/{}?lang=en", old.token)).text();
+    assert!(
+        en.contains(&sentence)
+            && en.contains("the number of the revised certificate is JD2024-000789")
+    );
+    // The revision itself is current and says what it replaces.
+    let new = f.cert(REVISED_NUMBER);
+    let j = get_json(&format!("/v/{}", new.token)).json();
+    assert_eq!(j["status"], "valid");
+    assert_eq!(j["details"]["revises"], ORIGINAL_NUMBER);
+}
+
+/// Unknown and malformed tokens all get the same plain "未找到".
+#[test]
+fn unknown_tokens_give_one_identical_not_found() {
+    let a = get("/v/aaaaaaaaaaaaaaaaaaaaaaaaaa");
+    let b = get("/v/bbbbbbbbbbbbbbbbbbbbbbbbbb");
+    let c = get("/v/short");
+    let d = get("/v/%3Cscript%3E");
+    for r in [&a, &b, &c, &d] {
+        assert_eq!(r.status, 404);
+        assert!(r.text().contains("未找到"));
+    }
+    assert_eq!(a.body, b.body);
+    assert_eq!(a.body, c.body);
+    assert_eq!(a.body, d.body);
+    let j = get_json("/v/aaaaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_eq!(j.status, 404);
+    assert_eq!(j.json()["error"]["code"], "not_found");
+    assert_eq!(get("/v/aaaaaaaaaaaaaaaaaaaaaaaaaa/file").status, 404);
+    assert_eq!(get("/v/aaaaaaaaaaaaaaaaaaaaaaaaaa/page/1.png").status, 404);
+    assert_eq!(get("/no/such/page").status, 404);
+}
+
+#[test]
+fn page_preview_is_a_png_rendered_once() {
+    let f = fixture();
+    let c = f.cert("JT2024-000077");
+    let url = format!("/v/{}/page/1.png", c.token);
+    let r = get(&url);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("image/png"));
+    let decoder = png::Decoder::new(std::io::Cursor::new(r.body.clone()));
+    let info = decoder.read_info().expect("a PNG").info().clone();
+    assert!(info.width > 500 && info.height > info.width, "A4 portrait");
+    let rendered = |m: &str| -> u64 {
+        m.lines()
+            .find(|l| l.starts_with("ecert_previews_rendered_total "))
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|v| v.parse().ok())
+            .expect("counter")
+    };
+    let before = rendered(&get("/metrics").text());
+    let again = get(&url);
+    assert_eq!(again.body, r.body);
+    assert_eq!(
+        rendered(&get("/metrics").text()),
+        before,
+        "second view from the cache"
+    );
+    // On disk by file SM3, so a restart does not render again.
+    let cached = std::fs::read_dir(f.dir.join("cache/previews"))
+        .expect("preview cache folder")
+        .count();
+    assert!(cached >= 1);
+    assert_eq!(get(&format!("/v/{}/page/99.png", c.token)).status, 404);
+    assert_eq!(get(&format!("/v/{}/page/x.png", c.token)).status, 404);
+}
+
+/// The file can be downloaded from the page; the download is logged (R-7.2.3b).
+#[test]
+fn download_from_the_page_is_logged() {
+    let f = fixture();
+    let c = f.cert("JZ2024-000123");
+    let r = get(&format!("/v/{}/file", c.token));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/ofd"));
+    assert!(
+        r.header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
+    assert_eq!(r.body, c.file);
+    let record = f
+        .block(f.instance().store.certificate_by_number("JZ2024-000123"))
+        .unwrap()
+        .unwrap();
+    let log = f
+        .block(f.instance().store.downloads_of(&record.id))
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|d| d.channel == "verify-page" && d.who == "public")
+    );
+}
+
+/// Lookup by number + check code: the same page; wrong codes are "未找到" like unknown tokens.
+#[test]
+fn lookup_by_number_and_check_code() {
+    let f = fixture();
+    let c = f.cert("JT2024-000077");
+    let r = get(&format!(
+        "/lookup?number={}&code={}",
+        c.number, c.check_code
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("JT2024-000077") && r.text().contains("真实有效"));
+    // Typed by hand: lower case, no dash.
+    let typed = c.check_code.replace('-', "").to_lowercase();
+    let j = get_json(&format!("/lookup?number={}&code={typed}", c.number)).json();
+    assert_eq!(j["status"], "valid");
+    let preview = j["details"]["preview_url"].as_str().unwrap().to_owned();
+    assert!(preview.starts_with("/lookup/page/1.png?number="));
+    assert_eq!(get(&preview).status, 200);
+    let wrong = get(&format!("/lookup?number={}&code=2345-6789", c.number));
+    assert_eq!(wrong.status, 404);
+    assert_eq!(wrong.body, get("/v/aaaaaaaaaaaaaaaaaaaaaaaaaa").body);
+    assert_eq!(get("/lookup?number=&code=").status, 400);
+    // The revised original through the lookup shows the statement too.
+    let old = f.cert(ORIGINAL_NUMBER);
+    let r = get(&format!(
+        "/lookup?number={}&code={}",
+        old.number, old.check_code
+    ));
+    assert!(r.text().contains(&revised_message(REVISED_NUMBER)));
+}
+
+fn upload(bytes: &[u8]) -> Resp {
+    request(
+        fixture().addr,
+        "POST",
+        "/verify",
+        &[
+            ("Content-Type", "application/ofd"),
+            ("Accept", "application/json"),
+        ],
+        bytes,
+    )
+}
+
+/// R-6.3b: an uploaded genuine file — full report plus our records.
+#[test]
+fn r_6_3b_upload_of_genuine_files() {
+    let f = fixture();
+    let c = f.cert("JZ2024-000123");
+    let r = upload(&c.file);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["verdict"], "genuine_current");
+    assert_eq!(
+        j["report"]["indication"], "PASSED",
+        "the trial root is trusted"
+    );
+    assert_eq!(j["claimed"]["number"], "JZ2024-000123");
+    assert!(
+        j["claimed"]["identifier"]
+            .as_str()
+            .unwrap()
+            .contains("JZ2024-000123")
+    );
+    assert_eq!(j["record"]["number"], "JZ2024-000123");
+    assert_eq!(j["file_sm3"], sm3_hex(&c.file));
+    assert!(
+        j["report"]["signatures"][0]["checks"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 10
+    );
+    // The void original.
+    let old = f.cert(ORIGINAL_NUMBER);
+    let j = upload(&old.file).json();
+    assert_eq!(j["verdict"], "genuine_void");
+    assert_eq!(j["messages"][0], revised_message(REVISED_NUMBER).as_str());
+    // Through the start page's form (multipart), as HTML.
+    let boundary = "----ecertboundary7MA4YWxkTrZu0gW";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.ofd\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&c.file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let ct = format!("multipart/form-data; boundary={boundary}");
+    let r = request(f.addr, "POST", "/verify", &[("Content-Type", &ct)], &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("真实：与本机构签发的证书完全一致"), "{html}");
+    assert!(html.contains("SIGNER_SIGNATURE"));
+}
+
+/// R-6.3b: an altered file that claims to be ours, and a file that is not ours.
+#[test]
+fn r_6_3b_upload_of_altered_and_foreign_files() {
+    let f = fixture();
+    let c = f.cert("JT2024-000077");
+    let mut pkg = ofd::package::Package::from_zip(&c.file, &ofd::Limits::default()).unwrap();
+    let path = pkg
+        .paths()
+        .find(|p| p.contains("Content.xml"))
+        .unwrap()
+        .to_owned();
+    let mut content = pkg.get(&path).unwrap().to_vec();
+    let at = content.iter().position(|b| b.is_ascii_digit()).unwrap();
+    content[at] = if content[at] == b'9' {
+        b'8'
+    } else {
+        content[at] + 1
+    };
+    pkg.insert(&path, content).unwrap();
+    let altered = pkg.to_zip().unwrap();
+    let j = upload(&altered).json();
+    assert_eq!(j["verdict"], "altered", "{j}");
+    assert_eq!(j["report"]["indication"], "FAILED");
+    assert_eq!(j["record"]["number"], "JT2024-000077");
+    assert!(!j["mismatches"].as_array().unwrap().is_empty());
+
+    let j = upload(&unsigned_ofd()).json();
+    assert_eq!(j["verdict"], "not_issued_by_us", "{j}");
+}
+
+fn zip_bomb() -> Vec<u8> {
+    let mut p = ofd::package::Package::new();
+    // 80 MiB of zeros: over the reader's 64 MiB entry limit, compressed ~1000:1.
+    p.insert("OFD.xml", vec![0u8; 80 << 20]).unwrap();
+    p.to_zip().unwrap()
+}
+
+/// Bad uploads: each a clear 4xx, an audit entry, nothing stored.
+#[test]
+fn bad_uploads_are_refused_and_audited() {
+    let _serial = serial();
+    let f = fixture();
+    let certs = f.certificate_count();
+    let blobs = f.blob_count();
+    let seq = audit_seq();
+
+    let r = upload(b"this is not an OFD file at all");
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["code"], "not_ofd");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("OFD")
+    );
+
+    let bomb = zip_bomb();
+    assert!(bomb.len() < 2 << 20, "a bomb: {} bytes", bomb.len());
+    let r = upload(&bomb);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "not_ofd");
+
+    // A ZIP that is not an OFD document.
+    let mut p = ofd::package::Package::new();
+    p.insert("readme.txt", b"hello".to_vec()).unwrap();
+    let r = upload(&p.to_zip().unwrap());
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "not_ofd");
+
+    // Declared too large: refused before the body is read.
+    let big = vec![0u8; 1 << 20];
+    let r = request(
+        f.addr,
+        "POST",
+        "/verify",
+        &[
+            ("Content-Type", "application/ofd"),
+            ("Accept", "application/json"),
+            ("Content-Length", "22020096"),
+        ],
+        &big,
+    );
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"]["code"], "too_large");
+    // Streamed without a length (chunked): cut off at the limit.
+    let mut chunked = Vec::new();
+    let piece = vec![b'x'; 1 << 20];
+    for _ in 0..21 {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(&piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let r = request(
+        f.addr,
+        "POST",
+        "/verify",
+        &[
+            ("Content-Type", "application/ofd"),
+            ("Accept", "application/json"),
+            ("Transfer-Encoding", "chunked"),
+        ],
+        &chunked,
+    );
+    assert_eq!(r.status, 413, "{}", r.text());
+
+    let r = upload(b"");
+    assert_eq!(r.status, 400);
+
+    let refused = audit_after(seq, "\"refused\"");
+    let codes: Vec<String> = refused.iter().map(|e| e.details.clone()).collect();
+    for code in ["not_ofd", "too_large", "empty"] {
+        assert!(
+            codes.iter().any(|d| d.contains(code)),
+            "audit entry for {code}: {codes:?}"
+        );
+    }
+    assert!(refused.iter().all(|e| e.action == "verify.upload"));
+    assert_eq!(f.certificate_count(), certs, "nothing stored");
+    assert_eq!(f.blob_count(), blobs, "no file stored");
+}
+
+/// The OpenAPI document is served and each documented signed route exists (an unsigned call
+/// is refused with 401, not 404).
+#[test]
+fn openapi_document_is_served_and_matches_the_routes() {
+    let r = get("/api/v1/openapi.json");
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    let mut seen = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.ends_with("openapi.json") {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            let concrete = path.replace("{number}", "X-1");
+            let r = request(fixture().addr, &method.to_uppercase(), &concrete, &[], b"");
+            assert_eq!(r.status, 401, "{method} {path}: {}", r.text());
+            assert_eq!(r.json()["error"]["code"], "missing_signature");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, ecert::web::api::ROUTES.len());
+}
+
+fn new_content(number: &str) -> String {
+    let mut v: Value = serde_json::from_str(CALIBRATION).unwrap();
+    v["certificateNo"] = number.into();
+    v.to_string()
+}
+
+/// R-5.2.1: issue through the API; a retried request with the same Idempotency-Key issues once.
+#[test]
+fn r_5_2_1_api_issue_status_download_list_idempotent() {
+    let _serial = serial();
+    let f = fixture();
+    let before = f.certificate_count();
+    let body = new_content("JZ-API-0001");
+    let key = [("Idempotency-Key", "order-4711")];
+    let r = api("POST", "/api/v1/certificates", body.as_bytes(), &key);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let first = r.json();
+    assert_eq!(first["number"], "JZ-API-0001");
+    assert_eq!(first["status"], "valid");
+    let url = first["verify_url"].as_str().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:8080/v/"));
+    // Retried (new nonce and signature, same key and body): same answer, nothing issued.
+    let again = api("POST", "/api/v1/certificates", body.as_bytes(), &key);
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotency-replayed"), Some("true"));
+    assert_eq!(again.json(), first);
+    assert_eq!(f.certificate_count(), before + 1);
+    // The same key for another body is refused.
+    let other = api(
+        "POST",
+        "/api/v1/certificates",
+        new_content("JZ-API-0002").as_bytes(),
+        &key,
+    );
+    assert_eq!(other.status, 422);
+    assert_eq!(other.json()["error"]["code"], "idempotency_mismatch");
+    // Without a key, the duplicate number is refused by the service.
+    let dup = api("POST", "/api/v1/certificates", body.as_bytes(), &[]);
+    assert_eq!(dup.status, 409, "{}", dup.text());
+
+    let s = api("GET", "/api/v1/certificates/JZ-API-0001", b"", &[]);
+    assert_eq!(s.status, 200);
+    assert_eq!(s.json()["customer_name"], "示例电子科技有限公司");
+    let file = api("GET", "/api/v1/certificates/JZ-API-0001/file", b"", &[]);
+    assert_eq!(file.status, 200);
+    assert_eq!(sm3_hex(&file.body), first["file_sm3"].as_str().unwrap());
+    let list = api(
+        "GET",
+        "/api/v1/certificates?number_prefix=JZ-API-",
+        b"",
+        &[],
+    );
+    assert_eq!(list.status, 200, "{}", list.text());
+    let items = list.json()["items"].as_array().unwrap().clone();
+    assert!(items.iter().any(|i| i["number"] == "JZ-API-0001"));
+    let by_customer = api(
+        "GET",
+        "/api/v1/certificates?customer=%E7%A4%BA%E4%BE%8B%E7%94%B5%E5%AD%90%E7%A7%91%E6%8A%80%E6%9C%89%E9%99%90%E5%85%AC%E5%8F%B8&from=2000-01-01&limit=2",
+        b"",
+        &[],
+    );
+    assert_eq!(by_customer.status, 200, "{}", by_customer.text());
+    assert_eq!(by_customer.json()["items"].as_array().unwrap().len(), 2);
+    assert!(by_customer.json()["next"].is_object());
+    let bad = api("GET", "/api/v1/certificates?from=yesterday", b"", &[]);
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        api("GET", "/api/v1/certificates/NO-SUCH", b"", &[]).status,
+        404
+    );
+    // The new certificate's public page.
+    let token = url.rsplit('/').next().unwrap();
+    assert_eq!(get(&format!("/v/{token}")).status, 200);
+    // Every exchange was logged with its response.
+    let logged = audit_after(0, "order-4711");
+    assert!(logged.len() >= 3, "{logged:?}");
+    assert!(logged.iter().all(|e| e.actor == "api:lims-test"));
+    assert!(
+        logged
+            .iter()
+            .any(|e| e.details.contains("\"replayed_response\":true"))
+    );
+}
+
+/// R-6.4.1 through the API; the public page of the original changes at once (cache cleared).
+#[test]
+fn r_6_4_1_api_revision_updates_the_page_at_once() {
+    let _serial = serial();
+    let r = api(
+        "POST",
+        "/api/v1/certificates",
+        new_content("JZ-API-R0").as_bytes(),
+        &[],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = r.json()["verify_url"].as_str().unwrap().to_owned();
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    // Viewed (and cached) before the revision.
+    let j = get_json(&format!("/v/{token}")).json();
+    assert_eq!(j["status"], "valid");
+    let r = api(
+        "POST",
+        "/api/v1/certificates/JZ-API-R0/revisions",
+        new_content("JZ-API-R1").as_bytes(),
+        &[("Idempotency-Key", "rev-JZ-API-R0")],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["revision"], 1);
+    let j = get_json(&format!("/v/{token}")).json();
+    assert_eq!(j["status"], "revised");
+    assert_eq!(j["messages"][0], revised_message("JZ-API-R1").as_str());
+    // Revising the void original again is refused.
+    let r = api(
+        "POST",
+        "/api/v1/certificates/JZ-API-R0/revisions",
+        new_content("JZ-API-R2").as_bytes(),
+        &[],
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    let s = api("GET", "/api/v1/certificates/JZ-API-R0", b"", &[]).json();
+    assert_eq!(s["messages"][0], revised_message("JZ-API-R1").as_str());
+}
+
+/// R-7.2.2c/d: unsigned, wrongly signed, stale, replayed, malformed and oversized requests:
+/// each a clear 4xx, each in the audit log, nothing stored.
+#[test]
+fn r_7_2_2_bad_api_requests_are_refused_and_audited() {
+    let _serial = serial();
+    let f = fixture();
+    let certs = f.certificate_count();
+    let blobs = f.blob_count();
+    let path = "/api/v1/certificates";
+    let body = new_content("JZ-API-BAD").into_bytes();
+
+    // Malformed JSON (signed correctly).
+    let n = nonce();
+    let h = signed_headers(SECRET, "POST", path, b"{not json", now(), &n);
+    let r = send_with("POST", path, b"{not json", &h, &[]);
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], "malformed_json");
+    assert!(!audit_after(0, &n).is_empty(), "malformed JSON audited");
+
+    // Valid JSON, invalid content: every problem by JSON pointer.
+    let r = api("POST", path, br#"{"typeCode": 99}"#, &[]);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "invalid_content");
+    assert!(!r.json()["error"]["problems"].as_array().unwrap().is_empty());
+
+    // Wrong secret.
+    let n = nonce();
+    let h = signed_headers(
+        "ecs_wrong_secret_wrong_secret_wrong",
+        "POST",
+        path,
+        &body,
+        now(),
+        &n,
+    );
+    let r = send_with("POST", path, &body, &h, &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["code"], "bad_signature");
+    let e = audit_after(0, &n);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].action, "api.refused");
+    assert!(e[0].details.contains("bad_signature"));
+
+    // Body changed after signing.
+    let n = nonce();
+    let h = signed_headers(SECRET, "POST", path, &body, now(), &n);
+    let r = send_with("POST", path, b"{}", &h, &[]);
+    assert_eq!(r.status, 401);
+
+    // Stale timestamp.
+    let n = nonce();
+    let h = signed_headers(SECRET, "GET", path, b"", now() - 600, &n);
+    let r = send_with("GET", path, b"", &h, &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["code"], "stale_request");
+    assert!(!audit_after(0, &n).is_empty());
+
+    // Replay: the very same signed request twice.
+    let n = nonce();
+    let h = signed_headers(SECRET, "GET", path, b"", now(), &n);
+    assert_eq!(send_with("GET", path, b"", &h, &[]).status, 200);
+    let r = send_with("GET", path, b"", &h, &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["code"], "replayed_request");
+    let e = audit_after(0, &n);
+    assert_eq!(e.len(), 2, "both the exchange and the replay are logged");
+
+    // Unknown client.
+    let n = nonce();
+    let mut h = signed_headers(SECRET, "GET", path, b"", now(), &n);
+    h[0].1 = "nobody".into();
+    assert_eq!(send_with("GET", path, b"", &h, &[]).status, 401);
+
+    // Oversized body.
+    let big = vec![b' '; 9 << 20];
+    let n = nonce();
+    let h = signed_headers(SECRET, "POST", path, &big, now(), &n);
+    let r = send_with("POST", path, &big, &h, &[]);
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"]["code"], "too_large");
+
+    assert_eq!(f.certificate_count(), certs, "nothing issued");
+    assert_eq!(f.blob_count(), blobs, "no file stored");
+    let report = f.block(f.instance().store.verify_audit_chain()).unwrap();
+    assert!(report.is_ok(), "audit chain intact");
+}
+
+/// The disposed state (R-6.5h) as the public page shows it: only the statement, no details,
+/// no file, no preview.
+#[test]
+fn r_6_5h_disposed_certificate_offers_no_verification() {
+    let _serial = serial();
+    let f = fixture();
+    let r = api(
+        "POST",
+        "/api/v1/certificates",
+        new_content("JZ-API-OLD").as_bytes(),
+        &[],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = r.json()["verify_url"].as_str().unwrap().to_owned();
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    f.block(f.instance().store.mark_disposed(&id, "test", &Value::Null))
+        .unwrap();
+    f.app.invalidate();
+    let html = get(&format!("/v/{token}")).text();
+    assert!(html.contains(MSG_DISPOSED));
+    assert!(!html.contains("数字多用表"), "no details");
+    let j = get_json(&format!("/v/{token}")).json();
+    assert_eq!(j["messages"][0], MSG_DISPOSED);
+    assert!(j.get("genuine").is_none() && j.get("details").is_none());
+    assert_eq!(get(&format!("/v/{token}/file")).status, 404);
+    assert_eq!(get(&format!("/v/{token}/page/1.png")).status, 404);
+}
+
+fn ecert_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ecert"))
+}
+
+/// `ecert api-client add` prints a secret that signs requests; `ecert serve` runs, answers,
+/// and stops cleanly on SIGTERM; plain HTTP off loopback is refused.
+#[test]
+fn cli_api_client_and_serve_binary() {
+    let f = fixture();
+    let out = ecert_bin()
+        .arg("--dir")
+        .arg(&f.dir)
+        .args(["api-client", "add", "lims-cli"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let secret = stdout
+        .lines()
+        .find(|l| l.starts_with("ecs_"))
+        .expect("secret printed")
+        .trim()
+        .to_owned();
+    let path = "/api/v1/certificates?limit=1";
+    let n = nonce();
+    let mut h = signed_headers(&secret, "GET", path, b"", now(), &n);
+    h[0].1 = "lims-cli".into();
+    assert_eq!(send_with("GET", path, b"", &h, &[]).status, 200);
+
+    let refused = ecert_bin()
+        .arg("--dir")
+        .arg(&f.dir)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("明文 HTTP 仅允许"));
+
+    let mut child = ecert_bin()
+        .arg("--dir")
+        .arg(&f.dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr: std::net::SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("address printed")
+        .parse()
+        .unwrap();
+    let r = request(addr, "GET", "/healthz", &[], b"");
+    assert_eq!(r.status, 200);
+    let c = f.cert("JZ2024-000123");
+    assert_eq!(
+        request(addr, "GET", &format!("/v/{}", c.token), &[], b"").status,
+        200
+    );
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill (procps) to send SIGTERM");
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+}
+
+/// Lookups and uploads are rate limited per address.
+#[test]
+fn lookups_are_rate_limited() {
+    let f = fixture();
+    let (addr, _guard) = f.block(async {
+        let mut instance = ecert::service::Instance::open(&f.dir).await.unwrap();
+        instance.config.server.lookup_per_minute = 2;
+        let app = ecert::web::App::new(instance).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let h = tokio::spawn(ecert::web::serve(app, listener, std::future::pending()));
+        (addr, h)
+    });
+    let c = f.cert("JZ2024-000123");
+    let path = format!("/lookup?number={}&code={}", c.number, c.check_code);
+    assert_eq!(request(addr, "GET", &path, &[], b"").status, 200);
+    assert_eq!(request(addr, "GET", &path, &[], b"").status, 200);
+    let r = request(addr, "GET", &path, &[], b"");
+    assert!(
+        r.status == 429 || r.status == 200,
+        "third lookup in the minute: {}",
+        r.status
+    );
+    let r4 = request(addr, "GET", &path, &[], b"");
+    // At most one of the two could have crossed a minute boundary.
+    assert!(r.status == 429 || r4.status == 429, "rate limit never hit");
+}
+
+/// HTTPS from configured PEM files (rustls): curl with the certificate as its only trust
+/// anchor reaches the page; plain HTTP on that port gets nothing.
+#[test]
+fn tls_from_pem_files() {
+    let f = fixture();
+    let tls = f.dir.join("tls");
+    std::fs::create_dir_all(&tls).unwrap();
+    let (cert, key) = (tls.join("cert.pem"), tls.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (Debian package openssl) makes the test certificate");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let addr = f.block(async {
+        let instance = ecert::service::Instance::open(&f.dir).await.unwrap();
+        let app = ecert::web::App::new(instance).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cert, key) = (cert.clone(), key.clone());
+        tokio::spawn(async move {
+            ecert::web::serve_tls(app, listener, &cert, &key, std::future::pending())
+                .await
+                .unwrap();
+        });
+        addr
+    });
+    let c = f.cert("JZ2024-000123");
+    let out = Command::new("curl")
+        .args(["-sS", "-i", "--cacert"])
+        .arg(&cert)
+        .arg(format!("https://127.0.0.1:{}/v/{}", addr.port(), c.token))
+        .output()
+        .expect("curl (Debian package curl)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.to_lowercase().contains("strict-transport-security"));
+    assert!(text.contains("JZ2024-000123"));
+    // Plain HTTP to the TLS port is not answered with a page.
+    let plain = Command::new("curl")
+        .args(["-sS", "--max-time", "5"])
+        .arg(format!("http://127.0.0.1:{}/healthz", addr.port()))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("\"ok\""));
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Load test of `ecert serve` (issue 6; figures in docs/benchmarks.md, section "serve").
+#
+#   scripts/load/verify-page.sh [SECONDS]
+#   ECERT_BIN=path/to/ecert scripts/load/verify-page.sh   # use that binary, skip the build
+#
+# 1. builds the release binary (cargo build --release -p ecert; CARGO_TARGET_DIR is honoured),
+# 2. makes a demo instance (SQLite + local folders) with `ecert demo` in a temporary folder,
+# 3. starts `ecert serve` on 127.0.0.1:18080 (logs at warn, rate limits off),
+# 4. wrk, 64 connections: GET /v/{token} of a demo certificate (target ≥ 5,000 req/s, p99 ≤ 20 ms),
+# 5. wrk, 16 connections: POST /verify with a demo certificate file (target ≥ 200/s).
+#
+# Needs wrk (Debian: apt-get install -y wrk) and curl. Nothing outside the temporary folder is
+# touched; the server is stopped at the end.
+set -euo pipefail
+
+DURATION="${1:-20}"
+PORT="${ECERT_LOAD_PORT:-18080}"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+for tool in wrk curl; do
+    command -v "$tool" >/dev/null || { echo "需要 $tool (missing $tool): apt-get install -y $tool" >&2; exit 1; }
+done
+
+if [ -n "${ECERT_BIN:-}" ]; then
+    BIN="$ECERT_BIN"
+else
+    (cd "$ROOT" && cargo build --release -p ecert)
+    BIN="$TARGET/release/ecert"
+fi
+
+WORK="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$BIN" demo --dir "$WORK/demo" > "$WORK/demo.txt"
+TOKEN="$(grep -o '/v/[a-z2-7]\{26\}' "$WORK/demo.txt" | head -n1 | cut -d/ -f3)"
+FILE="$(ls "$WORK"/demo/certificates/*.ofd | head -n1)"
+[ -n "$TOKEN" ] && [ -f "$FILE" ] || { echo "demo output without token or file" >&2; exit 1; }
+
+ECERT_LOG=warn ECERT_LOOKUP_PER_MINUTE=0 ECERT_VERIFY_PER_MINUTE=0 \
+    "$BIN" --dir "$WORK/demo" serve --listen "127.0.0.1:$PORT" > "$WORK/serve.txt" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$PORT/v/$TOKEN" | grep -q '真实有效' || { echo "page check failed" >&2; exit 1; }
+# Warm the preview (rendered once, then cached) as a phone would.
+curl -fsS -o /dev/null "http://127.0.0.1:$PORT/v/$TOKEN/page/1.png"
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F)"
+echo "== GET /v/{token}: 64 connections, ${DURATION}s"
+wrk -t2 -c64 -d"${DURATION}s" --latency "http://127.0.0.1:$PORT/v/$TOKEN"
+
+echo "== POST /verify: $(stat -c %s "$FILE") byte certificate, 16 connections, ${DURATION}s"
+ECERT_UPLOAD_FILE="$FILE" wrk -t2 -c16 -d"${DURATION}s" --latency \
+    -s "$ROOT/scripts/load/upload.lua" "http://127.0.0.1:$PORT/verify"
+
+# Every upload above must have been judged genuine.
+curl -fsS "http://127.0.0.1:$PORT/metrics" | grep '^ecert_verify_uploads_total'
