@@ -101,11 +101,11 @@ impl ApiError {
     }
     fn body(&self) -> Value {
         let mut e = json!({"code": self.code, "message": self.message});
-        if let (Some(extra), Some(obj)) = (&self.extra, e.as_object_mut()) {
-            if let Some(x) = extra.as_object() {
-                for (k, v) in x {
-                    obj.insert(k.clone(), v.clone());
-                }
+        if let (Some(extra), Some(obj)) = (&self.extra, e.as_object_mut())
+            && let Some(x) = extra.as_object()
+        {
+            for (k, v) in x {
+                obj.insert(k.clone(), v.clone());
             }
         }
         json!({ "error": e })

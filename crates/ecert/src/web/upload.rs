@@ -387,24 +387,17 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Page
     };
     let options = app.inner.verify_options.clone();
     let file = bytes.clone();
-    let (report, claimed) = tokio::task::spawn_blocking(move || {
-        let report = ses::verify::verify_bytes(&file, &options);
-        let claimed = if report.is_ok() {
-            claimed_ids(&file)
-        } else {
-            Ok(Claimed::default())
-        };
-        (report, claimed)
-    })
-    .await
-    .map_err(|e| {
+    let internal_join = |e: tokio::task::JoinError| {
         PageError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             format!("服务器内部错误：{e}"),
             format!("Internal error: {e}"),
         )
-    })?;
+    };
+    let report = tokio::task::spawn_blocking(move || ses::verify::verify_bytes(&file, &options))
+        .await
+        .map_err(internal_join)?;
     let not_ofd = |why: &str| {
         upload_error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -414,7 +407,6 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Page
         )
     };
     let report = report.map_err(|e| not_ofd(&e.0))?;
-    let claimed = claimed.map_err(|e| not_ofd(&e))?;
     let digest = ecert_store::sm3(&bytes);
     let store = &app.inner.instance.store;
     let internal = |e: ecert_store::StoreError| {
@@ -426,15 +418,41 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Page
             "Internal error",
         )
     };
+    let same_certificate = store
+        .certificate_by_file_sm3(&digest)
+        .await
+        .map_err(internal)?;
+    let same_supplement = match &same_certificate {
+        Some(_) => None,
+        None => store
+            .supplement_by_file_sm3(&digest)
+            .await
+            .map_err(internal)?,
+    };
+    // A file byte-identical to one we issued says what our record says (we wrote it); any
+    // other file is read to find the identifier and number it claims.
+    let claimed = match (&same_certificate, &same_supplement) {
+        (Some(c), _) => Claimed {
+            identifier: Some(c.identifier.clone()),
+            number: Some(c.number.clone()),
+        },
+        (None, Some(s)) => Claimed {
+            identifier: None,
+            number: Some(s.number.clone()),
+        },
+        (None, None) => {
+            let file = bytes.clone();
+            tokio::task::spawn_blocking(move || claimed_ids(&file))
+                .await
+                .map_err(internal_join)?
+                .map_err(|e| not_ofd(&e))?
+        }
+    };
     let mut mismatches = Vec::new();
     let mut messages = Vec::new();
     let mut record = None;
     let verdict;
-    if let Some(c) = store
-        .certificate_by_file_sm3(&digest)
-        .await
-        .map_err(internal)?
-    {
+    if let Some(c) = same_certificate {
         let view = store.status_view(c.clone()).await.map_err(internal)?;
         messages = status_messages(&view);
         verdict = match c.status {
@@ -443,20 +461,8 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Page
             CertificateStatus::Revised => Verdict::GenuineVoid,
             CertificateStatus::Disposed => Verdict::Disposed,
         };
-        if let Some(n) = &claimed.number
-            && n != &c.number
-        {
-            mismatches.push(format!(
-                "证书编号不一致 (number differs): 文件 {n}, 记录 {}",
-                c.number
-            ));
-        }
         record = Some(summary(&c, lang));
-    } else if let Some(s) = store
-        .supplement_by_file_sm3(&digest)
-        .await
-        .map_err(internal)?
-    {
+    } else if let Some(s) = same_supplement {
         let parent = store
             .certificate(&s.certificate_id)
             .await

@@ -221,10 +221,7 @@ fn parse_response(raw: &[u8]) -> Resp {
     if chunked {
         let mut out = Vec::new();
         let mut rest = &body[..];
-        loop {
-            let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") else {
-                break;
-            };
+        while let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") {
             let size = usize::from_str_radix(
                 String::from_utf8_lossy(&rest[..pos])
                     .split(';')
