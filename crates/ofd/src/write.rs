@@ -184,7 +184,10 @@ impl Path {
         self.ops.push(PathOp::Cubic(x1, y1, x2, y2, x, y));
         self
     }
-    /// `A`: an elliptical arc to (x, y).
+    /// An elliptical arc to (x, y) with the parameters of the `A` operator (SVG's endpoint
+    /// form: radii, rotation in degrees, large-arc and sweep flags). It is written as cubic
+    /// Béziers (`B`, at most a quarter turn each), not as `A`: ofdrw-converter 2.4.0's
+    /// renderer ignores `A` and would leave the shape out (`docs/interop.md`).
     #[allow(clippy::too_many_arguments)]
     pub fn arc_to(
         &mut self,
@@ -196,16 +199,35 @@ impl Path {
         x: f64,
         y: f64,
     ) -> &mut Self {
-        self.ops.push(PathOp::Arc {
-            rx,
-            ry,
-            angle,
-            large,
-            sweep,
-            x,
-            y,
-        });
+        let from = self.current_point();
+        let segs = crate::render::arc::arc_to_cubics(from, rx, ry, angle, large, sweep, (x, y));
+        for [c1, c2, p] in segs {
+            self.ops
+                .push(PathOp::Cubic(c1.0, c1.1, c2.0, c2.1, p.0, p.1));
+        }
         self
+    }
+
+    /// Where the next segment starts: the last end point, the subpath's start after a close,
+    /// (0, 0) on an empty path.
+    fn current_point(&self) -> (f64, f64) {
+        let mut closed = false;
+        for op in self.ops.iter().rev() {
+            match *op {
+                PathOp::Start(x, y) | PathOp::Move(x, y) => return (x, y),
+                PathOp::Line(x, y)
+                | PathOp::Quad(_, _, x, y)
+                | PathOp::Cubic(_, _, _, _, x, y)
+                | PathOp::Arc { x, y, .. }
+                    if !closed =>
+                {
+                    return (x, y);
+                }
+                PathOp::Close => closed = true,
+                _ => {}
+            }
+        }
+        (0.0, 0.0)
     }
     /// `C`: close the subpath.
     pub fn close(&mut self) -> &mut Self {
