@@ -126,10 +126,25 @@ pub enum FontError {
     },
 }
 
-/// Whether `c` must leave ink when drawn: not whitespace, not a zero-width or format
-/// character.
+/// Whether `c` must leave ink when drawn: not whitespace, not a zero-width, format or filler
+/// character (the Hangul fillers are blank by design; the shipped ECert fonts map U+FFA0 to
+/// an empty glyph).
 pub fn is_visible_char(c: char) -> bool {
-    !c.is_whitespace() && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}')
+    !c.is_whitespace()
+        && !matches!(
+            c,
+            '\u{00AD}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+        )
 }
 
 /// A subset font: its bytes and `(original glyph, new glyph)` pairs sorted by original glyph.

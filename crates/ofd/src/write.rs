@@ -114,6 +114,9 @@ pub struct TextStyle {
     pub weight: u32,
     /// `Italic` attribute — a hint.
     pub italic: bool,
+    /// Rotation in degrees, clockwise on the page, about the run's baseline origin (written
+    /// as the object's `CTM`; 0 = none).
+    pub rotation: f64,
 }
 
 impl TextStyle {
@@ -128,6 +131,7 @@ impl TextStyle {
             alpha: None,
             weight: 400,
             italic: false,
+            rotation: 0.0,
         }
     }
     /// Size in points (1 pt = 25.4/72 mm).
@@ -137,6 +141,11 @@ impl TextStyle {
     /// With a fill colour.
     pub fn fill(mut self, c: Color) -> Self {
         self.fill = Some(c);
+        self
+    }
+    /// Turned by `degrees` clockwise about the baseline origin.
+    pub fn rotated(mut self, degrees: f64) -> Self {
+        self.rotation = degrees;
         self
     }
 }
@@ -184,7 +193,10 @@ impl Path {
         self.ops.push(PathOp::Cubic(x1, y1, x2, y2, x, y));
         self
     }
-    /// `A`: an elliptical arc to (x, y).
+    /// An elliptical arc to (x, y) with the parameters of the `A` operator (SVG's endpoint
+    /// form: radii, rotation in degrees, large-arc and sweep flags). It is written as cubic
+    /// Béziers (`B`, at most a quarter turn each), not as `A`: ofdrw-converter 2.4.0's
+    /// renderer ignores `A` and would leave the shape out (`docs/interop.md`).
     #[allow(clippy::too_many_arguments)]
     pub fn arc_to(
         &mut self,
@@ -196,16 +208,35 @@ impl Path {
         x: f64,
         y: f64,
     ) -> &mut Self {
-        self.ops.push(PathOp::Arc {
-            rx,
-            ry,
-            angle,
-            large,
-            sweep,
-            x,
-            y,
-        });
+        let from = self.current_point();
+        let segs = crate::render::arc::arc_to_cubics(from, rx, ry, angle, large, sweep, (x, y));
+        for [c1, c2, p] in segs {
+            self.ops
+                .push(PathOp::Cubic(c1.0, c1.1, c2.0, c2.1, p.0, p.1));
+        }
         self
+    }
+
+    /// Where the next segment starts: the last end point, the subpath's start after a close,
+    /// (0, 0) on an empty path.
+    fn current_point(&self) -> (f64, f64) {
+        let mut closed = false;
+        for op in self.ops.iter().rev() {
+            match *op {
+                PathOp::Start(x, y) | PathOp::Move(x, y) => return (x, y),
+                PathOp::Line(x, y)
+                | PathOp::Quad(_, _, x, y)
+                | PathOp::Cubic(_, _, _, _, x, y)
+                | PathOp::Arc { x, y, .. }
+                    if !closed =>
+                {
+                    return (x, y);
+                }
+                PathOp::Close => closed = true,
+                _ => {}
+            }
+        }
+        (0.0, 0.0)
     }
     /// `C`: close the subpath.
     pub fn close(&mut self) -> &mut Self {
@@ -1050,18 +1081,52 @@ impl LayerWriter<'_> {
         let ascent = (asc * scale).max(style.size * 0.8);
         let descent = (-desc * scale).max(style.size * 0.2);
         let pad = style.size * 0.25;
-        let boundary = Rect::new(
+        let mut boundary = Rect::new(
             x - pad,
             y - ascent - pad,
             width.max(0.0) + 2.0 * pad,
             ascent + descent + 2.0 * pad,
         );
+        let mut ctm = None;
+        if !style.rotation.is_finite() {
+            return Err(WriteError::Invalid {
+                what: "text rotation",
+                value: style.rotation.to_string(),
+                why: "must be finite",
+            });
+        }
+        if style.rotation.rem_euclid(360.0) != 0.0 {
+            // Object space is the unrotated box; turn it about the baseline origin (x, y)
+            // and make the turned box's bounding box the Boundary.
+            let (sin, cos) = style.rotation.to_radians().sin_cos();
+            let m = Matrix::new(1.0, 0.0, 0.0, 1.0, -pad, -(ascent + pad))
+                .then(&Matrix::new(cos, sin, -sin, cos, x, y));
+            let (w, h) = (boundary.w, boundary.h);
+            let pts = [
+                m.apply(0.0, 0.0),
+                m.apply(w, 0.0),
+                m.apply(0.0, h),
+                m.apply(w, h),
+            ];
+            let (x0, y0, x1, y1) = pts.iter().fold(
+                (
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ),
+                |(a, b, c, d), (px, py)| (a.min(*px), b.min(*py), c.max(*px), d.max(*py)),
+            );
+            boundary = Rect::new(x0, y0, x1 - x0, y1 - y0);
+            ctm = Some(m.then(&Matrix::new(1.0, 0.0, 0.0, 1.0, -x0, -y0)));
+        }
         let id = self.doc.alloc();
         let obj = TextObject {
             common: GraphicCommon {
                 id: Some(id),
                 visible: true,
                 boundary,
+                ctm,
                 alpha: style.alpha,
                 ..Default::default()
             },

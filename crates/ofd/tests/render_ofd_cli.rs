@@ -355,3 +355,43 @@ fn ofd_cli_draws_a_rotated_image_like_we_do() {
         );
     }
 }
+
+/// Rotated text (`TextStyle::rotated`, a `CTM` on the text object) reads downwards with the
+/// letters' tops to the right, in ours and in ofd-cli.
+#[test]
+fn ofd_cli_draws_rotated_text_like_we_do() {
+    let fonts =
+        sample::SampleFonts::system().unwrap_or_else(|e| panic!("{e} (bash scripts/setup)"));
+    let mut doc = ofd::DocumentWriter::new(ofd::DocInfo {
+        doc_id: "0123456789abcdef0123456789abcdef".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let f = doc.add_font(fonts.latin.clone()).unwrap();
+    let style = ofd::write::TextStyle::new(f, 10.0).rotated(90.0);
+    doc.add_page()
+        .body()
+        .text(&style, 100.0, 100.0, "HHHHHH")
+        .unwrap();
+    let bytes = doc.finish().unwrap().to_zip().unwrap();
+    let file = OfdFile::read(&bytes).unwrap();
+    let d = &file.ofd.docs[0].document;
+    let ours = render_page(d, 0, &RenderOptions::with_dpi(DPI)).unwrap();
+    let theirs = &render_with_ofd_cli("rotated-text", &bytes)[0];
+    let dark = |p: &Pixmap, r: Rect| dark_mask(p, r, 210.0).iter().filter(|x| **x).count();
+    // "HHHHHH" at 10 mm is about 45 mm long; cap height about 7 mm.
+    let along = Rect::new(100.5, 101.0, 6.0, 40.0);
+    let unrotated = Rect::new(101.0, 90.0, 40.0, 9.0);
+    for (who, p) in [("ours", &ours), ("ofd-cli", theirs)] {
+        assert!(
+            dark(p, along) > 3000,
+            "{who}: no rotated text ink ({})",
+            dark(p, along)
+        );
+        assert_eq!(
+            dark(p, unrotated),
+            0,
+            "{who}: ink where unrotated text would be"
+        );
+    }
+}

@@ -212,6 +212,14 @@ fn r_4_1_6_blank_glyphs_are_refused() {
     let space = cjk.glyph_for(' ').unwrap();
     assert!(!cjk.glyph_has_outline(celsius) && !cjk.glyph_has_outline(space));
     assert!(cjk.glyph_has_outline(cjk.glyph_for('温').unwrap()));
+    // Blank by design, hence allowed on an empty glyph: spaces, zero-width and format
+    // characters, Hangul fillers (the shipped ECert fonts map U+FFA0 to an empty glyph).
+    for c in [
+        ' ', '\u{3000}', '\u{200B}', '\u{FEFF}', '\u{FFA0}', '\u{3164}',
+    ] {
+        assert!(!ofd::font::is_visible_char(c), "{c:?}");
+    }
+    assert!(ofd::font::is_visible_char('℃') && ofd::font::is_visible_char('A'));
     let mut doc = DocumentWriter::new(info()).unwrap();
     let font = doc.add_font(cjk.clone()).unwrap();
     let style = TextStyle::new(font, 4.0);
@@ -332,4 +340,49 @@ fn image_placed_rotates() {
     );
     assert_eq!(at(65.0, 55.0), [255, 255, 255, 255]);
     assert_eq!(at(45.0, 55.0), [255, 255, 255, 255]);
+}
+
+/// Arcs are written as cubic Béziers (no `A` in the file: ofdrw-converter's renderer ignores
+/// it), at most a quarter turn each, with every end point on the circle.
+#[test]
+fn arcs_are_written_as_cubics() {
+    let mut doc = DocumentWriter::new(info()).unwrap();
+    let mut circle = ofd::write::Path::new();
+    circle
+        .move_to(130.0, 150.0)
+        .arc_to(15.0, 15.0, 0.0, true, true, 100.0, 150.0)
+        .arc_to(15.0, 15.0, 0.0, true, true, 130.0, 150.0)
+        .close();
+    doc.add_page()
+        .body()
+        .path(
+            &circle,
+            &ofd::write::PathStyle::filled(ofd::Color::rgb(200, 16, 46)),
+        )
+        .unwrap();
+    let zip = doc.finish().unwrap().to_zip().unwrap();
+    let r = OfdFile::read(&zip).unwrap();
+    let [GraphicObject::Path(p)] = r.ofd.docs[0].document.pages[0].layers[0].objects.as_slice()
+    else {
+        panic!("one path expected");
+    };
+    let b = p.common.boundary;
+    let mut cubics = 0;
+    for op in &p.data {
+        match *op {
+            ofd::PathOp::Cubic(_, _, _, _, x, y) => {
+                cubics += 1;
+                let d = ((b.x + x - 115.0).powi(2) + (b.y + y - 150.0).powi(2)).sqrt();
+                assert!((d - 15.0).abs() < 1e-3, "end point off the circle: {d}");
+            }
+            ofd::PathOp::Move(..) | ofd::PathOp::Start(..) | ofd::PathOp::Close => {}
+            ref other => panic!("unexpected operator {other:?}"),
+        }
+    }
+    assert!(cubics >= 4, "{cubics} cubics");
+    // The bounding box is the circle's (plus the writer's small margin).
+    assert!(
+        (b.x - 100.0).abs() < 0.5 && (b.w - 30.0).abs() < 1.0,
+        "{b:?}"
+    );
 }

@@ -37,7 +37,7 @@
 //! a limit is reached the rest of the page is left undrawn and [`RenderReport::truncated`]
 //! says so.
 
-mod arc;
+pub(crate) mod arc;
 mod fonts;
 mod image;
 pub mod inspect;
