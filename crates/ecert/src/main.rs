@@ -59,7 +59,7 @@ enum SealCommand {
     /// List the seals.
     List,
     /// 创建印章 (create a seal from the institute's key, certificate and picture, R-4.2).
-    Create(cli::seal::CreateArgs),
+    Create(Box<cli::seal::CreateArgs>),
 }
 
 #[derive(Debug, Subcommand)]

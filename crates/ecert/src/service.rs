@@ -885,8 +885,7 @@ impl Instance {
             },
             &maker,
         )?;
-        Ok(self
-            .store
+        self.store
             .add_seal(
                 &NewSeal {
                     name,
@@ -902,7 +901,7 @@ impl Instance {
                 actor,
             )
             .await
-            .with_context(|| format!("无法保存印章“{}” (cannot store the seal)", req.title))?)
+            .with_context(|| format!("无法保存印章“{}” (cannot store the seal)", req.title))
     }
 }
 

@@ -507,3 +507,75 @@ fn r_6_5h_disposal_needs_two_people_and_destroys_every_copy() {
     );
     i.ok(&["audit", "verify"]);
 }
+
+/// `ecert issue --template`: a shipped template by name, an institute's own `.typ` file (it may
+/// use the shipped helpers), several files in one run; a template that breaks or an
+/// unknown name is refused and nothing is stored.
+#[test]
+fn r_4_3_1_issue_with_a_chosen_template() {
+    let i = Instance::new();
+    let out = tempfile::tempdir().expect("out");
+    let o = out.path().to_string_lossy().into_owned();
+    let a = i.ok(&[
+        "issue",
+        &i.example("calibration.json"),
+        "--template",
+        "report",
+        "-o",
+        &o,
+    ]);
+    assert!(a.contains("JZ2024-000123"), "{a}");
+    let own = write(
+        out.path(),
+        "own.typ",
+        "#import \"/ecert.typ\": certificate\n#certificate(json(\"/data.json\"), json(\"/ecert.json\"), kind: \"verification\")\n",
+    );
+    // Two files in one run, with the institute's own template.
+    let b = i.ok(&[
+        "issue",
+        &i.example("verification.json"),
+        &i.example("verification-notice.json"),
+        "--template",
+        &own,
+        "-o",
+        &o,
+    ]);
+    assert!(
+        b.contains("JD2024-000456") && b.contains("JT2024-000077"),
+        "{b}"
+    );
+    let bad = write(
+        out.path(),
+        "bad.typ",
+        "#set page(paper: \"a4\")\n= 没有电子证书声明\n",
+    );
+    i.fails(
+        &[
+            "issue",
+            &i.example("other-report.json"),
+            "--template",
+            &bad,
+            "-o",
+            &o,
+        ],
+        &[],
+        "R-4.3",
+    );
+    i.fails(
+        &[
+            "issue",
+            &i.example("other-report.json"),
+            "--template",
+            "nope",
+            "-o",
+            &o,
+        ],
+        &[],
+        "模板",
+    );
+    let show = i.run_env(&["show", "QT2024-000003"], &[]);
+    assert!(
+        !show.status.success(),
+        "nothing stored for the refused template"
+    );
+}
