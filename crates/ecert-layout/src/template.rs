@@ -11,6 +11,7 @@ const CALIBRATION: &str = include_str!("../templates/calibration.typ");
 const VERIFICATION: &str = include_str!("../templates/verification.typ");
 const NOTICE: &str = include_str!("../templates/verification-notice.typ");
 const REPORT: &str = include_str!("../templates/report.typ");
+const SUPPLEMENT: &str = include_str!("../templates/supplement.typ");
 
 /// Most files a template directory may hold.
 const MAX_FILES: usize = 256;
@@ -29,6 +30,8 @@ pub enum Builtin {
     VerificationNotice,
     /// A generic report: 型式评价报告, 检验报告, 其他 (type codes 4, 5, 6, 8).
     Report,
+    /// A supplementary file bound to an issued certificate; not a certificate kind.
+    Supplement,
 }
 
 impl Builtin {
@@ -51,14 +54,29 @@ impl Builtin {
         }
     }
 
-    /// A short name (`calibration`, `verification`, `verification-notice`, `report`).
+    /// A short name (`calibration`, `verification`, `verification-notice`, `report`,
+    /// `supplement`).
     pub fn name(self) -> &'static str {
         match self {
             Self::Calibration => "calibration",
             Self::Verification => "verification",
             Self::VerificationNotice => "verification-notice",
             Self::Report => "report",
+            Self::Supplement => "supplement",
         }
+    }
+
+    /// The shipped template of this name (see [`Builtin::name`]).
+    pub fn by_name(name: &str) -> Option<Self> {
+        [
+            Self::Calibration,
+            Self::Verification,
+            Self::VerificationNotice,
+            Self::Report,
+            Self::Supplement,
+        ]
+        .into_iter()
+        .find(|b| b.name() == name)
     }
 
     fn source(self) -> &'static str {
@@ -67,6 +85,7 @@ impl Builtin {
             Self::Verification => VERIFICATION,
             Self::VerificationNotice => NOTICE,
             Self::Report => REPORT,
+            Self::Supplement => SUPPLEMENT,
         }
     }
 }

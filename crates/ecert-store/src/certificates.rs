@@ -134,6 +134,9 @@ pub struct NewSupplement {
     pub number: String,
     /// File name for downloads.
     pub file_name: String,
+    /// The supplement's own verification token (its 2D code URL), stored only as its SM3;
+    /// `None` for a supplement without a code.
+    pub verify_token: Option<String>,
 }
 
 /// A stored supplement.
@@ -157,6 +160,8 @@ pub struct SupplementRecord {
     pub blob_key: String,
     /// When stored (unix ms).
     pub created_at_ms: i64,
+    /// SM3 of the supplement's verification token, if it has one.
+    pub token_hash: Option<[u8; 32]>,
 }
 
 /// What the verification pages, downloads and the API need to say about one certificate:
@@ -252,8 +257,8 @@ const CERT_COLUMNS: &str = "id, number, identifier, kind, customer_name, instrum
     serial_number, issue_date, status, revision, revises, superseded_by, token_hash, check_code, \
     file_name, file_sm3, file_size, blob_key, created_at, status_at, retention_until";
 
-const SUPP_COLUMNS: &str =
-    "id, certificate_id, seq, number, file_name, file_sm3, file_size, blob_key, created_at";
+const SUPP_COLUMNS: &str = "id, certificate_id, seq, number, file_name, file_sm3, file_size, \
+    blob_key, created_at, token_hash";
 
 fn hash32(v: Vec<u8>, table: &'static str, key: &str, col: &str) -> Result<[u8; 32]> {
     v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
@@ -324,6 +329,11 @@ fn supp_from_row(row: &AnyRow) -> Result<SupplementRecord> {
         file_size: row.try_get("file_size").map_err(db(op))?,
         blob_key: row.try_get("blob_key").map_err(db(op))?,
         created_at_ms: row.try_get("created_at").map_err(db(op))?,
+        token_hash: row
+            .try_get::<Option<Vec<u8>>, _>("token_hash")
+            .map_err(db(op))?
+            .map(|v| hash32(v, "supplements", &id, "token_hash"))
+            .transpose()?,
         id,
     })
 }
@@ -584,6 +594,34 @@ impl Store {
         .as_ref()
         .map(supp_from_row)
         .transpose()
+    }
+
+    /// The supplement whose own verification token is `token` (looked up by its SM3), with the
+    /// status view of the certificate it supplements.
+    pub async fn supplement_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(SupplementRecord, StatusView)>> {
+        let supp = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SUPP_COLUMNS} FROM supplements WHERE token_hash = $1"
+        )))
+        .bind(token_hash(token).to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("looking up a supplement by token"))?
+        .as_ref()
+        .map(supp_from_row)
+        .transpose()?;
+        match supp {
+            None => Ok(None),
+            Some(s) => {
+                let c = Self::need(
+                    self.certificate(&s.certificate_id).await?,
+                    &s.certificate_id,
+                )?;
+                Ok(Some((s, self.status_view(c).await?)))
+            }
+        }
     }
 
     /// A supplement by its number.
@@ -959,6 +997,19 @@ impl Store {
     ) -> Result<SupplementRecord> {
         check_text("supplement number", &new.number, 128, false)?;
         check_text("file name", &new.file_name, 255, false)?;
+        if let Some(t) = &new.verify_token {
+            if t.len() < 22 || t.len() > 256 {
+                return Err(invalid(
+                    "verification token",
+                    "must be 22 to 256 characters (at least 128 random bits)",
+                ));
+            }
+            if self.certificate_by_token(t).await?.is_some()
+                || self.supplement_by_token(t).await?.is_some()
+            {
+                return Err(StoreError::DuplicateToken);
+            }
+        }
         let orig = Self::need(self.certificate(original_id).await?, original_id)?;
         match orig.status {
             CertificateStatus::Valid | CertificateStatus::Supplemented => {}
@@ -1043,7 +1094,8 @@ impl Store {
         }
         let r = sqlx::query(
             "INSERT INTO supplements (id, certificate_id, seq, number, file_name, file_sm3, \
-             file_size, blob_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             file_size, blob_key, created_at, token_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(id.to_owned())
         .bind(orig.id.clone())
@@ -1054,6 +1106,7 @@ impl Store {
         .bind(size)
         .bind(key.to_owned())
         .bind(now)
+        .bind(new.verify_token.as_deref().map(|t| token_hash(t).to_vec()))
         .execute(&mut *tx)
         .await;
         if let Err(e) = r {
@@ -1245,8 +1298,9 @@ impl Store {
     async fn referenced_blobs(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let op = "listing blob keys";
         let rows = sqlx::query(
-            "SELECT blob_key, file_sm3 FROM certificates UNION ALL \
-             SELECT blob_key, file_sm3 FROM supplements",
+            "SELECT blob_key, file_sm3 FROM certificates WHERE status <> 'disposed' UNION ALL \
+             SELECT s.blob_key, s.file_sm3 FROM supplements s \
+             JOIN certificates c ON c.id = s.certificate_id WHERE c.status <> 'disposed'",
         )
         .fetch_all(&self.pool)
         .await

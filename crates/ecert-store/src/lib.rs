@@ -37,9 +37,13 @@
 //!   (checked before any file is written and again, atomically, in the transaction; a unique
 //!   index backs it); duplicate numbers, identifiers and tokens are refused with clear errors.
 //!
+//! - **Disposal by one person (R-6.5h).** A disposal is proposed, approved by a different
+//!   person, then executed: the record stays as `disposed`, the files are deleted from every
+//!   replica (R-6.5i); nothing within six years of issue can be proposed (R-6.5c).
+//!
 //! Not covered here (future work): the offline copy of the 3-2-1 rule (R-6.5b) — use
-//! [`Store::backup_sqlite`] and a replica on removable media; disposal and secure destruction
-//! (R-6.5h, R-6.5i) beyond the `disposed` status.
+//! [`Store::backup_sqlite`] and a replica on removable media; overwriting freed disk blocks
+//! (deletion is through the object store).
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -48,6 +52,7 @@ mod audit;
 pub mod blobs;
 mod certificates;
 mod crypto;
+mod disposal;
 mod error;
 mod library;
 mod store;
@@ -62,6 +67,7 @@ pub use certificates::{
     NewSupplement, OrphanBlob, ScrubReport, StatusView, SupplementRecord,
 };
 pub use crypto::{MasterKey, hex, sm3, token_hash};
+pub use disposal::{DisposalRecord, DisposalState, MIN_RETENTION_YEARS};
 pub use error::{CleanupNote, Result, StoreError};
 pub use library::{Institute, NewSeal, SealRecord, TemplateRecord};
 pub use store::{Backend, CrashPoint, Store, StoreOptions};

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "file_hash_index",
         include_str!("../migrations/0002_file_hash_index.sql"),
     ),
+    (
+        3,
+        "disposal_and_supplement_tokens",
+        include_str!("../migrations/0003_disposal_and_supplement_tokens.sql"),
+    ),
 ];
 
 /// Which database is behind the store.

@@ -269,6 +269,7 @@ async fn r_6_4_1_a_second_revision_of_a_void_original_is_refused(env: Env) {
             &NewSupplement {
                 number: "BC-1".into(),
                 file_name: "补充.ofd".into(),
+                verify_token: None,
             },
             file(9, 10),
             "u",
@@ -326,6 +327,7 @@ async fn r_6_4_2_supplements_bind_to_the_original_in_order(env: Env) {
             &NewSupplement {
                 number: "JZ2026-00001-B1".into(),
                 file_name: "补充文件1.ofd".into(),
+                verify_token: None,
             },
             file(11, 500),
             "u",
@@ -339,6 +341,7 @@ async fn r_6_4_2_supplements_bind_to_the_original_in_order(env: Env) {
             &NewSupplement {
                 number: "JZ2026-00001-B2".into(),
                 file_name: "补充文件2.ofd".into(),
+                verify_token: None,
             },
             file(12, 500),
             "u",
@@ -376,6 +379,7 @@ async fn r_6_4_2_supplements_bind_to_the_original_in_order(env: Env) {
             &NewSupplement {
                 number: "JZ2026-00001-B1".into(),
                 file_name: "x.ofd".into(),
+                verify_token: None,
             },
             file(13, 5),
             "u",
@@ -409,6 +413,7 @@ async fn r_7_2_3b_downloads_are_logged_with_time_and_identity(env: Env) {
             &NewSupplement {
                 number: "B1".into(),
                 file_name: "b.ofd".into(),
+                verify_token: None,
             },
             file(2, 10),
             "u",

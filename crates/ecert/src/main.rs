@@ -39,11 +39,16 @@ enum Command {
     Issue(cli::instance::IssueArgs),
     /// 修改证书：签发修改后的证书，原证书作废 (revise: issue a replacement, the original becomes void).
     Revise(cli::instance::ReviseArgs),
+    /// 补充文件：签发与原证书绑定的补充文件 (supplement: a sealed supplementary file bound to a certificate, R-6.4.2).
+    Supplement(cli::supplement::SupplementArgs),
     /// 查看证书及其状态 (show a certificate and its status).
     Show(cli::instance::ShowArgs),
     /// 印章库 (seal library).
     #[command(subcommand)]
     Seal(SealCommand),
+    /// 超期证书的销毁：提议、批准、执行 (disposal past retention, R-6.5h).
+    #[command(subcommand)]
+    Dispose(cli::dispose::DisposeCommand),
     /// 审计日志 (audit log).
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -64,6 +69,8 @@ enum ApiClientCommand {
 enum SealCommand {
     /// List the seals.
     List,
+    /// 创建印章 (create a seal from the institute's key, certificate and picture, R-4.2).
+    Create(Box<cli::seal::CreateArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,8 +111,11 @@ fn main() -> ExitCode {
         Command::Init(args) => cli::instance::init(&cli.dir, args),
         Command::Issue(args) => cli::instance::issue(&cli.dir, args),
         Command::Revise(args) => cli::instance::revise(&cli.dir, args),
+        Command::Supplement(args) => cli::supplement::run(&cli.dir, args),
         Command::Show(args) => cli::instance::show(&cli.dir, args),
         Command::Seal(SealCommand::List) => cli::instance::seal_list(&cli.dir),
+        Command::Seal(SealCommand::Create(args)) => cli::seal::create(&cli.dir, args),
+        Command::Dispose(cmd) => cli::dispose::run(&cli.dir, cmd),
         Command::Audit(AuditCommand::Verify) => cli::instance::audit_verify(&cli.dir),
         Command::Serve(args) => cli::serve::serve(&cli.dir, args),
         Command::ApiClient(ApiClientCommand::Add(args)) => {

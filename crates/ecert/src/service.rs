@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 
 use crate::config::Config;
 use crate::domain::filename::{self, FileNameParts};
-use crate::domain::{CertificateKind, CheckCode, Content, Identifier, VerifyToken};
+use crate::domain::{
+    CertificateKind, CheckCode, Content, Identifier, SupplementContent, VerifyToken,
+};
 use crate::seal_image::{SealDesign, SealKind};
 
 /// The default seal-picture font (bold sans of the shipped fonts).
@@ -74,7 +76,8 @@ pub fn seal_kind_for(kind: CertificateKind) -> SealKind {
     }
 }
 
-fn seal_kind_code(kind: SealKind) -> &'static str {
+/// The stored kind text of a seal kind (检定/校准/检验/检测).
+pub fn seal_kind_code(kind: SealKind) -> &'static str {
     match kind {
         SealKind::Verification => "检定",
         SealKind::Calibration => "校准",
@@ -113,6 +116,37 @@ fn xml_text(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// A template by name or path: a shipped one (`calibration`, `verification`,
+/// `verification-notice`, `report`), a `.typ` file (it may `#import "/ecert.typ"`, the shipped
+/// helpers), or a folder with `main.typ` and its files.
+pub fn resolve_template(spec: &str) -> anyhow::Result<ecert_layout::Template> {
+    if let Some(b) = ecert_layout::Builtin::by_name(spec) {
+        if b == ecert_layout::Builtin::Supplement {
+            bail!(
+                "supplement 模板仅用于补充文件 (the supplement template is for `ecert supplement`)"
+            );
+        }
+        return Ok(ecert_layout::Template::builtin(b));
+    }
+    let path = Path::new(spec);
+    if path.is_dir() {
+        return Ok(ecert_layout::Template::from_dir(path)?);
+    }
+    if path.is_file() {
+        let bytes = std::fs::read(path).with_context(|| {
+            format!("无法读取模板 {} (cannot read the template)", path.display())
+        })?;
+        return Ok(ecert_layout::Template::from_files(
+            &path.display().to_string(),
+            "/main.typ",
+            [("/main.typ".to_string(), bytes)],
+        )?);
+    }
+    bail!(
+        "模板“{spec}”不存在：应为 calibration|verification|verification-notice|report，或 .typ 文件/模板目录的路径 (no such template)"
+    )
 }
 
 /// The custom tag file that carries the identifier (R-4.5.1, R-4.5.2).
@@ -251,7 +285,19 @@ impl Instance {
     /// Issues a certificate from its content JSON (R-5.2.1): nothing is stored unless every step
     /// succeeded, including our own verifier's check of the sealed file.
     pub async fn issue(&self, content_json: &str, actor: &str) -> anyhow::Result<Issued> {
-        self.issue_revision(content_json, actor, None).await
+        self.issue_revision(content_json, actor, None, None).await
+    }
+
+    /// [`Instance::issue`] with another template than the kind's shipped one (see
+    /// [`resolve_template`]); the template must keep the rules of R-4.3 (checked).
+    pub async fn issue_with_template(
+        &self,
+        content_json: &str,
+        actor: &str,
+        template: &ecert_layout::Template,
+    ) -> anyhow::Result<Issued> {
+        self.issue_revision(content_json, actor, None, Some(template))
+            .await
     }
 
     /// Issues a revision of the certificate numbered `old_number` (R-6.4.1): a new certificate
@@ -267,7 +313,8 @@ impl Instance {
             .certificate_by_number(old_number)
             .await?
             .ok_or_else(|| anyhow!("找不到证书 {old_number} (no such certificate)"))?;
-        self.issue_revision(content_json, actor, Some(old)).await
+        self.issue_revision(content_json, actor, Some(old), None)
+            .await
     }
 
     async fn issue_revision(
@@ -275,6 +322,7 @@ impl Instance {
         content_json: &str,
         actor: &str,
         revises: Option<CertificateRecord>,
+        template: Option<&ecert_layout::Template>,
     ) -> anyhow::Result<Issued> {
         let cfg = &self.config;
         let mut content = Content::parse_valid(content_json)?;
@@ -351,10 +399,13 @@ impl Instance {
         let mut value = serde_json::to_value(&content)?;
         strip_nulls(&mut value);
         let merged = serde_json::to_vec(&value)?;
-        let template = ecert_layout::Template::builtin(
-            ecert_layout::Builtin::for_type_code(kind.code())
-                .ok_or_else(|| anyhow!("无此类型的模板"))?,
-        );
+        let template = match template {
+            Some(t) => t.clone(),
+            None => ecert_layout::Template::builtin(
+                ecert_layout::Builtin::for_type_code(kind.code())
+                    .ok_or_else(|| anyhow!("无此类型的模板"))?,
+            ),
+        };
         let doc_info = ofd::DocInfo {
             doc_id: random_hex(16)?,
             title: Some(format!("{}电子证书 {number}", kind.file_category())),
@@ -379,30 +430,7 @@ impl Instance {
         let mut laid = ecert_layout::render_certificate(&template, &merged, &extras, &self.fonts)?;
 
         // The Grid Matrix code, 25 × 25 mm, in the slot page 1 reserves (R-4.3.4).
-        let symbol = gridmatrix::encode(&verify_url, &gridmatrix::Options::default())?;
-        let slot = laid.code_slot;
-        let mut path = ofd::write::Path::new();
-        for r in symbol.dark_rects_mm(
-            ecert_layout::CODE_SLOT_MM.min(slot.w.min(slot.h)),
-            gridmatrix::QUIET_ZONE_MODULES,
-        ) {
-            path.rect(ofd::Rect::new(
-                slot.x + r.x,
-                slot.y + r.y,
-                r.width,
-                r.height,
-            ));
-        }
-        {
-            let mut page = laid
-                .document
-                .page(0)
-                .ok_or_else(|| anyhow!("证书没有页面 (no page)"))?;
-            page.body().path(
-                &path,
-                &ofd::write::PathStyle::filled(ofd::Color::rgb(0, 0, 0)),
-            )?;
-        }
+        draw_code(&mut laid.document, laid.code_slot, &verify_url)?;
         // The identifier in a custom tag that Document.xml points to (R-4.5.1, R-4.5.2).
         laid.document.add_custom_tag(ofd::write::CustomTagSpec {
             type_id: TAG_NAMESPACE.into(),
@@ -411,63 +439,15 @@ impl Instance {
             schema: None,
         })?;
         let mut package = laid.document.finish()?;
-
-        // Seal (R-4.1.3, R-4.3.5) with the kind's special seal, riding-seam over all pages (R-4.2.2).
-        let seal_kind = seal_kind_for(kind);
-        let seals = self.store.list_seals().await?;
-        let seal = seals
-            .iter()
-            .rfind(|s| s.kind == seal_kind_code(seal_kind) && s.seal_der.is_some())
-            .ok_or_else(|| {
-                anyhow!(
-                    "印章库中没有{}（无法签章）(no {} seal in the seal library)",
-                    seal_kind.title(),
-                    seal_kind.title()
-                )
-            })?;
-        let key_der = self
-            .store
-            .seal_signer_key(&seal.id, &self.master_key)
+        let sealed = self
+            .seal_and_check(
+                &mut package,
+                seal_kind_for(kind),
+                laid.seal_slot,
+                laid.page_count,
+            )
             .await?;
-        let signer = ses::sm::CertifiedKey::new(
-            ses::sm::Sm2KeyPair::from_pkcs8_der(&key_der)?,
-            seal.signer_cert_der.clone(),
-        )?;
-        let seal_der = seal.seal_der.clone().unwrap_or_default();
-        let s = laid.seal_slot;
-        let options = ses::sign::SealOptions {
-            stamps: vec![ses::sign::Stamp {
-                page: 0,
-                boundary: ses::sign::BoxMm {
-                    x: s.x,
-                    y: s.y,
-                    w: s.w,
-                    h: s.h,
-                },
-            }],
-            riding_seam: (laid.page_count > 1).then_some(ses::sign::RidingSeam { y: None }),
-            ..Default::default()
-        };
-        let events = EventLog::default();
-        ses::sign::seal_package(
-            &mut package,
-            &seal_der,
-            &signer,
-            &options,
-            &ses::sign::Hooks {
-                audit: Some(&events),
-                ..Default::default()
-            },
-        )?;
-        let file = package.to_zip()?;
-
-        // Our own strict verifier must accept what we are about to store.
-        let report = ses::verify::verify_bytes(&file, &ses::verify::VerifyOptions::default())
-            .map_err(|e| anyhow!("签章后的文件无法读取 (sealed file unreadable): {}", e.0))?;
-        let failed = report.failed_checks();
-        if !failed.is_empty() {
-            bail!("签章后的文件未通过自检 (the sealed file fails our verifier): {failed:?}");
-        }
+        let file = sealed.file;
 
         let new = NewCertificate {
             number: number.clone(),
@@ -488,8 +468,8 @@ impl Instance {
             retention_until: Some(add_years(&issue_date, cfg.instance.retention_years)),
         };
         let context = serde_json::json!({
-            "seal": seal.name,
-            "sealing": events.take(),
+            "seal": sealed.seal_name,
+            "sealing": sealed.events,
             "template": template.name(),
             "pages": laid.page_count,
         });
@@ -514,6 +494,495 @@ impl Instance {
             pages: laid.page_count,
         })
     }
+}
+
+impl Instance {
+    /// Seals a finished package with the newest seal of `seal_kind` (R-4.1.3, R-4.3.5): a stamp
+    /// in `seal_slot` on page 1 and a riding seam over all pages when there are several
+    /// (R-4.2.2); then our own strict verifier must accept the file (nothing is stored
+    /// otherwise).
+    async fn seal_and_check(
+        &self,
+        package: &mut ofd::Package,
+        seal_kind: SealKind,
+        seal_slot: ecert_layout::geom::Rect,
+        page_count: usize,
+    ) -> anyhow::Result<Sealed> {
+        let seals = self.store.list_seals().await?;
+        let seal = seals
+            .iter()
+            .rfind(|s| s.kind == seal_kind_code(seal_kind) && s.seal_der.is_some())
+            .ok_or_else(|| {
+                anyhow!(
+                    "印章库中没有{}（无法签章）(no {} seal in the seal library)",
+                    seal_kind.title(),
+                    seal_kind.title()
+                )
+            })?;
+        let key_der = self
+            .store
+            .seal_signer_key(&seal.id, &self.master_key)
+            .await?;
+        let signer = ses::sm::CertifiedKey::new(
+            ses::sm::Sm2KeyPair::from_pkcs8_der(&key_der)?,
+            seal.signer_cert_der.clone(),
+        )?;
+        let seal_der = seal.seal_der.clone().unwrap_or_default();
+        let s = seal_slot;
+        let options = ses::sign::SealOptions {
+            stamps: vec![ses::sign::Stamp {
+                page: 0,
+                boundary: ses::sign::BoxMm {
+                    x: s.x,
+                    y: s.y,
+                    w: s.w,
+                    h: s.h,
+                },
+            }],
+            riding_seam: (page_count > 1).then_some(ses::sign::RidingSeam { y: None }),
+            ..Default::default()
+        };
+        let events = EventLog::default();
+        ses::sign::seal_package(
+            package,
+            &seal_der,
+            &signer,
+            &options,
+            &ses::sign::Hooks {
+                audit: Some(&events),
+                ..Default::default()
+            },
+        )?;
+        let file = package.to_zip()?;
+        let report = ses::verify::verify_bytes(&file, &ses::verify::VerifyOptions::default())
+            .map_err(|e| anyhow!("签章后的文件无法读取 (sealed file unreadable): {}", e.0))?;
+        let failed = report.failed_checks();
+        if !failed.is_empty() {
+            bail!("签章后的文件未通过自检 (the sealed file fails our verifier): {failed:?}");
+        }
+        Ok(Sealed {
+            file,
+            seal_name: seal.name.clone(),
+            events: events.take(),
+        })
+    }
+
+    /// The certificate with this number or identifier.
+    pub async fn find_certificate(&self, what: &str) -> anyhow::Result<CertificateRecord> {
+        if let Some(r) = self.store.certificate_by_number(what).await? {
+            return Ok(r);
+        }
+        self.store
+            .certificate_by_identifier(what)
+            .await?
+            .ok_or_else(|| anyhow!("找不到证书 {what} (no such certificate)"))
+    }
+
+    /// Issues a supplementary file to the certificate numbered `original_number` (R-6.4.2): a
+    /// sealed OFD of its own (its own Grid Matrix code and notice, R-4.3.4, R-4.3.6) that
+    /// states which certificate it supplements and carries the original's identifier and
+    /// number in its custom tag; checked by our verifier, then stored bound to the original.
+    /// Afterwards every look at the original says
+    /// "对序号为{number}的证书/报告的补充文件" ([`supplement_message`]).
+    pub async fn supplement(
+        &self,
+        original_number: &str,
+        content_json: &str,
+        actor: &str,
+    ) -> anyhow::Result<Supplemented> {
+        let cfg = &self.config;
+        let original = self.find_certificate(original_number).await?;
+        match original.status {
+            ecert_store::CertificateStatus::Valid
+            | ecert_store::CertificateStatus::Supplemented => {}
+            ecert_store::CertificateStatus::Disposed => bail!(
+                "证书 {}：{MSG_DISPOSED}，不能补充 (disposed: no supplement)",
+                original.number
+            ),
+            ecert_store::CertificateStatus::Revised => {
+                let view = self.store.status_view(original.clone()).await?;
+                let new = view.replaced_by.map(|r| r.number).unwrap_or_default();
+                bail!(
+                    "{}；请对修改后的证书补充 (the certificate is void; supplement {new} instead)",
+                    revised_message(&new)
+                );
+            }
+        }
+        let content = SupplementContent::parse_valid(content_json)?;
+        let orig_id: Identifier = original.identifier.parse()?;
+        let kind = orig_id.kind();
+        let seq = self.store.supplements_of(&original.id).await?.len() + 1;
+        let number = content
+            .supplement_no
+            .clone()
+            .unwrap_or_else(|| format!("{}-BC{seq}", original.number));
+        if self.store.supplement_by_number(&number).await?.is_some() {
+            bail!("补充文件编号 {number} 已存在 (supplement number already used)");
+        }
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        if issue_date < original.issue_date {
+            bail!(
+                "补充文件的签发日期 {issue_date} 早于原证书的 {} (a supplement cannot predate the original)",
+                original.issue_date
+            );
+        }
+        let token = VerifyToken::generate()?;
+        let verify_url = token.url(&cfg.instance.base_url);
+        let file_name = supplement_file_name(kind, &number)?;
+
+        let mut value = serde_json::to_value(&content)?;
+        strip_nulls(&mut value);
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("supplementNo".into(), number.clone().into());
+            obj.insert("issueDate".into(), issue_date.clone().into());
+            obj.insert("typeCode".into(), kind.code().into());
+            let mut issuer = serde_json::json!({
+                "name": cfg.institute.name,
+                "accreditation": cfg.institute.accreditation,
+                "website": cfg.instance.base_url,
+            });
+            for (k, v) in [
+                ("address", &cfg.institute.address),
+                ("phone", &cfg.institute.phone),
+            ] {
+                if !v.is_empty() {
+                    issuer[k] = v.clone().into();
+                }
+            }
+            obj.insert("issuer".into(), issuer);
+            obj.insert(
+                "original".into(),
+                serde_json::json!({
+                    "certificateNo": original.number,
+                    "identifier": original.identifier,
+                    "kindName": kind.name_zh(),
+                    "issueDate": original.issue_date,
+                    "customer": original.customer_name,
+                    "instrument": original.instrument_name,
+                    "serialNo": original.serial_number,
+                }),
+            );
+        }
+        let merged = serde_json::to_vec(&value)?;
+        let template = ecert_layout::Template::builtin(ecert_layout::Builtin::Supplement);
+        let doc_info = ofd::DocInfo {
+            doc_id: random_hex(16)?,
+            title: Some(format!(
+                "补充文件 {number}（对序号为{}的证书/报告）",
+                original.number
+            )),
+            author: Some(cfg.institute.name.clone()),
+            creation_date: Some(issue_date.clone()),
+            creator: Some("ecert".into()),
+            creator_version: Some(env!("CARGO_PKG_VERSION").into()),
+            custom_data: vec![
+                ("补充文件编号".into(), number.clone()),
+                ("原证书编号".into(), original.number.clone()),
+                ("原电子证书标识".into(), original.identifier.clone()),
+            ],
+            ..Default::default()
+        };
+        let extras = ecert_layout::Extras {
+            identifier: original.identifier.clone(),
+            check_code: String::new(),
+            issue_date: crate::domain::content::parse_date(&issue_date)
+                .map(|(y, m, d)| (y, m as u8, d as u8)),
+            doc_info,
+        };
+        let mut laid = ecert_layout::render_certificate(&template, &merged, &extras, &self.fonts)?;
+        draw_code(&mut laid.document, laid.code_slot, &verify_url)?;
+        laid.document.add_custom_tag(ofd::write::CustomTagSpec {
+            type_id: TAG_NAMESPACE.into(),
+            file_name: "Supplement.xml".into(),
+            xml: supplement_tag_xml(&number, &orig_id, &original.number).into_bytes(),
+            schema: None,
+        })?;
+        let mut package = laid.document.finish()?;
+        let sealed = self
+            .seal_and_check(
+                &mut package,
+                seal_kind_for(kind),
+                laid.seal_slot,
+                laid.page_count,
+            )
+            .await?;
+        let context = serde_json::json!({
+            "seal": sealed.seal_name,
+            "sealing": sealed.events,
+            "template": template.name(),
+            "pages": laid.page_count,
+        });
+        let record = self
+            .store
+            .add_supplement(
+                &original.id,
+                &ecert_store::NewSupplement {
+                    number: number.clone(),
+                    file_name,
+                    verify_token: Some(token.as_str().to_owned()),
+                },
+                sealed.file.clone().into(),
+                actor,
+                &context,
+            )
+            .await?;
+        Ok(Supplemented {
+            message: supplement_message(&original.number),
+            record,
+            original,
+            file: sealed.file,
+            verify_url,
+            pages: laid.page_count,
+        })
+    }
+}
+
+/// A seal to create in the library from an institute's own material (R-4.2, R-5.2.2).
+#[derive(Debug)]
+pub struct SealRequest {
+    /// Which electronic-certificate special seal (R-4.2.2).
+    pub kind: SealKind,
+    /// The seal's name/title, e.g. "示例市计量测试研究院校准电子证书专用章"; must say which
+    /// electronic-certificate seal it is (R-4.2.1).
+    pub title: String,
+    /// The signer's key and certificate (whoever seals certificates with this seal).
+    pub signer: ses::sm::CertifiedKey,
+    /// The seal maker's key and certificate (signs the seal, GB/T 38540). `None`: a trial maker
+    /// (demo instances only, R-7.1d).
+    pub maker: Option<ses::sm::CertifiedKey>,
+    /// The institute's own picture (PNG bytes); `None`: the round red seal is drawn.
+    pub image: Option<Vec<u8>>,
+    /// Printed size of the seal in mm (square).
+    pub size_mm: u32,
+    /// Validity of the seal in days (bounded by the certificates' validity).
+    pub valid_days: u32,
+}
+
+/// Checks that a certificate is valid now; `role` names it in the error.
+pub fn check_cert_current(cert_der: &[u8], role: &str) -> anyhow::Result<ses::pki::Cert> {
+    let cert = ses::pki::Cert::from_der(cert_der)
+        .map_err(|e| anyhow!("{role}证书无法解析 (cannot parse the {role} certificate): {e}"))?;
+    let now = ses::pki::now();
+    if now > cert.not_after() {
+        bail!(
+            "{role}证书已过期（有效期至 {}）({role} certificate expired on {}): {}",
+            ses::pki::format_time(cert.not_after()),
+            ses::pki::format_time(cert.not_after()),
+            cert.subject()
+        );
+    }
+    if now < cert.not_before() {
+        bail!(
+            "{role}证书尚未生效（生效于 {}）({role} certificate not yet valid): {}",
+            ses::pki::format_time(cert.not_before()),
+            cert.subject()
+        );
+    }
+    Ok(cert)
+}
+
+fn image_format(bytes: &[u8]) -> anyhow::Result<(ses::seal::PictureFormat, &'static str)> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Ok((ses::seal::PictureFormat::Png, "png"))
+    } else {
+        bail!("印章图像须为 PNG 文件 (the seal picture must be a PNG file)")
+    }
+}
+
+impl Instance {
+    /// Creates a seal in the seal library (R-4.2, R-5.2.2): checks the title (R-4.2.1: it must
+    /// name one of the four electronic-certificate special seals and match `kind`), the
+    /// certificates (current, each belonging to its key), draws or takes the picture, has the
+    /// maker sign the seal (GB/T 38540) and stores it with the signer key encrypted at rest
+    /// (R-7.2.3d).
+    pub async fn create_seal(
+        &self,
+        req: SealRequest,
+        actor: &str,
+    ) -> anyhow::Result<ecert_store::SealRecord> {
+        let named = crate::seal_image::check_title(&req.title)?;
+        if named != req.kind {
+            bail!(
+                "印章名称“{}”与印章类别“{}”不符 (the title names a {} seal, not {})",
+                req.title,
+                req.kind.title(),
+                named.title(),
+                req.kind.title()
+            );
+        }
+        if !(20..=60).contains(&req.size_mm) {
+            bail!("印章尺寸应为 20–60 mm (seal size must be 20 to 60 mm)");
+        }
+        let signer_cert = check_cert_current(&req.signer.cert_der, "签章人")?;
+        let maker = match req.maker {
+            Some(m) => m,
+            None => {
+                if !self.config.instance.demo {
+                    bail!(
+                        "需要制章者证书和私钥（--maker-p12 或 --maker-key/--maker-cert）(a seal maker's key and certificate are required outside demo mode)"
+                    );
+                }
+                // R-7.1d: a trial maker, its root added to the instance's trial roots.
+                let ca = ses::demo::DemoCa::new(&self.config.institute.name)?;
+                let maker = ca.issue("制章者 seal maker", ses::demo::Role::SealMaker, 3 * 366)?;
+                let root_pem = self.dir.join(TRIAL_CA_DIR).join("root.pem");
+                std::fs::create_dir_all(self.dir.join(TRIAL_CA_DIR))?;
+                let mut bundle = std::fs::read_to_string(&root_pem).unwrap_or_default();
+                bundle.push_str(&ca.root_cert()?.to_pem());
+                std::fs::write(&root_pem, bundle)?;
+                maker
+            }
+        };
+        let maker_cert = check_cert_current(&maker.cert_der, "制章者")?;
+        let (picture_format, format_name, image) = match req.image {
+            Some(bytes) => {
+                let (f, n) = image_format(&bytes)?;
+                (f, n, bytes)
+            }
+            None => {
+                let institute = &self.config.institute.name;
+                let title = req
+                    .title
+                    .strip_prefix(institute.as_str())
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(&req.title);
+                let mut design = SealDesign::new(institute, req.kind);
+                design.title = title.to_owned();
+                design.diameter_mm = req.size_mm as f32;
+                design.check()?;
+                (
+                    ses::seal::PictureFormat::Png,
+                    "png",
+                    design.png(SEAL_FONT, 12.0)?,
+                )
+            }
+        };
+        let now = ses::pki::now();
+        let valid_end = (now + i64::from(req.valid_days) * 86_400)
+            .min(signer_cert.not_after())
+            .min(maker_cert.not_after());
+        let name = if self.config.instance.demo {
+            ses::demo::mark(&req.title)
+        } else {
+            req.title.clone()
+        };
+        let seal_der = ses::seal::make_seal(
+            &ses::seal::SealParams {
+                vid: "ecert".into(),
+                es_id: format!("{:?}-{}", req.kind, random_hex(8)?),
+                seal_type: 1,
+                name: name.clone(),
+                signer_certs: vec![req.signer.cert_der.clone()],
+                created: now,
+                valid_start: now - 60,
+                valid_end,
+                picture: ses::seal::Picture {
+                    format: picture_format,
+                    data: image.clone(),
+                    width_mm: req.size_mm,
+                    height_mm: req.size_mm,
+                },
+            },
+            &maker,
+        )?;
+        self.store
+            .add_seal(
+                &NewSeal {
+                    name,
+                    kind: seal_kind_code(req.kind).into(),
+                    image,
+                    image_format: format_name.into(),
+                    seal_der: Some(seal_der),
+                    maker_cert_der: maker.cert_der.clone(),
+                    signer_cert_der: req.signer.cert_der.clone(),
+                    signer_key: Zeroizing::new(req.signer.key.to_pkcs8_der()?),
+                },
+                &self.master_key,
+                actor,
+            )
+            .await
+            .with_context(|| format!("无法保存印章“{}” (cannot store the seal)", req.title))
+    }
+}
+
+/// A supplementary file just issued (R-6.4.2).
+#[derive(Debug, Clone)]
+pub struct Supplemented {
+    /// The stored supplement.
+    pub record: ecert_store::SupplementRecord,
+    /// The certificate it supplements (as it was before).
+    pub original: CertificateRecord,
+    /// The sealed OFD file.
+    pub file: Vec<u8>,
+    /// The verification URL in the supplement's own 2D code.
+    pub verify_url: String,
+    /// Page count.
+    pub pages: usize,
+    /// What every look at the original now says (R-6.4.2).
+    pub message: String,
+}
+
+struct Sealed {
+    file: Vec<u8>,
+    seal_name: String,
+    events: Vec<ses::sign::SealEvent>,
+}
+
+/// Draws the Grid Matrix code of `url`, 25 × 25 mm with its quiet zone, into `slot` on page 1
+/// (R-4.3.4).
+fn draw_code(
+    document: &mut ofd::DocumentWriter,
+    slot: ecert_layout::geom::Rect,
+    url: &str,
+) -> anyhow::Result<()> {
+    let symbol = gridmatrix::encode(url, &gridmatrix::Options::default())?;
+    let mut path = ofd::write::Path::new();
+    for r in symbol.dark_rects_mm(
+        ecert_layout::CODE_SLOT_MM.min(slot.w.min(slot.h)),
+        gridmatrix::QUIET_ZONE_MODULES,
+    ) {
+        path.rect(ofd::Rect::new(
+            slot.x + r.x,
+            slot.y + r.y,
+            r.width,
+            r.height,
+        ));
+    }
+    let mut page = document
+        .page(0)
+        .ok_or_else(|| anyhow!("证书没有页面 (no page)"))?;
+    page.body().path(
+        &path,
+        &ofd::write::PathStyle::filled(ofd::Color::rgb(0, 0, 0)),
+    )?;
+    Ok(())
+}
+
+/// The file name of a supplement (R-4.4 limits: characters, 255 bytes).
+fn supplement_file_name(kind: CertificateKind, number: &str) -> anyhow::Result<String> {
+    let name = format!(
+        "{}电子证书补充文件-{}.ofd",
+        kind.file_category(),
+        filename::clean(number)
+    );
+    if name.len() > 255 {
+        bail!("补充文件编号过长 (supplement number too long for a file name)");
+    }
+    Ok(name)
+}
+
+/// The custom tag of a supplement: its number and the original's identifier and number
+/// (R-4.5.2, R-6.4.2).
+pub fn supplement_tag_xml(number: &str, original: &Identifier, original_number: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ecert:Supplement xmlns:ecert=\"{TAG_NAMESPACE}\">\
+         <ecert:SupplementNo>{}</ecert:SupplementNo><ecert:Supplements>\
+         <ecert:Identifier>{}</ecert:Identifier><ecert:CertificateNo>{}</ecert:CertificateNo>\
+         </ecert:Supplements></ecert:Supplement>\n",
+        xml_text(number),
+        xml_text(&original.to_string()),
+        xml_text(original_number),
+    )
 }
 
 /// Collects the sealing events (R-7.2.2b) for the audit entry.

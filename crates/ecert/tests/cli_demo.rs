@@ -41,7 +41,11 @@ fn certificates() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "ofd"))
         .collect();
     files.sort();
-    assert_eq!(files.len(), 4, "three samples and one revision: {files:?}");
+    assert_eq!(
+        files.len(),
+        9,
+        "a sample of each of the 8 kinds and one revision: {files:?}"
+    );
     files
 }
 
@@ -364,4 +368,127 @@ fn resvg_png(png: &[u8]) -> (u32, u32, Vec<u8>) {
     let info = reader.next_frame(&mut buf).expect("frame");
     assert_eq!(info.color_type, png::ColorType::Rgba);
     (info.width, info.height, buf)
+}
+
+/// the demo's supplementary file is a sealed OFD of its own — A4 pages with the
+/// notice, its own Grid Matrix code, the original's identifier and number in its custom tag
+/// and DocInfo, the standard's sentence on page 1 — and the original then shows exactly
+/// "对序号为{number}的证书/报告的补充文件" with a reference to the supplement.
+#[test]
+fn r_6_4_2_supplement_is_bound_to_the_original() {
+    let dir = demo().dir.join("supplements");
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("supplements/")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let path = &files[0];
+    let (_, file) = read(path);
+    let doc = &file.ofd.docs[0].document;
+    for i in 0..doc.pages.len() {
+        let b = doc.page_box(i).expect("page box");
+        assert_eq!((b.w, b.h), (210.0, 297.0), "R-4.3.3 page {}", i + 1);
+        let text = file.page_text(0, i).unwrap_or_default();
+        assert!(
+            text.replace(char::is_whitespace, "").contains(NOTICE),
+            "R-4.3.6 page {}",
+            i + 1
+        );
+    }
+    let page1 = file.page_text(0, 0).unwrap_or_default();
+    assert!(
+        page1
+            .replace(char::is_whitespace, "")
+            .contains("对序号为JD2024-000789的证书/报告的补充文件"),
+        "{page1}"
+    );
+    // Its own code, decoding to the URL the demo printed for it.
+    let url = demo()
+        .stdout
+        .lines()
+        .find_map(|l| l.split("补充文件验证网址 (supplement URL):").nth(1))
+        .map(str::trim)
+        .expect("supplement URL printed");
+    let (n, modules) = code_modules(&file);
+    let text = gridmatrix::decode::decode_modules(n, &modules, &Default::default())
+        .expect("the supplement's code decodes")
+        .text()
+        .expect("text");
+    assert_eq!(text, url);
+    // The original's identifier and number in the custom tag and in DocInfo.
+    let tag = doc
+        .custom_tags
+        .iter()
+        .find(|t| t.namespace.as_deref() == Some("urn:ecert:certificate:1"))
+        .expect("ecert tag");
+    let xml = String::from_utf8(tag.data.clone()).expect("utf-8");
+    assert!(
+        xml.contains("<ecert:CertificateNo>JD2024-000789</ecert:CertificateNo>"),
+        "{xml}"
+    );
+    let id = xml
+        .split("<ecert:Identifier>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("identifier");
+    let parsed: ecert::domain::Identifier = id.parse().expect("valid identifier");
+    assert_eq!(parsed.serial(), "JD2024-000789");
+    assert!(
+        file.ofd.docs[0]
+            .info
+            .custom_data
+            .iter()
+            .any(|(k, v)| k == "原电子证书标识" && v == id)
+    );
+    // Sealed: verifies with the trial root.
+    let out = Command::new(env!("CARGO_BIN_EXE_ecert"))
+        .args(["verify", "--json", "--trust"])
+        .arg(demo().dir.join("trial-ca/root.pem"))
+        .arg(path)
+        .output()
+        .expect("run verify");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["indication"], "PASSED", "{report:#}");
+    // The original shows the exact sentence and names the supplement.
+    let show = Command::new(env!("CARGO_BIN_EXE_ecert"))
+        .arg("--dir")
+        .arg(&demo().dir)
+        .args(["show", "JD2024-000789"])
+        .output()
+        .expect("run show");
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.contains("supplemented"), "{text}");
+    let notice = text
+        .lines()
+        .find_map(|l| l.split("提示 (notice):").nth(1))
+        .map(str::trim)
+        .expect("a notice");
+    assert_eq!(notice, "对序号为JD2024-000789的证书/报告的补充文件");
+    assert!(text.contains("JD2024-000789-BC1"), "{text}");
+}
+
+/// the demo issues a certificate of every kind — type codes 1 to 8 in the
+/// identifiers read back from the files.
+#[test]
+fn r_4_5_5_demo_issues_every_kind() {
+    let mut codes: Vec<u8> = certificates()
+        .iter()
+        .map(|path| {
+            let (_, file) = read(path);
+            let id = file.ofd.docs[0]
+                .info
+                .custom_data
+                .iter()
+                .find(|(k, _)| k == "电子证书标识")
+                .map(|(_, v)| v.clone())
+                .expect("identifier in DocInfo");
+            id.parse::<ecert::domain::Identifier>()
+                .expect("identifier")
+                .kind()
+                .code()
+        })
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8]);
 }

@@ -1,5 +1,5 @@
-//! `ecert demo`: on a fresh machine, a demo instance that issues a sample of every shipped
-//! template, verifies each file, revises one, and checks the audit chain.
+//! `ecert demo`: on a fresh machine, a demo instance that issues a sample of every kind,
+//! verifies each file, revises one, supplements the revision, and checks the audit chain.
 
 use std::path::{Path, PathBuf};
 
@@ -8,12 +8,8 @@ use clap::Args;
 use ecert::config::{CONFIG_FILE, Config};
 use ecert::service::{self, Instance};
 
-/// The shipped examples, one per template.
-const EXAMPLES: [(&str, &str); 3] = [
-    (
-        "校准证书",
-        include_str!("../../../../examples/calibration.json"),
-    ),
+/// The shipped examples: one of every kind (R-4.5.5 type codes 1–8).
+pub const EXAMPLES: [(&str, &str); 8] = [
     (
         "检定证书",
         include_str!("../../../../examples/verification.json"),
@@ -21,6 +17,30 @@ const EXAMPLES: [(&str, &str); 3] = [
     (
         "检定结果通知书",
         include_str!("../../../../examples/verification-notice.json"),
+    ),
+    (
+        "仲裁检定证书",
+        include_str!("../../../../examples/arbitration-verification.json"),
+    ),
+    (
+        "型式评价报告",
+        include_str!("../../../../examples/type-evaluation.json"),
+    ),
+    (
+        "商品量及商品包装检验报告",
+        include_str!("../../../../examples/prepackaged-goods.json"),
+    ),
+    (
+        "能源效率标识检验报告",
+        include_str!("../../../../examples/energy-label.json"),
+    ),
+    (
+        "校准证书",
+        include_str!("../../../../examples/calibration.json"),
+    ),
+    (
+        "其他（测试报告）",
+        include_str!("../../../../examples/other-report.json"),
     ),
 ];
 
@@ -77,6 +97,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         );
 
         let mut files = Vec::new();
+        let bar = super::instance::progress(EXAMPLES.len(), "签发示例 (issuing samples)");
         for (label, json) in EXAMPLES {
             let issued = instance
                 .issue(json, "ecert demo")
@@ -86,15 +107,18 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             std::fs::write(&path, &issued.file)?;
             let report = ses::verify::verify_bytes(&issued.file, &verify_options)
                 .map_err(|e| anyhow::anyhow!(e.0))?;
-            println!("{label} {}", issued.record.number);
-            println!("  文件 (file):        {}", path.display());
-            println!("  标识 (identifier):  {}", issued.identifier);
-            println!("  验证网址 (URL):     {}", issued.verify_url);
-            println!("  核验码 (check code): {}", issued.check_code);
-            println!(
-                "  页数 (pages): {}  验证 (verification): {:?}",
-                issued.pages, report.indication
-            );
+            bar.suspend(|| {
+                println!("{label} {}", issued.record.number);
+                println!("  文件 (file):        {}", path.display());
+                println!("  标识 (identifier):  {}", issued.identifier);
+                println!("  验证网址 (URL):     {}", issued.verify_url);
+                println!("  核验码 (check code): {}", issued.check_code);
+                println!(
+                    "  页数 (pages): {}  验证 (verification): {:?}",
+                    issued.pages, report.indication
+                );
+            });
+            bar.inc(1);
             if report.exit_code() != 0 {
                 bail!(
                     "演示证书未通过验证 (a demo certificate failed verification):\n{}",
@@ -103,9 +127,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             }
             files.push(path);
         }
+        bar.finish_and_clear();
 
         // revise the verification certificate; the original becomes void.
-        let mut revised: serde_json::Value = serde_json::from_str(EXAMPLES[1].1)?;
+        let mut revised: serde_json::Value = serde_json::from_str(EXAMPLES[0].1)?;
         revised["certificateNo"] = "JD2024-000789".into();
         revised["remarks"] =
             serde_json::json!(["本证书替代证书 JD2024-000456（更正委托方地址）。"]);
@@ -124,6 +149,43 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             "\n修改 (revision): JD2024-000456 → {} ({})",
             issued.record.number, issued.identifier
         );
+        for m in service::status_messages(&view) {
+            println!("  查看原证书时显示 (the original now shows): {m}");
+        }
+
+        // a supplementary file to the revised (current) certificate.
+        let supp = instance
+            .supplement(
+                &issued.record.number,
+                include_str!("../../../../examples/supplement.json"),
+                "ecert demo",
+            )
+            .await
+            .context("签发补充文件失败 (issuing the supplement failed)")?;
+        let supp_dir = dir.join("supplements");
+        std::fs::create_dir_all(&supp_dir)?;
+        let supp_path = supp_dir.join(&supp.record.file_name);
+        std::fs::write(&supp_path, &supp.file)?;
+        let report = ses::verify::verify_bytes(&supp.file, &verify_options)
+            .map_err(|e| anyhow::anyhow!(e.0))?;
+        if report.exit_code() != 0 {
+            bail!(
+                "补充文件未通过验证 (the supplement failed verification):\n{}",
+                report.to_text()
+            );
+        }
+        println!(
+            "\n补充文件 (supplement): {} → {}",
+            supp.record.number, supp.original.number
+        );
+        println!("  文件 (file):        {}", supp_path.display());
+        println!("  补充文件验证网址 (supplement URL): {}", supp.verify_url);
+        println!(
+            "  页数 (pages): {}  验证 (verification): {:?}",
+            supp.pages, report.indication
+        );
+        let current = instance.find_certificate(&supp.original.number).await?;
+        let view = instance.store.status_view(current).await?;
         for m in service::status_messages(&view) {
             println!("  查看原证书时显示 (the original now shows): {m}");
         }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use clap::Args;
 use ecert::config::Config;
 use ecert::service::{self, Instance, Issued};
@@ -15,11 +15,17 @@ pub struct InitArgs {
     pub demo: bool,
 }
 
-/// `ecert issue CONTENT.json [-o DIR]`
+/// `ecert issue CONTENT.json… [--template T] [-o DIR]`
 #[derive(Debug, Args)]
 pub struct IssueArgs {
-    /// Certificate content (JSON; schema in docs/content.schema.json).
-    pub content: PathBuf,
+    /// Certificate content (JSON; schema in docs/content.schema.json): one or more files, or
+    /// folders whose `*.json` files are issued in name order.
+    #[arg(required = true, num_args = 1..)]
+    pub content: Vec<PathBuf>,
+    /// Template: calibration | verification | verification-notice | report, a `.typ` file or a
+    /// template folder (default: the kind's shipped template).
+    #[arg(long)]
+    pub template: Option<String>,
     /// Write the sealed certificate into this folder.
     #[arg(short = 'o', long, default_value = ".")]
     pub out: PathBuf,
@@ -44,7 +50,7 @@ pub struct ShowArgs {
     pub what: String,
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -86,14 +92,92 @@ fn print_issued(path: &Path, issued: &Issued) {
     println!("页数 (pages):           {}", issued.pages);
 }
 
-/// Runs `ecert issue`.
+/// The content files named on the command line (folders expanded to their `*.json`).
+fn content_files(args: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in args {
+        if p.is_dir() {
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("无法读取目录 {} (cannot read)", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|e| e == "json"))
+                .collect();
+            inner.sort();
+            if inner.is_empty() {
+                bail!(
+                    "{} 中没有 .json 文件 (no .json file in the folder)",
+                    p.display()
+                );
+            }
+            files.extend(inner);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// A progress bar on stderr for batch work, only when stderr is a terminal.
+pub(crate) fn progress(len: usize, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if len < 2 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {pos}/{len} {elapsed_precise} (剩余 {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// Runs `ecert issue`: every file is issued on its own (one bad file does not stop the
+/// others); fails if any failed.
 pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
-    let content = std::fs::read_to_string(&args.content)
-        .with_context(|| format!("无法读取 {} (cannot read)", args.content.display()))?;
+    let files = content_files(&args.content)?;
+    let template = args
+        .template
+        .as_deref()
+        .map(service::resolve_template)
+        .transpose()?;
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let issued = instance.issue(&content, "cli").await?;
-        print_issued(&write_issued(&args.out, &issued)?, &issued);
+        let bar = progress(files.len(), "签发 (issuing)");
+        let mut failed = 0usize;
+        for (n, file) in files.iter().enumerate() {
+            let result = async {
+                let content = std::fs::read_to_string(file)
+                    .with_context(|| format!("无法读取 {} (cannot read)", file.display()))?;
+                let issued = match &template {
+                    Some(t) => instance.issue_with_template(&content, "cli", t).await?,
+                    None => instance.issue(&content, "cli").await?,
+                };
+                let path = write_issued(&args.out, &issued)?;
+                anyhow::Ok((path, issued))
+            }
+            .await;
+            bar.suspend(|| {
+                if n > 0 {
+                    println!();
+                }
+                match &result {
+                    Ok((path, issued)) => print_issued(path, issued),
+                    Err(e) => {
+                        eprintln!("错误 (error): {}: {e:#}", file.display());
+                    }
+                }
+            });
+            if result.is_err() {
+                failed += 1;
+            }
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        if failed > 0 {
+            bail!("{failed}/{} 份未签发 (not issued)", files.len());
+        }
         Ok(())
     })
 }
@@ -119,14 +203,7 @@ pub fn revise(dir: &Path, args: &ReviseArgs) -> anyhow::Result<()> {
 pub fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let record = match instance.store.certificate_by_number(&args.what).await? {
-            Some(r) => r,
-            None => instance
-                .store
-                .certificate_by_identifier(&args.what)
-                .await?
-                .ok_or_else(|| anyhow!("找不到证书 {} (no such certificate)", args.what))?,
-        };
+        let record = instance.find_certificate(&args.what).await?;
         let view = instance.store.status_view(record).await?;
         let c = &view.certificate;
         println!("证书编号 (number):      {}", c.number);
@@ -146,6 +223,17 @@ pub fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<()> {
         );
         for m in service::status_messages(&view) {
             println!("提示 (notice):          {m}");
+        }
+        if c.status != ecert_store::CertificateStatus::Disposed {
+            for s in &view.supplements {
+                println!(
+                    "补充文件 (supplement):  {} {} ({} bytes, SM3 {})",
+                    s.number,
+                    s.file_name,
+                    s.file_size,
+                    ecert_store::hex(&s.file_sm3)
+                );
+            }
         }
         Ok(())
     })

@@ -1,9 +1,12 @@
 //! Command-line interface: argument types and the thin commands over the library.
 
 pub mod demo;
+pub mod dispose;
 pub mod gm;
 pub mod id;
 pub mod instance;
 pub mod ofd;
 pub mod serve;
+pub mod seal;
+pub mod supplement;
 pub mod verify;

@@ -4,10 +4,12 @@ pub mod content;
 pub mod filename;
 pub mod identifier;
 pub mod kind;
+pub mod supplement;
 pub mod token;
 
 pub use content::{Content, ContentErrors, Problem};
 pub use filename::{FileNameError, FileNameParts, file_name};
 pub use identifier::{Identifier, IdentifierError};
 pub use kind::CertificateKind;
+pub use supplement::SupplementContent;
 pub use token::{CheckCode, VerifyToken};

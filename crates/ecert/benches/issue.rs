@@ -1,0 +1,101 @@
+//! Issuing throughput end to end (validate, Typst layout, OFD, Grid Matrix, seal, self-check,
+//! store on SQLite + two replicas), one worker and two workers, with the process's peak RSS.
+//!
+//! `cargo bench -p ecert --bench issue` (release profile). `ECERT_BENCH_N` sets the number of
+//! certificates per run (default 120). Results go to docs/benchmarks.md by hand.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ecert::config::Config;
+use ecert::service::Instance;
+
+/// Peak resident set size of this process (kB), from /proc.
+fn vm_hwm_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn content(base: &serde_json::Value, tag: &str, i: usize) -> String {
+    let mut v = base.clone();
+    v["certificateNo"] = format!("BENCH-{tag}-{i:06}").into();
+    v.to_string()
+}
+
+fn main() -> anyhow::Result<()> {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing useful here.
+    let n: usize = std::env::var("ECERT_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let dir = tempfile::tempdir()?;
+        let instance = Arc::new(Instance::init(dir.path(), Config::demo()).await?);
+        instance.create_trial_seals().await?;
+        let mut base: serde_json::Value =
+            serde_json::from_str(include_str!("../../../examples/calibration.json"))?;
+        // Three pages: the calibration example with its results table repeated.
+        let table = base["results"][0].clone();
+        let mut tables = Vec::new();
+        for k in 0..6 {
+            let mut t = table.clone();
+            t["title"] = format!("测量结果 {}", k + 1).into();
+            tables.push(t);
+        }
+        base["results"] = tables.into();
+
+        // Warm-up (fonts, Typst caches, SQLite pages) and the page count.
+        let first = instance.issue(&content(&base, "warm", 0), "bench").await?;
+        println!(
+            "certificate: {} pages, {} bytes",
+            first.pages,
+            first.file.len()
+        );
+        for i in 1..3 {
+            instance.issue(&content(&base, "warm", i), "bench").await?;
+        }
+        let rss_idle = vm_hwm_kb();
+        println!("peak RSS after warm-up: {} MiB", rss_idle / 1024);
+
+        for workers in [1usize, 2] {
+            let start = Instant::now();
+            let mut tasks = Vec::new();
+            for w in 0..workers {
+                let inst = Arc::clone(&instance);
+                let base = base.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut i = w;
+                    while i < n {
+                        inst.issue(&content(&base, &format!("w{workers}"), i), "bench")
+                            .await?;
+                        i += workers;
+                    }
+                    anyhow::Ok(())
+                }));
+            }
+            for t in tasks {
+                t.await??;
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "{workers} worker(s): {n} certificates in {secs:.2} s = {:.1} certificates/s, \
+                 {:.1} ms each; peak RSS {} MiB",
+                n as f64 / secs,
+                secs * 1000.0 * workers as f64 / n as f64,
+                vm_hwm_kb() / 1024
+            );
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,191 @@
+//! `ecert seal create`: a seal in the library from the institute's own keys,
+//! certificates and picture.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use clap::Args;
+use ecert::seal_image::SealKind;
+use ecert::service::{Instance, SealRequest};
+
+/// `ecert seal create …`
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// 印章类别 (kind): 检定 | 校准 | 检验 | 检测.
+    #[arg(long)]
+    pub kind: String,
+    /// 印章名称，须含“电子证书专用章” (title, e.g. 示例计量院校准电子证书专用章; ).
+    #[arg(long)]
+    pub title: String,
+    /// The signer's PKCS#12 file (key + certificate).
+    #[arg(long, conflicts_with_all = ["key", "cert"])]
+    pub p12: Option<PathBuf>,
+    /// Name of the environment variable holding the PKCS#12 (or PEM key) password.
+    #[arg(long)]
+    pub password_env: Option<String>,
+    /// The signer's private key (PEM, PKCS#8; encrypted if --password-env is given).
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The signer's certificate (PEM or DER).
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The seal maker's PKCS#12 file.
+    #[arg(long, conflicts_with_all = ["maker_key", "maker_cert"])]
+    pub maker_p12: Option<PathBuf>,
+    /// Environment variable with the maker's PKCS#12 (or PEM key) password.
+    #[arg(long)]
+    pub maker_password_env: Option<String>,
+    /// The seal maker's private key (PEM).
+    #[arg(long, requires = "maker_cert")]
+    pub maker_key: Option<PathBuf>,
+    /// The seal maker's certificate (PEM or DER).
+    #[arg(long, requires = "maker_key")]
+    pub maker_cert: Option<PathBuf>,
+    /// The institute's own seal picture (PNG); without it the round red seal is drawn.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Printed size in mm.
+    #[arg(long, default_value_t = 42)]
+    pub size_mm: u32,
+    /// Validity in days (never beyond the certificates').
+    #[arg(long, default_value_t = 1096)]
+    pub valid_days: u32,
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("无法读取 {} (cannot read)", path.display()))
+}
+
+fn password(var: Option<&str>) -> anyhow::Result<Option<String>> {
+    match var {
+        None => Ok(None),
+        Some(v) => std::env::var(v)
+            .map(Some)
+            .map_err(|_| anyhow!("环境变量 {v} 未设置 (the password variable {v} is not set)")),
+    }
+}
+
+fn cert_der(bytes: &[u8], path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && text.contains("-----BEGIN")
+    {
+        let certs = ses::pki::Cert::from_pem_bundle(text).map_err(|e| {
+            anyhow!(
+                "{}: 证书无法解析 (cannot parse the certificate): {e}",
+                path.display()
+            )
+        })?;
+        return certs
+            .first()
+            .map(|c| c.der().to_vec())
+            .ok_or_else(|| anyhow!("{}: 没有证书 (no certificate)", path.display()));
+    }
+    Ok(bytes.to_vec())
+}
+
+/// Loads a key + certificate from a PKCS#12 file or a PEM pair, with clear errors for a wrong
+/// password and a key that does not belong to the certificate.
+fn load(
+    who: &str,
+    p12: Option<&Path>,
+    key: Option<&Path>,
+    cert: Option<&Path>,
+    password_var: Option<&str>,
+) -> anyhow::Result<Option<ses::sm::CertifiedKey>> {
+    let pw = password(password_var)?;
+    if let Some(p12) = p12 {
+        let pw = pw.ok_or_else(|| {
+            anyhow!("{who}的 PKCS#12 需要密码：请用 --password-env 指定环境变量 (a PKCS#12 password is required)")
+        })?;
+        let parsed = ses::pkcs12::parse(&read(p12)?, &pw).map_err(|e| {
+            anyhow!(
+                "{}: {who}的 PKCS#12 文件密码错误或文件损坏 (wrong password or damaged PKCS#12 file): {e}",
+                p12.display()
+            )
+        })?;
+        let pair = parsed.into_certified_key().map_err(|e| {
+            anyhow!(
+                "{}: {who}的 PKCS#12 文件中没有与私钥匹配的证书 (no certificate for the key): {e}",
+                p12.display()
+            )
+        })?;
+        return Ok(Some(pair));
+    }
+    let (Some(key), Some(cert)) = (key, cert) else {
+        return Ok(None);
+    };
+    let key_text = String::from_utf8(read(key)?)
+        .map_err(|_| anyhow!("{}: 私钥须为 PEM (the key must be PEM)", key.display()))?;
+    let pair = ses::sm::Sm2KeyPair::from_pem(&key_text, pw.as_deref()).map_err(|e| {
+        anyhow!(
+            "{}: {who}私钥无法读取（密码错误或不是 SM2 私钥）(cannot read the key: wrong password or not an SM2 key): {e}",
+            key.display()
+        )
+    })?;
+    let der = cert_der(&read(cert)?, cert)?;
+    let pair = ses::sm::CertifiedKey::new(pair, der).map_err(|e| {
+        anyhow!(
+            "{who}私钥与证书不匹配 (the key {} does not belong to the certificate {}): {e}",
+            key.display(),
+            cert.display()
+        )
+    })?;
+    Ok(Some(pair))
+}
+
+fn kind(text: &str) -> anyhow::Result<SealKind> {
+    Ok(match text {
+        "检定" | "verification" => SealKind::Verification,
+        "校准" | "calibration" => SealKind::Calibration,
+        "检验" | "inspection" => SealKind::Inspection,
+        "检测" | "testing" => SealKind::Testing,
+        other => bail!("印章类别“{other}”无效，应为 检定|校准|检验|检测 (unknown seal kind)"),
+    })
+}
+
+/// Runs `ecert seal create`.
+pub fn create(dir: &Path, args: &CreateArgs) -> anyhow::Result<()> {
+    let kind = kind(&args.kind)?;
+    // before anything else is read.
+    ecert::seal_image::check_title(&args.title)?;
+    let signer = load(
+        "签章人",
+        args.p12.as_deref(),
+        args.key.as_deref(),
+        args.cert.as_deref(),
+        args.password_env.as_deref(),
+    )?
+    .ok_or_else(|| {
+        anyhow!("需要签章人的私钥和证书：--p12 FILE --password-env VAR 或 --key KEY.pem --cert CERT.pem (signer key and certificate required)")
+    })?;
+    let maker = load(
+        "制章者",
+        args.maker_p12.as_deref(),
+        args.maker_key.as_deref(),
+        args.maker_cert.as_deref(),
+        args.maker_password_env.as_deref(),
+    )?;
+    let image = args.image.as_deref().map(read).transpose()?;
+    super::instance::runtime()?.block_on(async {
+        let instance = Instance::open(dir).await?;
+        let seal = instance
+            .create_seal(
+                SealRequest {
+                    kind,
+                    title: args.title.clone(),
+                    signer,
+                    maker,
+                    image,
+                    size_mm: args.size_mm,
+                    valid_days: args.valid_days,
+                },
+                "cli",
+            )
+            .await?;
+        println!(
+            "已创建印章 (seal created): {}  {}  {}",
+            seal.id, seal.kind, seal.name
+        );
+        Ok(())
+    })
+}
