@@ -7,7 +7,7 @@ mod serve_support;
 
 use std::process::{Command, Stdio};
 
-use ecert::service::{MSG_DISPOSED, revised_message};
+use ecert::service::{MSG_DISPOSED, revised_message, supplement_message};
 use serde_json::Value;
 use serve_support::*;
 
@@ -108,6 +108,76 @@ fn r_6_4_1_revised_certificate_page_shows_the_exact_statement() {
     let j = get_json(&format!("/v/{}", new.token)).json();
     assert_eq!(j["status"], "valid");
     assert_eq!(j["details"]["revises"], ORIGINAL_NUMBER);
+}
+
+/// R-6.4.2: the original shows "对序号为{number}的证书/报告的补充文件" and links to the
+/// supplement; the supplement's own 2D code leads to a page of its own, bound to the original,
+/// whose preview and download are the supplement's file.
+#[test]
+fn r_6_4_2_supplement_and_its_own_code() {
+    let f = fixture();
+    let s = &f.supplement;
+    let original = f.cert(SUPPLEMENTED_NUMBER);
+    let sentence = supplement_message(SUPPLEMENTED_NUMBER);
+    assert_eq!(sentence, "对序号为JZ2024-000900的证书/报告的补充文件");
+
+    // The original's page.
+    let j = get_json(&format!("/v/{}", original.token)).json();
+    assert_eq!(j["status"], "supplemented");
+    assert!(
+        j["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == sentence.as_str()),
+        "{j}"
+    );
+    let link = j["details"]["supplements"][0]["url"].as_str().unwrap();
+    assert_eq!(j["details"]["supplements"][0]["number"], s.number.as_str());
+    let html = get(&format!("/v/{}", original.token)).text();
+    assert!(html.contains(&sentence) && html.contains(link), "{html}");
+    let d = get(link);
+    assert_eq!(d.status, 200);
+    assert_eq!(d.body, s.file, "the link downloads the supplement");
+
+    // The supplement's own page.
+    let j = get_json(&format!("/v/{}", s.token)).json();
+    assert_eq!(j["genuine"], true);
+    assert_eq!(j["status"], "supplement");
+    assert_eq!(j["number"], s.number.as_str());
+    assert_eq!(j["supplement_of"], s.original.as_str());
+    assert!(
+        j["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == sentence.as_str())
+    );
+    let html = get(&format!("/v/{}", s.token)).text();
+    assert!(
+        html.contains("补充文件编号") && html.contains(&s.number) && html.contains(&sentence),
+        "{html}"
+    );
+    let file = get(&format!("/v/{}/file", s.token));
+    assert_eq!(file.status, 200);
+    assert_eq!(
+        file.body, s.file,
+        "the supplement's code downloads the supplement"
+    );
+    assert_ne!(file.body, original.file);
+    let png = get(&format!("/v/{}/page/1.png", s.token));
+    assert_eq!(png.status, 200);
+    assert!(png.body.starts_with(b"\x89PNG"));
+    let original_png = get(&format!("/v/{}/page/1.png", original.token));
+    assert_ne!(
+        png.body, original_png.body,
+        "the preview is the supplement's page"
+    );
+
+    // Uploading the supplement: genuine, and a supplement of ours.
+    let r = upload(&s.file);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["verdict"], "genuine_supplement");
 }
 
 /// Unknown and malformed tokens all get the same plain "未找到".
@@ -554,6 +624,49 @@ fn r_6_4_1_api_revision_updates_the_page_at_once() {
     assert_eq!(r.status, 409, "{}", r.text());
     let s = api("GET", "/api/v1/certificates/JZ-API-R0", b"", &[]).json();
     assert_eq!(s["messages"][0], revised_message("JZ-API-R1").as_str());
+
+    // R-6.4.2 through the API: a supplement to the current certificate, retried once.
+    let sup = |number: &str, key: &str| {
+        api(
+            "POST",
+            &format!("/api/v1/certificates/{number}/supplements"),
+            SUPPLEMENT.as_bytes(),
+            &[("Idempotency-Key", key)],
+        )
+    };
+    let r = sup("JZ-API-R1", "sup-JZ-API-R1");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["number"], "JZ-API-R1-BC1");
+    assert_eq!(j["supplements"], "JZ-API-R1");
+    assert_eq!(j["message"], supplement_message("JZ-API-R1").as_str());
+    let again = sup("JZ-API-R1", "sup-JZ-API-R1");
+    assert_eq!(again.status, 201);
+    assert_eq!(
+        again.json()["number"],
+        "JZ-API-R1-BC1",
+        "replayed, not issued twice"
+    );
+    let s = api("GET", "/api/v1/certificates/JZ-API-R1", b"", &[]).json();
+    assert_eq!(s["supplements"].as_array().unwrap().len(), 1, "{s}");
+    assert_eq!(s["messages"][0], supplement_message("JZ-API-R1").as_str());
+    // Its own code leads to its own page.
+    let url = j["verify_url"].as_str().unwrap();
+    let t = url.rsplit('/').next().unwrap();
+    let page = get_json(&format!("/v/{t}")).json();
+    assert_eq!(page["status"], "supplement");
+    assert_eq!(page["supplement_of"], "JZ-API-R1");
+    // A void original cannot be supplemented; bad content is a 422 with its pointer.
+    let r = sup("JZ-API-R0", "sup-JZ-API-R0");
+    assert_eq!(r.status, 409, "{}", r.text());
+    let r = api(
+        "POST",
+        "/api/v1/certificates/JZ-API-R1/supplements",
+        br#"{"items":[]}"#,
+        &[],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("/reason"), "{}", r.text());
 }
 
 /// R-7.2.2c/d: unsigned, wrongly signed, stale, replayed, malformed and oversized requests:

@@ -6,7 +6,7 @@ pub mod gm;
 pub mod id;
 pub mod instance;
 pub mod ofd;
-pub mod serve;
 pub mod seal;
+pub mod serve;
 pub mod supplement;
 pub mod verify;

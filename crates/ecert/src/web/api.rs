@@ -39,6 +39,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/certificates/{number}"),
     ("get", "/api/v1/certificates/{number}/file"),
     ("post", "/api/v1/certificates/{number}/revisions"),
+    ("post", "/api/v1/certificates/{number}/supplements"),
 ];
 
 pub(crate) fn router(app: App) -> Router {
@@ -47,6 +48,7 @@ pub(crate) fn router(app: App) -> Router {
         .route(ROUTES[2].1, get(status))
         .route(ROUTES[3].1, get(file))
         .route(ROUTES[4].1, post(revise))
+        .route(ROUTES[5].1, post(supplement))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             authenticate,
@@ -489,11 +491,17 @@ fn issue_error(e: anyhow::Error) -> ApiError {
         );
     }
     let text = format!("{e:#}");
-    if text.contains("已存在") {
+    if text.contains("证书作废") || text.contains(crate::service::MSG_DISPOSED) {
+        // A void or disposed certificate cannot be supplemented (R-6.4.1, R-6.5h).
+        ApiError::new(StatusCode::CONFLICT, "not_current", text)
+    } else if text.contains("已存在") {
         ApiError::new(StatusCode::CONFLICT, "duplicate", text)
     } else if text.contains("找不到") {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", text)
-    } else if text.contains("须与原证书相同") || text.contains("无效") || text.contains("无此类型")
+    } else if text.contains("须与原证书相同")
+        || text.contains("无效")
+        || text.contains("无此类型")
+        || text.contains("早于")
     {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_content", text)
     } else {
@@ -670,6 +678,45 @@ async fn revise(
     idempotent(&app, &caller, &headers, &scope, &body, || async {
         let content = content_text(&body)?;
         run_issue(&app, &caller, Some(number.clone()), content).await
+    })
+    .await
+}
+
+/// a supplementary file bound to certificate `number`.
+async fn supplement(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let scope = format!("POST /api/v1/certificates/{number}/supplements");
+    idempotent(&app, &caller, &headers, &scope, &body, || async {
+        let content = content_text(&body)?;
+        let app2 = app.clone();
+        let actor = caller.actor();
+        let handle = tokio::runtime::Handle::current();
+        let original = number.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            handle.block_on(app2.inner.instance.supplement(&original, &content, &actor))
+        })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        app.invalidate();
+        let s = result.map_err(issue_error)?;
+        Ok((
+            StatusCode::CREATED,
+            json!({
+                "number": s.record.number,
+                "seq": s.record.seq,
+                "supplements": s.original.number,
+                "file_name": s.record.file_name,
+                "file_sm3": ecert_store::hex(&s.record.file_sm3),
+                "verify_url": s.verify_url,
+                "pages": s.pages,
+                "message": s.message,
+            }),
+        ))
     })
     .await
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use ecert_store::{Access, CertificateStatus, StatusView};
+use ecert_store::{Access, CertificateStatus, StatusView, SupplementRecord};
 use serde::Deserialize;
 
 use super::App;
@@ -205,19 +205,36 @@ async fn home(
     html(StatusCode::OK, layout(lang, &title, &self_url(&uri), &body))
 }
 
+/// What a token leads to: a certificate, or one of its supplements (R-6.4.2: a supplement
+/// carries a 2D code of its own), with the certificate's status either way.
+struct Found {
+    token: String,
+    view: StatusView,
+    supplement: Option<SupplementRecord>,
+}
+
 /// Looks a token up; `None` for malformed and unknown tokens alike.
-async fn by_token(app: &App, token: &str) -> Result<Option<(String, StatusView)>, PageError> {
+async fn by_token(app: &App, token: &str) -> Result<Option<Found>, PageError> {
     let Some(t) = VerifyToken::parse(token) else {
         return Ok(None);
     };
-    let view = app
-        .inner
-        .instance
-        .store
-        .status_by_token(t.as_str())
+    let store = &app.inner.instance.store;
+    if let Some(view) = store.status_by_token(t.as_str()).await.map_err(internal)? {
+        return Ok(Some(Found {
+            token: t.as_str().to_owned(),
+            view,
+            supplement: None,
+        }));
+    }
+    Ok(store
+        .supplement_by_token(t.as_str())
         .await
-        .map_err(internal)?;
-    Ok(view.map(|v| (t.as_str().to_owned(), v)))
+        .map_err(internal)?
+        .map(|(s, view)| Found {
+            token: t.as_str().to_owned(),
+            view,
+            supplement: Some(s),
+        }))
 }
 
 struct Looked {
@@ -254,12 +271,14 @@ async fn by_lookup(app: &App, q: &PageQuery) -> Result<Option<Looked>, PageError
 fn render_view(
     app: &App,
     view: &StatusView,
+    scanned: Option<&SupplementRecord>,
     at: &Locator<'_>,
     want: Want,
     self_url: &str,
 ) -> CachedPage {
     let v = CertificateView::build(
         view,
+        scanned,
         &app.inner.instance.config.institute.name,
         at,
         want.lang,
@@ -298,8 +317,15 @@ async fn token_page(
         .page_cache_misses
         .fetch_add(1, Ordering::Relaxed);
     match by_token(&app, &token).await {
-        Ok(Some((t, view))) => {
-            let page = render_view(&app, &view, &Locator::Token(&t), want, &self_url(&uri));
+        Ok(Some(f)) => {
+            let page = render_view(
+                &app,
+                &f.view,
+                f.supplement.as_ref(),
+                &Locator::Token(&f.token),
+                want,
+                &self_url(&uri),
+            );
             app.inner.pages.put(key, page.clone());
             bytes_response(page.content_type, page.body)
         }
@@ -346,7 +372,7 @@ async fn lookup_page(
                 number: &l.number,
                 code: &l.code,
             };
-            let page = render_view(&app, &l.view, &at, want, &self_url(&uri));
+            let page = render_view(&app, &l.view, None, &at, want, &self_url(&uri));
             bytes_response(page.content_type, page.body)
         }
         Ok(None) => PageError::not_found().respond(want),
@@ -359,8 +385,25 @@ fn page_number(page: &str) -> Option<usize> {
     (1..=100).contains(&n).then_some(n)
 }
 
-async fn preview(app: &App, view: &StatusView, page: &str, want: Want) -> Response {
+/// Which file of a certificate a preview shows.
+#[derive(Clone, Copy)]
+enum FileRef<'a> {
+    Certificate,
+    Supplement(&'a SupplementRecord),
+}
+
+async fn preview(
+    app: &App,
+    view: &StatusView,
+    which: FileRef<'_>,
+    page: &str,
+    want: Want,
+) -> Response {
     let c = &view.certificate;
+    let file_sm3 = match which {
+        FileRef::Certificate => c.file_sm3,
+        FileRef::Supplement(s) => s.file_sm3,
+    };
     let Some(n) = page_number(page) else {
         return PageError::not_found().respond(want);
     };
@@ -368,17 +411,22 @@ async fn preview(app: &App, view: &StatusView, page: &str, want: Want) -> Respon
         return PageError::not_found().respond(want);
     }
     let dpi = app.inner.server.preview_dpi;
-    let png = match app.inner.previews.get(&c.file_sm3, n, dpi) {
+    let png = match app.inner.previews.get(&file_sm3, n, dpi) {
         Some(png) => png,
         None => {
             let Ok(_permit) = app.inner.heavy.acquire().await else {
                 return internal("semaphore closed").respond(want);
             };
             // Another request may have rendered it while this one waited.
-            if let Some(png) = app.inner.previews.get(&c.file_sm3, n, dpi) {
+            if let Some(png) = app.inner.previews.get(&file_sm3, n, dpi) {
                 png
             } else {
-                let file = match app.inner.instance.store.certificate_file(&c.id).await {
+                let store = &app.inner.instance.store;
+                let file = match which {
+                    FileRef::Certificate => store.certificate_file(&c.id).await,
+                    FileRef::Supplement(s) => store.supplement_file(&s.id).await,
+                };
+                let file = match file {
                     Ok(f) => f,
                     Err(e) => return internal(e).respond(want),
                 };
@@ -393,7 +441,7 @@ async fn preview(app: &App, view: &StatusView, page: &str, want: Want) -> Respon
                             .previews_rendered
                             .fetch_add(1, Ordering::Relaxed);
                         let png = Bytes::from(png);
-                        app.inner.previews.put(&c.file_sm3, n, dpi, png.clone());
+                        app.inner.previews.put(&file_sm3, n, dpi, png.clone());
                         png
                     }
                     // No such page.
@@ -480,9 +528,6 @@ async fn supplement(
     access: &Access,
     want: Want,
 ) -> Response {
-    if view.certificate.status == CertificateStatus::Disposed {
-        return PageError::not_found().respond(want);
-    }
     let Some(s) = seq
         .parse::<i64>()
         .ok()
@@ -490,6 +535,19 @@ async fn supplement(
     else {
         return PageError::not_found().respond(want);
     };
+    download_supplement(app, view, s, access, want).await
+}
+
+async fn download_supplement(
+    app: &App,
+    view: &StatusView,
+    s: &SupplementRecord,
+    access: &Access,
+    want: Want,
+) -> Response {
+    if view.certificate.status == CertificateStatus::Disposed {
+        return PageError::not_found().respond(want);
+    }
     match app
         .inner
         .instance
@@ -510,7 +568,10 @@ async fn token_preview(
 ) -> Response {
     let want = Want::new(&headers, q.lang.as_deref());
     match by_token(&app, &token).await {
-        Ok(Some((_, view))) => preview(&app, &view, &page, want).await,
+        Ok(Some(f)) => match &f.supplement {
+            Some(s) => preview(&app, &f.view, FileRef::Supplement(s), &page, want).await,
+            None => preview(&app, &f.view, FileRef::Certificate, &page, want).await,
+        },
         Ok(None) => PageError::not_found().respond(want),
         Err(e) => e.respond(want),
     }
@@ -525,7 +586,12 @@ async fn token_file(
 ) -> Response {
     let want = Want::new(&headers, q.lang.as_deref());
     match by_token(&app, &token).await {
-        Ok(Some((_, view))) => download(&app, &view, &access(&req, "verify-page"), want).await,
+        Ok(Some(f)) => match &f.supplement {
+            Some(s) => {
+                download_supplement(&app, &f.view, s, &access(&req, "verify-page"), want).await
+            }
+            None => download(&app, &f.view, &access(&req, "verify-page"), want).await,
+        },
         Ok(None) => PageError::not_found().respond(want),
         Err(e) => e.respond(want),
     }
@@ -540,9 +606,7 @@ async fn token_supplement(
 ) -> Response {
     let want = Want::new(&headers, q.lang.as_deref());
     match by_token(&app, &token).await {
-        Ok(Some((_, view))) => {
-            supplement(&app, &view, &seq, &access(&req, "verify-page"), want).await
-        }
+        Ok(Some(f)) => supplement(&app, &f.view, &seq, &access(&req, "verify-page"), want).await,
         Ok(None) => PageError::not_found().respond(want),
         Err(e) => e.respond(want),
     }
@@ -560,7 +624,7 @@ async fn lookup_preview(
         return too_many(want);
     }
     match by_lookup(&app, &q).await {
-        Ok(Some(l)) => preview(&app, &l.view, &page, want).await,
+        Ok(Some(l)) => preview(&app, &l.view, FileRef::Certificate, &page, want).await,
         Ok(None) => PageError::not_found().respond(want),
         Err(e) => e.respond(want),
     }

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use ecert_store::{CertificateStatus, StatusView};
+use ecert_store::{CertificateStatus, StatusView, SupplementRecord};
 use serde::Serialize;
 
 use crate::domain::CertificateKind;
@@ -134,6 +134,11 @@ pub(crate) struct CertificateView {
     pub(crate) messages_en: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) details: Option<Details>,
+    /// Set when the token was a supplement's own: `number` is then the supplement's
+    /// number and this the number of the certificate it supplements; `details` describe that
+    /// certificate, the preview and download are the supplement's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) supplement_of: Option<String>,
 }
 
 /// Where a certificate's files are reached from a page: `/v/{token}` or the lookup.
@@ -220,7 +225,13 @@ pub(crate) fn status_text(status: CertificateStatus, lang: Lang) -> &'static str
 }
 
 impl CertificateView {
-    pub(crate) fn build(view: &StatusView, issuer: &str, at: &Locator<'_>, lang: Lang) -> Self {
+    pub(crate) fn build(
+        view: &StatusView,
+        scanned: Option<&SupplementRecord>,
+        issuer: &str,
+        at: &Locator<'_>,
+        lang: Lang,
+    ) -> Self {
         let c = &view.certificate;
         let messages = status_messages(view);
         let messages_en = if lang == Lang::En {
@@ -237,6 +248,7 @@ impl CertificateView {
                 messages,
                 messages_en,
                 details: None,
+                supplement_of: None,
             };
         }
         let kind = u8::try_from(c.kind)
@@ -247,11 +259,23 @@ impl CertificateView {
                 Lang::En => k.name_en().to_owned(),
             })
             .unwrap_or_default();
+        let (status, status_txt, number) = match scanned {
+            Some(s) => (
+                "supplement",
+                lang.t("真实的补充文件", "Genuine supplementary file"),
+                s.number.clone(),
+            ),
+            None => (
+                c.status.as_str(),
+                status_text(c.status, lang),
+                c.number.clone(),
+            ),
+        };
         CertificateView {
             genuine: Some(true),
-            status: c.status.as_str(),
-            status_text: status_text(c.status, lang).to_owned(),
-            number: c.number.clone(),
+            status,
+            status_text: status_txt.to_owned(),
+            number,
             messages,
             messages_en,
             details: Some(Details {
@@ -279,6 +303,7 @@ impl CertificateView {
                 preview_url: at.url("/page/1.png", lang),
                 download_url: at.url("/file", lang),
             }),
+            supplement_of: scanned.map(|_| c.number.clone()),
         }
     }
 }
@@ -381,7 +406,9 @@ pub(crate) fn layout(lang: Lang, title: &str, self_url: &str, body: &str) -> Str
 {% if lang_en %}{% for m in v.messages_en %}<p class="small">{{ m }}</p>{% endfor %}{% endif %}
 {% if let Some(d) = v.details %}
 <dl>
-<dt>{{ l.number }}</dt><dd id="number">{{ v.number }}</dd>
+{% if let Some(o) = v.supplement_of %}<dt>{{ l.supplement_number }}</dt><dd id="number">{{ v.number }}</dd>
+<dt>{{ l.supplement_of }}</dt><dd id="supplement-of">{{ o }}</dd>
+{% else %}<dt>{{ l.number }}</dt><dd id="number">{{ v.number }}</dd>{% endif %}
 <dt>{{ l.kind }}</dt><dd>{{ d.kind }}</dd>
 <dt>{{ l.instrument }}</dt><dd>{{ d.instrument }}</dd>
 <dt>{{ l.serial }}</dt><dd>{{ d.serial_number }}</dd>
@@ -422,6 +449,8 @@ pub(crate) struct Labels {
     current: &'static str,
     revises: &'static str,
     supplements: &'static str,
+    supplement_number: &'static str,
+    supplement_of: &'static str,
     download: &'static str,
     preview: &'static str,
     footer: &'static str,
@@ -442,6 +471,8 @@ pub(crate) fn labels(lang: Lang) -> Labels {
         current: lang.t("现行证书", "Current certificate"),
         revises: lang.t("替代的证书", "Replaces"),
         supplements: lang.t("补充文件", "Supplements"),
+        supplement_number: lang.t("补充文件编号", "Supplement No."),
+        supplement_of: lang.t("被补充的证书编号", "Supplements certificate No."),
         download: lang.t("下载电子证书文件（OFD）", "Download the certificate (OFD)"),
         preview: lang.t("证书第 1 页预览", "Preview of page 1"),
         footer: lang.t(
@@ -454,7 +485,7 @@ pub(crate) fn labels(lang: Lang) -> Labels {
 /// The HTML of a certificate's page.
 pub(crate) fn certificate_html(v: &CertificateView, lang: Lang, self_url: &str) -> String {
     let css = match v.status {
-        "valid" | "supplemented" => "ok",
+        "valid" | "supplemented" | "supplement" => "ok",
         "revised" => "void",
         _ => "bad",
     };
@@ -596,6 +627,7 @@ mod tests {
             messages: vec![MSG_DISPOSED.into()],
             messages_en: Vec::new(),
             details: None,
+            supplement_of: None,
         };
         let html = certificate_html(&v, Lang::Zh, "/v/x");
         assert!(!html.contains("<script>"));

@@ -18,6 +18,10 @@ use serde_json::Value;
 pub const CALIBRATION: &str = include_str!("../../../../examples/calibration.json");
 pub const VERIFICATION: &str = include_str!("../../../../examples/verification.json");
 pub const NOTICE: &str = include_str!("../../../../examples/verification-notice.json");
+pub const SUPPLEMENT: &str = include_str!("../../../../examples/supplement.json");
+
+/// A certificate issued only to be supplemented, so that the others keep their status.
+pub const SUPPLEMENTED_NUMBER: &str = "JZ2024-000900";
 
 /// The revision's new number (as in `ecert demo`).
 pub const REVISED_NUMBER: &str = "JD2024-000789";
@@ -34,10 +38,19 @@ pub struct Cert {
     pub file: Vec<u8>,
 }
 
+/// A supplement with its own 2D code.
+pub struct Supp {
+    pub number: String,
+    pub token: String,
+    pub original: String,
+    pub file: Vec<u8>,
+}
+
 pub struct Fixture {
     pub addr: SocketAddr,
     pub dir: PathBuf,
     pub certs: HashMap<String, Cert>,
+    pub supplement: Supp,
     pub runtime: tokio::runtime::Runtime,
     pub app: ecert::web::App,
 }
@@ -106,7 +119,7 @@ pub fn fixture() -> &'static Fixture {
             .enable_all()
             .build()
             .expect("runtime");
-        let (app, certs, addr) = runtime.block_on(async {
+        let (app, certs, supplement, addr) = runtime.block_on(async {
             let mut instance = Instance::init(&dir, Config::demo()).await.expect("init");
             instance.create_trial_seals().await.expect("trial seals");
             let mut certs = HashMap::new();
@@ -137,6 +150,31 @@ pub fn fixture() -> &'static Fixture {
                     file: i.file.clone(),
                 },
             );
+            let mut extra: Value = serde_json::from_str(CALIBRATION).expect("json");
+            extra["certificateNo"] = SUPPLEMENTED_NUMBER.into();
+            let i = instance
+                .issue(&extra.to_string(), "test")
+                .await
+                .expect("issue the certificate to supplement");
+            certs.insert(
+                i.record.number.clone(),
+                Cert {
+                    number: i.record.number.clone(),
+                    token: token_of(&i.verify_url),
+                    check_code: i.check_code.to_string(),
+                    file: i.file.clone(),
+                },
+            );
+            let s = instance
+                .supplement(SUPPLEMENTED_NUMBER, SUPPLEMENT, "test")
+                .await
+                .expect("supplement");
+            let supplement = Supp {
+                number: s.record.number.clone(),
+                token: token_of(&s.verify_url),
+                original: SUPPLEMENTED_NUMBER.to_owned(),
+                file: s.file.clone(),
+            };
             let master = ecert::web::load_master_key(&instance).expect("master key");
             instance
                 .store
@@ -162,12 +200,13 @@ pub fn fixture() -> &'static Fixture {
                     .await
                     .expect("serve");
             });
-            (app, certs, addr)
+            (app, certs, supplement, addr)
         });
         Fixture {
             addr,
             dir,
             certs,
+            supplement,
             runtime,
             app,
         }
