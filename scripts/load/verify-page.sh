@@ -39,8 +39,9 @@ cleanup() {
 trap cleanup EXIT
 
 "$BIN" demo --dir "$WORK/demo" > "$WORK/demo.txt"
-TOKEN="$(grep -o '/v/[a-z2-7]\{26\}' "$WORK/demo.txt" | head -n1 | cut -d/ -f3)"
-FILE="$(ls "$WORK"/demo/certificates/*.ofd | head -n1)"
+# The calibration certificate: current, neither revised nor supplemented in the demo.
+TOKEN="$(awk '/校准电子证书-/ {want=1} want && match($0, /\/v\/[a-z2-7]+/) {print substr($0, RSTART+3, RLENGTH-3); exit}' "$WORK/demo.txt")"
+FILE="$(ls "$WORK"/demo/certificates/校准电子证书-*.ofd | head -n1)"
 [ -n "$TOKEN" ] && [ -f "$FILE" ] || { echo "demo output without token or file" >&2; exit 1; }
 
 ECERT_LOG=warn ECERT_LOOKUP_PER_MINUTE=0 ECERT_VERIFY_PER_MINUTE=0 \
