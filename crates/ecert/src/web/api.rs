@@ -620,30 +620,39 @@ fn content_text(body: &[u8]) -> Result<String, ApiError> {
     })
 }
 
-/// Runs the (CPU-heavy, not `Send`) issuing service on a blocking thread.
+/// Runs a call of the (CPU-heavy, not `Send`) issuing service on a blocking thread. Any change
+/// of a certificate may change status pages, so the page cache is dropped afterwards.
+async fn run_service<T, F, Fut>(app: &App, call: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(App) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let app2 = app.clone();
+    let handle = tokio::runtime::Handle::current();
+    let result = tokio::task::spawn_blocking(move || handle.block_on(call(app2)))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    app.invalidate();
+    result.map_err(issue_error)
+}
+
+/// Issues a certificate, or the revision of `old_number`.
 async fn run_issue(
     app: &App,
     caller: &Caller,
     old_number: Option<String>,
     content: String,
 ) -> Answer {
-    let app2 = app.clone();
     let actor = caller.actor();
-    let handle = tokio::runtime::Handle::current();
-    let result = tokio::task::spawn_blocking(move || {
-        let instance = &app2.inner.instance;
-        handle.block_on(async {
-            match &old_number {
-                None => instance.issue(&content, &actor).await,
-                Some(old) => instance.revise(old, &content, &actor).await,
-            }
-        })
+    let issued = run_service(app, move |app| async move {
+        let instance = &app.inner.instance;
+        match &old_number {
+            None => instance.issue(&content, &actor).await,
+            Some(old) => instance.revise(old, &content, &actor).await,
+        }
     })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    // A change of any certificate may change status pages: drop them all.
-    app.invalidate();
-    let issued = result.map_err(issue_error)?;
+    .await?;
     Ok((StatusCode::CREATED, issued_json(&issued)))
 }
 
@@ -693,17 +702,15 @@ async fn supplement(
     let scope = format!("POST /api/v1/certificates/{number}/supplements");
     idempotent(&app, &caller, &headers, &scope, &body, || async {
         let content = content_text(&body)?;
-        let app2 = app.clone();
         let actor = caller.actor();
-        let handle = tokio::runtime::Handle::current();
         let original = number.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            handle.block_on(app2.inner.instance.supplement(&original, &content, &actor))
+        let s = run_service(&app, move |app| async move {
+            app.inner
+                .instance
+                .supplement(&original, &content, &actor)
+                .await
         })
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-        app.invalidate();
-        let s = result.map_err(issue_error)?;
+        .await?;
         Ok((
             StatusCode::CREATED,
             json!({
