@@ -212,18 +212,22 @@ pub fn seal_bytes(
     pkg.to_zip().map_err(|e| Error::Package(e.to_string()))
 }
 
-/// A seal and a signer checked once for use on many documents (batch sealing): the seal is a
-/// v4 seal, its maker's signature verifies, and the signer is in its certificate list.
-pub struct PreparedSeal<'a, S: SealSigner + ?Sized> {
-    seal_der: &'a [u8],
+/// A seal checked once for a signer certificate, owned (no borrows), so that a long-running
+/// issuer can keep it for many documents: the seal is a v4 seal, its maker's signature
+/// verifies, and the signer certificate is in its certificate list. What depends on the time
+/// (validity windows) is checked at every sealing.
+#[derive(Debug, Clone)]
+pub struct CheckedSeal {
+    seal_der: Vec<u8>,
     seal: seal::SealView,
-    signer: &'a S,
+    signer_cert_der: Vec<u8>,
     signer_cert: Cert,
 }
 
-impl<'a, S: SealSigner + ?Sized> PreparedSeal<'a, S> {
-    /// Runs the document-independent checks.
-    pub fn new(seal_der: &'a [u8], signer: &'a S) -> Result<Self> {
+impl CheckedSeal {
+    /// Runs the document-independent checks of `seal_der` for the signer certificate
+    /// `signer_cert_der`.
+    pub fn new(seal_der: &[u8], signer_cert_der: &[u8]) -> Result<Self> {
         let seal = seal::parse_seal(seal_der)?;
         if seal.version != seal::SesVersion::V4 {
             return Err(Error::Invalid(
@@ -233,18 +237,45 @@ impl<'a, S: SealSigner + ?Sized> PreparedSeal<'a, S> {
         seal.verify_maker().map_err(|e| {
             Error::Invalid(format!("the seal's maker signature does not verify: {e}"))
         })?;
-        let signer_cert = Cert::from_der(signer.certificate_der())?;
-        if !seal.binds_signer(signer.certificate_der()) {
+        let signer_cert = Cert::from_der(signer_cert_der)?;
+        if !seal.binds_signer(signer_cert_der) {
             return Err(Error::Invalid(format!(
                 "signer \"{}\" is not in the seal's certificate list",
                 signer_cert.subject()
             )));
         }
         Ok(Self {
-            seal_der,
+            seal_der: seal_der.to_vec(),
             seal,
-            signer,
+            signer_cert_der: signer_cert_der.to_vec(),
             signer_cert,
+        })
+    }
+
+    /// The seal (DER) as checked.
+    pub fn seal_der(&self) -> &[u8] {
+        &self.seal_der
+    }
+
+    /// The seal's name.
+    pub fn seal_name(&self) -> &str {
+        &self.seal.name
+    }
+}
+
+/// A seal and a signer checked once for use on many documents (batch sealing): a
+/// [`CheckedSeal`] with the signer that holds the checked certificate's key.
+pub struct PreparedSeal<'a, S: SealSigner + ?Sized> {
+    checked: CheckedSeal,
+    signer: &'a S,
+}
+
+impl<'a, S: SealSigner + ?Sized> PreparedSeal<'a, S> {
+    /// Runs the document-independent checks.
+    pub fn new(seal_der: &[u8], signer: &'a S) -> Result<Self> {
+        Ok(Self {
+            checked: CheckedSeal::new(seal_der, signer.certificate_der())?,
+            signer,
         })
     }
 }
@@ -267,15 +298,31 @@ pub fn seal_package_prepared<S: SealSigner + ?Sized>(
     opts: &SealOptions,
     hooks: &Hooks<'_>,
 ) -> Result<SealOutcome> {
+    seal_package_checked(pkg, &prepared.checked, prepared.signer, opts, hooks)
+}
+
+/// [`seal_package`] with a seal checked in advance ([`CheckedSeal`]); `signer` must hold the
+/// certificate the seal was checked for.
+pub fn seal_package_checked<S: SealSigner + ?Sized>(
+    pkg: &mut Package,
+    checked: &CheckedSeal,
+    signer: &S,
+    opts: &SealOptions,
+    hooks: &Hooks<'_>,
+) -> Result<SealOutcome> {
+    if signer.certificate_der() != checked.signer_cert_der.as_slice() {
+        return Err(Error::Invalid(
+            "the signer's certificate is not the one the seal was checked for".into(),
+        ));
+    }
     let time = match hooks.clock {
         Some(c) => c.now()?,
         None => crate::pki::now(),
     };
-    let (seal_der, seal, signer, signer_cert) = (
-        prepared.seal_der,
-        &prepared.seal,
-        prepared.signer,
-        &prepared.signer_cert,
+    let (seal_der, seal, signer_cert) = (
+        checked.seal_der.as_slice(),
+        &checked.seal,
+        &checked.signer_cert,
     );
     // Pre-checks: never produce a signature our verifier rejects.
     if !(seal.valid_start <= time && time <= seal.valid_end) {

@@ -259,6 +259,50 @@ fn sealing_refuses_a_signer_outside_the_seal_and_an_expired_seal() {
     assert!(err.to_string().contains("valid"), "{err}");
 }
 
+/// A seal checked once ([`sign::CheckedSeal`], kept by a long-running issuer) seals many
+/// documents that verify, but only with the signer it was checked for; its validity window is
+/// still checked at each sealing.
+#[test]
+fn a_checked_seal_is_reused_only_with_its_own_signer() {
+    let m = material();
+    let checked = sign::CheckedSeal::new(&m.seal, &m.signer.cert_der).unwrap();
+    assert_eq!(checked.seal_der(), m.seal.as_slice());
+    assert_eq!(checked.seal_name(), "试用 TEST 校准电子证书专用章");
+    let opts = stamp_options(SignMode::WholeProtected);
+    let vopts = VerifyOptions {
+        trust: m.trust.clone(),
+        validation_time: None,
+    };
+    for _ in 0..2 {
+        let mut pkg = ofd::Package::from_zip(&sample_zip(), &ofd::Limits::default()).unwrap();
+        sign::seal_package_checked(&mut pkg, &checked, &m.signer, &opts, &Hooks::default())
+            .unwrap();
+        let report = ses::verify::verify_bytes(&pkg.to_zip().unwrap(), &vopts).unwrap();
+        assert!(report.failed_checks().is_empty(), "{:?}", report.failed_checks());
+    }
+    let other = m.ca.issue("签章人", ses::demo::Role::Signer, 365).unwrap();
+    let mut pkg = ofd::Package::from_zip(&sample_zip(), &ofd::Limits::default()).unwrap();
+    let err = sign::seal_package_checked(&mut pkg, &checked, &other, &opts, &Hooks::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("not the one the seal was checked"), "{err}");
+    let late = sign::FixedClock(ses::pki::now() + 400 * 86400);
+    let err = sign::seal_package_checked(
+        &mut pkg,
+        &checked,
+        &m.signer,
+        &opts,
+        &Hooks {
+            clock: Some(&late),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("valid"), "{err}");
+    // Checking refuses a signer outside the seal's certificate list up front.
+    let err = sign::CheckedSeal::new(&m.seal, &other.cert_der).unwrap_err();
+    assert!(err.to_string().contains("certificate list"), "{err}");
+}
+
 struct Log(Mutex<Vec<sign::SealEvent>>);
 impl sign::AuditSink for Log {
     fn sealed(&self, e: &sign::SealEvent) {
