@@ -35,6 +35,15 @@ pub struct Instance {
     pub store: Store,
     master_key: MasterKey,
     fonts: ecert_layout::Fonts,
+    /// Seals checked once with their decrypted signers, by seal id and last change.
+    sealers: Mutex<std::collections::HashMap<String, std::sync::Arc<Sealer>>>,
+}
+
+/// A seal checked for its signer (maker signature, certificate list) and the signer's key,
+/// kept for the life of the instance so that each certificate pays only for its own signature.
+struct Sealer {
+    checked: ses::sign::CheckedSeal,
+    signer: ses::sm::CertifiedKey,
 }
 
 impl std::fmt::Debug for Instance {
@@ -215,6 +224,7 @@ impl Instance {
             store,
             master_key,
             fonts: ecert_layout::Fonts::builtin(),
+            sealers: Mutex::default(),
         })
     }
 
@@ -511,7 +521,7 @@ impl Instance {
         let seals = self.store.list_seals().await?;
         let seal = seals
             .iter()
-            .rfind(|s| s.kind == seal_kind_code(seal_kind) && s.seal_der.is_some())
+            .rfind(|s| s.active && s.kind == seal_kind_code(seal_kind) && s.seal_der.is_some())
             .ok_or_else(|| {
                 anyhow!(
                     "印章库中没有{}（无法签章）(no {} seal in the seal library)",
@@ -519,15 +529,7 @@ impl Instance {
                     seal_kind.title()
                 )
             })?;
-        let key_der = self
-            .store
-            .seal_signer_key(&seal.id, &self.master_key)
-            .await?;
-        let signer = ses::sm::CertifiedKey::new(
-            ses::sm::Sm2KeyPair::from_pkcs8_der(&key_der)?,
-            seal.signer_cert_der.clone(),
-        )?;
-        let seal_der = seal.seal_der.clone().unwrap_or_default();
+        let sealer = self.sealer(seal).await?;
         let s = seal_slot;
         let options = ses::sign::SealOptions {
             stamps: vec![ses::sign::Stamp {
@@ -543,10 +545,10 @@ impl Instance {
             ..Default::default()
         };
         let events = EventLog::default();
-        ses::sign::seal_package(
+        ses::sign::seal_package_checked(
             package,
-            &seal_der,
-            &signer,
+            &sealer.checked,
+            &sealer.signer,
             &options,
             &ses::sign::Hooks {
                 audit: Some(&events),
@@ -565,6 +567,34 @@ impl Instance {
             seal_name: seal.name.clone(),
             events: events.take(),
         })
+    }
+
+    /// The checked seal and decrypted signer of `seal`, from the cache or made now.
+    async fn sealer(
+        &self,
+        seal: &ecert_store::SealRecord,
+    ) -> anyhow::Result<std::sync::Arc<Sealer>> {
+        let key = format!("{}@{}", seal.id, seal.updated_at_ms);
+        if let Some(s) = self.sealers.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(s);
+        }
+        let key_der = self
+            .store
+            .seal_signer_key(&seal.id, &self.master_key)
+            .await?;
+        let signer = ses::sm::CertifiedKey::new(
+            ses::sm::Sm2KeyPair::from_pkcs8_der(&key_der)?,
+            seal.signer_cert_der.clone(),
+        )?;
+        let checked = ses::sign::CheckedSeal::new(
+            seal.seal_der.as_deref().unwrap_or_default(),
+            &seal.signer_cert_der,
+        )?;
+        let sealer = std::sync::Arc::new(Sealer { checked, signer });
+        if let Ok(mut m) = self.sealers.lock() {
+            m.insert(key, sealer.clone());
+        }
+        Ok(sealer)
     }
 
     /// The certificate with this number or identifier.
