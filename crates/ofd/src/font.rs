@@ -167,6 +167,18 @@ pub struct FontSource {
     italic: bool,
     /// Recent subsets, shared by clones (keyed by the sorted glyph list).
     cache: SubsetCache,
+    /// Per glyph: 0 not yet known, 1 has an outline, 2 is empty; shared by clones.
+    outlines: OutlineCache,
+}
+
+/// Whether each glyph has an outline, learnt on first use (see [`FontSource::glyph_has_outline`]).
+#[derive(Clone)]
+struct OutlineCache(Arc<[std::sync::atomic::AtomicU8]>);
+
+impl std::fmt::Debug for OutlineCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OutlineCache({} glyphs)", self.0.len())
+    }
 }
 
 fn face(data: &[u8], index: u32) -> Result<ttf_parser::Face<'_>, ttf_parser::FaceParsingError> {
@@ -214,6 +226,11 @@ impl FontSource {
             index,
             data: Arc::clone(&data),
             cache: Arc::default(),
+            outlines: OutlineCache(
+                (0..f.number_of_glyphs())
+                    .map(|_| std::sync::atomic::AtomicU8::new(0))
+                    .collect(),
+            ),
         };
         Ok(s)
     }
@@ -333,8 +350,22 @@ impl FontSource {
 
     /// Whether glyph `glyph` has an outline (`false` also for an index the font lacks).
     pub fn glyph_has_outline(&self, glyph: u16) -> bool {
-        self.face()
-            .is_some_and(|f| f.glyph_bounding_box(ttf_parser::GlyphId(glyph)).is_some())
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(known) = self.outlines.0.get(usize::from(glyph)) else {
+            return false;
+        };
+        match known.load(Relaxed) {
+            1 => true,
+            2 => false,
+            _ => {
+                // Outlining a glyph is the only way to know: done once per glyph and font.
+                let has = self
+                    .face()
+                    .is_some_and(|f| f.glyph_bounding_box(ttf_parser::GlyphId(glyph)).is_some());
+                known.store(if has { 1 } else { 2 }, Relaxed);
+                has
+            }
+        }
     }
 
     /// Width of `text` in mm at `size` mm (sum of advances).
