@@ -309,3 +309,32 @@ fn every_builtin_template_lays_out_r_4_3_1() {
     }
     assert!(Builtin::for_type_code(9).is_none());
 }
+
+/// Superscript digits ("2×10⁻⁵") are set as real superscripts and "U_rel" with a subscript
+/// (the template's `fix-text`), in table cells too: the characters the fonts lack never reach
+/// them, and the underscore is gone.
+#[test]
+fn superscripts_and_subscripts_are_typeset() {
+    let json = example("calibration.json");
+    let layout = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();
+    let text: String = layout.pages.iter().map(|p| squash(&page_text(p))).collect();
+    assert!(text.contains("2×10−5"), "{text}");
+    assert!(text.contains("Urel=2×10"), "{text}");
+    assert!(!text.contains('⁻') && !text.contains("U_rel"), "{text}");
+    // The superscript is a run of its own, smaller than the digits it follows.
+    let runs: Vec<(&str, f64)> = layout
+        .pages
+        .iter()
+        .flat_map(|p| &p.items)
+        .filter_map(|it| match it {
+            Item::Text(t) => Some((t.text.as_str(), t.size)),
+            _ => None,
+        })
+        .collect();
+    let at = runs
+        .iter()
+        .position(|(t, _)| *t == "−5")
+        .unwrap_or_else(|| panic!("{runs:?}"));
+    assert!(at > 0 && runs[at - 1].0.ends_with("10"), "{:?}", &runs[at.saturating_sub(2)..=at]);
+    assert!(runs[at].1 < runs[at - 1].1 * 0.9, "{:?}", &runs[at - 1..=at]);
+}
