@@ -25,6 +25,9 @@ use crate::error::{CleanupNote, Result, StoreError};
 pub struct Replica {
     name: String,
     store: Arc<dyn ObjectStore>,
+    /// The same store when it is a local folder: destruction overwrites the file's bytes on
+    /// disk before deleting it (R-6.5i).
+    local: Option<Arc<LocalFileSystem>>,
 }
 
 impl fmt::Debug for Replica {
@@ -40,6 +43,7 @@ impl Replica {
         Self {
             name: name.into(),
             store,
+            local: None,
         }
     }
 
@@ -72,7 +76,12 @@ impl Replica {
                 source: Box::new(source),
             })?
             .with_fsync(fsync);
-        Ok(Self::new(name, Arc::new(fs)))
+        let fs = Arc::new(fs);
+        Ok(Self {
+            name,
+            store: fs.clone(),
+            local: Some(fs),
+        })
     }
 
     /// The replica's name.
@@ -187,6 +196,36 @@ impl Replicas {
         self.remove_from(&all, key).await
     }
 
+    /// Destroys `key` on every replica (R-6.5i, disposal): on a local folder the file's bytes
+    /// are first overwritten in place with random data and synced to disk, so the old content
+    /// is not left in the freed blocks (as far as the file system writes in place: a
+    /// copy-on-write file system or an SSD's wear levelling may keep old blocks, see
+    /// docs/architecture.md); then the file is deleted. Other backends delete (an S3 bucket
+    /// must not keep object versions). Problems are named per replica.
+    pub(crate) async fn destroy_all(&self, key: &str) -> CleanupNote {
+        let path = ObjectPath::from(key);
+        let results = join_all(self.0.iter().map(|r| {
+            let path = path.clone();
+            async move {
+                if let Some(fs) = &r.local {
+                    let file = fs
+                        .path_to_filesystem(&path)
+                        .map_err(|e| format!("replica {:?}: {e}", r.name))?;
+                    tokio::task::spawn_blocking(move || overwrite_in_place(&file))
+                        .await
+                        .map_err(|e| format!("replica {:?}: {e}", r.name))?
+                        .map_err(|e| format!("replica {:?}: overwriting {key}: {e}", r.name))?;
+                }
+                match r.store.delete(&path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(format!("replica {:?}: {e}", r.name)),
+                }
+            }
+        }))
+        .await;
+        CleanupNote(results.into_iter().filter_map(|r| r.err()).collect())
+    }
+
     async fn remove_from(&self, replicas: &[&Replica], key: &str) -> CleanupNote {
         let path = ObjectPath::from(key);
         let results = join_all(replicas.iter().map(|r| {
@@ -280,6 +319,28 @@ impl Replicas {
                 cleanup: CleanupNote::default(),
             })
     }
+}
+
+/// Overwrites a file's bytes in place with random data and syncs it (a missing file is fine:
+/// nothing to destroy).
+fn overwrite_in_place(file: &Path) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = match std::fs::OpenOptions::new().write(true).open(file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(0))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+        getrandom::fill(&mut buf[..n]).map_err(|e| std::io::Error::other(e.to_string()))?;
+        f.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    f.sync_all()
 }
 
 impl Replica {

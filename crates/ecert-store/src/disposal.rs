@@ -296,7 +296,8 @@ impl Store {
 
     /// R-6.5h, R-6.5i: executes an approved disposal: the record becomes `disposed` (first, so
     /// a missing file is never an unexplained loss), then the certificate's and its
-    /// supplements' files are deleted from every replica, then the disposal is `executed`.
+    /// supplements' files are destroyed on every replica (overwritten, then deleted), then the
+    /// disposal is `executed`.
     /// A failed deletion leaves the disposal `approved`; executing again retries it.
     pub async fn execute_disposal(
         &self,
@@ -338,7 +339,7 @@ impl Store {
         );
         let mut failures = Vec::new();
         for k in &keys {
-            failures.extend(self.replicas.delete_all(k).await.0);
+            failures.extend(self.replicas.destroy_all(k).await.0);
         }
         if !failures.is_empty() {
             return Err(invalid(

@@ -100,10 +100,30 @@ async fn r_6_5h_r_6_5i_two_people_then_files_destroyed_everywhere(env: Env) {
     assert_eq!(d.state, DisposalState::Approved);
     assert_eq!(d.approved_by.as_deref(), Some("bob"));
     assert_eq!(env.blob_files().len(), 4, "approval alone destroys nothing");
+    // R-6.5i: a second name (hard link) for every stored file's disk blocks, to see what
+    // destruction leaves in them.
+    let links = env.dir.path().join("links");
+    std::fs::create_dir_all(&links).unwrap();
+    let mut kept = Vec::new();
+    for (n, f) in env.blob_files().iter().enumerate() {
+        let (i, rel) = f.split_once('/').unwrap();
+        let real = env.replica_dir(i[1..].parse().unwrap()).join(rel);
+        let link = links.join(n.to_string());
+        std::fs::hard_link(&real, &link).unwrap();
+        kept.push((link, std::fs::read(&real).unwrap()));
+    }
 
     let d = s.execute_disposal(&c.id, "ops").await.unwrap();
     assert_eq!(d.state, DisposalState::Executed);
     assert!(env.blob_files().is_empty(), "{:?}", env.blob_files());
+    // R-6.5i: the blocks that held each file were overwritten before the file was deleted.
+    for (link, before) in &kept {
+        let after = std::fs::read(link).unwrap();
+        assert_eq!(after.len(), before.len(), "overwritten in place");
+        assert_ne!(&after, before, "{} still holds the certificate", link.display());
+        let same = after.iter().zip(before).filter(|(a, b)| a == b).count();
+        assert!(same < before.len() / 16, "{same} of {} bytes unchanged", before.len());
+    }
     let rec = s.certificate(&c.id).await.unwrap().unwrap();
     assert_eq!(rec.status, CertificateStatus::Disposed, "the record stays");
     assert!(matches!(
