@@ -298,7 +298,12 @@ impl Overlay {
                 format!("{doc_dir}/{name}")
             }
         };
-        let (mut fonts, layers, tags, last_id) = writer.finish_overlay()?;
+        let crate::write::OverlayParts {
+            mut fonts,
+            layers,
+            tags,
+            last_id,
+        } = writer.finish_overlay()?;
         if last_id == u32::MAX {
             return Err(OverlayError::Ids(last_id));
         }
@@ -338,7 +343,9 @@ impl Overlay {
         // Fonts: a new resource file, referenced by a new PublicRes.
         if !fonts.is_empty() {
             let res_path = free_name(&pkg, &under_doc("OverlayRes"), ".xml");
-            let res_dir = format!("{}/Res", dir_of(&res_path)).trim_start_matches('/').to_string();
+            let res_dir = format!("{}/Res", dir_of(&res_path))
+                .trim_start_matches('/')
+                .to_string();
             for f in &mut fonts {
                 let ext = f
                     .file
@@ -366,10 +373,7 @@ impl Overlay {
 
         // Custom tags: appended to the existing list, or a new list.
         if !tags.is_empty() {
-            let existing = doc
-                .custom_tags_file
-                .clone()
-                .filter(|f| pkg.contains(f));
+            let existing = doc.custom_tags_file.clone().filter(|f| pkg.contains(f));
             let list = existing
                 .clone()
                 .unwrap_or_else(|| free_name(&pkg, &under_doc("Tags/CustomTags"), ".xml"));
@@ -380,13 +384,21 @@ impl Overlay {
                     .file_name
                     .rsplit_once('.')
                     .map_or((t.file_name.as_str(), ""), |(a, b)| (a, b));
-                let ext = if ext.is_empty() { String::new() } else { format!(".{ext}") };
+                let ext = if ext.is_empty() {
+                    String::new()
+                } else {
+                    format!(".{ext}")
+                };
                 let file = free_name(&pkg, &join(&tag_dir, stem), &ext);
                 pkg.insert(&file, t.xml.clone())?;
                 let schema_loc = match &t.schema {
                     Some((n, bytes)) => {
                         let (s, e) = n.rsplit_once('.').map_or((n.as_str(), ""), |(a, b)| (a, b));
-                        let e = if e.is_empty() { String::new() } else { format!(".{e}") };
+                        let e = if e.is_empty() {
+                            String::new()
+                        } else {
+                            format!(".{e}")
+                        };
                         let path = free_name(&pkg, &join(&tag_dir, s), &e);
                         pkg.insert(&path, bytes.clone())?;
                         Some(path)
@@ -481,7 +493,7 @@ impl Overlay {
                 }
             };
             let out = splice(&s, vec![edit]);
-                pkg.insert(path, out.into_bytes())?;
+            pkg.insert(path, out.into_bytes())?;
         }
 
         // OFD.xml: DocInfo/CustomDatas.
@@ -640,8 +652,11 @@ fn set_custom_datas(pkg: &mut Package, data: &[(String, String)]) -> Result<(), 
         Some(list) => {
             let mut appended = String::new();
             for (name, value) in data {
-                match kids(list, "CustomData").find(|c| c.attribute("Name") == Some(name.as_str())) {
-                    Some(old) => edits.push((old.range().start, old.range().end, entry(name, value))),
+                match kids(list, "CustomData").find(|c| c.attribute("Name") == Some(name.as_str()))
+                {
+                    Some(old) => {
+                        edits.push((old.range().start, old.range().end, entry(name, value)))
+                    }
                     None => appended.push_str(&entry(name, value)),
                 }
             }

@@ -426,6 +426,18 @@ pub struct AttachmentSpec {
     pub usage: Option<String>,
 }
 
+/// What a factory writer hands to [`crate::overlay`].
+pub(crate) struct OverlayParts {
+    /// Font resources with their subset data (files under `Doc_0/Res/`).
+    pub(crate) fonts: Vec<Font>,
+    /// The new layers of every page, in page order.
+    pub(crate) layers: Vec<Vec<Layer>>,
+    /// Custom tags added.
+    pub(crate) tags: Vec<CustomTagSpec>,
+    /// The largest ID allocated.
+    pub(crate) last_id: u32,
+}
+
 struct FontSlot {
     id: Id,
     src: FontSource,
@@ -770,12 +782,15 @@ impl DocumentWriter {
     /// What [`crate::overlay`] takes from a factory writer: the fonts (subset, with their
     /// data; files under `Doc_0/Res/`), the new layers of every page, the custom tags added,
     /// and the largest ID allocated.
-    pub(crate) fn finish_overlay(
-        mut self,
-    ) -> Result<(Vec<Font>, Vec<Vec<Layer>>, Vec<CustomTagSpec>, u32), WriteError> {
+    pub(crate) fn finish_overlay(mut self) -> Result<OverlayParts, WriteError> {
         let fonts = self.embed_fonts()?;
         let layers = self.pages.into_iter().map(|p| p.layers).collect();
-        Ok((fonts, layers, self.tags, self.next_id))
+        Ok(OverlayParts {
+            fonts,
+            layers,
+            tags: self.tags,
+            last_id: self.next_id,
+        })
     }
 
     /// Subsets every font to the glyphs used, remaps the text objects' `CGTransform` glyphs to
@@ -1418,7 +1433,12 @@ pub fn text_box(
         .rposition(|g| visible(&g))
         .unwrap_or(laid.len().saturating_sub(1));
     let x = x + laid.iter().take(first).map(|g| g.2).sum::<f64>();
-    let width: f64 = laid.iter().skip(first).take(last + 1 - first.min(last + 1)).map(|g| g.2).sum();
+    let width: f64 = laid
+        .iter()
+        .skip(first)
+        .take(last + 1 - first.min(last + 1))
+        .map(|g| g.2)
+        .sum();
     let metrics = (
         f64::from(font.units_per_em().max(1)),
         f64::from(font.ascender()),

@@ -78,7 +78,10 @@ fn overlay_on_our_sample_keeps_every_original_object() {
     let boxes = ov.object_boxes(0);
     assert!(!boxes.is_empty());
     assert!(!ov.is_free(0, boxes[0]));
-    assert!(!ov.is_free(0, Rect::new(200.0, 290.0, 20.0, 20.0)), "off the page");
+    assert!(
+        !ov.is_free(0, Rect::new(200.0, 290.0, 20.0, 20.0)),
+        "off the page"
+    );
 
     let font = ov.add_font(f.cjk.clone()).unwrap();
     let style = TextStyle::new(font, 3.0);
@@ -97,8 +100,10 @@ fn overlay_on_our_sample_keeps_every_original_object() {
         .path(&path, &PathStyle::filled(Color::rgb(0, 0, 0)))
         .unwrap();
     assert!(matches!(ov.layer(3), Err(OverlayError::NoPage(3))));
-    ov.add_custom_tag(tag("<x:Extra xmlns:x=\"urn:example:overlay:1\">1</x:Extra>"))
-        .unwrap();
+    ov.add_custom_tag(tag(
+        "<x:Extra xmlns:x=\"urn:example:overlay:1\">1</x:Extra>",
+    ))
+    .unwrap();
     ov.set_custom_data("证书编号", "JL-NEW-1");
     ov.set_custom_data("电子证书标识", "1.2.3·7·X·Y·JL-NEW-1·0");
     let out = ov.finish().unwrap().to_zip().unwrap();
@@ -138,13 +143,19 @@ fn overlay_on_our_sample_keeps_every_original_object() {
     assert_eq!(doc.public_res.len(), doc0.public_res.len() + 1);
     // Custom tags: the old ones and the new one; CustomDatas set.
     assert_eq!(doc.custom_tags.len(), doc0.custom_tags.len() + 1);
-    assert_eq!(&doc.custom_tags[..doc0.custom_tags.len()], &doc0.custom_tags[..]);
+    assert_eq!(
+        &doc.custom_tags[..doc0.custom_tags.len()],
+        &doc0.custom_tags[..]
+    );
     let new_tag = doc.custom_tags.last().unwrap();
     assert_eq!(new_tag.namespace.as_deref(), Some("urn:example:overlay:1"));
     assert!(String::from_utf8_lossy(&new_tag.data).contains("<x:Extra"));
     let info = &after.ofd.docs[0].info;
     let old_info = &before.ofd.docs[0].info;
-    assert!(info.custom_data.contains(&("证书编号".into(), "JL-NEW-1".into())));
+    assert!(
+        info.custom_data
+            .contains(&("证书编号".into(), "JL-NEW-1".into()))
+    );
     assert!(
         info.custom_data
             .contains(&("电子证书标识".into(), "1.2.3·7·X·Y·JL-NEW-1·0".into()))
@@ -166,7 +177,10 @@ fn overlay_on_our_sample_keeps_every_original_object() {
         }
     }
     // The edited page keeps its original bytes around the inserted layer.
-    let old_c = before.package.get("Doc_0/Pages/Page_0/Content.xml").unwrap();
+    let old_c = before
+        .package
+        .get("Doc_0/Pages/Page_0/Content.xml")
+        .unwrap();
     let new_c = after.package.get("Doc_0/Pages/Page_0/Content.xml").unwrap();
     let old_s = String::from_utf8(old_c.to_vec()).unwrap();
     let new_s = String::from_utf8(new_c.to_vec()).unwrap();
@@ -174,7 +188,10 @@ fn overlay_on_our_sample_keeps_every_original_object() {
     assert!(new_s.starts_with(&old_s[..k]) && new_s.ends_with(&old_s[k..]));
     let inserted = &new_s[k..new_s.len() - (old_s.len() - k)];
     assert!(inserted.starts_with("<ofd:Layer ID="), "{inserted}");
-    assert!(!inserted.contains("xmlns"), "the page's own ofd: prefix is used");
+    assert!(
+        !inserted.contains("xmlns"),
+        "the page's own ofd: prefix is used"
+    );
 }
 
 #[test]
@@ -200,8 +217,10 @@ fn overlay_on_ofdrw_helloworld() {
         .unwrap()
         .path(&path, &PathStyle::filled(Color::black()))
         .unwrap();
-    ov.add_custom_tag(tag("<x:Extra xmlns:x=\"urn:example:overlay:1\">hw</x:Extra>"))
-        .unwrap();
+    ov.add_custom_tag(tag(
+        "<x:Extra xmlns:x=\"urn:example:overlay:1\">hw</x:Extra>",
+    ))
+    .unwrap();
     ov.set_custom_data("证书编号", "HW-1");
     let out = ov.finish().unwrap().to_zip().unwrap();
 
@@ -234,19 +253,35 @@ fn overlay_on_ofdrw_helloworld() {
             .custom_data
             .contains(&("证书编号".into(), "HW-1".into()))
     );
-    assert_eq!(after.ofd.docs[0].info.creator, before.ofd.docs[0].info.creator);
+    assert_eq!(
+        after.ofd.docs[0].info.creator,
+        before.ofd.docs[0].info.creator
+    );
     // Document.xml: only MaxUnitID's number, one PublicRes and one CustomTags are new.
     let d = String::from_utf8(after.package.get("Doc_0/Document.xml").unwrap().to_vec()).unwrap();
     assert!(d.contains("<ofd:PublicRes>PublicRes.xml</ofd:PublicRes><ofd:PublicRes>OverlayRes.xml</ofd:PublicRes>"), "{d}");
-    assert!(d.contains("<ofd:CustomTags>Tags/CustomTags.xml</ofd:CustomTags></ofd:Document>"), "{d}");
-    assert!(d.contains(&format!("<ofd:MaxUnitID>{}</ofd:MaxUnitID>", doc.max_unit_id.unwrap())));
+    assert!(
+        d.contains("<ofd:CustomTags>Tags/CustomTags.xml</ofd:CustomTags></ofd:Document>"),
+        "{d}"
+    );
+    assert!(d.contains(&format!(
+        "<ofd:MaxUnitID>{}</ofd:MaxUnitID>",
+        doc.max_unit_id.unwrap()
+    )));
     // The untouched entries keep their bytes.
-    for p in ["Doc_0/PublicRes.xml"] {
-        assert_eq!(after.package.get(p), before.package.get(p));
+    let edited = [
+        "OFD.xml",
+        "Doc_0/Document.xml",
+        "Doc_0/Pages/Page_0/Content.xml",
+    ];
+    for (path, bytes) in before.package.entries() {
+        if !edited.contains(&path) {
+            assert_eq!(after.package.get(path), Some(bytes), "{path} changed");
+        }
     }
     // Our renderer draws the added square where it was put.
-    let png = ofd::render::render_page(doc, 0, &ofd::render::RenderOptions::with_dpi(25.4))
-        .unwrap();
+    let png =
+        ofd::render::render_page(doc, 0, &ofd::render::RenderOptions::with_dpi(25.4)).unwrap();
     let px = ofd::render::pixel_rgba(&png, 162, 32).unwrap();
     assert!(px[0] < 50 && px[1] < 50 && px[2] < 50, "{px:?}");
 }
