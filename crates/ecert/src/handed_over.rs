@@ -630,7 +630,7 @@ mod tests {
     #[test]
     fn r_5_2_1_metadata_needs_no_layout_sections() {
         let json = r#"{"typeCode":7,"certificateNo":"JZ-H-1","customer":{"name":"甲公司"},
-            "instrument":{"name":"数字多用表","serialNo":"S1"},"issueDate":"2024-03-08"}"#;
+            "instrument":{"name":"数字多用表","serialNo":"S1"},"performedDate":"2024-03-06","issueDate":"2024-03-08"}"#;
         let c = metadata_content(json).expect("metadata only is enough");
         assert_eq!(c.certificate_no.as_deref(), Some("JZ-H-1"));
         // What the record and the identifier need is still required.
