@@ -424,6 +424,29 @@ fn r_5_2_1_handed_over_ofd_is_sealed_with_notice_code_and_identifier() {
     assert!(shown.contains("数字多用表"), "{shown}");
     assert!(inst.ok(&["audit", "verify"]).contains("intact"));
 
+    // The audit entry says where the file came from, with the handed-over file's SM3.
+    let details = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let instance = ecert::service::Instance::open(inst.path())
+                .await
+                .expect("open");
+            instance
+                .store
+                .audit_entries_for("HO2024-0001")
+                .await
+                .expect("audit")
+        })
+        .into_iter()
+        .map(|e| e.details)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(details.contains("handed-over OFD"), "{details}");
+    assert!(
+        details.contains(&ecert_store::hex(&ecert_store::sm3(&original))),
+        "{details}"
+    );
+
     // The same number again is refused.
     let again = inst.run(&["issue", "--ofd", &ofd_path, "--content", &meta_path]);
     assert!(!again.status.success());
@@ -450,4 +473,81 @@ fn r_5_2_1_refuses_files_that_break_the_rules() {
     let business = inst.write("business.ofd", &business_ofd());
     inst.refused(&business, &["--code-at", "60,30"], "HO-R7", "R-4.3.4");
     inst.refused(&business, &["--code-at", "200,30"], "HO-R8", "R-4.3.4");
+}
+
+/// `--code-at` and `--seal-at` are used when they are free of content (R-4.3.4: the code
+/// still covers nothing; the seal may lie over text but never over the code).
+#[test]
+fn r_4_3_4_code_and_seal_positions_can_be_given() {
+    let inst = Instance::new();
+    let ofd_path = inst.write("business.ofd", &business_ofd());
+    let meta_path = inst.write("meta.json", meta("HO2024-0002").as_bytes());
+    let out_dir = inst.path().join("out");
+    let stdout = inst.ok(&[
+        "issue",
+        "--ofd",
+        &ofd_path,
+        "--content",
+        &meta_path,
+        "--code-at",
+        "20,235",
+        "--seal-at",
+        "120,180",
+        "-o",
+        &out_dir.display().to_string(),
+    ]);
+    let file = OfdFile::read(&std::fs::read(field(&stdout, "文件 (file):")).expect("file"))
+        .expect("reads");
+    let mut page1 = Vec::new();
+    for l in &file.ofd.docs[0].document.pages[0].layers {
+        objects(&l.objects, &mut page1);
+    }
+    let code = page1
+        .iter()
+        .filter_map(|o| match o {
+            GraphicObject::Path(p) => Some(p),
+            _ => None,
+        })
+        .max_by_key(|p| p.data.len())
+        .expect("code path");
+    assert_eq!(decode_code(code), field(&stdout, "验证网址 (verify URL):"));
+    let module = rects_of(&code.data)
+        .iter()
+        .map(|r| r.3)
+        .fold(f64::MAX, f64::min);
+    let b = code.common.boundary;
+    assert!(
+        (b.x - 6.0 * module - 20.0).abs() < 0.1 && (b.y - 6.0 * module - 235.0).abs() < 0.1,
+        "the code's 25 mm square starts at 20,235: {b:?}"
+    );
+    let page_id = file.ofd.docs[0].document.pages[0]
+        .id
+        .map(|i| i.to_string())
+        .unwrap_or_default();
+    let stamps: Vec<[f64; 4]> = ecert::preview::impressions(&file)
+        .into_iter()
+        .filter(|s| s.page_id == page_id && s.clip.is_none())
+        .map(|s| s.boundary)
+        .collect();
+    assert_eq!(stamps.len(), 1, "{stamps:?}");
+    assert!(
+        (stamps[0][0] - 120.0).abs() < 0.01 && (stamps[0][1] - 180.0).abs() < 0.01,
+        "{stamps:?}"
+    );
+    // A seal over the code is refused.
+    let meta3 = inst.write("meta3.json", meta("HO2024-0003").as_bytes());
+    let out = inst.run(&[
+        "issue",
+        "--ofd",
+        &ofd_path,
+        "--content",
+        &meta3,
+        "--code-at",
+        "20,235",
+        "--seal-at",
+        "10,220",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("R-4.3.4"));
+    assert!(!inst.run(&["show", "HO2024-0003"]).status.success());
 }
