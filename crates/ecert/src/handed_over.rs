@@ -147,6 +147,18 @@ pub fn check_handed_over(file: &OfdFile) -> anyhow::Result<()> {
         );
     }
     let doc = &body.document;
+    if let Some(m) = doc
+        .media
+        .iter()
+        .find(|m| !m.media_type.eq_ignore_ascii_case("Image"))
+    {
+        bail!(
+            "OFD 文件含多媒体资源（{} {}）(the file has {} multimedia; only images are allowed, R-4.1.4)",
+            m.media_type,
+            m.file,
+            m.media_type
+        );
+    }
     if doc.pages.is_empty() {
         bail!("OFD 文件没有页面 (the file has no page)");
     }

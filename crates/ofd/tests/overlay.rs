@@ -299,3 +299,104 @@ fn overlay_refuses_signed_files() {
         Err(OverlayError::Read(_))
     ));
 }
+
+/// A hand-written file in the default namespace (no `ofd:` prefix), without `MaxUnitID`,
+/// `CustomDatas` or a `Content` element on its page: the overlay's spliced elements declare
+/// their own prefix, and everything reads back.
+#[test]
+fn overlay_on_a_default_namespace_file_without_optional_parts() {
+    let ns = "http://www.ofdspec.org/2016";
+    let mut pkg = ofd::Package::new();
+    let put = |pkg: &mut ofd::Package, p: &str, s: String| pkg.insert(p, s.into_bytes()).unwrap();
+    put(
+        &mut pkg,
+        "OFD.xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><OFD xmlns="{ns}" Version="1.0" DocType="OFD"><DocBody><DocInfo><DocID>abc</DocID><Title>T</Title></DocInfo><DocRoot>Doc_0/Document.xml</DocRoot></DocBody></OFD>"#
+        ),
+    );
+    put(
+        &mut pkg,
+        "Doc_0/Document.xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{ns}"><CommonData><PageArea><PhysicalBox>0 0 210 297</PhysicalBox></PageArea></CommonData><Pages><Page ID="7" BaseLoc="Pages/Page_0/Content.xml"/><Page ID="8" BaseLoc="Pages/Page_1/Content.xml"/></Pages></Document>"#
+        ),
+    );
+    put(
+        &mut pkg,
+        "Doc_0/Pages/Page_0/Content.xml",
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Page xmlns="{ns}"><Content><Layer ID="9"><PathObject ID="12" Boundary="10 10 50 50" Fill="true"><AbbreviatedData>M 0 0 L 50 0 L 50 50 C</AbbreviatedData></PathObject></Layer></Content></Page>"#
+        ),
+    );
+    put(
+        &mut pkg,
+        "Doc_0/Pages/Page_1/Content.xml",
+        format!(r#"<?xml version="1.0" encoding="UTF-8"?><Page xmlns="{ns}"/>"#),
+    );
+    let original = pkg.to_zip().unwrap();
+    let before = OfdFile::read(&original).unwrap();
+
+    let mut ov = Overlay::open(&original).unwrap();
+    assert!(!ov.is_free(0, Rect::new(20.0, 20.0, 5.0, 5.0)));
+    let mut path = Path::new();
+    path.rect(Rect::new(100.0, 100.0, 10.0, 10.0));
+    for page in [0, 1] {
+        ov.layer(page)
+            .unwrap()
+            .path(&path, &PathStyle::filled(Color::black()))
+            .unwrap();
+    }
+    ov.add_custom_tag(tag(
+        "<x:Extra xmlns:x=\"urn:example:overlay:1\">ns</x:Extra>",
+    ))
+    .unwrap();
+    ov.set_custom_data("证书编号", "NS-1");
+    let out = ov.finish().unwrap().to_zip().unwrap();
+
+    let after = OfdFile::read(&out).unwrap();
+    assert_eq!(before.warnings.len(), 1, "the missing MaxUnitID");
+    assert!(after.warnings.is_empty(), "{:?}", after.warnings);
+    let doc = &after.ofd.docs[0].document;
+    assert_eq!(
+        doc.pages[0].layers[0],
+        before.ofd.docs[0].document.pages[0].layers[0]
+    );
+    assert_eq!(doc.pages[0].layers.len(), 2);
+    assert_eq!(
+        doc.pages[1].layers.len(),
+        1,
+        "Content created on the empty page"
+    );
+    let mut all: Vec<u32> = doc.pages.iter().filter_map(|p| p.id).map(|i| i.0).collect();
+    for p in &doc.pages {
+        for l in &p.layers {
+            all.extend(l.id.map(|i| i.0));
+            ids(&l.objects, &mut all);
+        }
+    }
+    let unique: HashSet<u32> = all.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        all.len(),
+        "new IDs after the largest existing one"
+    );
+    assert_eq!(
+        doc.max_unit_id,
+        all.iter().max().copied(),
+        "MaxUnitID written"
+    );
+    assert_eq!(doc.custom_tags.len(), 1);
+    let info = &after.ofd.docs[0].info;
+    assert_eq!(info.custom_data, vec![("证书编号".into(), "NS-1".into())]);
+    assert_eq!(info.title.as_deref(), Some("T"));
+    let page1 = String::from_utf8(
+        after
+            .package
+            .get("Doc_0/Pages/Page_1/Content.xml")
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(page1.contains("<Page xmlns=\"http://www.ofdspec.org/2016\"><Content><ofd:Layer xmlns:ofd=\"http://www.ofdspec.org/2016\""), "{page1}");
+}
