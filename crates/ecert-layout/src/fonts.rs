@@ -147,6 +147,26 @@ impl Fonts {
         Ok(cell.get_or_init(|| src).clone())
     }
 
+    /// The regular face of the heading (sans) family for the OFD writer, e.g. for text the
+    /// application adds to a page it did not lay out (R-4.3.6 on a handed-over file).
+    pub fn sans_source(&self) -> Result<ofd::FontSource, LayoutError> {
+        let i = self
+            .book
+            .select(
+                &self.sans.to_lowercase(),
+                typst::text::FontVariant::default(),
+            )
+            .ok_or_else(|| LayoutError::Font {
+                what: self.sans.clone(),
+                reason: "no face of this family".into(),
+            })?;
+        let font = self.fonts.get(i).ok_or_else(|| LayoutError::Font {
+            what: self.sans.clone(),
+            reason: "font table out of step".into(),
+        })?;
+        self.source(font)
+    }
+
     /// The family used for body text.
     pub fn serif(&self) -> &str {
         &self.serif

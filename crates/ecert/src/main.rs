@@ -35,7 +35,8 @@ enum Command {
     Demo(cli::demo::DemoArgs),
     /// 初始化实例 (create an instance; --demo for a trial one).
     Init(cli::instance::InitArgs),
-    /// 签发证书 (issue a certificate from content JSON).
+    /// 签发证书 (issue a certificate from content JSON; or seal a business system's own OFD:
+    /// issue --ofd FILE.ofd --content META.json).
     Issue(cli::instance::IssueArgs),
     /// 修改证书：签发修改后的证书，原证书作废 (revise: issue a replacement, the original becomes void).
     Revise(cli::instance::ReviseArgs),

@@ -34,7 +34,7 @@ pub struct Instance {
     /// Records, blobs, audit log.
     pub store: Store,
     master_key: MasterKey,
-    fonts: ecert_layout::Fonts,
+    pub(crate) fonts: ecert_layout::Fonts,
     /// Seals checked once with their decrypted signers, by seal id and last change.
     sealers: Mutex<std::collections::HashMap<String, std::sync::Arc<Sealer>>>,
 }
@@ -103,14 +103,14 @@ fn random_hex(bytes: usize) -> anyhow::Result<String> {
 }
 
 /// Today's date (UTC), `YYYY-MM-DD`.
-fn today_utc() -> String {
+pub(crate) fn today_utc() -> String {
     ses::pki::format_time(ses::pki::now())
         .chars()
         .take(10)
         .collect()
 }
 
-fn add_years(date: &str, years: u32) -> String {
+pub(crate) fn add_years(date: &str, years: u32) -> String {
     match crate::domain::content::parse_date(date) {
         Some((y, m, d)) => {
             let y = y + years as i32;
@@ -511,7 +511,7 @@ impl Instance {
     /// in `seal_slot` on page 1 and a riding seam over all pages when there are several
     /// then our own strict verifier must accept the file (nothing is stored
     /// otherwise).
-    async fn seal_and_check(
+    pub(crate) async fn seal_and_check(
         &self,
         package: &mut ofd::Package,
         seal_kind: SealKind,
@@ -952,10 +952,10 @@ pub struct Supplemented {
     pub message: String,
 }
 
-struct Sealed {
-    file: Vec<u8>,
-    seal_name: String,
-    events: Vec<ses::sign::SealEvent>,
+pub(crate) struct Sealed {
+    pub(crate) file: Vec<u8>,
+    pub(crate) seal_name: String,
+    pub(crate) events: Vec<ses::sign::SealEvent>,
 }
 
 /// Draws the Grid Matrix code of `url`, 25 × 25 mm with its quiet zone, into `slot` on page 1
@@ -965,6 +965,23 @@ fn draw_code(
     slot: ecert_layout::geom::Rect,
     url: &str,
 ) -> anyhow::Result<()> {
+    let path = code_path(slot, url)?;
+    let mut page = document
+        .page(0)
+        .ok_or_else(|| anyhow!("证书没有页面 (no page)"))?;
+    page.body().path(
+        &path,
+        &ofd::write::PathStyle::filled(ofd::Color::rgb(0, 0, 0)),
+    )?;
+    Ok(())
+}
+
+/// The Grid Matrix code of `url` as one path of dark modules, 25 × 25 mm with its quiet zone
+/// inside `slot` (page mm, R-4.3.4).
+pub(crate) fn code_path(
+    slot: ecert_layout::geom::Rect,
+    url: &str,
+) -> anyhow::Result<ofd::write::Path> {
     let symbol = gridmatrix::encode(url, &gridmatrix::Options::default())?;
     let mut path = ofd::write::Path::new();
     for r in symbol.dark_rects_mm(
@@ -978,14 +995,7 @@ fn draw_code(
             r.height,
         ));
     }
-    let mut page = document
-        .page(0)
-        .ok_or_else(|| anyhow!("证书没有页面 (no page)"))?;
-    page.body().path(
-        &path,
-        &ofd::write::PathStyle::filled(ofd::Color::rgb(0, 0, 0)),
-    )?;
-    Ok(())
+    Ok(path)
 }
 
 /// The file name of a supplement (R-4.4 limits: characters, 255 bytes).

@@ -44,12 +44,7 @@ pub fn set_signatures_loc(pkg: &mut Package, doc_index: usize, loc: &str) -> Res
         .nth(doc_index)
         .ok_or(EditError::NoDocBody(doc_index))?;
     // The prefix used by DocBody, so the new element matches (`ofd:` normally).
-    let qname = &s[body.range()];
-    let prefix = qname
-        .strip_prefix('<')
-        .and_then(|q| q.split([' ', '>', '/', '\t', '\n', '\r']).next())
-        .and_then(|q| q.split_once(':').map(|(p, _)| format!("{p}:")))
-        .unwrap_or_default();
+    let prefix = element_prefix(s, body);
     let elem = format!("<{prefix}Signatures>{loc}</{prefix}Signatures>");
     let find = |name: &str| {
         body.children()
@@ -74,6 +69,22 @@ pub fn set_signatures_loc(pkg: &mut Package, doc_index: usize, loc: &str) -> Res
     out.push_str(&s[end..]);
     pkg.insert("OFD.xml", out.into_bytes())?;
     Ok(())
+}
+
+/// The element's name as written in `s` (`ofd:DocBody`), from its start tag.
+pub(crate) fn qname<'s>(s: &'s str, node: roxmltree::Node<'_, '_>) -> &'s str {
+    s.get(node.range())
+        .and_then(|q| q.strip_prefix('<'))
+        .and_then(|q| q.split([' ', '>', '/', '\t', '\n', '\r']).next())
+        .unwrap_or_default()
+}
+
+/// The prefix the element is written with, with its colon (`ofd:`), or `""`.
+pub(crate) fn element_prefix(s: &str, node: roxmltree::Node<'_, '_>) -> String {
+    qname(s, node)
+        .split_once(':')
+        .map(|(p, _)| format!("{p}:"))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -15,6 +15,9 @@
 //! - [`read::OfdFile`]: the reader, with [`OfdFile::loaded_parts`] for signature coverage
 //!   checks and [`Warning`]s for every leniency it applied.
 //! - [`edit::set_signatures_loc`]: adds the `Signatures` pointer to `OFD.xml` for sealing.
+//! - [`overlay::Overlay`]: adds objects (text with embedded font subsets, paths), custom tags
+//!   and `CustomDatas` to a file someone else wrote, keeping its own objects and bytes, and
+//!   finds free room on its pages.
 //! - [`sample`]: the three-page demonstration document (`cargo run -p ofd --example sample`).
 //!
 //! ```no_run
@@ -79,6 +82,7 @@ pub mod edit;
 pub mod font;
 pub mod loc;
 pub mod model;
+pub mod overlay;
 pub mod package;
 pub mod read;
 pub mod render;
@@ -90,6 +94,7 @@ pub use edit::{EditError, set_signatures_loc};
 pub use font::{FontError, FontSource};
 pub use loc::{LocError, resolve};
 pub use model::*;
+pub use overlay::{Overlay, OverlayError};
 pub use package::{Limits, Package, PackageError};
 pub use read::{OfdFile, ReadError, ReadOptions};
 pub use write::{DocumentWriter, WriteError};

@@ -426,6 +426,18 @@ pub struct AttachmentSpec {
     pub usage: Option<String>,
 }
 
+/// What a factory writer hands to [`crate::overlay`].
+pub(crate) struct OverlayParts {
+    /// Font resources with their subset data (files under `Doc_0/Res/`).
+    pub(crate) fonts: Vec<Font>,
+    /// The new layers of every page, in page order.
+    pub(crate) layers: Vec<Vec<Layer>>,
+    /// Custom tags added.
+    pub(crate) tags: Vec<CustomTagSpec>,
+    /// The largest ID allocated.
+    pub(crate) last_id: u32,
+}
+
 struct FontSlot {
     id: Id,
     src: FontSource,
@@ -732,9 +744,58 @@ impl DocumentWriter {
         })
     }
 
-    /// Finishes the document: subsets fonts and builds the package.
-    pub fn finish(mut self) -> Result<Package, WriteError> {
-        // 1. Font subsets and glyph remapping.
+    /// A writer used only as a factory of new objects for [`crate::overlay`]: IDs are
+    /// allocated after `last_id` (the existing document's largest), and `pages` placeholder
+    /// pages (without IDs of their own) stand for the existing pages.
+    pub(crate) fn for_overlay(last_id: u32, pages: &[Option<PageArea>]) -> Self {
+        DocumentWriter {
+            info: DocInfo {
+                doc_id: "overlay".into(),
+                ..Default::default()
+            },
+            page_area: PageArea::default(),
+            next_id: last_id,
+            fonts: Vec::new(),
+            media: Vec::new(),
+            pages: pages
+                .iter()
+                .map(|area| Page {
+                    id: None,
+                    content_path: String::new(),
+                    area: *area,
+                    templates: Vec::new(),
+                    page_res: Vec::new(),
+                    layers: Vec::new(),
+                    annotations: Vec::new(),
+                })
+                .collect(),
+            tags: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+
+    /// The pages so far with their layers (for [`crate::overlay`]'s free-space checks).
+    pub(crate) fn pages_so_far(&self) -> &[Page] {
+        &self.pages
+    }
+
+    /// What [`crate::overlay`] takes from a factory writer: the fonts (subset, with their
+    /// data; files under `Doc_0/Res/`), the new layers of every page, the custom tags added,
+    /// and the largest ID allocated.
+    pub(crate) fn finish_overlay(mut self) -> Result<OverlayParts, WriteError> {
+        let fonts = self.embed_fonts()?;
+        let layers = self.pages.into_iter().map(|p| p.layers).collect();
+        Ok(OverlayParts {
+            fonts,
+            layers,
+            tags: self.tags,
+            last_id: self.next_id,
+        })
+    }
+
+    /// Subsets every font to the glyphs used, remaps the text objects' `CGTransform` glyphs to
+    /// the subsets and returns the font resources with their data.
+    fn embed_fonts(&mut self) -> Result<Vec<Font>, WriteError> {
         let mut fonts = Vec::with_capacity(self.fonts.len());
         for slot in &self.fonts {
             let used: Vec<u16> = slot.used.iter().copied().collect();
@@ -781,6 +842,13 @@ impl DocumentWriter {
                 data: Some(bytes.clone()),
             });
         }
+        Ok(fonts)
+    }
+
+    /// Finishes the document: subsets fonts and builds the package.
+    pub fn finish(mut self) -> Result<Package, WriteError> {
+        // 1. Font subsets and glyph remapping.
+        let fonts = self.embed_fonts()?;
 
         // 2. Custom tags and attachments in the model.
         let custom_tags: Vec<CustomTag> = self
@@ -920,6 +988,38 @@ impl PageWriter<'_> {
             },
             None => self.layer(LayerType::Body),
         }
+    }
+}
+
+impl<'a> PageWriter<'a> {
+    /// [`PageWriter::body`] that keeps the page's borrow (for [`crate::overlay`]).
+    pub(crate) fn into_body(self) -> LayerWriter<'a> {
+        let existing = self.doc.pages.get(self.page).and_then(|p| {
+            p.layers
+                .iter()
+                .position(|l| l.layer_type == LayerType::Body)
+        });
+        let page = self.page;
+        let doc = self.doc;
+        let layer = match existing {
+            Some(layer) => layer,
+            None => {
+                let id = doc.alloc();
+                match doc.pages.get_mut(page) {
+                    Some(p) => {
+                        p.layers.push(Layer {
+                            id: Some(id),
+                            layer_type: LayerType::Body,
+                            draw_param: None,
+                            objects: Vec::new(),
+                        });
+                        p.layers.len() - 1
+                    }
+                    None => 0,
+                }
+            }
+        };
+        LayerWriter { doc, page, layer }
     }
 }
 
@@ -1077,16 +1177,8 @@ impl LayerWriter<'_> {
         }
         let last_adv = deltas.pop().unwrap_or(0.0);
         let _ = last_adv;
-        let scale = style.size / upem;
-        let ascent = (asc * scale).max(style.size * 0.8);
-        let descent = (-desc * scale).max(style.size * 0.2);
-        let pad = style.size * 0.25;
-        let mut boundary = Rect::new(
-            x - pad,
-            y - ascent - pad,
-            width.max(0.0) + 2.0 * pad,
-            ascent + descent + 2.0 * pad,
-        );
+        let (mut boundary, ascent, pad) =
+            unrotated_text_box((upem, asc, desc), style.size, x, y, width);
         let mut ctm = None;
         if !style.rotation.is_finite() {
             return Err(WriteError::Invalid {
@@ -1296,6 +1388,65 @@ impl LayerWriter<'_> {
     }
 }
 
+/// The `Boundary` the writer gives an unrotated text run of `width` mm whose baseline starts
+/// at (`x`, `y`), with the font's (units per em, ascender, descender); also the ascent and the
+/// padding used. Shared by [`LayerWriter::glyph_run`] and [`text_box`].
+fn unrotated_text_box(
+    (upem, asc, desc): (f64, f64, f64),
+    size: f64,
+    x: f64,
+    y: f64,
+    width: f64,
+) -> (Rect, f64, f64) {
+    let scale = size / upem;
+    let ascent = (asc * scale).max(size * 0.8);
+    let descent = (-desc * scale).max(size * 0.2);
+    let pad = size * 0.25;
+    (
+        Rect::new(
+            x - pad,
+            y - ascent - pad,
+            width.max(0.0) + 2.0 * pad,
+            ascent + descent + 2.0 * pad,
+        ),
+        ascent,
+        pad,
+    )
+}
+
+/// The `Boundary` that [`LayerWriter::text`] will give `text` in `font` at `size` mm with its
+/// baseline starting at (`x`, `y`) (no letter spacing, no rotation): lets a caller find free
+/// room before writing (e.g. [`crate::overlay`]).
+pub fn text_box(
+    font: &FontSource,
+    size: f64,
+    x: f64,
+    y: f64,
+    text: &str,
+) -> Result<Rect, WriteError> {
+    let laid = font.layout(text, size)?;
+    // As `glyph_run`: leading and trailing whitespace is not written.
+    let visible = |g: &&(char, u16, f64)| !g.0.is_whitespace();
+    let first = laid.iter().position(|g| visible(&g)).unwrap_or(0);
+    let last = laid
+        .iter()
+        .rposition(|g| visible(&g))
+        .unwrap_or(laid.len().saturating_sub(1));
+    let x = x + laid.iter().take(first).map(|g| g.2).sum::<f64>();
+    let width: f64 = laid
+        .iter()
+        .skip(first)
+        .take(last + 1 - first.min(last + 1))
+        .map(|g| g.2)
+        .sum();
+    let metrics = (
+        f64::from(font.units_per_em().max(1)),
+        f64::from(font.ascender()),
+        f64::from(font.descender()),
+    );
+    Ok(unrotated_text_box(metrics, size, x, y, width).0)
+}
+
 fn png_size(d: &[u8]) -> (u32, u32) {
     let be = |o: usize| {
         d.get(o..o + 4)
@@ -1336,7 +1487,7 @@ fn jpeg_size(d: &[u8]) -> (u32, u32) {
 
 /// `to` as an `ST_Loc` written in the file `from`: relative when `to` is below `from`'s
 /// directory, else absolute.
-fn loc_from(from: &str, to: &str) -> String {
+pub(crate) fn loc_from(from: &str, to: &str) -> String {
     let dir = crate::loc::dir_of(from);
     if dir.is_empty() {
         return to.to_string();
@@ -1416,7 +1567,7 @@ fn doc_info(x: &mut Xml, i: &DocInfo) {
     x.close("DocInfo");
 }
 
-fn res_file(
+pub(crate) fn res_file(
     pkg: &mut Package,
     path: &str,
     fonts: &[Font],
@@ -1602,19 +1753,7 @@ fn write_document(pkg: &mut Package, root: &str, d: &Document) -> Result<(), Wri
         let mut x = Xml::new();
         x.root("CustomTags", &[]);
         for t in &d.custom_tags {
-            let mut a: Attrs = Vec::new();
-            if let Some(v) = &t.type_id {
-                a.push(("TypeID", v.clone()));
-            }
-            if let Some(v) = &t.namespace {
-                a.push(("NameSpace", v.clone()));
-            }
-            x.open("CustomTag", &a);
-            if let Some(s) = &t.schema_loc {
-                x.leaf("SchemaLoc", &[], &loc_from(f, s));
-            }
-            x.leaf("FileLoc", &[], &loc_from(f, &t.file));
-            x.close("CustomTag");
+            custom_tag_entry(&mut x, f, t, false);
         }
         x.close("CustomTags");
         pkg.insert(f, x.finish())?;
@@ -1660,6 +1799,28 @@ fn write_document(pkg: &mut Package, root: &str, d: &Document) -> Result<(), Wri
         }
     }
     Ok(())
+}
+
+/// One `CustomTag` entry of the custom tag list `list_file` (locations relative to it).
+/// `declare_ns`: the element declares the `ofd` prefix (spliced into someone else's list).
+pub(crate) fn custom_tag_entry(x: &mut Xml, list_file: &str, t: &CustomTag, declare_ns: bool) {
+    let mut a: Attrs = Vec::new();
+    if let Some(v) = &t.type_id {
+        a.push(("TypeID", v.clone()));
+    }
+    if let Some(v) = &t.namespace {
+        a.push(("NameSpace", v.clone()));
+    }
+    if declare_ns {
+        x.root("CustomTag", &a);
+    } else {
+        x.open("CustomTag", &a);
+    }
+    if let Some(s) = &t.schema_loc {
+        x.leaf("SchemaLoc", &[], &loc_from(list_file, s));
+    }
+    x.leaf("FileLoc", &[], &loc_from(list_file, &t.file));
+    x.close("CustomTag");
 }
 
 /// The annotation index and one `PageAnnot` file per page (the file named in the

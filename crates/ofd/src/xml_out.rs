@@ -132,6 +132,13 @@ impl Xml {
         let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
         Xml { w }
     }
+    /// A fragment to splice into an existing part: no XML declaration. Open its first element
+    /// with [`Xml::root`] so that it declares the `ofd` prefix itself.
+    pub fn fragment() -> Self {
+        Xml {
+            w: Writer::new(Vec::with_capacity(4096)),
+        }
+    }
     fn start(name: &str, attrs: &[(&'static str, String)]) -> BytesStart<'static> {
         let mut b = BytesStart::new(format!("ofd:{name}"));
         for (k, v) in attrs {
@@ -167,6 +174,10 @@ impl Xml {
         self.open(name, attrs);
         let _ = self.w.write_event(Event::Text(BytesText::new(text)));
         self.close(name);
+    }
+    /// Escaped text content.
+    pub fn text(&mut self, text: &str) {
+        let _ = self.w.write_event(Event::Text(BytesText::new(text)));
     }
     /// `leaf` without attributes, skipped when `text` is `None`.
     pub fn opt_leaf(&mut self, name: &str, text: Option<&str>) {
@@ -398,20 +409,30 @@ pub fn page_content(
     if !layers.is_empty() {
         x.open("Content", &[]);
         for l in layers {
-            let mut a: Attrs = Vec::new();
-            push_opt(&mut a, "ID", l.id, |i| i.to_string());
-            if l.layer_type != LayerType::Body {
-                a.push(("Type", l.layer_type.as_attr().into()));
-            }
-            push_opt(&mut a, "DrawParam", l.draw_param, |i| i.to_string());
-            x.open("Layer", &a);
-            objects(&mut x, &l.objects);
-            x.close("Layer");
+            layer(&mut x, l, false);
         }
         x.close("Content");
     }
     x.close("Page");
     x.finish()
+}
+
+/// Writes one `Layer` with its objects; `declare_ns`: the element declares the `ofd` prefix
+/// (for a layer spliced into a file written by someone else).
+pub fn layer(x: &mut Xml, l: &Layer, declare_ns: bool) {
+    let mut a: Attrs = Vec::new();
+    push_opt(&mut a, "ID", l.id, |i| i.to_string());
+    if l.layer_type != LayerType::Body {
+        a.push(("Type", l.layer_type.as_attr().into()));
+    }
+    push_opt(&mut a, "DrawParam", l.draw_param, |i| i.to_string());
+    if declare_ns {
+        x.root("Layer", &a);
+    } else {
+        x.open("Layer", &a);
+    }
+    objects(x, &l.objects);
+    x.close("Layer");
 }
 
 /// Writes `DrawParam`s, used by the Res file writer.

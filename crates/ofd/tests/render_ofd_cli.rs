@@ -395,3 +395,53 @@ fn ofd_cli_draws_rotated_text_like_we_do() {
         );
     }
 }
+
+/// A file changed by `ofd::overlay` (a new layer appended to a page, a second resource file
+/// with a new embedded subset, `MaxUnitID` raised, a custom tag appended) still passes
+/// ofd-cli's check, and ofd-cli draws the added text from the added subset like we do.
+#[test]
+fn ofd_cli_reads_a_file_with_an_overlay() {
+    let fonts =
+        sample::SampleFonts::system().unwrap_or_else(|e| panic!("{e} (bash scripts/setup)"));
+    let mut ov = ofd::Overlay::open(&sample_bytes()).unwrap();
+    let font = ov.add_font(fonts.cjk.clone()).unwrap();
+    let text = "叠加层：电子证书";
+    let probe = ofd::write::text_box(&fonts.cjk, 4.0, 0.0, 0.0, text).unwrap();
+    let pb = ov.page_box(0).unwrap();
+    let mut spot = None;
+    for yi in (10..(pb.h as i32 - 5)).rev() {
+        for xi in (5..(pb.w as i32 - 5 - probe.w as i32)).step_by(5) {
+            let (x, y) = (f64::from(xi), f64::from(yi));
+            if spot.is_none()
+                && ov.is_free(0, Rect::new(x + probe.x, y + probe.y, probe.w, probe.h))
+            {
+                spot = Some((x, y));
+            }
+        }
+    }
+    let (x, y) = spot.expect("free room on page 1");
+    ov.layer(0)
+        .unwrap()
+        .text(&ofd::write::TextStyle::new(font, 4.0), x, y, text)
+        .unwrap();
+    let bytes = ov.finish().unwrap().to_zip().unwrap();
+    let out = check("overlay", &bytes);
+    assert!(
+        out.contains("[通过]") && !out.contains("[不通过]"),
+        "ofd-cli check does not pass the overlaid sample:\n{out}"
+    );
+    let file = OfdFile::read(&bytes).unwrap();
+    let doc = &file.ofd.docs[0].document;
+    assert!(page_texts(doc, 0).iter().any(|(_, t)| t == text));
+    let theirs = render_with_ofd_cli("overlay", &bytes);
+    let opts = RenderOptions::with_dpi(DPI);
+    let ours: Vec<Pixmap> = (0..doc.pages.len())
+        .map(|i| render_page(doc, i, &opts).unwrap())
+        .collect();
+    let problems = compare_text("overlay", doc, &ours, &theirs);
+    assert!(
+        problems.is_empty(),
+        "ofd-cli draws text differently:\n{}",
+        problems.join("\n")
+    );
+}

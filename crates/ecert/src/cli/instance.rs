@@ -15,17 +15,40 @@ pub struct InitArgs {
     pub demo: bool,
 }
 
-/// `ecert issue CONTENT.json… [--template T] [-o DIR]`
+/// `ecert issue CONTENT.json… [--template T] [-o DIR]`, or
+/// `ecert issue --ofd FILE.ofd --content META.json [--code-at X,Y] [--seal-at X,Y] [-o DIR]`
 #[derive(Debug, Args)]
 pub struct IssueArgs {
     /// Certificate content (JSON; schema in docs/content.schema.json): one or more files, or
     /// folders whose `*.json` files are issued in name order.
-    #[arg(required = true, num_args = 1..)]
+    #[arg(required_unless_present = "ofd", num_args = 1..)]
     pub content: Vec<PathBuf>,
     /// Template: calibration | verification | verification-notice | report, a `.typ` file or a
     /// template folder (default: the kind's shipped template).
     #[arg(long)]
     pub template: Option<String>,
+    /// 业务系统已生成的 OFD 证书：原样签章，加上电子证书声明、网格矩阵码和电子证书标识
+    /// (seal an OFD the business system made as it is, adding the notice, the code and the
+    /// identifier; ). Needs --content META.json.
+    #[arg(long, value_name = "FILE.ofd", requires = "meta", conflicts_with_all = ["content", "template"])]
+    pub ofd: Option<PathBuf>,
+    /// With --ofd: the certificate's metadata as content JSON (type, number, customer,
+    /// instrument, dates; results and signatories may be left out).
+    #[arg(
+        long = "content",
+        id = "meta",
+        value_name = "META.json",
+        requires = "ofd"
+    )]
+    pub meta: Option<PathBuf>,
+    /// With --ofd: top-left corner of the 25 mm Grid Matrix code on page 1, "X,Y" in mm
+    /// (default: a free area found automatically; checked either way).
+    #[arg(long, value_name = "X,Y", requires = "ofd")]
+    pub code_at: Option<String>,
+    /// With --ofd: top-left corner of the 42 mm seal on page 1, "X,Y" in mm (default: lower
+    /// right, away from the code).
+    #[arg(long, value_name = "X,Y", requires = "ofd")]
+    pub seal_at: Option<String>,
     /// Write the sealed certificate into this folder.
     #[arg(short = 'o', long, default_value = ".")]
     pub out: PathBuf,
@@ -136,6 +159,9 @@ pub(crate) fn progress(len: usize, what: &str) -> indicatif::ProgressBar {
 /// Runs `ecert issue`: every file is issued on its own (one bad file does not stop the
 /// others); fails if any failed.
 pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
+    if let Some(ofd) = &args.ofd {
+        return issue_handed_over(dir, args, ofd);
+    }
     let files = content_files(&args.content)?;
     let template = args
         .template
@@ -178,6 +204,39 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
         if failed > 0 {
             bail!("{failed}/{} 份未签发 (not issued)", files.len());
         }
+        Ok(())
+    })
+}
+
+/// Runs `ecert issue --ofd FILE --content META.json`.
+fn issue_handed_over(dir: &Path, args: &IssueArgs, ofd: &Path) -> anyhow::Result<()> {
+    let meta = args
+        .meta
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("--ofd 需要 --content META.json (--ofd needs --content)"))?;
+    let bytes =
+        std::fs::read(ofd).with_context(|| format!("无法读取 {} (cannot read)", ofd.display()))?;
+    let content = std::fs::read_to_string(meta)
+        .with_context(|| format!("无法读取 {} (cannot read)", meta.display()))?;
+    let placement = ecert::handed_over::Placement {
+        code_at: args
+            .code_at
+            .as_deref()
+            .map(ecert::handed_over::parse_xy)
+            .transpose()?,
+        seal_at: args
+            .seal_at
+            .as_deref()
+            .map(ecert::handed_over::parse_xy)
+            .transpose()?,
+    };
+    runtime()?.block_on(async {
+        let instance = Instance::open(dir).await?;
+        let issued = instance
+            .issue_ofd_at(&bytes, &content, "cli", placement)
+            .await
+            .with_context(|| format!("{} 未签发 (not issued)", ofd.display()))?;
+        print_issued(&write_issued(&args.out, &issued)?, &issued);
         Ok(())
     })
 }

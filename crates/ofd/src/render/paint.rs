@@ -353,7 +353,7 @@ impl<'a> PageRenderer<'a> {
         }
         let mut clip = ctx.clip;
         // A missing or empty Boundary (sloppy files) does not hide the object.
-        if b.w > 0.0 && b.h > 0.0 {
+        if let Some(b) = super::clip_box(c) {
             clip = clip.intersect(&PxRect::of(&ctx.m, &b));
         }
         (!clip.empty()).then_some((m, clip))

@@ -1,0 +1,690 @@
+//! Sealing a handed-over OFD (R-5.2.1): the business system made the certificate file itself;
+//! ecert checks it against the file rules it cannot lay out itself (R-4.1.2, R-4.1.3, R-4.1.4,
+//! R-4.1.6, R-4.3.3), adds what an electronic certificate needs without touching what is there
+//! — the notice on every page that lacks it (R-4.3.6), the 25 mm Grid Matrix code on page 1 in
+//! free space (R-4.3.4), the identifier as a custom tag and in `CustomDatas` (R-4.5.1,
+//! R-4.5.2) — then seals it like any certificate (stamp, riding seam; R-4.1.3, R-4.3.5),
+//! checks it with our own verifier and stores it (same record and audit entry as normal
+//! issuing, with the handed-over file's SM3).
+//!
+//! The content JSON is the normal schema, checked lighter: the layout is not ours, so the
+//! sections only a layout needs (methods, standards, results, conclusion, signatories) may be
+//! absent; whatever is given must still be well-formed, and what the record, the file name and
+//! the identifier need (type, number, customer, instrument name and serial, dates) is required.
+
+use anyhow::{Context, anyhow, bail};
+use ecert_layout::geom::Rect as LRect;
+use ecert_store::NewCertificate;
+use ofd::overlay::Overlay;
+use ofd::write::{PathStyle, TextStyle};
+use ofd::{GraphicObject, OfdFile, Rect, Warning};
+
+use crate::domain::filename::{self, FileNameParts};
+use crate::domain::{CheckCode, Content, ContentErrors, Identifier, VerifyToken};
+use crate::service::{
+    Instance, Issued, TAG_NAMESPACE, add_years, code_path, identifier_tag_xml, seal_kind_for,
+    today_utc,
+};
+
+/// Size of the seal stamp's box on page 1, mm (the shipped templates reserve the same).
+pub const SEAL_BOX_MM: f64 = 42.0;
+/// The largest seal picture (`ecert seal create` accepts 20–60 mm).
+const MAX_SEAL_MM: f64 = 60.0;
+/// Size of the added notice text (9 pt), mm.
+pub const NOTICE_SIZE_MM: f64 = 9.0 * 25.4 / 72.0;
+/// The code keeps this far from the page edges, mm.
+const CODE_MARGIN_MM: f64 = 8.0;
+/// … and this far from every other object, mm (its own 25 mm already hold the quiet zone).
+const CODE_GAP_MM: f64 = 1.0;
+/// The notice keeps this far from the page edges, mm.
+const NOTICE_MARGIN_MM: f64 = 5.0;
+
+/// Where to put the code and the seal on page 1 (top-left corners, page mm); `None`: found
+/// automatically. A given position is still checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Placement {
+    /// `--code-at X,Y`: the 25 × 25 mm code's top-left corner.
+    pub code_at: Option<(f64, f64)>,
+    /// `--seal-at X,Y`: the 42 × 42 mm seal box's top-left corner.
+    pub seal_at: Option<(f64, f64)>,
+}
+
+/// Parses `X,Y` in millimetres (for `--code-at` / `--seal-at`).
+pub fn parse_xy(text: &str) -> anyhow::Result<(f64, f64)> {
+    let bad = || {
+        anyhow!("位置“{text}”应为“X,Y”，单位毫米 (a position is X,Y in millimetres, e.g. 170,20)")
+    };
+    let (x, y) = text.split_once(',').ok_or_else(bad)?;
+    let x: f64 = x.trim().parse().map_err(|_| bad())?;
+    let y: f64 = y.trim().parse().map_err(|_| bad())?;
+    if !(x.is_finite() && y.is_finite()) {
+        return Err(bad());
+    }
+    Ok((x, y))
+}
+
+/// The sections only our own layout needs: absent in a handed-over file's metadata is fine.
+const LAYOUT_SECTIONS: [&str; 5] = [
+    "/methods",
+    "/standards",
+    "/results",
+    "/conclusion",
+    "/signatories",
+];
+
+/// Parses the metadata of a handed-over file: [`Content::validate`] without the requirements
+/// that only a layout has (a missing methods/standards/results/conclusion/signatories section,
+/// the valid-until a passed verification prints). Everything given is still checked.
+pub fn metadata_content(text: &str) -> Result<Content, ContentErrors> {
+    let content = Content::from_json(text)?;
+    let absent = |pointer: &str| match pointer {
+        "/methods" => content.methods.as_deref().is_none_or(|v| v.is_empty()),
+        "/standards" => content.standards.as_deref().is_none_or(|v| v.is_empty()),
+        "/results" => content.results.as_deref().is_none_or(|v| v.is_empty()),
+        "/conclusion" => content.conclusion.is_none(),
+        "/signatories" => content.signatories.as_deref().is_none_or(|v| v.is_empty()),
+        _ => false,
+    };
+    match content.validate() {
+        Ok(()) => Ok(content),
+        Err(ContentErrors(problems)) => {
+            let kept: Vec<_> = problems
+                .into_iter()
+                .filter(|p| {
+                    let layout_only =
+                        LAYOUT_SECTIONS.contains(&p.pointer.as_str()) && absent(&p.pointer);
+                    let valid_until_wanted =
+                        p.pointer == "/validUntil" && content.valid_until.is_none();
+                    !(layout_only || valid_until_wanted)
+                })
+                .collect();
+            if kept.is_empty() {
+                Ok(content)
+            } else {
+                Err(ContentErrors(kept))
+            }
+        }
+    }
+}
+
+fn is_a4(b: &Rect) -> bool {
+    let near = |a: f64, b: f64| (a - b).abs() <= 1.0;
+    (near(b.w, 210.0) && near(b.h, 297.0)) || (near(b.w, 297.0) && near(b.h, 210.0))
+}
+
+fn text_fonts(objs: &[GraphicObject], out: &mut Vec<ofd::Id>) {
+    for o in objs {
+        match o {
+            GraphicObject::Text(t) => out.push(t.font),
+            GraphicObject::Block(b) => text_fonts(&b.objects, out),
+            _ => {}
+        }
+    }
+}
+
+/// The file rules a handed-over OFD must already keep (we do not change its content).
+pub fn check_handed_over(file: &OfdFile) -> anyhow::Result<()> {
+    if file.ofd.docs.len() != 1 {
+        bail!(
+            "OFD 文件含 {} 个文档，一个文件只能是一份证书 (the file holds {} documents; one file is one certificate, R-4.1.2)",
+            file.ofd.docs.len(),
+            file.ofd.docs.len()
+        );
+    }
+    let body = &file.ofd.docs[0];
+    if let Some(s) = &body.signatures {
+        bail!(
+            "OFD 文件已有签章（{s}），不能再次加入内容后签章 (the file is already signed; adding to it would break its signatures, R-4.1.3)"
+        );
+    }
+    if let Some(Warning::Dynamic { file: part }) = file
+        .warnings
+        .iter()
+        .find(|w| matches!(w, Warning::Dynamic { .. }))
+    {
+        bail!(
+            "OFD 文件含动态元素（{part} 中的 Actions）(the file has dynamic elements — actions in {part}, R-4.1.4)"
+        );
+    }
+    let doc = &body.document;
+    if let Some(m) = doc
+        .media
+        .iter()
+        .find(|m| !m.media_type.eq_ignore_ascii_case("Image"))
+    {
+        bail!(
+            "OFD 文件含多媒体资源（{} {}）(the file has {} multimedia; only images are allowed, R-4.1.4)",
+            m.media_type,
+            m.file,
+            m.media_type
+        );
+    }
+    if doc.pages.is_empty() {
+        bail!("OFD 文件没有页面 (the file has no page)");
+    }
+    for i in 0..doc.pages.len() {
+        let b = doc.page_box(i).unwrap_or(Rect::A4);
+        if !is_a4(&b) {
+            bail!(
+                "第 {} 页不是 A4 纸张（{:.1} × {:.1} mm）(page {} is not A4 but {:.1} × {:.1} mm, R-4.3.3)",
+                i + 1,
+                b.w,
+                b.h,
+                i + 1,
+                b.w,
+                b.h
+            );
+        }
+    }
+    // R-4.1.6: every font a text object uses must be embedded.
+    let mut used = Vec::new();
+    for t in &doc.templates {
+        for l in &t.layers {
+            text_fonts(&l.objects, &mut used);
+        }
+    }
+    for p in &doc.pages {
+        for l in &p.layers {
+            text_fonts(&l.objects, &mut used);
+        }
+        for a in &p.annotations {
+            if let Some(ap) = &a.appearance {
+                text_fonts(&ap.objects, &mut used);
+            }
+        }
+    }
+    used.sort();
+    used.dedup();
+    for id in used {
+        match doc.font(id) {
+            None => bail!(
+                "文字引用了不存在的字体资源 {id} (text uses font resource {id}, which does not exist, R-4.1.6)"
+            ),
+            Some(f) if f.data.as_ref().is_none_or(|d| d.is_empty()) => bail!(
+                "字体“{}”未嵌入文件 (font {:?} is not embedded; the file must carry its fonts, R-4.1.6)",
+                f.font_name,
+                f.font_name
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(Warning::MissingFile { wanted, .. }) = file
+        .warnings
+        .iter()
+        .find(|w| matches!(w, Warning::MissingFile { .. }))
+    {
+        bail!(
+            "文件引用的 {wanted} 不在包内 ({wanted} is referenced but not in the package; the file must be self-contained, R-4.1.6)"
+        );
+    }
+    for a in &doc.attachments {
+        if OfdFile::read(&a.data).is_err() {
+            bail!(
+                "附件“{}”不是 OFD 文件 (attachment {:?} is not an OFD file, R-4.1.5)",
+                a.name,
+                a.name
+            );
+        }
+    }
+    if doc.custom_tags.iter().any(|t| {
+        t.namespace.as_deref() == Some(TAG_NAMESPACE) || t.type_id.as_deref() == Some(TAG_NAMESPACE)
+    }) {
+        bail!(
+            "OFD 文件已带有电子证书标识的自定义标引 (the file already carries an ecert identifier tag; issue it once, R-4.5.4)"
+        );
+    }
+    Ok(())
+}
+
+fn inflate(r: Rect, d: f64) -> Rect {
+    Rect::new(r.x - d, r.y - d, r.w + 2.0 * d, r.h + 2.0 * d)
+}
+
+fn inside(page: &Rect, r: &Rect, margin: f64) -> bool {
+    r.x >= page.x + margin
+        && r.y >= page.y + margin
+        && r.x + r.w <= page.x + page.w - margin
+        && r.y + r.h <= page.y + page.h - margin
+}
+
+fn overlap_area(a: &Rect, b: &Rect) -> f64 {
+    let w = (a.x + a.w).min(b.x + b.w) - a.x.max(b.x);
+    let h = (a.y + a.h).min(b.y + b.h) - a.y.max(b.y);
+    if w > 0.0 && h > 0.0 { w * h } else { 0.0 }
+}
+
+fn free(boxes: &[Rect], r: &Rect) -> bool {
+    boxes.iter().all(|b| overlap_area(b, r) == 0.0)
+}
+
+/// Finds room for the notice on page `page` (bottom margin first, then the top), returns the
+/// baseline origin.
+fn notice_spot(
+    overlay: &Overlay,
+    page: usize,
+    font: &ofd::FontSource,
+) -> anyhow::Result<Option<(f64, f64)>> {
+    let pb = overlay.page_box(page).unwrap_or(Rect::A4);
+    let boxes = overlay.object_boxes(page);
+    let probe = ofd::write::text_box(
+        font,
+        NOTICE_SIZE_MM,
+        0.0,
+        0.0,
+        ecert_layout::ELECTRONIC_NOTICE,
+    )?;
+    let width = probe.w;
+    let xs = [
+        pb.x + (pb.w - width) / 2.0,
+        pb.x + NOTICE_MARGIN_MM + 10.0,
+        pb.x + pb.w - NOTICE_MARGIN_MM - 10.0 - width,
+    ];
+    // Baselines: from the bottom up to mid-page, then from the top down to mid-page.
+    let mut ys = Vec::new();
+    let bottom = pb.y + pb.h - NOTICE_MARGIN_MM - (probe.y + probe.h);
+    let top = pb.y + NOTICE_MARGIN_MM - probe.y;
+    let mid = pb.y + pb.h / 2.0;
+    let mut y = bottom;
+    while y > mid {
+        ys.push(y);
+        y -= 1.0;
+    }
+    let mut y = top;
+    while y < mid {
+        ys.push(y);
+        y += 1.0;
+    }
+    for y in ys {
+        for x in xs {
+            let r =
+                ofd::write::text_box(font, NOTICE_SIZE_MM, x, y, ecert_layout::ELECTRONIC_NOTICE)?;
+            if inside(&pb, &r, NOTICE_MARGIN_MM - 0.01) && free(&boxes, &inflate(r, 0.5)) {
+                return Ok(Some((x, y)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Finds a free 25 × 25 mm area on page 1 for the code: top-right quarter first, then the
+/// bottom-right, then anywhere (scanning in 1 mm steps).
+fn code_spot(boxes: &[Rect], pb: &Rect) -> Option<Rect> {
+    let s = ecert_layout::CODE_SLOT_MM;
+    let ok = |x: f64, y: f64| {
+        let r = Rect::new(x, y, s, s);
+        inside(pb, &r, CODE_MARGIN_MM - 1e-9) && free(boxes, &inflate(r, CODE_GAP_MM))
+    };
+    let (x0, x1) = (pb.x + CODE_MARGIN_MM, pb.x + pb.w - CODE_MARGIN_MM - s);
+    let (y0, y1) = (pb.y + CODE_MARGIN_MM, pb.y + pb.h - CODE_MARGIN_MM - s);
+    let steps = |a: f64, b: f64| -> Vec<f64> {
+        let n = ((b - a).max(0.0)).floor() as usize;
+        (0..=n).map(|i| a + i as f64).collect()
+    };
+    let xs_right_first: Vec<f64> = steps(x0, x1).into_iter().rev().collect();
+    let ys_down = steps(y0, y1);
+    let mid = pb.y + pb.h / 2.0;
+    // Top-right: rows from the top, each row from the right, right half only.
+    for &y in ys_down.iter().filter(|y| **y + s <= mid) {
+        for &x in xs_right_first.iter().filter(|x| **x >= pb.x + pb.w / 2.0) {
+            if ok(x, y) {
+                return Some(Rect::new(x, y, s, s));
+            }
+        }
+    }
+    // Bottom-right: rows from the bottom.
+    for &y in ys_down.iter().rev().filter(|y| **y >= mid) {
+        for &x in xs_right_first.iter().filter(|x| **x >= pb.x + pb.w / 2.0) {
+            if ok(x, y) {
+                return Some(Rect::new(x, y, s, s));
+            }
+        }
+    }
+    for &y in &ys_down {
+        for &x in &xs_right_first {
+            if ok(x, y) {
+                return Some(Rect::new(x, y, s, s));
+            }
+        }
+    }
+    None
+}
+
+/// The seal box on page 1: never over the code; otherwise as little over other objects as
+/// possible, and near the lower right (where certificates are sealed).
+fn seal_spot(boxes: &[Rect], pb: &Rect, code: &Rect) -> Option<Rect> {
+    let s = SEAL_BOX_MM;
+    let margin = 10.0;
+    let (x0, x1) = (pb.x + margin, pb.x + pb.w - margin - s);
+    let (y0, y1) = (pb.y + margin, pb.y + pb.h - margin - s);
+    let mut best: Option<(f64, Rect)> = None;
+    let mut y = y1;
+    while y >= y0 {
+        let mut x = x1;
+        while x >= x0 {
+            let r = Rect::new(x, y, s, s);
+            if overlap_area(&r, &inflate(*code, CODE_GAP_MM)) == 0.0 {
+                let covered: f64 = boxes.iter().map(|b| overlap_area(b, &r)).sum();
+                let dist = ((x1 - x) + (y1 - y)) * 0.5;
+                let score = covered + dist;
+                if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                    best = Some((score, r));
+                }
+            }
+            x -= 2.0;
+        }
+        y -= 2.0;
+    }
+    best.map(|(_, r)| r)
+}
+
+fn to_layout(r: Rect) -> LRect {
+    LRect::new(r.x, r.y, r.w, r.h)
+}
+
+impl Instance {
+    /// Seals an OFD the business system made itself (R-5.2.1), with the code and seal placed
+    /// automatically. See [`Instance::issue_ofd_at`].
+    pub async fn issue_ofd(
+        &self,
+        ofd_bytes: &[u8],
+        content_json: &str,
+        actor: &str,
+    ) -> anyhow::Result<Issued> {
+        self.issue_ofd_at(ofd_bytes, content_json, actor, Placement::default())
+            .await
+    }
+
+    /// Seals a handed-over OFD (R-5.2.1): checks it ([`check_handed_over`]), adds the notice
+    /// where a page lacks it (R-4.3.6), the Grid Matrix code in free space on page 1
+    /// (R-4.3.4), the identifier (custom tag and `CustomDatas`, R-4.5.1, R-4.5.2), seals it
+    /// (R-4.1.3; riding seam when it has several pages), checks it with our verifier and stores
+    /// it. Nothing is stored when any step fails.
+    pub async fn issue_ofd_at(
+        &self,
+        ofd_bytes: &[u8],
+        content_json: &str,
+        actor: &str,
+        placement: Placement,
+    ) -> anyhow::Result<Issued> {
+        let cfg = &self.config;
+        let content = metadata_content(content_json)?;
+        let kind = content
+            .kind()
+            .ok_or_else(|| anyhow!("证书类型代码无效 (invalid type code)"))?;
+        let number = content.certificate_no.clone().unwrap_or_default();
+        let issuer = content.issuer.clone().unwrap_or_default();
+        let org_code = issuer
+            .org_code
+            .unwrap_or_else(|| cfg.institute.org_code.clone());
+        let accreditation = issuer
+            .accreditation
+            .unwrap_or_else(|| cfg.institute.accreditation.clone());
+        let identifier = Identifier::new(
+            &cfg.instance.root_oid,
+            kind,
+            &org_code,
+            &accreditation,
+            &number,
+            0,
+        )?;
+        identifier.check_root_allowed(cfg.instance.demo)?;
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let instrument = content.instrument.clone().unwrap_or_default();
+        let file_name = filename::file_name(
+            &cfg.naming.rule,
+            &FileNameParts {
+                kind,
+                number: &number,
+                instrument: instrument.name.as_deref().unwrap_or_default(),
+                serial: instrument.serial_no.as_deref().unwrap_or_default(),
+                customer: content.customer.as_ref().and_then(|c| c.name.as_deref()),
+                issuer: Some(&cfg.institute.name),
+            },
+        )?;
+        if self.store.certificate_by_number(&number).await?.is_some() {
+            bail!("证书编号 {number} 已存在 (certificate number already issued)");
+        }
+
+        // The handed-over file, read by the strict reader and checked.
+        let file = OfdFile::read(ofd_bytes).map_err(|e| {
+            anyhow!("不是可读取的 OFD 文件 (not a readable OFD file, R-4.1.1): {e}")
+        })?;
+        check_handed_over(&file)?;
+        let info = &file.ofd.docs[0].info;
+        let custom_data = [
+            ("电子证书标识", identifier.to_string()),
+            ("证书编号", number.clone()),
+            ("证书类型", kind.name_zh().to_string()),
+        ];
+        for (name, value) in &custom_data {
+            if let Some((_, old)) = info.custom_data.iter().find(|(n, _)| n == name)
+                && old != value
+            {
+                bail!(
+                    "OFD 文件的 CustomData“{name}”为“{old}”，与内容中的“{value}”不符 (the file's CustomData {name} = {old:?} contradicts the content's {value:?})"
+                );
+            }
+        }
+        let page_count = file.ofd.docs[0].document.pages.len();
+        let page_texts: Vec<String> = (0..page_count)
+            .map(|i| {
+                file.page_text(0, i)
+                    .unwrap_or_default()
+                    .replace(char::is_whitespace, "")
+            })
+            .collect();
+        let original_sm3 = ecert_store::hex(&ecert_store::sm3(ofd_bytes));
+        let mut overlay = Overlay::from_file(file)
+            .map_err(|e| anyhow!("无法在 OFD 文件中加入内容 (cannot add to the file): {e}"))?;
+
+        // R-4.3.6: the notice on every page that lacks it, in free space.
+        let font_src = self.fonts.sans_source()?;
+        let font = overlay.add_font(font_src.clone())?;
+        let mut notices = Vec::new();
+        for (i, text) in page_texts.iter().enumerate() {
+            if text.contains(ecert_layout::ELECTRONIC_NOTICE) {
+                continue;
+            }
+            let (x, y) = notice_spot(&overlay, i, &font_src)?.ok_or_else(|| {
+                anyhow!(
+                    "第 {} 页没有空白处可放置“{}”(page {} has no free room for the electronic-certificate notice, R-4.3.6)",
+                    i + 1,
+                    ecert_layout::ELECTRONIC_NOTICE,
+                    i + 1
+                )
+            })?;
+            overlay.layer(i)?.text(
+                &TextStyle::new(font, NOTICE_SIZE_MM),
+                x,
+                y,
+                ecert_layout::ELECTRONIC_NOTICE,
+            )?;
+            notices.push(i + 1);
+        }
+
+        // R-4.3.4: the code on page 1 in a free 25 mm area.
+        let pb = overlay.page_box(0).unwrap_or(Rect::A4);
+        let mut boxes = overlay.object_boxes(0);
+        if page_count > 1 {
+            // The riding-seam slice sealing adds at the right edge, vertically centred (seals
+            // are at most 60 mm): the code must not be under it either.
+            let slice = MAX_SEAL_MM / page_count as f64;
+            boxes.push(Rect::new(
+                pb.x + pb.w - slice,
+                pb.y + pb.h / 2.0 - MAX_SEAL_MM / 2.0,
+                slice,
+                MAX_SEAL_MM,
+            ));
+        }
+        let s = ecert_layout::CODE_SLOT_MM;
+        let code = match placement.code_at {
+            Some((x, y)) => {
+                let r = Rect::new(x, y, s, s);
+                if !inside(&pb, &r, 0.0) {
+                    bail!(
+                        "--code-at {x},{y}：25 mm 网格矩阵码超出第 1 页 (the 25 mm code at {x},{y} does not fit on page 1, R-4.3.4)"
+                    );
+                }
+                if !free(&boxes, &inflate(r, CODE_GAP_MM)) {
+                    bail!(
+                        "--code-at {x},{y}：该处会遮盖第 1 页已有内容或骑缝章 (the code at {x},{y} would cover existing content or the riding-seam seal on page 1, R-4.3.4)"
+                    );
+                }
+                r
+            }
+            None => code_spot(&boxes, &pb).ok_or_else(|| {
+                anyhow!(
+                    "第 1 页没有 25 × 25 mm 的空白处放置网格矩阵码（可用 --code-at X,Y 指定）(page 1 has no free 25 × 25 mm area for the Grid Matrix code, R-4.3.4)"
+                )
+            })?,
+        };
+        let token = VerifyToken::generate()?;
+        let check_code = CheckCode::generate()?;
+        let verify_url = token.url(&cfg.instance.base_url);
+        let path = code_path(to_layout(code), &verify_url)?;
+        overlay
+            .layer(0)?
+            .path(&path, &PathStyle::filled(ofd::Color::rgb(0, 0, 0)))?;
+
+        // The seal on page 1: never over the code.
+        let boxes = overlay.object_boxes(0);
+        let seal = match placement.seal_at {
+            Some((x, y)) => {
+                let r = Rect::new(x, y, SEAL_BOX_MM, SEAL_BOX_MM);
+                if !inside(&pb, &r, 0.0) {
+                    bail!(
+                        "--seal-at {x},{y}：{SEAL_BOX_MM} mm 印章超出第 1 页 (the seal at {x},{y} does not fit on page 1)"
+                    );
+                }
+                if overlap_area(&r, &code) > 0.0 {
+                    bail!(
+                        "--seal-at {x},{y}：印章会遮盖网格矩阵码 (the seal would cover the Grid Matrix code, R-4.3.4)"
+                    );
+                }
+                r
+            }
+            None => seal_spot(&boxes, &pb, &code).ok_or_else(|| {
+                anyhow!("第 1 页没有放置印章的位置 (no room for the seal on page 1)")
+            })?,
+        };
+
+        // R-4.5.1, R-4.5.2: the identifier in a custom tag and in CustomDatas.
+        overlay.add_custom_tag(ofd::write::CustomTagSpec {
+            type_id: TAG_NAMESPACE.into(),
+            file_name: "Certificate.xml".into(),
+            xml: identifier_tag_xml(&identifier, &number).into_bytes(),
+            schema: None,
+        })?;
+        for (name, value) in &custom_data {
+            overlay.set_custom_data(name, value);
+        }
+        let mut package = overlay
+            .finish()
+            .map_err(|e| anyhow!("无法在 OFD 文件中加入内容 (cannot add to the file): {e}"))?;
+
+        let sealed = self
+            .seal_and_check(
+                &mut package,
+                seal_kind_for(kind),
+                to_layout(seal),
+                page_count,
+            )
+            .await?;
+        let new = NewCertificate {
+            number: number.clone(),
+            identifier: identifier.to_string(),
+            kind: i64::from(kind.code()),
+            customer_name: content
+                .customer
+                .as_ref()
+                .and_then(|c| c.name.clone())
+                .unwrap_or_default(),
+            instrument_name: instrument.name.clone().unwrap_or_default(),
+            serial_number: instrument.serial_no.clone().unwrap_or_default(),
+            issue_date: issue_date.clone(),
+            revision: 0,
+            verify_token: token.as_str().to_owned(),
+            check_code: check_code.as_str().to_owned(),
+            file_name,
+            retention_until: Some(add_years(&issue_date, cfg.instance.retention_years)),
+        };
+        let context = serde_json::json!({
+            "source": "handed-over OFD",
+            "original_sm3": original_sm3,
+            "original_size": ofd_bytes.len(),
+            "notice_added_on_pages": notices,
+            "code_at_mm": [code.x, code.y],
+            "seal_at_mm": [seal.x, seal.y],
+            "seal": sealed.seal_name,
+            "sealing": sealed.events,
+            "pages": page_count,
+        });
+        let record = self
+            .store
+            .issue_certificate(&new, sealed.file.clone().into(), actor, &context)
+            .await
+            .context("无法保存证书 (cannot store the certificate)")?;
+        Ok(Issued {
+            record,
+            file: sealed.file,
+            identifier,
+            verify_url,
+            check_code,
+            pages: page_count,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_5_2_1_metadata_needs_no_layout_sections() {
+        let json = r#"{"typeCode":7,"certificateNo":"JZ-H-1","customer":{"name":"甲公司"},
+            "instrument":{"name":"数字多用表","serialNo":"S1"},"performedDate":"2024-03-06","issueDate":"2024-03-08"}"#;
+        let c = metadata_content(json).expect("metadata only is enough");
+        assert_eq!(c.certificate_no.as_deref(), Some("JZ-H-1"));
+        // What the record and the identifier need is still required.
+        let err = metadata_content(
+            r#"{"typeCode":7,"customer":{"name":"甲"},"instrument":{"name":"x"}}"#,
+        )
+        .expect_err("number and serial are required");
+        let pointers: Vec<_> = err.0.iter().map(|p| p.pointer.as_str()).collect();
+        assert!(pointers.contains(&"/certificateNo"), "{pointers:?}");
+        assert!(pointers.contains(&"/instrument/serialNo"), "{pointers:?}");
+        assert!(!pointers.contains(&"/results"), "{pointers:?}");
+        // Given sections are still checked.
+        let err = metadata_content(
+            r#"{"typeCode":7,"certificateNo":"A","customer":{"name":"甲"},"instrument":{"name":"x","serialNo":"1"},"signatories":[{"name":"李"}]}"#,
+        )
+        .expect_err("a given signatory list must be complete");
+        assert!(err.0.iter().any(|p| p.pointer.starts_with("/signatories")));
+    }
+
+    #[test]
+    fn positions_parse() {
+        assert_eq!(parse_xy("170, 20.5").expect("x,y"), (170.0, 20.5));
+        assert!(parse_xy("170").is_err());
+        assert!(parse_xy("a,b").is_err());
+        assert!(parse_xy("inf,1").is_err());
+    }
+
+    #[test]
+    fn r_4_3_4_code_spot_avoids_objects_and_prefers_the_top_right() {
+        let pb = Rect::A4;
+        let spot = code_spot(&[], &pb).expect("free page");
+        assert_eq!((spot.x, spot.y), (210.0 - 8.0 - 25.0, 8.0));
+        let blocker = Rect::new(100.0, 0.0, 110.0, 60.0);
+        let spot = code_spot(&[blocker], &pb).expect("room below");
+        assert_eq!(overlap_area(&spot, &blocker), 0.0);
+        assert!(spot.y > 60.0 && spot.x >= 105.0, "{spot:?}");
+        let full = Rect::new(0.0, 0.0, 210.0, 297.0);
+        assert!(code_spot(&[full], &pb).is_none());
+        let seal = seal_spot(&[], &pb, &Rect::new(170.0, 255.0, 25.0, 25.0)).expect("seal");
+        assert_eq!(
+            overlap_area(&seal, &Rect::new(169.0, 254.0, 27.0, 27.0)),
+            0.0
+        );
+    }
+}
