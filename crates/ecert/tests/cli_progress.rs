@@ -27,7 +27,11 @@ fn batch_issue_shows_progress_on_a_terminal_only() {
         .args(["--dir", inst.to_str().unwrap(), "init", "--demo"])
         .output()
         .unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 
     // On a pseudo-terminal: the bar is drawn and counts up to the batch size.
     let folder = batch(dir.path(), "TTY", 3);
@@ -42,7 +46,11 @@ fn batch_issue_shows_progress_on_a_terminal_only() {
         .args(["-qfec", &cmd, typescript.to_str().unwrap()])
         .output()
         .expect("script (util-linux) is needed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let screen = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
     for n in 0..3 {
         assert!(
@@ -51,7 +59,10 @@ fn batch_issue_shows_progress_on_a_terminal_only() {
         );
     }
     assert!(screen.contains("签发 (issuing) ["), "{screen}");
-    assert_eq!(std::fs::read_dir(dir.path().join("out")).unwrap().count(), 3);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out")).unwrap().count(),
+        3
+    );
 
     // Piped: the same report, no bar.
     let folder = batch(dir.path(), "PIPE", 3);
@@ -69,5 +80,8 @@ fn batch_issue_shows_progress_on_a_terminal_only() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(all.contains("PIPE-0003"), "{all}");
-    assert!(!all.contains("签发 (issuing) [") && !all.contains("/3 "), "{all}");
+    assert!(
+        !all.contains("签发 (issuing) [") && !all.contains("/3 "),
+        "{all}"
+    );
 }
