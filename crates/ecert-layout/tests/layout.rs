@@ -335,6 +335,14 @@ fn superscripts_and_subscripts_are_typeset() {
         .iter()
         .position(|(t, _)| *t == "−5")
         .unwrap_or_else(|| panic!("{runs:?}"));
-    assert!(at > 0 && runs[at - 1].0.ends_with("10"), "{:?}", &runs[at.saturating_sub(2)..=at]);
-    assert!(runs[at].1 < runs[at - 1].1 * 0.9, "{:?}", &runs[at - 1..=at]);
+    assert!(
+        at > 0 && runs[at - 1].0.ends_with("10"),
+        "{:?}",
+        &runs[at.saturating_sub(2)..=at]
+    );
+    assert!(
+        runs[at].1 < runs[at - 1].1 * 0.9,
+        "{:?}",
+        &runs[at - 1..=at]
+    );
 }

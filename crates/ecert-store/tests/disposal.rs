@@ -120,9 +120,18 @@ async fn r_6_5h_r_6_5i_two_people_then_files_destroyed_everywhere(env: Env) {
     for (link, before) in &kept {
         let after = std::fs::read(link).unwrap();
         assert_eq!(after.len(), before.len(), "overwritten in place");
-        assert_ne!(&after, before, "{} still holds the certificate", link.display());
+        assert_ne!(
+            &after,
+            before,
+            "{} still holds the certificate",
+            link.display()
+        );
         let same = after.iter().zip(before).filter(|(a, b)| a == b).count();
-        assert!(same < before.len() / 16, "{same} of {} bytes unchanged", before.len());
+        assert!(
+            same < before.len() / 16,
+            "{same} of {} bytes unchanged",
+            before.len()
+        );
     }
     let rec = s.certificate(&c.id).await.unwrap().unwrap();
     assert_eq!(rec.status, CertificateStatus::Disposed, "the record stays");

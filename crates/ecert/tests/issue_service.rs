@@ -39,7 +39,11 @@ fn a_cached_seal_seals_many_and_a_retired_seal_none() {
         for n in ["SVC-0001", "SVC-0002"] {
             let issued = instance.issue(&content(n), "test").await.unwrap();
             let report = ses::verify::verify_bytes(&issued.file, &verify).unwrap();
-            assert!(report.failed_checks().is_empty(), "{n}: {:?}", report.failed_checks());
+            assert!(
+                report.failed_checks().is_empty(),
+                "{n}: {:?}",
+                report.failed_checks()
+            );
             let pkg = ofd::Package::from_zip(&issued.file, &ofd::Limits::default()).unwrap();
             let seal = pkg
                 .entries()

@@ -278,13 +278,20 @@ fn a_checked_seal_is_reused_only_with_its_own_signer() {
         sign::seal_package_checked(&mut pkg, &checked, &m.signer, &opts, &Hooks::default())
             .unwrap();
         let report = ses::verify::verify_bytes(&pkg.to_zip().unwrap(), &vopts).unwrap();
-        assert!(report.failed_checks().is_empty(), "{:?}", report.failed_checks());
+        assert!(
+            report.failed_checks().is_empty(),
+            "{:?}",
+            report.failed_checks()
+        );
     }
     let other = m.ca.issue("签章人", ses::demo::Role::Signer, 365).unwrap();
     let mut pkg = ofd::Package::from_zip(&sample_zip(), &ofd::Limits::default()).unwrap();
     let err = sign::seal_package_checked(&mut pkg, &checked, &other, &opts, &Hooks::default())
         .unwrap_err();
-    assert!(err.to_string().contains("not the one the seal was checked"), "{err}");
+    assert!(
+        err.to_string().contains("not the one the seal was checked"),
+        "{err}"
+    );
     let late = sign::FixedClock(ses::pki::now() + 400 * 86400);
     let err = sign::seal_package_checked(
         &mut pkg,
