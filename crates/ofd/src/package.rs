@@ -19,7 +19,8 @@
 //! when they are valid UTF-8. Directory entries (`Doc_0/`) are validated and then dropped.
 //!
 //! [`Package::to_zip`] is deterministic: entries in stored order, fixed timestamp
-//! (1980-01-01 00:00), deflate level 6 for XML and fonts, stored for PNG/JPEG.
+//! (1980-01-01 00:00), deflate (level 1) for XML and fonts, stored for PNG/JPEG, embedded
+//! OFD/ZIP, seals (`.esl`) and signed values (`.dat`).
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
@@ -360,8 +361,9 @@ impl Package {
         )));
         for (name, data) in &self.entries {
             let lower = name.to_ascii_lowercase();
-            // Already-compressed formats are stored; deflating them again costs time for nothing.
-            let stored = [".png", ".jpg", ".jpeg", ".ofd", ".zip", ".gz"]
+            // Already-compressed formats are stored; deflating them again costs time for nothing
+            // (a seal and a signed value are DER around a PNG picture: deflate made them larger).
+            let stored = [".png", ".jpg", ".jpeg", ".ofd", ".zip", ".gz", ".esl", ".dat"]
                 .iter()
                 .any(|e| lower.ends_with(e));
             let opts = SimpleFileOptions::default()
@@ -940,6 +942,27 @@ mod tests {
 
     fn read(entries: &[RawEntry]) -> Result<Package, PackageError> {
         Package::from_zip(&raw_zip(entries, b""), &Limits::default())
+    }
+
+    #[test]
+    fn already_compressed_parts_are_stored_text_is_deflated() {
+        let method = |name: &str| {
+            let mut p = Package::new();
+            p.insert(name, vec![b'a'; 4096]).unwrap();
+            let z = p.to_zip().unwrap();
+            assert_eq!(&z[..4], b"PK\x03\x04");
+            u16::from_le_bytes([z[8], z[9]])
+        };
+        for name in [
+            "Doc_0/Res/img.png",
+            "Doc_0/Signs/Sign_0/Seal.esl",
+            "Doc_0/Signs/Sign_0/SignedValue.dat",
+        ] {
+            assert_eq!(method(name), 0, "{name} stored");
+        }
+        for name in ["OFD.xml", "Doc_0/Res/font_1.ttf"] {
+            assert_eq!(method(name), 8, "{name} deflated");
+        }
     }
 
     #[test]
