@@ -38,6 +38,10 @@ const CODE_MARGIN_MM: f64 = 8.0;
 const CODE_GAP_MM: f64 = 1.0;
 /// The notice keeps this far from the page edges, mm.
 const NOTICE_MARGIN_MM: f64 = 5.0;
+/// Room under the code for the check-code line ("校验码 XXXX-XXXX", for lookup by number).
+const CHECK_LINE_MM: f64 = 5.5;
+/// Text size of the check-code line (7 pt).
+const CHECK_SIZE_MM: f64 = 7.0 * 25.4 / 72.0;
 
 /// Where to put the code and the seal on page 1 (top-left corners, page mm); `None`: found
 /// automatically. A given position is still checked.
@@ -306,16 +310,24 @@ fn notice_spot(
     Ok(None)
 }
 
-/// Finds a free 25 × 25 mm area on page 1 for the code: top-right quarter first, then the
-/// bottom-right, then anywhere (scanning in 1 mm steps).
+/// The area the code needs: its 25 × 25 mm square and the check-code line under it.
+fn code_area(code: &Rect) -> Rect {
+    Rect::new(code.x, code.y, code.w, code.h + CHECK_LINE_MM)
+}
+
+/// Finds a free 25 × 25 mm area on page 1 for the code (with the check-code line under it):
+/// top-right quarter first, then the bottom-right, then anywhere (scanning in 1 mm steps).
 fn code_spot(boxes: &[Rect], pb: &Rect) -> Option<Rect> {
     let s = ecert_layout::CODE_SLOT_MM;
     let ok = |x: f64, y: f64| {
-        let r = Rect::new(x, y, s, s);
+        let r = code_area(&Rect::new(x, y, s, s));
         inside(pb, &r, CODE_MARGIN_MM - 1e-9) && free(boxes, &inflate(r, CODE_GAP_MM))
     };
     let (x0, x1) = (pb.x + CODE_MARGIN_MM, pb.x + pb.w - CODE_MARGIN_MM - s);
-    let (y0, y1) = (pb.y + CODE_MARGIN_MM, pb.y + pb.h - CODE_MARGIN_MM - s);
+    let (y0, y1) = (
+        pb.y + CODE_MARGIN_MM,
+        pb.y + pb.h - CODE_MARGIN_MM - s - CHECK_LINE_MM,
+    );
     let steps = |a: f64, b: f64| -> Vec<f64> {
         let n = ((b - a).max(0.0)).floor() as usize;
         (0..=n).map(|i| a + i as f64).collect()
@@ -520,12 +532,12 @@ impl Instance {
         let code = match placement.code_at {
             Some((x, y)) => {
                 let r = Rect::new(x, y, s, s);
-                if !inside(&pb, &r, 0.0) {
+                if !inside(&pb, &code_area(&r), 0.0) {
                     bail!(
-                        "--code-at {x},{y}：25 mm 网格矩阵码超出第 1 页 (the 25 mm code at {x},{y} does not fit on page 1, R-4.3.4)"
+                        "--code-at {x},{y}：25 mm 网格矩阵码及其下方的校验码超出第 1 页 (the 25 mm code at {x},{y} and the check code under it do not fit on page 1, R-4.3.4)"
                     );
                 }
-                if !free(&boxes, &inflate(r, CODE_GAP_MM)) {
+                if !free(&boxes, &inflate(code_area(&r), CODE_GAP_MM)) {
                     bail!(
                         "--code-at {x},{y}：该处会遮盖第 1 页已有内容或骑缝章 (the code at {x},{y} would cover existing content or the riding-seam seal on page 1, R-4.3.4)"
                     );
@@ -545,6 +557,20 @@ impl Instance {
         overlay
             .layer(0)?
             .path(&path, &PathStyle::filled(ofd::Color::rgb(0, 0, 0)))?;
+        // The check code under the code, for lookup by number (R-4.5; our templates print it
+        // on page 1 too).
+        let line = format!("校验码 {check_code}");
+        let probe = ofd::write::text_box(&font_src, CHECK_SIZE_MM, 0.0, 0.0, &line)?;
+        if probe.h > CHECK_LINE_MM - 0.3 || probe.w > code.w {
+            bail!("校验码字体过大 (the check-code line does not fit under the code)");
+        }
+        overlay.layer(0)?.text(
+            &TextStyle::new(font, CHECK_SIZE_MM),
+            code.x + (code.w - probe.w) / 2.0 - probe.x,
+            // The text's Boundary starts just under the 25 mm square (it covers nothing).
+            code.y + code.h + 0.3 - probe.y,
+            &line,
+        )?;
 
         // The seal on page 1: never over the code.
         let boxes = overlay.object_boxes(0);

@@ -333,6 +333,13 @@ fn r_5_2_1_handed_over_ofd_is_sealed_with_notice_code_and_identifier() {
             i + 1
         );
     }
+    // The check code (lookup by number + check code) printed under the code on page 1.
+    let check = field(&stdout, "核验码 (check code):");
+    let text1 = after
+        .page_text(0, 0)
+        .unwrap_or_default()
+        .replace(char::is_whitespace, "");
+    assert!(text1.contains(&format!("校验码{check}")), "{text1}");
     // every font embedded.
     for f in &d1.fonts {
         assert!(f.data.as_ref().is_some_and(|d| !d.is_empty()), "{f:?}");
