@@ -87,18 +87,23 @@ fn text(
     fonts: &[FontRef],
 ) -> Result<(), LayoutError> {
     let m = &run.transform;
-    // Translation and uniform scale map onto a horizontal OFD run; rotation/shear would need
-    // a CTM on the TextObject.
-    if m.b.abs() > 1e-9 || m.c.abs() > 1e-9 || (m.a - m.d).abs() > 1e-9 || m.a <= 0.0 {
+    // Translation, uniform scale and rotation map onto an OFD run (rotation as the text
+    // object's CTM about the baseline origin); a mirror or a shear cannot be written so.
+    let scale = m.a.hypot(m.b);
+    let tol = 1e-9 * scale.max(1.0);
+    if scale <= 0.0 || (m.a - m.d).abs() > tol || (m.b + m.c).abs() > tol {
         return Err(LayoutError::Unsupported(format!(
-            "rotated, mirrored or skewed text (\"{}\")",
+            "mirrored or skewed text (\"{}\")",
             run.text
         )));
     }
     let font = *fonts
         .get(run.font)
         .ok_or_else(|| LayoutError::Ofd("font index out of range".into()))?;
-    let mut style = TextStyle::new(font, run.size * m.a);
+    let mut style = TextStyle::new(font, run.size * scale);
+    if m.b.abs() > tol {
+        style = style.rotated(m.b.atan2(m.a).to_degrees());
+    }
     style.fill = Some(color(run.fill));
     let chars: Vec<char> = run.text.chars().collect();
     // Split where the baseline moves (glyph y offsets), since OFD's DeltaY would also move
@@ -133,7 +138,7 @@ fn text(
             out.push(Glyph {
                 id: g.id,
                 text,
-                advance: advance * m.a,
+                advance: advance * scale,
             });
         }
         let origin = m.apply(Point::new(part[0].x, y));

@@ -231,3 +231,69 @@ fn embedded_subsets_cover_the_text_r_4_1_6_fonttools_oracle() {
     }
     assert!(checked > 300, "only {checked} characters checked");
 }
+
+/// A template may turn text (a "样品" stamp, a vertical label): it is written as a text object
+/// whose CTM turns it about its baseline origin, read back with its characters and its angle;
+/// mirrored text, which OFD text cannot express, is still refused by name.
+#[test]
+fn rotated_text_is_written_with_a_ctm() {
+    let template = |body: &str| {
+        Template::from_files(
+            "rotated",
+            "/main.typ",
+            [(
+                "/main.typ".to_string(),
+                format!(
+                    "#import \"/ecert.typ\": slot, electronic-notice\n\
+                     #set page(paper: \"a4\")\n#set text(font: \"ECert Sans SC\")\n\
+                     #slot(\"code\", 25mm, 25mm)\n#slot(\"seal\", 42mm, 42mm)\n\
+                     #electronic-notice\n{body}\n"
+                )
+                .into_bytes(),
+            )],
+        )
+        .unwrap()
+    };
+    let data = b"{\"issueDate\":\"2024-03-08\"}";
+    let t = template(
+        "#place(top + left, dx: 60mm, dy: 150mm, rotate(30deg, origin: top + left, scale(150%, origin: top + left, reflow: true)[样品 SAMPLE]))",
+    );
+    let out = ecert_layout::render_certificate(&t, data, &extras(), &FONTS).unwrap();
+    let bytes = out.document.finish().unwrap().to_zip().unwrap();
+    let file = OfdFile::read(&bytes).unwrap();
+    let page = &file.ofd.docs[0].document.pages[0];
+    let mut all = Vec::new();
+    for l in &page.layers {
+        objects(&l.objects, &mut all);
+    }
+    let turned: Vec<_> = all
+        .iter()
+        .filter_map(|o| match o {
+            GraphicObject::Text(t) => Some(t),
+            _ => None,
+        })
+        .filter(|t| {
+            t.codes
+                .iter()
+                .any(|c| c.text.contains("样品") || c.text.contains("SAMPLE"))
+        })
+        .collect();
+    assert!(!turned.is_empty(), "the turned text is on the page");
+    for t in &turned {
+        let m = t.common.ctm.expect("a turned run has a CTM");
+        let angle = m.b.atan2(m.a).to_degrees();
+        assert!((angle - 30.0).abs() < 0.01, "{angle}° in {m:?}");
+        assert!(
+            (m.a.hypot(m.b) - 1.0).abs() < 1e-3,
+            "no scale in the CTM: {m:?}"
+        );
+        // The 150 % scale is in the font size: typst's default 11 pt (3.88 mm) × 1.5.
+        assert!((t.size - 3.881 * 1.5).abs() < 0.01, "size {}", t.size);
+    }
+    let text = squash(&file.page_text(0, 0).unwrap());
+    assert!(text.contains("样品") && text.contains("SAMPLE"), "{text}");
+
+    let mirrored = template("#scale(x: -100%)[镜像]");
+    let err = ecert_layout::render_certificate(&mirrored, data, &extras(), &FONTS).unwrap_err();
+    assert!(err.to_string().contains("mirrored"), "{err}");
+}
