@@ -363,9 +363,11 @@ impl Package {
             let lower = name.to_ascii_lowercase();
             // Already-compressed formats are stored; deflating them again costs time for nothing
             // (a seal and a signed value are DER around a PNG picture: deflate made them larger).
-            let stored = [".png", ".jpg", ".jpeg", ".ofd", ".zip", ".gz", ".esl", ".dat"]
-                .iter()
-                .any(|e| lower.ends_with(e));
+            let stored = [
+                ".png", ".jpg", ".jpeg", ".ofd", ".zip", ".gz", ".esl", ".dat",
+            ]
+            .iter()
+            .any(|e| lower.ends_with(e));
             let opts = SimpleFileOptions::default()
                 .compression_method(if stored {
                     zip::CompressionMethod::Stored
