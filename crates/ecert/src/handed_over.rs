@@ -43,6 +43,19 @@ const CHECK_LINE_MM: f64 = 5.5;
 /// Text size of the check-code line (7 pt).
 const CHECK_SIZE_MM: f64 = 7.0 * 25.4 / 72.0;
 
+/// The handed-over file breaks a rule or leaves no room for what must be added: the business
+/// system has to change the file (the API answers 422 `file_refused`, not a server error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// `anyhow::Error` of a [`Refused`] with a formatted message.
+macro_rules! refused {
+    ($($t:tt)*) => {
+        anyhow::Error::new(Refused(format!($($t)*)))
+    };
+}
+
 /// Where to put the code and the seal on page 1 (top-left corners, page mm); `None`: found
 /// automatically. A given position is still checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -459,9 +472,9 @@ impl Instance {
 
         // The handed-over file, read by the strict reader and checked.
         let file = OfdFile::read(ofd_bytes).map_err(|e| {
-            anyhow!("不是可读取的 OFD 文件 (not a readable OFD file, R-4.1.1): {e}")
+            refused!("不是可读取的 OFD 文件 (not a readable OFD file, R-4.1.1): {e}")
         })?;
-        check_handed_over(&file)?;
+        check_handed_over(&file).map_err(|e| anyhow::Error::new(Refused(format!("{e:#}"))))?;
         let info = &file.ofd.docs[0].info;
         let custom_data = [
             ("电子证书标识", identifier.to_string()),
@@ -472,9 +485,9 @@ impl Instance {
             if let Some((_, old)) = info.custom_data.iter().find(|(n, _)| n == name)
                 && old != value
             {
-                bail!(
+                return Err(refused!(
                     "OFD 文件的 CustomData“{name}”为“{old}”，与内容中的“{value}”不符 (the file's CustomData {name} = {old:?} contradicts the content's {value:?})"
-                );
+                ));
             }
         }
         let page_count = file.ofd.docs[0].document.pages.len();
@@ -498,7 +511,7 @@ impl Instance {
                 continue;
             }
             let (x, y) = notice_spot(&overlay, i, &font_src)?.ok_or_else(|| {
-                anyhow!(
+                refused!(
                     "第 {} 页没有空白处可放置“{}”(page {} has no free room for the electronic-certificate notice, R-4.3.6)",
                     i + 1,
                     ecert_layout::ELECTRONIC_NOTICE,
@@ -533,19 +546,19 @@ impl Instance {
             Some((x, y)) => {
                 let r = Rect::new(x, y, s, s);
                 if !inside(&pb, &code_area(&r), 0.0) {
-                    bail!(
+                    return Err(refused!(
                         "--code-at {x},{y}：25 mm 网格矩阵码及其下方的校验码超出第 1 页 (the 25 mm code at {x},{y} and the check code under it do not fit on page 1, R-4.3.4)"
-                    );
+                    ));
                 }
                 if !free(&boxes, &inflate(code_area(&r), CODE_GAP_MM)) {
-                    bail!(
+                    return Err(refused!(
                         "--code-at {x},{y}：该处会遮盖第 1 页已有内容或骑缝章 (the code at {x},{y} would cover existing content or the riding-seam seal on page 1, R-4.3.4)"
-                    );
+                    ));
                 }
                 r
             }
             None => code_spot(&boxes, &pb).ok_or_else(|| {
-                anyhow!(
+                refused!(
                     "第 1 页没有 25 × 25 mm 的空白处放置网格矩阵码（可用 --code-at X,Y 指定）(page 1 has no free 25 × 25 mm area for the Grid Matrix code, R-4.3.4)"
                 )
             })?,
@@ -578,19 +591,19 @@ impl Instance {
             Some((x, y)) => {
                 let r = Rect::new(x, y, SEAL_BOX_MM, SEAL_BOX_MM);
                 if !inside(&pb, &r, 0.0) {
-                    bail!(
+                    return Err(refused!(
                         "--seal-at {x},{y}：{SEAL_BOX_MM} mm 印章超出第 1 页 (the seal at {x},{y} does not fit on page 1)"
-                    );
+                    ));
                 }
                 if overlap_area(&r, &code) > 0.0 {
-                    bail!(
+                    return Err(refused!(
                         "--seal-at {x},{y}：印章会遮盖网格矩阵码 (the seal would cover the Grid Matrix code, R-4.3.4)"
-                    );
+                    ));
                 }
                 r
             }
             None => seal_spot(&boxes, &pb, &code).ok_or_else(|| {
-                anyhow!("第 1 页没有放置印章的位置 (no room for the seal on page 1)")
+                refused!("第 1 页没有放置印章的位置 (no room for the seal on page 1)")
             })?,
         };
 

@@ -964,3 +964,130 @@ fn tls_from_pem_files() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("\"ok\""));
 }
+
+/// A one-page A4 OFD as a business system makes it: its own text in an embedded font, no
+/// notice, no code, no seal.
+fn business_ofd(number: &str) -> Vec<u8> {
+    use ofd::write::{DocumentWriter, TextStyle};
+    let font = ofd::FontSource::from_path(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../assets/fonts/ECertSansSC-Regular.ttf"
+        ),
+        0,
+    )
+    .unwrap();
+    let mut doc = DocumentWriter::new(ofd::DocInfo {
+        doc_id: "00112233445566778899aabbccddeeff".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let f = doc.add_font(font).unwrap();
+    {
+        let mut page = doc.add_page();
+        let mut l = page.body();
+        l.text(&TextStyle::new(f, 8.0), 70.0, 40.0, "校 准 证 书")
+            .unwrap();
+        l.text(
+            &TextStyle::new(f, 3.7),
+            25.0,
+            70.0,
+            &format!("证书编号：{number}"),
+        )
+        .unwrap();
+    }
+    doc.finish().unwrap().to_zip().unwrap()
+}
+
+/// over the API: the business system's own OFD, base64 in a `HandedOver` body, comes
+/// back sealed with the notice, the code and the identifier; a file that breaks a rule is a
+/// 422 `file_refused` naming the clause, bad base64 a 400; nothing is stored for either.
+#[test]
+fn r_5_2_1_api_seals_a_handed_over_ofd() {
+    use base64::Engine as _;
+    let _serial = serial();
+    let f = fixture();
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let meta = |number: &str| {
+        serde_json::json!({
+            "typeCode": 7,
+            "certificateNo": number,
+            "customer": {"name": "示例电子科技有限公司"},
+            "instrument": {"name": "数字多用表", "model": "87V", "serialNo": "12345678"},
+            "performedDate": "2024-03-06",
+            "issueDate": "2024-03-08"
+        })
+    };
+    let body = serde_json::json!({
+        "content": meta("JZ-HO-0001"),
+        "ofd": b64(&business_ofd("JZ-HO-0001")),
+    })
+    .to_string();
+    let before = f.certificate_count();
+    let r = api("POST", "/api/v1/handed-over", body.as_bytes(), &[]);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let issued = r.json();
+    assert_eq!(issued["number"], "JZ-HO-0001");
+    assert_eq!(f.certificate_count(), before + 1);
+    let file = api("GET", "/api/v1/certificates/JZ-HO-0001/file", b"", &[]);
+    assert_eq!(file.status, 200);
+    assert_eq!(sm3_hex(&file.body), issued["file_sm3"].as_str().unwrap());
+    let read = ofd::OfdFile::read(&file.body).unwrap();
+    let text: String = read
+        .page_text(0, 0)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(
+        text.contains("证书编号：JZ-HO-0001"),
+        "the original text: {text}"
+    );
+    assert!(
+        text.contains("本证书为电子证书，请到发证机构官网验证"),
+        "{text}"
+    );
+    let check = issued["check_code"].as_str().unwrap();
+    assert!(text.contains(&format!("校验码{check}")), "{text}");
+    let report = ses::verify::verify_bytes(&file.body, &Default::default()).unwrap();
+    assert!(
+        report.failed_checks().is_empty(),
+        "{:?}",
+        report.failed_checks()
+    );
+    // Its page answers like any certificate's.
+    let token = issued["verify_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = get_json(&format!("/v/{token}"));
+    assert_eq!(page.status, 200);
+    assert_eq!(page.json()["number"], "JZ-HO-0001");
+
+    // A file that is already signed: refused, naming the clause; nothing stored.
+    let signed = api("GET", "/api/v1/certificates/JZ-HO-0001/file", b"", &[]).body;
+    let body = serde_json::json!({"content": meta("JZ-HO-0002"), "ofd": b64(&signed)}).to_string();
+    let r = api("POST", "/api/v1/handed-over", body.as_bytes(), &[]);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "file_refused");
+    assert!(r.text().contains("R-4.1.3"), "{}", r.text());
+    // Not an OFD at all, and bad base64.
+    let body =
+        serde_json::json!({"content": meta("JZ-HO-0002"), "ofd": b64(b"%PDF-1.7")}).to_string();
+    let r = api("POST", "/api/v1/handed-over", body.as_bytes(), &[]);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("R-4.1.1"), "{}", r.text());
+    let body =
+        serde_json::json!({"content": meta("JZ-HO-0002"), "ofd": "*not base64*"}).to_string();
+    let r = api("POST", "/api/v1/handed-over", body.as_bytes(), &[]);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "malformed_ofd");
+    assert_eq!(
+        f.certificate_count(),
+        before + 1,
+        "nothing stored for the refusals"
+    );
+}

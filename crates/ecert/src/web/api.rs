@@ -40,6 +40,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/certificates/{number}/file"),
     ("post", "/api/v1/certificates/{number}/revisions"),
     ("post", "/api/v1/certificates/{number}/supplements"),
+    ("post", "/api/v1/handed-over"),
 ];
 
 pub(crate) fn router(app: App) -> Router {
@@ -49,6 +50,7 @@ pub(crate) fn router(app: App) -> Router {
         .route(ROUTES[3].1, get(file))
         .route(ROUTES[4].1, post(revise))
         .route(ROUTES[5].1, post(supplement))
+        .route(ROUTES[6].1, post(handed_over))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             authenticate,
@@ -460,6 +462,13 @@ fn issued_json(i: &Issued) -> Value {
 }
 
 fn issue_error(e: anyhow::Error) -> ApiError {
+    if let Some(r) = e.downcast_ref::<crate::handed_over::Refused>() {
+        return ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "file_refused",
+            r.0.clone(),
+        );
+    }
     if let Some(c) = e.downcast_ref::<ContentErrors>() {
         let mut err = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -688,6 +697,67 @@ async fn revise(
         let content = content_text(&body)?;
         run_issue(&app, &caller, Some(number.clone()), content).await
     })
+    .await
+}
+
+/// The body of `POST /api/v1/handed-over` (schema `HandedOver`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandedOverBody {
+    content: Value,
+    ofd: String,
+    code_at: Option<(f64, f64)>,
+    seal_at: Option<(f64, f64)>,
+}
+
+/// an OFD the business system made, sealed as it is (notice, code and identifier
+/// added; see `crate::handed_over`).
+async fn handed_over(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    idempotent(
+        &app,
+        &caller,
+        &headers,
+        "POST /api/v1/handed-over",
+        &body,
+        || async {
+            let req: HandedOverBody = serde_json::from_slice(&body).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    format!("请求体不符合 HandedOver 结构 (body is not a HandedOver object): {e}"),
+                )
+            })?;
+            use base64::Engine as _;
+            let ofd = base64::engine::general_purpose::STANDARD
+                .decode(req.ofd.as_bytes())
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "malformed_ofd",
+                        format!("ofd 不是有效的 base64 (ofd is not valid base64): {e}"),
+                    )
+                })?;
+            let content = req.content.to_string();
+            let placement = crate::handed_over::Placement {
+                code_at: req.code_at,
+                seal_at: req.seal_at,
+            };
+            let actor = caller.actor();
+            let issued = run_service(&app, move |app| async move {
+                app.inner
+                    .instance
+                    .issue_ofd_at(&ofd, &content, &actor, placement)
+                    .await
+            })
+            .await?;
+            Ok((StatusCode::CREATED, issued_json(&issued)))
+        },
+    )
     .await
 }
 
