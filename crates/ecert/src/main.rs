@@ -72,6 +72,8 @@ enum SealCommand {
     List,
     /// 创建印章 (create a seal from the institute's key, certificate and picture, R-4.2).
     Create(Box<cli::seal::CreateArgs>),
+    /// 停用印章 (retire a seal: it seals nothing more; certificates it sealed stay valid, R-5.2.2).
+    Retire(cli::seal::RetireArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
         Command::Show(args) => cli::instance::show(&cli.dir, args),
         Command::Seal(SealCommand::List) => cli::instance::seal_list(&cli.dir),
         Command::Seal(SealCommand::Create(args)) => cli::seal::create(&cli.dir, args),
+        Command::Seal(SealCommand::Retire(args)) => cli::seal::retire(&cli.dir, args),
         Command::Dispose(cmd) => cli::dispose::run(&cli.dir, cmd),
         Command::Audit(AuditCommand::Verify) => cli::instance::audit_verify(&cli.dir),
         Command::Serve(args) => cli::serve::serve(&cli.dir, args),

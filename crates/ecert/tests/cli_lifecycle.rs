@@ -579,3 +579,69 @@ fn r_4_3_1_issue_with_a_chosen_template() {
         "nothing stored for the refused template"
     );
 }
+
+/// seal maintenance: a retired seal is listed as retired and seals nothing more (the
+/// next certificate of its kind is refused when no other seal of the kind is active, and
+/// nothing is stored); certificates it sealed before still verify; retiring is audited.
+#[test]
+fn r_5_2_2_a_retired_seal_seals_nothing() {
+    let i = Instance::new();
+    let out = tempfile::tempdir().expect("out");
+    let o = out.path().to_string_lossy().into_owned();
+    i.ok(&["issue", &i.example("calibration.json"), "-o", &o]);
+    let first = std::fs::read_dir(out.path())
+        .expect("out")
+        .next()
+        .expect("a file")
+        .expect("entry")
+        .path();
+    let line = seal_names(&i)
+        .into_iter()
+        .find(|l| l.contains("  校准  "))
+        .expect("a calibration seal");
+    assert!(line.contains("在用 (active)"), "{line}");
+    let id = line.split_whitespace().next().expect("id").to_owned();
+
+    i.fails(&["seal", "retire", &id], &[], "--by");
+    i.fails(
+        &["seal", "retire", "no-such-seal", "--by", "王五"],
+        &[],
+        "no such seal",
+    );
+    let said = i.ok(&["seal", "retire", &id, "--by", "王五"]);
+    assert!(said.contains("已停用印章"), "{said}");
+    let line = seal_names(&i)
+        .into_iter()
+        .find(|l| l.starts_with(&id))
+        .expect("still listed");
+    assert!(line.contains("已停用 (retired)"), "{line}");
+    i.fails(
+        &["seal", "retire", &id, "--by", "王五"],
+        &[],
+        "already retired",
+    );
+
+    // The next calibration certificate has no seal: refused, nothing stored.
+    let mut v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(i.example("calibration.json")).expect("example"),
+    )
+    .expect("json");
+    v["certificateNo"] = "JZ-RETIRED-0001".into();
+    let content = out.path().join("next.json");
+    std::fs::write(&content, v.to_string()).expect("write");
+    i.fails(
+        &["issue", &content.to_string_lossy(), "-o", &o],
+        &[],
+        "印章库中没有校准",
+    );
+    i.fails(&["show", "JZ-RETIRED-0001"], &[], "找不到证书");
+    // What it sealed before still verifies; the retirement is in the audit chain.
+    let root = i.path().join("trial-ca/root.pem");
+    i.ok(&[
+        "verify",
+        "--trust",
+        &root.to_string_lossy(),
+        &first.to_string_lossy(),
+    ]);
+    i.ok(&["audit", "verify"]);
+}

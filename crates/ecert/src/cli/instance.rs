@@ -303,7 +303,12 @@ pub fn seal_list(dir: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
         for s in instance.store.list_seals().await? {
-            println!("{}  {}  {}", s.id, s.kind, s.name);
+            let status = if s.active {
+                "在用 (active)"
+            } else {
+                "已停用 (retired)"
+            };
+            println!("{}  {}  {status}  {}", s.id, s.kind, s.name);
         }
         Ok(())
     })

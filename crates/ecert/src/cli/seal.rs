@@ -1,5 +1,5 @@
 //! `ecert seal create`: a seal in the library from the institute's own keys,
-//! certificates and picture.
+//! certificates and picture; `ecert seal retire`: a seal taken out of use.
 
 use std::path::{Path, PathBuf};
 
@@ -184,6 +184,44 @@ pub fn create(dir: &Path, args: &CreateArgs) -> anyhow::Result<()> {
             .await?;
         println!(
             "已创建印章 (seal created): {}  {}  {}",
+            seal.id, seal.kind, seal.name
+        );
+        Ok(())
+    })
+}
+
+/// `ecert seal retire ID --by NAME`
+#[derive(Debug, Args)]
+pub struct RetireArgs {
+    /// The seal's id (first column of `ecert seal list`).
+    pub id: String,
+    /// Who retires it (recorded in the audit log, R-7.2.2b).
+    #[arg(long)]
+    pub by: String,
+}
+
+/// Runs `ecert seal retire`: the seal is kept (certificates it sealed still verify) but never
+/// used again; the next certificate of its kind takes the newest active seal of that kind or
+/// is refused.
+pub fn retire(dir: &Path, args: &RetireArgs) -> anyhow::Result<()> {
+    if args.by.trim().is_empty() {
+        bail!("--by 不能为空 (who retires the seal must be named)");
+    }
+    crate::cli::instance::runtime()?.block_on(async {
+        let instance = Instance::open(dir).await?;
+        let seal = instance
+            .store
+            .list_seals()
+            .await?
+            .into_iter()
+            .find(|s| s.id == args.id)
+            .ok_or_else(|| anyhow!("印章库中没有 {} (no such seal)", args.id))?;
+        if !seal.active {
+            bail!("印章 {} 已停用 (the seal is already retired)", seal.name);
+        }
+        instance.store.retire_seal(&seal.id, args.by.trim()).await?;
+        println!(
+            "已停用印章 (seal retired): {}  {}  {}",
             seal.id, seal.kind, seal.name
         );
         Ok(())
