@@ -50,6 +50,9 @@ proptest! {
         // Only sizes that hold the data are comparable (zint would lower the level).
         prop_assume!(ours.is_ok());
         let ours = ours.expect("checked");
+        // zint 2.11.1 (Debian) caps version 3 at 79 data codewords instead of 89 and refuses
+        // 80–89 (bug 3, proven in tests/zint_bugs.rs): no comparison possible there.
+        prop_assume!(!(v == 3 && ours.data_codewords() > 79));
         let flags = vec![format!("--vers={v}"), format!("--secure={e}")];
         let theirs = zint_dump(s.as_bytes(), &flags);
         if let Some(d) = diff_rows(&ours.rows(), &theirs) {
