@@ -166,6 +166,19 @@ impl Store {
         self.client_where("name", name).await
     }
 
+    /// Every client, by name.
+    pub async fn api_clients(&self) -> Result<Vec<ApiClient>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CLIENT_COLUMNS} FROM api_clients ORDER BY name"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing API clients"))?
+        .iter()
+        .map(client_from_row)
+        .collect()
+    }
+
     async fn client_where(&self, col: &'static str, v: &str) -> Result<Option<ApiClient>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {CLIENT_COLUMNS} FROM api_clients WHERE {col} = $1"

@@ -64,6 +64,12 @@ enum Command {
 enum ApiClientCommand {
     /// Register a client; prints its secret once.
     Add(cli::serve::ApiClientAddArgs),
+    /// 列出接口客户端 (list API clients and whether they are enabled).
+    List,
+    /// 停用接口客户端 (disable a client: its requests are refused at once, e.g. a leaked secret).
+    Disable(cli::serve::ApiClientSwitchArgs),
+    /// 重新启用接口客户端 (enable a disabled client again).
+    Enable(cli::serve::ApiClientSwitchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +128,13 @@ fn main() -> ExitCode {
         Command::Dispose(cmd) => cli::dispose::run(&cli.dir, cmd),
         Command::Audit(AuditCommand::Verify) => cli::instance::audit_verify(&cli.dir),
         Command::Serve(args) => cli::serve::serve(&cli.dir, args),
+        Command::ApiClient(ApiClientCommand::List) => cli::serve::api_client_list(&cli.dir),
+        Command::ApiClient(ApiClientCommand::Disable(args)) => {
+            cli::serve::api_client_switch(&cli.dir, args, false)
+        }
+        Command::ApiClient(ApiClientCommand::Enable(args)) => {
+            cli::serve::api_client_switch(&cli.dir, args, true)
+        }
         Command::ApiClient(ApiClientCommand::Add(args)) => {
             cli::serve::api_client_add(&cli.dir, args)
         }

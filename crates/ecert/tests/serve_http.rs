@@ -818,6 +818,41 @@ fn cli_api_client_and_serve_binary() {
     h[0].1 = "lims-cli".into();
     assert_eq!(send_with("GET", path, b"", &h, &[]).status, 200);
 
+    // A client can be listed, disabled (refused at once) and enabled again.
+    let cli = |args: &[&str]| {
+        let out = ecert_bin()
+            .arg("--dir")
+            .arg(&f.dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let signed = |client: &str| {
+        let mut h = signed_headers(&secret, "GET", path, b"", now(), &nonce());
+        h[0].1 = client.into();
+        send_with("GET", path, b"", &h, &[]).status
+    };
+    assert!(cli(&["api-client", "list"]).contains("lims-cli  启用 (enabled)"));
+    cli(&["api-client", "disable", "lims-cli", "--by", "ops"]);
+    assert!(cli(&["api-client", "list"]).contains("lims-cli  停用 (disabled)"));
+    assert_eq!(signed("lims-cli"), 401, "a disabled client is refused");
+    cli(&["api-client", "enable", "lims-cli", "--by", "ops"]);
+    assert_eq!(signed("lims-cli"), 200);
+    let unknown = ecert_bin()
+        .arg("--dir")
+        .arg(&f.dir)
+        .args(["api-client", "disable", "no-such-client", "--by", "ops"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no such API client"));
+
     let refused = ecert_bin()
         .arg("--dir")
         .arg(&f.dir)

@@ -59,3 +59,59 @@ pub fn api_client_add(dir: &Path, args: &ApiClientAddArgs) -> anyhow::Result<()>
         Ok(())
     })
 }
+
+/// `ecert api-client disable|enable NAME --by WHO`
+#[derive(Debug, Args)]
+pub struct ApiClientSwitchArgs {
+    /// The client's name.
+    pub name: String,
+    /// Who does it (recorded in the audit log).
+    #[arg(long)]
+    pub by: String,
+}
+
+/// Runs `ecert api-client list`.
+pub fn api_client_list(dir: &Path) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let instance = Instance::open(dir).await?;
+        for c in instance.store.api_clients().await? {
+            let state = if c.enabled {
+                "启用 (enabled)"
+            } else {
+                "停用 (disabled)"
+            };
+            println!("{}  {state}", c.name);
+        }
+        Ok(())
+    })
+}
+
+/// Runs `ecert api-client disable|enable`: takes effect on the next request (the server
+/// reads the client on every request).
+pub fn api_client_switch(
+    dir: &Path,
+    args: &ApiClientSwitchArgs,
+    enabled: bool,
+) -> anyhow::Result<()> {
+    if args.by.trim().is_empty() {
+        anyhow::bail!("--by 不能为空 (who does it must be named)");
+    }
+    runtime()?.block_on(async {
+        let instance = Instance::open(dir).await?;
+        let client = instance
+            .store
+            .api_client_by_name(&args.name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("没有接口客户端 {} (no such API client)", args.name))?;
+        instance
+            .store
+            .set_api_client_enabled(&client.id, enabled, args.by.trim())
+            .await?;
+        if enabled {
+            println!("已启用接口客户端 (API client enabled): {}", client.name);
+        } else {
+            println!("已停用接口客户端 (API client disabled): {}", client.name);
+        }
+        Ok(())
+    })
+}
