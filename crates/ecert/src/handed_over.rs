@@ -19,7 +19,6 @@ use ofd::overlay::Overlay;
 use ofd::write::{PathStyle, TextStyle};
 use ofd::{GraphicObject, OfdFile, Rect, Warning};
 
-use crate::domain::filename::{self, FileNameParts};
 use crate::domain::{CheckCode, Content, ContentErrors, Identifier, VerifyToken};
 use crate::service::{
     Instance, Issued, TAG_NAMESPACE, add_years, code_path, identifier_tag_xml, seal_kind_for,
@@ -455,20 +454,8 @@ impl Instance {
         identifier.check_root_allowed(cfg.instance.demo)?;
         let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
         let instrument = content.instrument.clone().unwrap_or_default();
-        let file_name = filename::file_name(
-            &cfg.naming.rule,
-            &FileNameParts {
-                kind,
-                number: &number,
-                instrument: instrument.name.as_deref().unwrap_or_default(),
-                serial: instrument.serial_no.as_deref().unwrap_or_default(),
-                customer: content.customer.as_ref().and_then(|c| c.name.as_deref()),
-                issuer: Some(&cfg.institute.name),
-            },
-        )?;
-        if self.store.certificate_by_number(&number).await?.is_some() {
-            bail!("证书编号 {number} 已存在 (certificate number already issued)");
-        }
+        let file_name = self.file_name_for(kind, &number, &content)?;
+        self.refuse_taken_number(&number).await?;
 
         // The handed-over file, read by the strict reader and checked.
         let file = OfdFile::read(ofd_bytes).map_err(|e| {

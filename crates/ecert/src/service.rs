@@ -387,22 +387,10 @@ impl Instance {
         let verify_url = token.url(&cfg.instance.base_url);
         let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
         let instrument = content.instrument.clone().unwrap_or_default();
-        let file_name = filename::file_name(
-            &cfg.naming.rule,
-            &FileNameParts {
-                kind,
-                number: &number,
-                instrument: instrument.name.as_deref().unwrap_or_default(),
-                serial: instrument.serial_no.as_deref().unwrap_or_default(),
-                customer: content.customer.as_ref().and_then(|c| c.name.as_deref()),
-                issuer: Some(&cfg.institute.name),
-            },
-        )?;
+        let file_name = self.file_name_for(kind, &number, &content)?;
 
         // Refuse early what the store would refuse after the expensive work.
-        if self.store.certificate_by_number(&number).await?.is_some() {
-            bail!("证书编号 {number} 已存在 (certificate number already issued)");
-        }
+        self.refuse_taken_number(&number).await?;
 
         // Layout with the identifier and check code; DocInfo carries both.
         // Templates read absent fields with defaults: leave out what is None, not `null`.
@@ -567,6 +555,36 @@ impl Instance {
             seal_name: seal.name.clone(),
             events: events.take(),
         })
+    }
+
+    /// The certificate's file name by the configured rule.
+    pub(crate) fn file_name_for(
+        &self,
+        kind: CertificateKind,
+        number: &str,
+        content: &Content,
+    ) -> anyhow::Result<String> {
+        let instrument = content.instrument.clone().unwrap_or_default();
+        Ok(filename::file_name(
+            &self.config.naming.rule,
+            &FileNameParts {
+                kind,
+                number,
+                instrument: instrument.name.as_deref().unwrap_or_default(),
+                serial: instrument.serial_no.as_deref().unwrap_or_default(),
+                customer: content.customer.as_ref().and_then(|c| c.name.as_deref()),
+                issuer: Some(&self.config.institute.name),
+            },
+        )?)
+    }
+
+    /// An error when `number` is already issued (checked before the expensive work; the store
+    /// refuses it again at commit).
+    pub(crate) async fn refuse_taken_number(&self, number: &str) -> anyhow::Result<()> {
+        if self.store.certificate_by_number(number).await?.is_some() {
+            bail!("证书编号 {number} 已存在 (certificate number already issued)");
+        }
+        Ok(())
     }
 
     /// The checked seal and decrypted signer of `seal`, from the cache or made now.
