@@ -204,26 +204,32 @@ impl Replicas {
     /// must not keep object versions). Problems are named per replica.
     pub(crate) async fn destroy_all(&self, key: &str) -> CleanupNote {
         let path = ObjectPath::from(key);
-        let results = join_all(self.0.iter().map(|r| {
+        // Overwrite first; a replica whose copy could not be overwritten keeps it (a rerun
+        // retries), the others delete theirs.
+        let overwritten = join_all(self.0.iter().map(|r| {
             let path = path.clone();
             async move {
-                if let Some(fs) = &r.local {
-                    let file = fs
-                        .path_to_filesystem(&path)
-                        .map_err(|e| format!("replica {:?}: {e}", r.name))?;
-                    tokio::task::spawn_blocking(move || overwrite_in_place(&file))
-                        .await
-                        .map_err(|e| format!("replica {:?}: {e}", r.name))?
-                        .map_err(|e| format!("replica {:?}: overwriting {key}: {e}", r.name))?;
-                }
-                match r.store.delete(&path).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                    Err(e) => Err(format!("replica {:?}: {e}", r.name)),
-                }
+                let Some(fs) = &r.local else {
+                    return Ok(());
+                };
+                let file = fs.path_to_filesystem(&path).map_err(|e| e.to_string())?;
+                tokio::task::spawn_blocking(move || overwrite_in_place(&file))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| format!("overwriting {key}: {e}"))
             }
         }))
         .await;
-        CleanupNote(results.into_iter().filter_map(|r| r.err()).collect())
+        let mut failures = Vec::new();
+        let mut done = Vec::new();
+        for (r, res) in self.0.iter().zip(overwritten) {
+            match res {
+                Ok(()) => done.push(r),
+                Err(e) => failures.push(format!("replica {:?}: {e}", r.name)),
+            }
+        }
+        failures.extend(self.remove_from(&done, key).await.0);
+        CleanupNote(failures)
     }
 
     async fn remove_from(&self, replicas: &[&Replica], key: &str) -> CleanupNote {

@@ -14,15 +14,13 @@
 
 use anyhow::{Context, anyhow, bail};
 use ecert_layout::geom::Rect as LRect;
-use ecert_store::NewCertificate;
 use ofd::overlay::Overlay;
 use ofd::write::{PathStyle, TextStyle};
 use ofd::{GraphicObject, OfdFile, Rect, Warning};
 
 use crate::domain::{CheckCode, Content, ContentErrors, Identifier, VerifyToken};
 use crate::service::{
-    Instance, Issued, TAG_NAMESPACE, add_years, code_path, identifier_tag_xml, seal_kind_for,
-    today_utc,
+    Instance, Issued, TAG_NAMESPACE, code_path, identifier_tag_xml, seal_kind_for, today_utc,
 };
 
 /// Size of the seal stamp's box on page 1, mm (the shipped templates reserve the same).
@@ -453,7 +451,6 @@ impl Instance {
         )?;
         identifier.check_root_allowed(cfg.instance.demo)?;
         let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
-        let instrument = content.instrument.clone().unwrap_or_default();
         let file_name = self.file_name_for(kind, &number, &content)?;
         self.refuse_taken_number(&number).await?;
 
@@ -616,24 +613,15 @@ impl Instance {
                 page_count,
             )
             .await?;
-        let new = NewCertificate {
-            number: number.clone(),
-            identifier: identifier.to_string(),
-            kind: i64::from(kind.code()),
-            customer_name: content
-                .customer
-                .as_ref()
-                .and_then(|c| c.name.clone())
-                .unwrap_or_default(),
-            instrument_name: instrument.name.clone().unwrap_or_default(),
-            serial_number: instrument.serial_no.clone().unwrap_or_default(),
-            issue_date: issue_date.clone(),
-            revision: 0,
-            verify_token: token.as_str().to_owned(),
-            check_code: check_code.as_str().to_owned(),
+        let new = self.new_record(
+            &content,
+            &identifier,
+            &number,
+            &issue_date,
+            &token,
+            &check_code,
             file_name,
-            retention_until: Some(add_years(&issue_date, cfg.instance.retention_years)),
-        };
+        );
         let context = serde_json::json!({
             "source": "handed-over OFD",
             "original_sm3": original_sm3,

@@ -386,7 +386,6 @@ impl Instance {
         let check_code = CheckCode::generate()?;
         let verify_url = token.url(&cfg.instance.base_url);
         let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
-        let instrument = content.instrument.clone().unwrap_or_default();
         let file_name = self.file_name_for(kind, &number, &content)?;
 
         // Refuse early what the store would refuse after the expensive work.
@@ -425,51 +424,32 @@ impl Instance {
                 .map(|(y, m, d)| (y, m as u8, d as u8)),
             doc_info,
         };
-        let mut laid = ecert_layout::render_certificate(&template, &merged, &extras, &self.fonts)?;
-
-        // The Grid Matrix code, 25 × 25 mm, in the slot page 1 reserves.
-        draw_code(&mut laid.document, laid.code_slot, &verify_url)?;
         // The identifier in a custom tag that Document.xml points to.
-        laid.document.add_custom_tag(ofd::write::CustomTagSpec {
+        let tag = ofd::write::CustomTagSpec {
             type_id: TAG_NAMESPACE.into(),
             file_name: "Certificate.xml".into(),
             xml: identifier_tag_xml(&identifier, &number).into_bytes(),
             schema: None,
-        })?;
-        let mut package = laid.document.finish()?;
-        let sealed = self
-            .seal_and_check(
-                &mut package,
-                seal_kind_for(kind),
-                laid.seal_slot,
-                laid.page_count,
-            )
+        };
+        let (sealed, page_count) = self
+            .render_and_seal(&template, &merged, &extras, &verify_url, tag, kind)
             .await?;
         let file = sealed.file;
 
-        let new = NewCertificate {
-            number: number.clone(),
-            identifier: identifier.to_string(),
-            kind: i64::from(kind.code()),
-            customer_name: content
-                .customer
-                .as_ref()
-                .and_then(|c| c.name.clone())
-                .unwrap_or_default(),
-            instrument_name: instrument.name.clone().unwrap_or_default(),
-            serial_number: instrument.serial_no.clone().unwrap_or_default(),
-            issue_date: issue_date.clone(),
-            revision: i64::from(identifier.revision()),
-            verify_token: token.as_str().to_owned(),
-            check_code: check_code.as_str().to_owned(),
+        let new = self.new_record(
+            &content,
+            &identifier,
+            &number,
+            &issue_date,
+            &token,
+            &check_code,
             file_name,
-            retention_until: Some(add_years(&issue_date, cfg.instance.retention_years)),
-        };
+        );
         let context = serde_json::json!({
             "seal": sealed.seal_name,
             "sealing": sealed.events,
             "template": template.name(),
-            "pages": laid.page_count,
+            "pages": page_count,
         });
         let record = match &revises {
             None => {
@@ -489,12 +469,40 @@ impl Instance {
             identifier,
             verify_url,
             check_code,
-            pages: laid.page_count,
+            pages: page_count,
         })
     }
 }
 
 impl Instance {
+    /// Lays out `template` with the content and writes the OFD, draws the Grid Matrix code of
+    /// `verify_url` in the code slot, adds `tag`, then seals it for `kind`
+    /// in the seal slot and checks it ([`Instance::seal_and_check`]). Returns the sealed file
+    /// and the page count.
+    async fn render_and_seal(
+        &self,
+        template: &ecert_layout::Template,
+        merged: &[u8],
+        extras: &ecert_layout::Extras,
+        verify_url: &str,
+        tag: ofd::write::CustomTagSpec,
+        kind: CertificateKind,
+    ) -> anyhow::Result<(Sealed, usize)> {
+        let mut laid = ecert_layout::render_certificate(template, merged, extras, &self.fonts)?;
+        draw_code(&mut laid.document, laid.code_slot, verify_url)?;
+        laid.document.add_custom_tag(tag)?;
+        let mut package = laid.document.finish()?;
+        let sealed = self
+            .seal_and_check(
+                &mut package,
+                seal_kind_for(kind),
+                laid.seal_slot,
+                laid.page_count,
+            )
+            .await?;
+        Ok((sealed, laid.page_count))
+    }
+
     /// Seals a finished package with the newest seal of `seal_kind`: a stamp
     /// in `seal_slot` on page 1 and a riding seam over all pages when there are several
     /// then our own strict verifier must accept the file (nothing is stored
@@ -555,6 +563,40 @@ impl Instance {
             seal_name: seal.name.clone(),
             events: events.take(),
         })
+    }
+
+    /// The record of a certificate about to be stored: number, identifier (kind, revision),
+    /// customer and instrument from the content, tokens, file name, retention (R-6.5c).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_record(
+        &self,
+        content: &Content,
+        identifier: &Identifier,
+        number: &str,
+        issue_date: &str,
+        token: &VerifyToken,
+        check_code: &CheckCode,
+        file_name: String,
+    ) -> NewCertificate {
+        let instrument = content.instrument.clone().unwrap_or_default();
+        NewCertificate {
+            number: number.to_owned(),
+            identifier: identifier.to_string(),
+            kind: i64::from(identifier.kind().code()),
+            customer_name: content
+                .customer
+                .as_ref()
+                .and_then(|c| c.name.clone())
+                .unwrap_or_default(),
+            instrument_name: instrument.name.unwrap_or_default(),
+            serial_number: instrument.serial_no.unwrap_or_default(),
+            issue_date: issue_date.to_owned(),
+            revision: i64::from(identifier.revision()),
+            verify_token: token.as_str().to_owned(),
+            check_code: check_code.as_str().to_owned(),
+            file_name,
+            retention_until: Some(add_years(issue_date, self.config.instance.retention_years)),
+        }
     }
 
     /// The certificate's file name by the configured rule.
@@ -737,28 +779,20 @@ impl Instance {
                 .map(|(y, m, d)| (y, m as u8, d as u8)),
             doc_info,
         };
-        let mut laid = ecert_layout::render_certificate(&template, &merged, &extras, &self.fonts)?;
-        draw_code(&mut laid.document, laid.code_slot, &verify_url)?;
-        laid.document.add_custom_tag(ofd::write::CustomTagSpec {
+        let tag = ofd::write::CustomTagSpec {
             type_id: TAG_NAMESPACE.into(),
             file_name: "Supplement.xml".into(),
             xml: supplement_tag_xml(&number, &orig_id, &original.number).into_bytes(),
             schema: None,
-        })?;
-        let mut package = laid.document.finish()?;
-        let sealed = self
-            .seal_and_check(
-                &mut package,
-                seal_kind_for(kind),
-                laid.seal_slot,
-                laid.page_count,
-            )
+        };
+        let (sealed, page_count) = self
+            .render_and_seal(&template, &merged, &extras, &verify_url, tag, kind)
             .await?;
         let context = serde_json::json!({
             "seal": sealed.seal_name,
             "sealing": sealed.events,
             "template": template.name(),
-            "pages": laid.page_count,
+            "pages": page_count,
         });
         let record = self
             .store
@@ -780,7 +814,7 @@ impl Instance {
             original,
             file: sealed.file,
             verify_url,
-            pages: laid.page_count,
+            pages: page_count,
         })
     }
 }
