@@ -160,11 +160,16 @@ pub fn compile(
     };
     let today = Datetime::from_ymd(y, m, d)
         .ok_or_else(|| LayoutError::IssueDate(format!("{y:04}-{m:02}-{d:02}")))?;
+    let widths = fonts
+        .serif_regular()
+        .map(|f| fonts::text_widths(f, &content))
+        .unwrap_or_default();
     let ext = serde_json::json!({
         "identifier": extras.identifier,
         "checkCode": extras.check_code,
         "serif": fonts.serif(),
         "sans": fonts.sans(),
+        "widths": widths,
     });
     let ext = serde_json::to_vec(&ext).map_err(|e| LayoutError::Content(e.to_string()))?;
     let world = world::CertWorld::new(

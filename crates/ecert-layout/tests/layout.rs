@@ -346,3 +346,117 @@ fn superscripts_and_subscripts_are_typeset() {
         &runs[at - 1..=at]
     );
 }
+
+/// Result rows whose cells all fit on one line get the height of one line without typst
+/// measuring them; a row with a longer cell must still grow. Every table glyph stays between
+/// its row's rules, whatever the mix of short, borderline and long cells.
+#[test]
+fn table_text_stays_between_the_rules() {
+    let mut v: serde_json::Value = serde_json::from_slice(&example("calibration.json")).unwrap();
+    let long = "交流电压 1 kHz 至 100 kHz，正弦波，有效值";
+    v["results"][0]["rows"] = serde_json::json!([
+        [
+            "直流电压",
+            "600 mV",
+            "100.00 mV",
+            "100.0 mV",
+            "0.0 mV",
+            "0.06 mV"
+        ],
+        [long, "6 V", "5.0000 V", "4.997 V", "-0.003 V", "0.003 V"],
+        [
+            "WWWWWWW",
+            "MMMMMMMM",
+            "电阻电阻电阻电阻",
+            "1.001 kΩ",
+            "+0.001 kΩ",
+            "0.0006 kΩ"
+        ],
+        [
+            "WWWWWWWWWWW",
+            "6 kΩ",
+            "1.0000 kΩ",
+            "1.001 kΩ",
+            "+0.001 kΩ",
+            "0.0006 kΩ"
+        ],
+        [
+            "直流电流",
+            "400 mA",
+            "100.00 mA",
+            "100.1 mA",
+            "+0.1 mA",
+            "0.07 mA"
+        ],
+    ]);
+    let json = serde_json::to_vec(&v).unwrap();
+    let layout = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();
+    // The bands between horizontal rules in which the long cell's lines and its row
+    // neighbour "4.997 V" lie.
+    let mut long_bands = std::collections::BTreeSet::new();
+    let mut long_lines = std::collections::BTreeSet::new();
+    let mut neighbour_band = None;
+    let mut checked = 0;
+    for (n, page) in layout.pages.iter().enumerate().skip(1) {
+        // Horizontal rules: stroked two-point paths with one y.
+        let rules: Vec<(f64, f64, f64)> = page
+            .items
+            .iter()
+            .filter_map(|it| match it {
+                Item::Path(p) if p.stroke.is_some() => {
+                    let pts: Vec<_> = p
+                        .segs
+                        .iter()
+                        .flat_map(|s| s.points())
+                        .map(|q| p.transform.apply(q))
+                        .collect();
+                    (pts.len() == 2 && (pts[0].y - pts[1].y).abs() < 1e-6)
+                        .then(|| (pts[0].y, pts[0].x.min(pts[1].x), pts[0].x.max(pts[1].x)))
+                }
+                _ => None,
+            })
+            .collect();
+        let band = |b: &Rect| (n, rules.iter().filter(|r| r.0 <= b.y + 0.05).count());
+        for it in &page.items {
+            let Item::Text(t) = it else { continue };
+            // Table text is 9 pt; so are the page header and footer, which have no rules
+            // through them either.
+            if (t.size - 9.0 * 25.4 / 72.0).abs() > 1e-6 {
+                continue;
+            }
+            let Some(b) = bbox(it) else { continue };
+            checked += 1;
+            let text = t.text.trim();
+            if long.contains(text) && text.chars().count() > 2 {
+                long_lines.insert((b.y * 100.0).round() as i64);
+                long_bands.insert(band(&b));
+            }
+            if text == "4.997 V" {
+                neighbour_band = Some(band(&b));
+            }
+            for (y, x0, x1) in &rules {
+                let crosses =
+                    *y > b.y + 0.05 && *y < b.y + b.h - 0.05 && *x0 < b.x + b.w && *x1 > b.x;
+                assert!(
+                    !crosses,
+                    "{:?} crosses the rule at y = {y} mm ({b:?})",
+                    t.text
+                );
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} runs checked");
+    // The long cell wrapped: its text is on two lines or more (its row was measured).
+    assert!(
+        long_lines.len() >= 2,
+        "the long cell is on {} line(s)",
+        long_lines.len()
+    );
+    // ... all inside its own row, beside the rest of the row.
+    assert_eq!(
+        long_bands.len(),
+        1,
+        "the long cell spills over rows: {long_bands:?}"
+    );
+    assert_eq!(long_bands.first().copied(), neighbour_band);
+}
