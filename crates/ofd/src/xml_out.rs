@@ -19,7 +19,6 @@ pub fn num(v: f64) -> String {
 /// Appends `v` formatted like [`num`] without allocating (fixed point, 4 decimals, integer
 /// arithmetic, so the output is the same on every platform).
 pub fn push_num(s: &mut String, v: f64) {
-    use std::fmt::Write as _;
     // Beyond ±9e14 mm nothing meaningful is drawn; clamp so the integer maths cannot overflow.
     let scaled = if v.is_finite() {
         (v.clamp(-9e14, 9e14) * 10_000.0).round() as i64
@@ -31,14 +30,34 @@ pub fn push_num(s: &mut String, v: f64) {
     }
     let a = scaled.unsigned_abs();
     let (int, mut frac) = (a / 10_000, a % 10_000);
-    let _ = write!(s, "{int}");
+    push_digits(s, int, 1);
     if frac != 0 {
         let mut digits = 4;
         while frac % 10 == 0 {
             frac /= 10;
             digits -= 1;
         }
-        let _ = write!(s, ".{frac:0digits$}");
+        s.push('.');
+        push_digits(s, frac, digits);
+    }
+}
+
+/// Appends the decimal digits of `n`, zero-padded to `width` (page content is mostly numbers:
+/// this is a good part of writing a page, and `write!` costs several times more).
+fn push_digits(s: &mut String, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    i = i.min(buf.len().saturating_sub(width));
+    for &d in &buf[i..] {
+        s.push(char::from(d));
     }
 }
 
@@ -472,6 +491,10 @@ mod tests {
         assert_eq!(num(210.0), "210");
         assert_eq!(num(3.175), "3.175");
         assert_eq!(num(1.0 / 3.0), "0.3333");
+        assert_eq!(num(-12.0507), "-12.0507");
+        assert_eq!(num(100.05), "100.05");
+        assert_eq!(num(7.0003), "7.0003");
+        assert_eq!(num(9e20), "900000000000000");
         assert_eq!(num(-2.5), "-2.5");
         assert_eq!(num(f64::NAN), "0");
         assert_eq!(num(0.05), "0.05");
