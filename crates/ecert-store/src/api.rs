@@ -401,6 +401,20 @@ impl Store {
         Ok(())
     }
 
+    /// Releases keys still pending that were claimed before `before_ms`: their request died
+    /// with its process (a crash between claiming and completing), and a retry would otherwise
+    /// be told "in progress" until the key expires. Completed keys are kept. Returns how many.
+    pub async fn release_stale_idempotency(&self, before_ms: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE state = 'pending' AND created_at < $1")
+                .bind(before_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(db("releasing stale idempotency keys"))?
+                .rows_affected(),
+        )
+    }
+
     /// Forgets idempotency keys created before `before_ms`; returns how many.
     pub async fn purge_idempotency(&self, before_ms: i64) -> Result<u64> {
         Ok(

@@ -431,5 +431,17 @@ async fn api_clients_nonces_and_idempotency_keys(env: Env) {
         new += usize::from(t.await.unwrap() == IdempotencyState::New);
     }
     assert_eq!(new, 1);
-    assert_eq!(s.purge_idempotency(i64::MAX).await.unwrap(), 3);
+    // Keys left pending by requests that died are released (k2 and k3, both pending here);
+    // the completed one (k1) stays.
+    assert_eq!(s.release_stale_idempotency(i64::MAX).await.unwrap(), 2);
+    assert_eq!(
+        s.idempotency_begin(&c.id, "k3", &req).await.unwrap(),
+        IdempotencyState::New
+    );
+    assert_eq!(
+        s.release_stale_idempotency(0).await.unwrap(),
+        0,
+        "none is that old"
+    );
+    assert_eq!(s.purge_idempotency(i64::MAX).await.unwrap(), 2);
 }

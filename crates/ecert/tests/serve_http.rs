@@ -1126,3 +1126,95 @@ fn r_5_2_1_api_seals_a_handed_over_ofd() {
         "nothing stored for the refusals"
     );
 }
+
+/// The API's replay and idempotency tables do not grow for ever: `ecert serve` forgets a nonce
+/// once a replay would be refused by its timestamp anyway (twice the allowed skew), releases a
+/// key left pending by a request that died (15 minutes), and forgets keys after 24 hours — and
+/// nothing sooner.
+#[test]
+fn housekeeping_forgets_what_replay_and_idempotency_no_longer_need() {
+    use ecert_store::IdempotencyState::{Completed, InProgress, New};
+    let _serial = serial();
+    let f = fixture();
+    f.block(async {
+        let instance = ecert::service::Instance::open(&f.dir).await.unwrap();
+        let skew_ms = i64::try_from(instance.config.server.api_max_skew_secs).unwrap() * 1000;
+        let store = instance.store.clone();
+        let app = ecert::web::App::new(instance).unwrap();
+        let client = store.api_client_by_name(CLIENT).await.unwrap().unwrap().id;
+        let now = || {
+            i64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis(),
+            )
+            .unwrap()
+        };
+        let req = ecert_store::sm3(b"{\"housekeeping\":1}");
+
+        // A fresh nonce stays a replay while its request could still be accepted.
+        assert!(store.record_nonce(&client, "hk-nonce-0001").await.unwrap());
+        app.housekeeping_at(now() + 2 * skew_ms - 60_000)
+            .await
+            .unwrap();
+        assert!(!store.record_nonce(&client, "hk-nonce-0001").await.unwrap());
+        let done = app
+            .housekeeping_at(now() + 2 * skew_ms + 1000)
+            .await
+            .unwrap();
+        assert!(done.nonces >= 1, "{done:?}");
+        assert!(store.record_nonce(&client, "hk-nonce-0001").await.unwrap());
+
+        // A pending key: "in progress" until it is 15 minutes old, then released.
+        assert_eq!(
+            store
+                .idempotency_begin(&client, "hk-key", &req)
+                .await
+                .unwrap(),
+            New
+        );
+        let soon = app.housekeeping_at(now() + 14 * 60_000).await.unwrap();
+        assert_eq!(soon.stale_pending, 0, "{soon:?}");
+        assert_eq!(
+            store
+                .idempotency_begin(&client, "hk-key", &req)
+                .await
+                .unwrap(),
+            InProgress
+        );
+        let late = app.housekeeping_at(now() + 16 * 60_000).await.unwrap();
+        assert!(late.stale_pending >= 1, "{late:?}");
+        assert_eq!(
+            store
+                .idempotency_begin(&client, "hk-key", &req)
+                .await
+                .unwrap(),
+            New
+        );
+
+        // A completed key answers retries for 24 hours, then is forgotten.
+        store
+            .idempotency_complete(&client, "hk-key", 201, b"{}")
+            .await
+            .unwrap();
+        app.housekeeping_at(now() + 23 * 3_600_000).await.unwrap();
+        assert!(matches!(
+            store
+                .idempotency_begin(&client, "hk-key", &req)
+                .await
+                .unwrap(),
+            Completed { status: 201, .. }
+        ));
+        let day = app.housekeeping_at(now() + 25 * 3_600_000).await.unwrap();
+        assert!(day.expired_keys >= 1, "{day:?}");
+        assert_eq!(
+            store
+                .idempotency_begin(&client, "hk-key", &req)
+                .await
+                .unwrap(),
+            New
+        );
+        store.idempotency_abandon(&client, "hk-key").await.unwrap();
+    });
+}

@@ -147,6 +147,70 @@ impl App {
     }
 }
 
+/// How long an idempotency key answers a retry with the first response: 24 hours.
+pub const IDEMPOTENCY_WINDOW_SECS: i64 = 24 * 3600;
+/// A key still pending this long after it was claimed belongs to a request that died with its
+/// process (no request runs for 15 minutes): a retry may then proceed.
+pub const STALE_PENDING_SECS: i64 = 15 * 60;
+/// How often `ecert serve` does its housekeeping (and once at start).
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// What one round of [`App::housekeeping_at`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Housekeeping {
+    /// Request nonces too old to matter: a request that old is refused by its timestamp.
+    pub nonces: u64,
+    /// Idempotency keys left pending by requests that died.
+    pub stale_pending: u64,
+    /// Idempotency keys past [`IDEMPOTENCY_WINDOW_SECS`].
+    pub expired_keys: u64,
+}
+
+impl App {
+    /// Forgets what the API's replay protection and idempotency no longer need, as of
+    /// `now_ms` (ms since the Unix epoch): without it both tables grow with every request.
+    /// A nonce is kept twice the allowed clock skew: a replay later than that carries a
+    /// timestamp the API refuses anyway.
+    pub async fn housekeeping_at(&self, now_ms: i64) -> anyhow::Result<Housekeeping> {
+        let store = &self.inner.instance.store;
+        let skew_ms = i64::try_from(self.inner.server.api_max_skew_secs)
+            .unwrap_or(i64::MAX / 4_000)
+            .saturating_mul(1000);
+        Ok(Housekeeping {
+            nonces: store
+                .purge_nonces(now_ms.saturating_sub(skew_ms.saturating_mul(2)))
+                .await?,
+            stale_pending: store
+                .release_stale_idempotency(now_ms - STALE_PENDING_SECS * 1000)
+                .await?,
+            expired_keys: store
+                .purge_idempotency(now_ms - IDEMPOTENCY_WINDOW_SECS * 1000)
+                .await?,
+        })
+    }
+
+    /// [`App::housekeeping_at`] now, and again every ten minutes, for as long as the runtime
+    /// lives (`ecert serve` starts it; failures are logged, the next round tries again).
+    pub fn spawn_housekeeping(&self) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                    .unwrap_or(0);
+                match app.housekeeping_at(now_ms).await {
+                    Ok(done) => tracing::debug!(?done, "housekeeping"),
+                    Err(e) => tracing::error!(error = %e, "housekeeping (清理) failed"),
+                }
+            }
+        })
+    }
+}
+
 /// True for addresses only this machine can reach.
 pub fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
@@ -262,6 +326,7 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> anyhow::Result<()> {
         tls::server_config(c, k)?;
     }
     let app = App::new(instance)?;
+    let _housekeeping = app.spawn_housekeeping();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("无法监听 {addr} (cannot listen)"))?;
