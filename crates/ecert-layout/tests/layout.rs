@@ -460,3 +460,90 @@ fn table_text_stays_between_the_rules() {
     );
     assert_eq!(long_bands.first().copied(), neighbour_band);
 }
+
+/// Every glyph origin and path point of a layout (page, mm to the thousandth), sorted.
+fn positions(layout: &ecert_layout::Layout) -> Vec<String> {
+    let mut out = Vec::new();
+    for (n, page) in layout.pages.iter().enumerate() {
+        for item in &page.items {
+            match item {
+                Item::Text(t) => {
+                    for g in &t.glyphs {
+                        let q = t.transform.apply(ecert_layout::geom::Point::new(g.x, g.y));
+                        out.push(format!("{n} glyph {} {:.3} {:.3}", g.id, q.x, q.y));
+                    }
+                }
+                Item::Path(p) => {
+                    for q in p.segs.iter().flat_map(|s| s.points()) {
+                        let q = p.transform.apply(q);
+                        out.push(format!("{n} path {:.3} {:.3}", q.x, q.y));
+                    }
+                }
+                Item::Image(i) => out.push(format!("{n} image {:?}", i.transform)),
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The one-line rows are a shortcut, not a look: the same certificate laid out without the
+/// widths (every row measured by typst) puts every glyph and every rule at the same place —
+/// empty cells, cells of spaces, superscripts, long and borderline cells included.
+#[test]
+fn one_line_rows_look_the_same_as_measured_rows() {
+    let mut v: serde_json::Value = serde_json::from_slice(&example("calibration.json")).unwrap();
+    v["results"][0]["rows"] = serde_json::json!([
+        [
+            "直流电压",
+            "600 mV",
+            "100.00 mV",
+            "100.0 mV",
+            "0.0 mV",
+            "0.06 mV"
+        ],
+        ["", "", "", "", "", ""],
+        [" ", "  ", "6 V", "", "x", "y"],
+        [
+            "交流电压 1 kHz 至 100 kHz，正弦波，有效值",
+            "6 V",
+            "5.0000 V",
+            "4.997 V",
+            "-0.003 V",
+            "0.003 V"
+        ],
+        [
+            "WWWWWWW",
+            "MMMMMMMM",
+            "电阻电阻电阻电阻",
+            "1.001 kΩ",
+            "+0.001 kΩ",
+            "0.0006 kΩ"
+        ],
+        [
+            "U_rel",
+            "2×10⁻⁵",
+            "10 Ω",
+            "10.001 Ω",
+            "+0.001 Ω",
+            "0.0006 Ω"
+        ],
+        [1, 2.5, "3", "4", "5", "6"],
+    ]);
+    let json = serde_json::to_vec(&v).unwrap();
+    let fast = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();
+    let measured = custom(
+        "#import \"/ecert.typ\": certificate\n\
+         #certificate(json(\"/data.json\"), json(\"/ecert.json\") + (widths: (:)), kind: \"calibration\")",
+    );
+    let slow = ecert_layout::lay_out(&measured, &json, &extras(), &FONTS).unwrap();
+    assert_eq!(fast.pages.len(), slow.pages.len());
+    let (a, b) = (positions(&fast), positions(&slow));
+    let differ: Vec<_> = a.iter().zip(&b).filter(|(x, y)| x != y).take(5).collect();
+    assert!(
+        a.len() == b.len() && differ.is_empty(),
+        "{} vs {}: {differ:?}",
+        a.len(),
+        b.len()
+    );
+}
