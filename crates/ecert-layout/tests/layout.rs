@@ -347,48 +347,61 @@ fn superscripts_and_subscripts_are_typeset() {
     );
 }
 
-/// Result rows whose cells all fit on one line get the height of one line without typst
-/// measuring them; a row with a longer cell must still grow. Every table glyph stays between
-/// its row's rules, whatever the mix of short, borderline and long cells.
-#[test]
-fn table_text_stays_between_the_rules() {
-    let mut v: serde_json::Value = serde_json::from_slice(&example("calibration.json")).unwrap();
-    let long = "交流电压 1 kHz 至 100 kHz，正弦波，有效值";
-    v["results"][0]["rows"] = serde_json::json!([
-        [
+/// A results cell too long for one line of its column.
+const LONG_CELL: &str = "交流电压 1 kHz 至 100 kHz，正弦波，有效值";
+
+/// Result rows mixing short, borderline (wide Latin, eight ideographs) and long cells, then
+/// `more`.
+fn mixed_rows(more: &[serde_json::Value]) -> serde_json::Value {
+    let mut rows = vec![
+        serde_json::json!([
             "直流电压",
             "600 mV",
             "100.00 mV",
             "100.0 mV",
             "0.0 mV",
             "0.06 mV"
-        ],
-        [long, "6 V", "5.0000 V", "4.997 V", "-0.003 V", "0.003 V"],
-        [
+        ]),
+        serde_json::json!([
+            LONG_CELL, "6 V", "5.0000 V", "4.997 V", "-0.003 V", "0.003 V"
+        ]),
+        serde_json::json!([
             "WWWWWWW",
             "MMMMMMMM",
             "电阻电阻电阻电阻",
             "1.001 kΩ",
             "+0.001 kΩ",
             "0.0006 kΩ"
-        ],
-        [
+        ]),
+        serde_json::json!([
             "WWWWWWWWWWW",
             "6 kΩ",
             "1.0000 kΩ",
             "1.001 kΩ",
             "+0.001 kΩ",
             "0.0006 kΩ"
-        ],
-        [
+        ]),
+        serde_json::json!([
             "直流电流",
             "400 mA",
             "100.00 mA",
             "100.1 mA",
             "+0.1 mA",
             "0.07 mA"
-        ],
-    ]);
+        ]),
+    ];
+    rows.extend(more.iter().cloned());
+    serde_json::Value::Array(rows)
+}
+
+/// Result rows whose cells all fit on one line get the height of one line without typst
+/// measuring them; a row with a longer cell must still grow. Every table glyph stays between
+/// its row's rules, whatever the mix of short, borderline and long cells.
+#[test]
+fn table_text_stays_between_the_rules() {
+    let mut v: serde_json::Value = serde_json::from_slice(&example("calibration.json")).unwrap();
+    let long = LONG_CELL;
+    v["results"][0]["rows"] = mixed_rows(&[]);
     let json = serde_json::to_vec(&v).unwrap();
     let layout = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();
     // The bands between horizontal rules in which the long cell's lines and its row
@@ -493,42 +506,18 @@ fn positions(layout: &ecert_layout::Layout) -> Vec<String> {
 #[test]
 fn one_line_rows_look_the_same_as_measured_rows() {
     let mut v: serde_json::Value = serde_json::from_slice(&example("calibration.json")).unwrap();
-    v["results"][0]["rows"] = serde_json::json!([
-        [
-            "直流电压",
-            "600 mV",
-            "100.00 mV",
-            "100.0 mV",
-            "0.0 mV",
-            "0.06 mV"
-        ],
-        ["", "", "", "", "", ""],
-        [" ", "  ", "6 V", "", "x", "y"],
-        [
-            "交流电压 1 kHz 至 100 kHz，正弦波，有效值",
-            "6 V",
-            "5.0000 V",
-            "4.997 V",
-            "-0.003 V",
-            "0.003 V"
-        ],
-        [
-            "WWWWWWW",
-            "MMMMMMMM",
-            "电阻电阻电阻电阻",
-            "1.001 kΩ",
-            "+0.001 kΩ",
-            "0.0006 kΩ"
-        ],
-        [
+    v["results"][0]["rows"] = mixed_rows(&[
+        serde_json::json!(["", "", "", "", "", ""]),
+        serde_json::json!([" ", "  ", "6 V", "", "x", "y"]),
+        serde_json::json!([
             "U_rel",
             "2×10⁻⁵",
             "10 Ω",
             "10.001 Ω",
             "+0.001 Ω",
             "0.0006 Ω"
-        ],
-        [1, 2.5, "3", "4", "5", "6"],
+        ]),
+        serde_json::json!([1, 2.5, "3", "4", "5", "6"]),
     ]);
     let json = serde_json::to_vec(&v).unwrap();
     let fast = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();

@@ -1152,6 +1152,12 @@ fn housekeeping_forgets_what_replay_and_idempotency_no_longer_need() {
             .unwrap()
         };
         let req = ecert_store::sm3(b"{\"housekeeping\":1}");
+        let begin = || async {
+            store
+                .idempotency_begin(&client, "hk-key", &req)
+                .await
+                .unwrap()
+        };
 
         // A fresh nonce stays a replay while its request could still be accepted.
         assert!(store.record_nonce(&client, "hk-nonce-0001").await.unwrap());
@@ -1167,31 +1173,13 @@ fn housekeeping_forgets_what_replay_and_idempotency_no_longer_need() {
         assert!(store.record_nonce(&client, "hk-nonce-0001").await.unwrap());
 
         // A pending key: "in progress" until it is 15 minutes old, then released.
-        assert_eq!(
-            store
-                .idempotency_begin(&client, "hk-key", &req)
-                .await
-                .unwrap(),
-            New
-        );
+        assert_eq!(begin().await, New);
         let soon = app.housekeeping_at(now() + 14 * 60_000).await.unwrap();
         assert_eq!(soon.stale_pending, 0, "{soon:?}");
-        assert_eq!(
-            store
-                .idempotency_begin(&client, "hk-key", &req)
-                .await
-                .unwrap(),
-            InProgress
-        );
+        assert_eq!(begin().await, InProgress);
         let late = app.housekeeping_at(now() + 16 * 60_000).await.unwrap();
         assert!(late.stale_pending >= 1, "{late:?}");
-        assert_eq!(
-            store
-                .idempotency_begin(&client, "hk-key", &req)
-                .await
-                .unwrap(),
-            New
-        );
+        assert_eq!(begin().await, New);
 
         // A completed key answers retries for 24 hours, then is forgotten.
         store
@@ -1199,22 +1187,10 @@ fn housekeeping_forgets_what_replay_and_idempotency_no_longer_need() {
             .await
             .unwrap();
         app.housekeeping_at(now() + 23 * 3_600_000).await.unwrap();
-        assert!(matches!(
-            store
-                .idempotency_begin(&client, "hk-key", &req)
-                .await
-                .unwrap(),
-            Completed { status: 201, .. }
-        ));
+        assert!(matches!(begin().await, Completed { status: 201, .. }));
         let day = app.housekeeping_at(now() + 25 * 3_600_000).await.unwrap();
         assert!(day.expired_keys >= 1, "{day:?}");
-        assert_eq!(
-            store
-                .idempotency_begin(&client, "hk-key", &req)
-                .await
-                .unwrap(),
-            New
-        );
+        assert_eq!(begin().await, New);
         store.idempotency_abandon(&client, "hk-key").await.unwrap();
     });
 }
