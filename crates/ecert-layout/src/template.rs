@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use crate::error::LayoutError;
 
@@ -98,19 +99,35 @@ pub struct Template {
     name: String,
     main: String,
     files: BTreeMap<String, Vec<u8>>,
+    /// The files parsed for typst, made on first use and shared by clones.
+    prepared: crate::world::PreparedCell,
 }
 
 impl Template {
-    /// A shipped template, with the shared helpers at `/ecert.typ`.
+    /// A shipped template, with the shared helpers at `/ecert.typ`. (One per process: its
+    /// clones share the files typst parsed.)
     pub fn builtin(which: Builtin) -> Self {
-        let mut files = BTreeMap::new();
-        files.insert("/main.typ".to_string(), which.source().as_bytes().to_vec());
-        files.insert("/ecert.typ".to_string(), LIB.as_bytes().to_vec());
-        Self {
-            name: which.name().into(),
-            main: "/main.typ".into(),
-            files,
-        }
+        static SHIPPED: [OnceLock<Template>; 5] = [const { OnceLock::new() }; 5];
+        let slot = match which {
+            Builtin::Calibration => 0,
+            Builtin::Verification => 1,
+            Builtin::VerificationNotice => 2,
+            Builtin::Report => 3,
+            Builtin::Supplement => 4,
+        };
+        SHIPPED[slot]
+            .get_or_init(|| {
+                let mut files = BTreeMap::new();
+                files.insert("/main.typ".to_string(), which.source().as_bytes().to_vec());
+                files.insert("/ecert.typ".to_string(), LIB.as_bytes().to_vec());
+                Self {
+                    name: which.name().into(),
+                    main: "/main.typ".into(),
+                    files,
+                    prepared: Default::default(),
+                }
+            })
+            .clone()
     }
 
     /// A template from files given by virtual path (each starting with `/`). `main` names the
@@ -140,6 +157,7 @@ impl Template {
             name: name.into(),
             main: main.into(),
             files: map,
+            prepared: Default::default(),
         })
     }
 
@@ -196,5 +214,9 @@ impl Template {
     /// The files by virtual path.
     pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.files.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    pub(crate) fn prepared(&self) -> &crate::world::PreparedCell {
+        &self.prepared
     }
 }

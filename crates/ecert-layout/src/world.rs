@@ -8,7 +8,7 @@
 //! refuses paths that escape the project root); nondeterminism (`today()` is the issue date).
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use typst::diag::{FileError, FileResult, PackageError, Severity, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime};
@@ -32,22 +32,45 @@ pub(crate) fn file_id(path: &str) -> Result<FileId, LayoutError> {
     Ok(RootedPath::new(VirtualRoot::Project, vp).intern())
 }
 
-pub(crate) struct CertWorld<'a> {
-    fonts: &'a Fonts,
+/// A template's files as typst sees them: sources parsed, bytes shared. Made once per
+/// [`Template`] (and its clones) and reused by every compile, so that the template is not
+/// parsed, copied and hashed again for each certificate.
+pub(crate) struct Prepared {
     main: FileId,
     sources: HashMap<FileId, Source>,
     files: HashMap<FileId, Bytes>,
-    today: Datetime,
 }
 
-impl<'a> CertWorld<'a> {
-    pub(crate) fn new(
-        template: &Template,
-        data: Bytes,
-        extras: Bytes,
-        fonts: &'a Fonts,
-        today: Datetime,
-    ) -> Result<Self, LayoutError> {
+/// Where a [`Template`] keeps its [`Prepared`] files (shared by its clones; not part of its
+/// identity).
+#[derive(Clone, Default)]
+pub(crate) struct PreparedCell(Arc<OnceLock<Arc<Prepared>>>);
+
+impl PartialEq for PreparedCell {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for PreparedCell {}
+
+impl std::fmt::Debug for PreparedCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "prepared"
+        } else {
+            "not prepared"
+        })
+    }
+}
+
+impl Prepared {
+    /// The template's prepared files, made on first use.
+    pub(crate) fn of(template: &Template) -> Result<Arc<Prepared>, LayoutError> {
+        let cell = &template.prepared().0;
+        if let Some(p) = cell.get() {
+            return Ok(p.clone());
+        }
         let mut sources = HashMap::new();
         let mut files = HashMap::new();
         for (path, bytes) in template.files() {
@@ -59,8 +82,6 @@ impl<'a> CertWorld<'a> {
             }
             files.insert(id, Bytes::new(bytes.to_vec()));
         }
-        files.insert(file_id(crate::DATA_PATH)?, data);
-        files.insert(file_id(crate::EXTRAS_PATH)?, extras);
         let main = file_id(template.main())?;
         if !sources.contains_key(&main) {
             return Err(LayoutError::Template(format!(
@@ -68,11 +89,38 @@ impl<'a> CertWorld<'a> {
                 template.main()
             )));
         }
-        Ok(Self {
-            fonts,
+        let made = Arc::new(Prepared {
             main,
             sources,
             files,
+        });
+        Ok(cell.get_or_init(|| made).clone())
+    }
+}
+
+pub(crate) struct CertWorld<'a> {
+    fonts: &'a Fonts,
+    template: Arc<Prepared>,
+    /// `/data.json` and `/ecert.json`.
+    inputs: [(FileId, Bytes); 2],
+    today: Datetime,
+}
+
+impl<'a> CertWorld<'a> {
+    pub(crate) fn new(
+        template: &Template,
+        data: Bytes,
+        extras: Bytes,
+        fonts: &'a Fonts,
+        today: Datetime,
+    ) -> Result<Self, LayoutError> {
+        Ok(Self {
+            fonts,
+            template: Prepared::of(template)?,
+            inputs: [
+                (file_id(crate::DATA_PATH)?, data),
+                (file_id(crate::EXTRAS_PATH)?, extras),
+            ],
             today,
         })
     }
@@ -100,7 +148,7 @@ impl<'a> CertWorld<'a> {
                     .span
                     .id()
                     .and_then(|id| {
-                        let src = self.sources.get(&id)?;
+                        let src = self.template.sources.get(&id)?;
                         let range = self.range(d.span)?;
                         let (l, c) = src.lines().byte_to_line_column(range.start)?;
                         Some(format!(
@@ -132,21 +180,25 @@ impl World for CertWorld<'_> {
     }
 
     fn main(&self) -> FileId {
-        self.main
+        self.template.main
     }
 
     fn source(&self, id: FileId) -> FileResult<Source> {
-        self.sources
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| match self.files.get(&id) {
-                Some(_) => FileError::NotSource,
-                None => Self::not_here(id),
-            })
+        if let Some(s) = self.template.sources.get(&id) {
+            return Ok(s.clone());
+        }
+        match self.file(id) {
+            Ok(_) => Err(FileError::NotSource),
+            Err(e) => Err(e),
+        }
     }
 
     fn file(&self, id: FileId) -> FileResult<Bytes> {
-        self.files
+        if let Some((_, b)) = self.inputs.iter().find(|(i, _)| *i == id) {
+            return Ok(b.clone());
+        }
+        self.template
+            .files
             .get(&id)
             .cloned()
             .ok_or_else(|| Self::not_here(id))
@@ -158,5 +210,35 @@ impl World for CertWorld<'_> {
 
     fn today(&self, _offset: Option<typst::foundations::Duration>) -> Option<Datetime> {
         Some(self.today)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Builtin;
+
+    /// A template is parsed for typst once: its clones and every `Template::builtin` of the
+    /// same kind share the prepared files; a broken template is refused every time.
+    #[test]
+    fn templates_are_prepared_once_and_shared() {
+        let a = Template::builtin(Builtin::Calibration);
+        let first = Prepared::of(&a).unwrap();
+        assert!(Arc::ptr_eq(&first, &Prepared::of(&a.clone()).unwrap()));
+        let again = Template::builtin(Builtin::Calibration);
+        assert!(Arc::ptr_eq(&first, &Prepared::of(&again).unwrap()));
+        let other = Prepared::of(&Template::builtin(Builtin::Report)).unwrap();
+        assert!(!Arc::ptr_eq(&first, &other));
+
+        let broken = Template::from_files(
+            "broken",
+            "/main.typ",
+            [("/main.typ".to_string(), vec![0xff, 0xfe])],
+        )
+        .unwrap();
+        for _ in 0..2 {
+            let err = Prepared::of(&broken).err().unwrap();
+            assert!(err.to_string().contains("not UTF-8"), "{err}");
+        }
     }
 }
