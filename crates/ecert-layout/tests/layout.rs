@@ -536,3 +536,52 @@ fn one_line_rows_look_the_same_as_measured_rows() {
         b.len()
     );
 }
+
+/// A long institute name in the page header wraps in its own column: the certificate number
+/// stays whole on one line, flush with the right edge of the text area (188 mm).
+#[test]
+fn long_institute_name_leaves_the_number_whole_in_the_header() {
+    let mut v: serde_json::Value = serde_json::from_slice(&example("calibration.json")).unwrap();
+    let name = "中华人民共和国某某省某某市某某区国家级计量测试技术研究院电学与热学计量测试中心第二实验室分部";
+    v["issuer"]["name"] = name.into();
+    let no = v["certificateNo"].as_str().unwrap().to_string();
+    let json = serde_json::to_vec(&v).unwrap();
+    let layout = ecert_layout::lay_out(&template_for(&json), &json, &extras(), &FONTS).unwrap();
+    // Page 2's header (above 30 mm): its lines, by baseline, as (text, right end).
+    let mut lines: std::collections::BTreeMap<i64, Vec<(f64, f64, String)>> = Default::default();
+    for it in &layout.pages[1].items {
+        let Item::Text(t) = it else { continue };
+        let Some(b) = bbox(it) else { continue };
+        let Some(g) = t.glyphs.first() else { continue };
+        if b.y + b.h < 30.0 {
+            let origin = t.transform.apply(ecert_layout::geom::Point::new(g.x, g.y));
+            let base = (origin.y * 100.0).round() as i64;
+            lines
+                .entry(base)
+                .or_default()
+                .push((b.x, b.x + b.w, t.text.clone()));
+        }
+    }
+    let mut found = false;
+    let mut header_text = String::new();
+    for runs in lines.values_mut() {
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let text: String = runs.iter().map(|r| r.2.as_str()).collect();
+        let right = runs.iter().map(|r| r.1).fold(f64::MIN, f64::max);
+        header_text.push_str(&squash(&text));
+        if squash(&text).ends_with(&format!("证书编号：{no}")) {
+            found = true;
+            assert!(
+                (right - 188.0).abs() < 0.3,
+                "number ends at {right} mm: {text}"
+            );
+        }
+    }
+    assert!(
+        found,
+        "the number is not whole on one header line: {lines:?}"
+    );
+    // The whole name is there, in order (over one line or more).
+    let mut rest = header_text.chars();
+    assert!(name.chars().all(|c| rest.any(|h| h == c)), "{header_text}");
+}
