@@ -150,29 +150,23 @@ impl Fonts {
     /// The regular face of the heading (sans) family for the OFD writer, e.g. for text the
     /// application adds to a page it did not lay out (R-4.3.6 on a handed-over file).
     pub fn sans_source(&self) -> Result<ofd::FontSource, LayoutError> {
-        let i = self
-            .book
-            .select(
-                &self.sans.to_lowercase(),
-                typst::text::FontVariant::default(),
-            )
-            .ok_or_else(|| LayoutError::Font {
-                what: self.sans.clone(),
-                reason: "no face of this family".into(),
-            })?;
-        let font = self.fonts.get(i).ok_or_else(|| LayoutError::Font {
+        let font = self.regular(&self.sans).ok_or_else(|| LayoutError::Font {
             what: self.sans.clone(),
-            reason: "font table out of step".into(),
+            reason: "no face of this family".into(),
         })?;
         self.source(font)
     }
 
     /// The regular face of the body (serif) family.
     pub(crate) fn serif_regular(&self) -> Option<&Font> {
-        let i = self.book.select(
-            &self.serif.to_lowercase(),
-            typst::text::FontVariant::default(),
-        )?;
+        self.regular(&self.serif)
+    }
+
+    /// The regular face of `family`.
+    fn regular(&self, family: &str) -> Option<&Font> {
+        let i = self
+            .book
+            .select(&family.to_lowercase(), typst::text::FontVariant::default())?;
         self.fonts.get(i)
     }
 

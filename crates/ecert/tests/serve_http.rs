@@ -1142,15 +1142,7 @@ fn housekeeping_forgets_what_replay_and_idempotency_no_longer_need() {
         let store = instance.store.clone();
         let app = ecert::web::App::new(instance).unwrap();
         let client = store.api_client_by_name(CLIENT).await.unwrap().unwrap().id;
-        let now = || {
-            i64::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_millis(),
-            )
-            .unwrap()
-        };
+        let now = || serve_support::now() * 1000;
         let req = ecert_store::sm3(b"{\"housekeeping\":1}");
         let begin = || async {
             store

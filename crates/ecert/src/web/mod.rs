@@ -198,11 +198,10 @@ impl App {
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
-                let now_ms = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-                    .unwrap_or(0);
-                match app.housekeeping_at(now_ms).await {
+                match app
+                    .housekeeping_at(api::unix_now().saturating_mul(1000))
+                    .await
+                {
                     Ok(done) => tracing::debug!(?done, "housekeeping"),
                     Err(e) => tracing::error!(error = %e, "housekeeping (清理) failed"),
                 }
