@@ -22,7 +22,7 @@
 use crate::error::{Error, Result};
 use crate::pki::{Cert, UnixTime};
 use crate::seal::{self, TimeStampHook};
-use crate::sm::{self, SealSigner};
+use crate::sm::SealSigner;
 use crate::xmlsig::{self, SignatureRecord, esc};
 use ofd::package::Package;
 use serde::Serialize;
@@ -186,6 +186,10 @@ pub struct Hooks<'a> {
 pub struct SealOutcome {
     /// The audit record (also passed to the hook).
     pub event: SealEvent,
+    /// What sealing computed (the SM3 of every referenced part, the seal's maker signature
+    /// checked), for the verification of the file just written: [`crate::verify::verify_bytes_known`].
+    #[serde(skip)]
+    pub known: crate::verify::Known,
 }
 
 fn num(v: f64) -> String {
@@ -482,6 +486,8 @@ pub fn seal_package_checked<S: SealSigner + ?Sized>(
         .map_err(|e| Error::Package(e.to_string()))?;
 
     // References: every file now in the package (continue mode: all but Signatures.xml).
+    let mut known = crate::verify::Known::default();
+    known.seal_verified(seal_der);
     let mut refs = String::new();
     let mut n_refs = 0usize;
     for (path, data) in pkg.entries() {
@@ -492,7 +498,7 @@ pub fn seal_package_checked<S: SealSigner + ?Sized>(
         refs.push_str(&format!(
             "<ofd:Reference FileRef=\"/{}\"><ofd:CheckValue>{}</ofd:CheckValue></ofd:Reference>",
             esc(path),
-            xmlsig::b64(&sm::sm3(data))
+            xmlsig::b64(&known.hash(path, data))
         ));
     }
     let p = &opts.provider;
@@ -505,7 +511,7 @@ pub fn seal_package_checked<S: SealSigner + ?Sized>(
         dt = crate::pki::format_time(time),
     )
     .into_bytes();
-    let data_hash = sm::sm3(&xml);
+    let data_hash = known.hash(&sig_xml_path, &xml);
     let signed_value = seal::make_signature_v4(
         seal_der,
         &data_hash,
@@ -535,7 +541,7 @@ pub fn seal_package_checked<S: SealSigner + ?Sized>(
     if let Some(a) = hooks.audit {
         a.sealed(&event);
     }
-    Ok(SealOutcome { event })
+    Ok(SealOutcome { event, known })
 }
 
 fn digits(s: &str) -> Option<u64> {
@@ -618,12 +624,57 @@ fn area_of(path: &str, n: roxmltree::Node<'_, '_>) -> Result<Option<BoxMm>> {
     }
 }
 
+/// The page's own `Area/PhysicalBox`. Read as a stream that stops there: a page's content can
+/// be large and sealing needs only its box (the whole page is read by the verifier).
 fn page_area(pkg: &Package, content: &str) -> Result<Option<BoxMm>> {
+    use quick_xml::events::Event;
     let (p, b) = xml_of(pkg, content)?;
-    let d = parse_xml(&p, b)?;
-    match kid(d.root_element(), "Area") {
-        Some(a) => area_of(&p, a),
-        None => Ok(None),
+    let bad = |message: String| Error::Xml {
+        path: p.clone(),
+        message,
+    };
+    let text = std::str::from_utf8(b).map_err(|e| bad(e.to_string()))?;
+    let mut r = quick_xml::Reader::from_str(text.strip_prefix('\u{feff}').unwrap_or(text));
+    // Depth of the element being read: 1 = the root (Page), 2 = its children, 3 = Area's.
+    let mut depth = 0usize;
+    let (mut in_area, mut in_box) = (false, false);
+    let mut physical = String::new();
+    loop {
+        match r.read_event().map_err(|e| bad(e.to_string()))? {
+            Event::Start(e) => {
+                depth += 1;
+                let name = e.local_name();
+                if depth == 2 && name.into_inner() == "Area" {
+                    in_area = true;
+                } else if in_area && depth == 3 && name.into_inner() == "PhysicalBox" {
+                    in_box = true;
+                }
+            }
+            Event::Empty(e) => {
+                let name = e.local_name();
+                if depth == 1 && name.into_inner() == "Area" {
+                    return Ok(None);
+                }
+                if in_area && depth == 2 && name.into_inner() == "PhysicalBox" {
+                    return parse_box(&p, "").map(Some);
+                }
+            }
+            Event::Text(t) if in_box => physical.push_str(&t.xml10_content()),
+            Event::End(_) => {
+                if in_box {
+                    return parse_box(&p, &physical).map(Some);
+                }
+                if in_area && depth == 2 {
+                    return Ok(None);
+                }
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Ok(None);
+                }
+            }
+            Event::Eof => return Ok(None),
+            _ => {}
+        }
     }
 }
 
@@ -686,4 +737,50 @@ fn geometry(pkg: &Package, doc_index: usize) -> Result<Geometry> {
         page_area,
         pages,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn area(xml: &str) -> Result<Option<BoxMm>> {
+        let mut pkg = Package::default();
+        pkg.insert("Doc_0/Pages/Page_0/Content.xml", xml.as_bytes().to_vec())
+            .unwrap();
+        page_area(&pkg, "Doc_0/Pages/Page_0/Content.xml")
+    }
+
+    /// The page's own box is read from `Page/Area/PhysicalBox` only, whatever precedes it, and
+    /// nothing after it is needed.
+    #[test]
+    fn page_area_reads_the_page_box_and_stops_there() {
+        let b = area(
+            "\u{feff}<?xml version=\"1.0\"?><!-- c --><ofd:Page xmlns:ofd=\"http://www.ofdspec.org/2016\">\
+             <ofd:Template TemplateID=\"3\"/><ofd:Area><!-- x --><ofd:PhysicalBox> 0 0 210 297 </ofd:PhysicalBox>\
+             </ofd:Area><ofd:Content><ofd:Layer><unclosed>",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((b.x, b.y, b.w, b.h), (0.0, 0.0, 210.0, 297.0));
+        // A PhysicalBox deeper down (in the content) is not the page's.
+        let none = area(
+            "<Page><Content><Layer><Area><PhysicalBox>0 0 1 1</PhysicalBox></Area></Layer></Content></Page>",
+        )
+        .unwrap();
+        assert!(none.is_none());
+        assert!(area("<Page/>").unwrap().is_none());
+        assert!(area("<Page><Area/></Page>").unwrap().is_none());
+        assert!(
+            area("<Page><Area><ApplicationBox>0 0 1 1</ApplicationBox></Area></Page>")
+                .unwrap()
+                .is_none()
+        );
+        let e = area("<Page><Area><PhysicalBox>0 0 -5 1</PhysicalBox></Area></Page>").unwrap_err();
+        assert!(e.to_string().contains("bad box"), "{e}");
+        let e = area("<Page><Area><PhysicalBox/></Area></Page>").unwrap_err();
+        assert!(e.to_string().contains("bad box"), "{e}");
+        let e = area("<Page><Area></Page>").unwrap_err();
+        assert!(e.to_string().contains("Content.xml"), "{e}");
+    }
 }

@@ -504,3 +504,74 @@ fn demo_directory_seal_and_verify_r_7_1d() {
             .contains("试用 TEST")
     );
 }
+
+/// The self-check after sealing reuses what sealing computed (`verify_bytes_known`): its report
+/// is the full verification's, and a part that differs from what was sealed — changed in the
+/// package after sealing — is hashed again and fails as without it.
+#[test]
+fn verifying_with_what_sealing_computed_reports_the_same_and_still_sees_changes() {
+    let m = material();
+    let checked = sign::CheckedSeal::new(&m.seal, &m.signer.cert_der).unwrap();
+    let opts = stamp_options(SignMode::WholeProtected);
+    let vopts = VerifyOptions {
+        trust: m.trust.clone(),
+        validation_time: None,
+    };
+    let mut pkg = ofd::Package::from_zip(&sample_zip(), &ofd::Limits::default()).unwrap();
+    let parts_before = pkg.paths().count();
+    let outcome =
+        sign::seal_package_checked(&mut pkg, &checked, &m.signer, &opts, &Hooks::default())
+            .unwrap();
+    // Every part referenced (those before, Signatures.xml, Seal.esl) and Signature.xml itself.
+    assert_eq!(outcome.known.digest_count(), parts_before + 3);
+    let zip = pkg.to_zip().unwrap();
+    let full = verify_bytes(&zip, &vopts).unwrap();
+    let reused = ses::verify::verify_bytes_known(&zip, &vopts, &outcome.known).unwrap();
+    assert_eq!(full.indication, Indication::Passed, "{}", full.to_text());
+    assert_eq!(
+        serde_json::to_value(&full.signatures).unwrap(),
+        serde_json::to_value(&reused.signatures).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_value(&full.package_checks).unwrap(),
+        serde_json::to_value(&reused.package_checks).unwrap()
+    );
+
+    // A page changed after sealing: the remembered digest is for other bytes, so it is not used.
+    let page = pkg
+        .paths()
+        .find(|p| p.ends_with("Content.xml"))
+        .unwrap()
+        .to_string();
+    let mut changed = pkg.get(&page).unwrap().to_vec();
+    let at = changed.len() / 2;
+    changed[at] = if changed[at] == b' ' { b'\t' } else { b' ' };
+    pkg.insert(&page, changed).unwrap();
+    let report =
+        ses::verify::verify_bytes_known(&pkg.to_zip().unwrap(), &vopts, &outcome.known).unwrap();
+    assert_eq!(
+        report.indication,
+        Indication::Failed,
+        "{}",
+        report.to_text()
+    );
+    assert!(
+        report
+            .failed_checks()
+            .contains(&(String::from("1"), CheckId::ReferenceHashes)),
+        "{:?}",
+        report.failed_checks()
+    );
+
+    // What one sealing computed says nothing about another file: a second sealing of the same
+    // document verifies with the first one's digests exactly as without them.
+    let mut other = ofd::Package::from_zip(&sample_zip(), &ofd::Limits::default()).unwrap();
+    sign::seal_package_checked(&mut other, &checked, &m.signer, &opts, &Hooks::default()).unwrap();
+    let zip = other.to_zip().unwrap();
+    let full = verify_bytes(&zip, &vopts).unwrap();
+    let reused = ses::verify::verify_bytes_known(&zip, &vopts, &outcome.known).unwrap();
+    assert_eq!(
+        serde_json::to_value(&full.signatures).unwrap(),
+        serde_json::to_value(&reused.signatures).unwrap()
+    );
+}
