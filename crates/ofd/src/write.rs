@@ -1145,19 +1145,26 @@ impl LayerWriter<'_> {
                 .into());
             }
             check_text("glyph text", &g.text)?;
-            let chars: Vec<char> = if g.text.is_empty() {
-                vec!['\u{FFFD}']
+            // The glyph's characters: its text, or U+FFFD for a glyph without text.
+            let chars = if g.text.is_empty() {
+                "\u{FFFD}"
             } else {
-                g.text.chars().collect()
+                g.text.as_str()
             };
-            let follows_cmap = match (&face, chars.as_slice()) {
-                (Some(f), [c]) => f.glyph_index(*c).map(|x| x.0) == Some(g.id),
+            let mut it = chars.chars();
+            let single = it.next().filter(|_| it.next().is_none());
+            // (`mapped` holds only pairs the cmap gave: a pair seen before needs no lookup.)
+            let follows_cmap = match (&face, single) {
+                (Some(f), Some(c)) => {
+                    slot.mapped.get(&c) == Some(&g.id)
+                        || f.glyph_index(c).map(|x| x.0) == Some(g.id)
+                }
                 _ => false,
             };
-            let n = chars.len() as u32;
+            let n = chars.chars().count() as u32;
             if follows_cmap {
-                if let Some(c) = chars.first() {
-                    slot.mapped.insert(*c, g.id);
+                if let Some(c) = single {
+                    slot.mapped.insert(c, g.id);
                 }
             } else {
                 cgs.push(CgTransform {
@@ -1168,9 +1175,9 @@ impl LayerWriter<'_> {
                 });
             }
             slot.used.insert(g.id);
-            for (i, ch) in chars.iter().enumerate() {
-                text.push(*ch);
-                deltas.push(if i + 1 == chars.len() { g.advance } else { 0.0 });
+            text.push_str(chars);
+            for i in 1..=n {
+                deltas.push(if i == n { g.advance } else { 0.0 });
             }
             width += g.advance;
             pos += n;
