@@ -331,9 +331,7 @@ impl Known {
 
     /// Records that the maker signature of the seal `der` verified.
     pub(crate) fn seal_verified(&mut self, der: &[u8]) {
-        if !self.has_verified_seal(der) {
-            self.seals.push(der.to_vec());
-        }
+        self.seals.push(der.to_vec());
     }
 
     /// SM3 of `data` read at `path`: the remembered value when the bytes are the same.
