@@ -2,7 +2,9 @@
 //! store on SQLite + two replicas) with 1, 2 and 4 concurrent workers, and the process's peak RSS.
 //!
 //! `cargo bench -p ecert --bench issue` (release profile). `ECERT_BENCH_N` sets the number of
-//! certificates per run (default 120). Results go to docs/benchmarks.md by hand.
+//! certificates per run (default 120), `ECERT_BENCH_WORKERS` runs only that many workers, and
+//! `ECERT_BENCH_ASYNC` runs them as tasks on the async runtime's threads instead of on blocking
+//! threads as `ecert serve` and `ecert issue` do. Results go to docs/benchmarks.md by hand.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -105,14 +107,19 @@ fn main() -> anyhow::Result<()> {
         let rss_idle = vm_hwm_kb();
         println!("peak RSS after warm-up: {} MiB", rss_idle / 1024);
 
-        for workers in [1usize, 2, 4] {
+        // `ECERT_BENCH_WORKERS=2` runs only that many (for profiling one phase).
+        let phases: Vec<usize> = match std::env::var("ECERT_BENCH_WORKERS") {
+            Ok(v) => vec![v.parse()?],
+            Err(_) => vec![1, 2, 4],
+        };
+        for workers in phases {
             let start = Instant::now();
             let cpu_start = cpu_secs();
             let mut tasks = Vec::new();
             for w in 0..workers {
                 let inst = Arc::clone(&instance);
                 let base = base.clone();
-                tasks.push(tokio::spawn(async move {
+                let run = async move {
                     let mut i = w;
                     while i < n {
                         inst.issue(&content(&base, &format!("w{workers}"), i), "bench")
@@ -120,7 +127,13 @@ fn main() -> anyhow::Result<()> {
                         i += workers;
                     }
                     anyhow::Ok(())
-                }));
+                };
+                if std::env::var_os("ECERT_BENCH_ASYNC").is_some() {
+                    tasks.push(tokio::spawn(run));
+                } else {
+                    let handle = tokio::runtime::Handle::current();
+                    tasks.push(tokio::task::spawn_blocking(move || handle.block_on(run)));
+                }
             }
             for t in tasks {
                 t.await??;

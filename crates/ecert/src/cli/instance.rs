@@ -52,6 +52,9 @@ pub struct IssueArgs {
     /// Write the sealed certificate into this folder.
     #[arg(short = 'o', long, default_value = ".")]
     pub out: PathBuf,
+    /// 同时签发的份数 (certificates issued at the same time; default: one per CPU core).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// `ecert revise OLD_NUMBER CONTENT.json [-o DIR]`
@@ -157,7 +160,8 @@ pub(crate) fn progress(len: usize, what: &str) -> indicatif::ProgressBar {
 }
 
 /// Runs `ecert issue`: every file is issued on its own (one bad file does not stop the
-/// others); fails if any failed.
+/// others), `--jobs` at a time (default: one per core), reported in the order given; fails if
+/// any failed.
 pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
     if let Some(ofd) = &args.ofd {
         return issue_handed_over(dir, args, ofd);
@@ -168,44 +172,132 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(service::resolve_template)
         .transpose()?;
+    let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let jobs = jobs.min(files.len()).max(1);
     runtime()?.block_on(async {
-        let instance = Instance::open(dir).await?;
+        let instance = std::sync::Arc::new(Instance::open(dir).await?);
         let bar = progress(files.len(), "签发 (issuing)");
-        let mut failed = 0usize;
-        for (n, file) in files.iter().enumerate() {
-            let result = async {
-                let content = std::fs::read_to_string(file)
-                    .with_context(|| format!("无法读取 {} (cannot read)", file.display()))?;
-                let issued = match &template {
-                    Some(t) => instance.issue_with_template(&content, "cli", t).await?,
-                    None => instance.issue(&content, "cli").await?,
-                };
-                let path = write_issued(&args.out, &issued)?;
-                anyhow::Ok((path, issued))
-            }
-            .await;
-            bar.suspend(|| {
-                if n > 0 {
-                    println!();
-                }
-                match &result {
-                    Ok((path, issued)) => print_issued(path, issued),
-                    Err(e) => {
-                        eprintln!("错误 (error): {}: {e:#}", file.display());
+        // Files issued side by side race for a number they share; the first in order keeps it.
+        let first_with_number = std::sync::Arc::new(first_with_same_number(&files));
+        let files = std::sync::Arc::new(files);
+        let template = std::sync::Arc::new(template);
+        let out = std::sync::Arc::new(args.out.clone());
+        // Workers take the next file in turn; issuing is CPU-heavy, so each runs on a blocking
+        // thread (as `ecert serve` does), not on the runtime's own threads.
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for _ in 0..jobs {
+            let (instance, files, template, out, next, tx, first) = (
+                instance.clone(),
+                files.clone(),
+                template.clone(),
+                out.clone(),
+                next.clone(),
+                tx.clone(),
+                first_with_number.clone(),
+            );
+            let handle = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = files.get(n) else { break };
+                    let result = match first.get(&n) {
+                        Some((earlier, number)) => Err(anyhow::anyhow!(
+                            "证书编号 {number} 与同批的 {} 相同，未签发 (the same certificate number \
+                             as {} earlier in this batch)",
+                            files[*earlier].display(),
+                            files[*earlier].display()
+                        )),
+                        None => handle.block_on(issue_one(&instance, file, &template, &out)),
+                    };
+                    if tx.send((n, result)).is_err() {
+                        break;
                     }
                 }
             });
-            if result.is_err() {
-                failed += 1;
-            }
+        }
+        drop(tx);
+        // Results are printed in the order of the files, whatever order they finish in.
+        let mut done = std::collections::BTreeMap::new();
+        let mut printed = 0usize;
+        let mut failed = 0usize;
+        while let Some((n, result)) = rx.recv().await {
+            done.insert(n, result);
             bar.inc(1);
+            while let Some(result) = done.remove(&printed) {
+                bar.suspend(|| {
+                    if printed > 0 {
+                        println!();
+                    }
+                    match &result {
+                        Ok((path, issued)) => print_issued(path, issued),
+                        Err(e) => {
+                            eprintln!("错误 (error): {}: {e:#}", files[printed].display());
+                        }
+                    }
+                });
+                if result.is_err() {
+                    failed += 1;
+                }
+                printed += 1;
+            }
         }
         bar.finish_and_clear();
+        if printed < files.len() {
+            bail!(
+                "签发中断 (issuing stopped): {}/{} 份未处理 (not processed)",
+                files.len() - printed,
+                files.len()
+            );
+        }
         if failed > 0 {
             bail!("{failed}/{} 份未签发 (not issued)", files.len());
         }
         Ok(())
     })
+}
+
+/// For each file (by index) whose content names a certificate number an earlier file of the
+/// batch already names: that earlier file's index and the number. Files that cannot be read
+/// or parsed are left to the issuing step to report.
+fn first_with_same_number(files: &[PathBuf]) -> std::collections::HashMap<usize, (usize, String)> {
+    let mut seen = std::collections::HashMap::new();
+    let mut later = std::collections::HashMap::new();
+    for (i, file) in files.iter().enumerate() {
+        let number = std::fs::read(file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get("certificateNo")?.as_str().map(str::to_owned));
+        let Some(number) = number else { continue };
+        match seen.get(&number) {
+            Some(&earlier) => {
+                later.insert(i, (earlier, number));
+            }
+            None => {
+                seen.insert(number, i);
+            }
+        }
+    }
+    later
+}
+
+/// Issues the certificate whose content is in `file` and writes it into `out`.
+async fn issue_one(
+    instance: &Instance,
+    file: &Path,
+    template: &Option<ecert_layout::Template>,
+    out: &Path,
+) -> anyhow::Result<(PathBuf, Issued)> {
+    let content = std::fs::read_to_string(file)
+        .with_context(|| format!("无法读取 {} (cannot read)", file.display()))?;
+    let issued = match template {
+        Some(t) => instance.issue_with_template(&content, "cli", t).await?,
+        None => instance.issue(&content, "cli").await?,
+    };
+    let path = write_issued(out, &issued)?;
+    Ok((path, issued))
 }
 
 /// Runs `ecert issue --ofd FILE --content META.json` (R-5.2.1).
