@@ -84,6 +84,12 @@ pub struct ServerConfig {
     pub log_format: String,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ecert=debug`.
     pub log_level: String,
+    /// Certificates the API issues, revises, supplements or seals at the same time (0: one per
+    /// CPU core); further requests wait their turn.
+    pub issue_workers: usize,
+    /// API issuing requests that may wait for a turn; one more is answered 503 `busy` with
+    /// `Retry-After`, so that a burst cannot pile up threads and memory.
+    pub issue_queue: usize,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +109,8 @@ impl Default for ServerConfig {
             preview_dpi: 110.0,
             log_format: "text".into(),
             log_level: "info".into(),
+            issue_workers: 0,
+            issue_queue: 32,
         }
     }
 }
@@ -110,7 +118,8 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Applies `ECERT_LISTEN`, `ECERT_ALLOW_PLAIN_HTTP`, `ECERT_TLS_CERT`, `ECERT_TLS_KEY`,
     /// `ECERT_STATUS_CACHE_SECS`, `ECERT_LOOKUP_PER_MINUTE`, `ECERT_VERIFY_PER_MINUTE`,
-    /// `ECERT_LOG_FORMAT` and `ECERT_LOG` from `vars` (normally `std::env::vars()`).
+    /// `ECERT_ISSUE_WORKERS`, `ECERT_ISSUE_QUEUE`, `ECERT_LOG_FORMAT` and `ECERT_LOG` from `vars`
+    /// (normally `std::env::vars()`).
     pub fn apply_env(
         &mut self,
         vars: impl IntoIterator<Item = (String, String)>,
@@ -133,6 +142,8 @@ impl ServerConfig {
                 "ECERT_VERIFY_PER_MINUTE" => self.verify_per_minute = num(&k, &v)?,
                 "ECERT_LOG_FORMAT" => self.log_format = v,
                 "ECERT_LOG" => self.log_level = v,
+                "ECERT_ISSUE_WORKERS" => self.issue_workers = num(&k, &v)?,
+                "ECERT_ISSUE_QUEUE" => self.issue_queue = num(&k, &v)?,
                 _ => {}
             }
         }

@@ -1186,3 +1186,188 @@ fn housekeeping_forgets_what_replay_and_idempotency_no_longer_need() {
         store.idempotency_abandon(&client, "hk-key").await.unwrap();
     });
 }
+
+/// A signed API request to the server at `addr` (not the shared fixture's).
+fn api_to(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> Resp {
+    let h = signed_headers(SECRET, method, path, body, now(), &nonce());
+    let mut all: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.extend_from_slice(extra);
+    all.push(("Content-Type", "application/json"));
+    request(addr, method, path, &all, body)
+}
+
+/// Waits until `/metrics` at `addr` shows `line`; fails if `running` (the request that should
+/// keep it so) ended first.
+fn wait_for_metric(
+    addr: std::net::SocketAddr,
+    line: &str,
+    running: &std::thread::JoinHandle<Resp>,
+) {
+    let start = std::time::Instant::now();
+    loop {
+        let text = request(addr, "GET", "/metrics", &[], b"").text();
+        if text.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            !running.is_finished(),
+            "the first request ended before the metrics showed {line:?}"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "never saw {line:?}:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Issuing through the API is bounded: `issue_workers` calls run, `issue_queue` wait, and one
+/// more is answered 503 `busy` with Retry-After, stores nothing and frees its Idempotency-Key.
+#[test]
+fn api_issuing_beyond_workers_and_queue_is_busy_and_stores_nothing() {
+    let _serial = serial();
+    let f = fixture();
+    let (addr, _server) = f.block(async {
+        let mut instance = ecert::service::Instance::open(&f.dir).await.unwrap();
+        instance.config.server.issue_workers = 1;
+        instance.config.server.issue_queue = 1;
+        let app = ecert::web::App::new(instance).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let h = tokio::spawn(ecert::web::serve(app, listener, std::future::pending()));
+        (addr, h)
+    });
+    let before = f.certificate_count();
+    // A long certificate (sixty result tables) keeps the one worker busy.
+    let mut long: Value = serde_json::from_str(&new_content("BUSY-A")).unwrap();
+    let table = long["results"][0].clone();
+    long["results"] = Value::Array(vec![table; 60]);
+    let long = long.to_string();
+    let a = std::thread::spawn(move || {
+        api_to(addr, "POST", "/api/v1/certificates", long.as_bytes(), &[])
+    });
+    wait_for_metric(addr, "ecert_api_issuing_running 1", &a);
+    let b = std::thread::spawn(move || {
+        api_to(
+            addr,
+            "POST",
+            "/api/v1/certificates",
+            new_content("BUSY-B").as_bytes(),
+            &[],
+        )
+    });
+    wait_for_metric(addr, "ecert_api_issuing_waiting 1", &a);
+
+    let c_body = new_content("BUSY-C");
+    let key = [("Idempotency-Key", "busy-c")];
+    let c = api_to(
+        addr,
+        "POST",
+        "/api/v1/certificates",
+        c_body.as_bytes(),
+        &key,
+    );
+    assert_eq!(c.status, 503, "{}", c.text());
+    assert_eq!(c.json()["error"]["code"], "busy");
+    assert_eq!(c.header("retry-after"), Some("2"));
+
+    let a = a.join().unwrap();
+    assert_eq!(a.status, 201, "{}", a.text());
+    let b = b.join().unwrap();
+    assert_eq!(
+        b.status,
+        201,
+        "the waiting call ran in its turn: {}",
+        b.text()
+    );
+    assert_eq!(
+        f.certificate_count(),
+        before + 2,
+        "the refused call stored nothing"
+    );
+
+    // The refusal was audited, and its key is free: the retry issues (it is no replay).
+    let refused = audit_after(0, "busy-c");
+    assert!(
+        refused.iter().any(|e| e.details.contains("\"status\":503")),
+        "{refused:?}"
+    );
+    let retry = api_to(
+        addr,
+        "POST",
+        "/api/v1/certificates",
+        c_body.as_bytes(),
+        &key,
+    );
+    assert_eq!(retry.status, 201, "{}", retry.text());
+    assert_eq!(retry.header("idempotency-replayed"), None);
+    let m = request(addr, "GET", "/metrics", &[], b"").text();
+    for line in [
+        "ecert_api_issuing_running 0",
+        "ecert_api_issuing_waiting 0",
+        "ecert_api_issuing_workers 1",
+    ] {
+        assert!(m.lines().any(|l| l == line), "{line}:\n{m}");
+    }
+}
+
+/// A client that hangs up while its certificate is being issued does not cut the work short:
+/// the certificate is stored and the Idempotency-Key completed, so the retry gets the answer.
+#[test]
+fn api_request_runs_to_the_end_when_the_client_hangs_up() {
+    use std::io::Write as _;
+    let _serial = serial();
+    let f = fixture();
+    let body = new_content("JZ-API-HANGUP");
+    let path = "/api/v1/certificates";
+    let h = signed_headers(SECRET, "POST", path, body.as_bytes(), now(), &nonce());
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nIdempotency-Key: hangup-1\r\n",
+        f.addr,
+        body.len()
+    );
+    for (k, v) in &h {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut s = std::net::TcpStream::connect(f.addr).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    // Hang up without waiting for the answer.
+    s.shutdown(std::net::Shutdown::Both).unwrap();
+    drop(s);
+
+    // The abandoned request goes on: its certificate is stored…
+    let start = std::time::Instant::now();
+    while api("GET", "/api/v1/certificates/JZ-API-HANGUP", b"", &[]).status != 200 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "the abandoned request stored nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // …and the retry with the same key gets its answer (`in_progress` until it is recorded).
+    let key = [("Idempotency-Key", "hangup-1")];
+    let retry = loop {
+        let r = api("POST", path, body.as_bytes(), &key);
+        if r.status != 409 {
+            break r;
+        }
+        assert_eq!(r.json()["error"]["code"], "in_progress", "{}", r.text());
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "the abandoned request never completed its key"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(retry.status, 201, "{}", retry.text());
+    assert_eq!(retry.header("idempotency-replayed"), Some("true"));
+    assert_eq!(retry.json()["number"], "JZ-API-HANGUP");
+}

@@ -55,7 +55,8 @@ pub(crate) fn router(app: App) -> Router {
             app.clone(),
             authenticate,
         ))
-        .layer(axum::extract::DefaultBodyLimit::disable());
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(to_the_end));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .merge(signed)
@@ -124,6 +125,10 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("ECERT-HMAC-SM3"),
             );
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
         r
     }
@@ -278,6 +283,25 @@ fn audit_body(bytes: &[u8], content_type: Option<&str>) -> Value {
 }
 
 /// Authenticates, runs the handler, and writes the exchange to the audit log (R-7.2.2d).
+/// Runs the rest of an API request on a task of its own, so that a client hanging up (which
+/// drops the connection's future) does not cut it short: an issue that has started is stored,
+/// its `Idempotency-Key` completed — a retry with the key gets the answer instead of
+/// `in_progress` — and the exchange audited.
+async fn to_the_end(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "api: request task failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+            .into_response()
+        }
+    }
+}
+
 async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_owned();
@@ -629,19 +653,34 @@ fn content_text(body: &[u8]) -> Result<String, ApiError> {
     })
 }
 
-/// Runs a call of the (CPU-heavy, not `Send`) issuing service on a blocking thread. Any change
-/// of a certificate may change status pages, so the page cache is dropped afterwards.
+/// Runs a call of the (CPU-heavy, not `Send`) issuing service on a blocking thread, when its
+/// turn comes (`issue_workers` at once, `issue_queue` waiting; beyond that 503 `busy`). Any
+/// change of a certificate may change status pages, so the page cache is dropped afterwards.
 async fn run_service<T, F, Fut>(app: &App, call: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(App) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
+    let turn = app.inner.issuing.turn().await.map_err(|b| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!(
+                "签发任务已满，请稍后重试 (issuing is at capacity: {} running, {} waiting; retry later)",
+                b.workers, b.queue
+            ),
+        )
+    })?;
     let app2 = app.clone();
     let handle = tokio::runtime::Handle::current();
-    let result = tokio::task::spawn_blocking(move || handle.block_on(call(app2)))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    // The turn goes with the work: a client that hangs up does not free it early.
+    let result = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        handle.block_on(call(app2))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     app.invalidate();
     result.map_err(issue_error)
 }

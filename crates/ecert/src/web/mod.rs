@@ -13,6 +13,7 @@
 //!
 //! Docs: docs/serve.md.
 
+mod admission;
 pub mod api;
 pub mod auth;
 mod cache;
@@ -60,6 +61,8 @@ pub(crate) struct Shared {
     pub(crate) verify_limit: security::RateLimiter,
     /// Bounds concurrent CPU-heavy work (previews, uploads) so pages stay responsive.
     pub(crate) heavy: tokio::sync::Semaphore,
+    /// Turns for the API's issuing calls (`issue_workers`, `issue_queue`).
+    pub(crate) issuing: admission::Admission,
 }
 
 /// Reads the instance's master key (the same file [`Instance::open`] read); API client secrets
@@ -119,6 +122,7 @@ impl App {
                 lookup_limit: security::RateLimiter::new(server.lookup_per_minute),
                 verify_limit: security::RateLimiter::new(server.verify_per_minute),
                 heavy: tokio::sync::Semaphore::new(2),
+                issuing: admission::Admission::new(server.issue_workers, server.issue_queue),
                 server,
                 instance,
             }),

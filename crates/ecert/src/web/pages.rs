@@ -102,7 +102,30 @@ async fn healthz(State(app): State<App>) -> Response {
 }
 
 async fn metrics(State(app): State<App>) -> Response {
-    let mut r = (StatusCode::OK, app.inner.metrics.render()).into_response();
+    let mut text = app.inner.metrics.render();
+    let (running, waiting, workers) = app.inner.issuing.gauges();
+    for (name, help, v) in [
+        (
+            "ecert_api_issuing_running",
+            "API issuing calls running now.",
+            running,
+        ),
+        (
+            "ecert_api_issuing_waiting",
+            "API issuing calls waiting for a turn.",
+            waiting,
+        ),
+        (
+            "ecert_api_issuing_workers",
+            "API issuing calls that may run at once.",
+            workers,
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"
+        ));
+    }
+    let mut r = (StatusCode::OK, text).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
