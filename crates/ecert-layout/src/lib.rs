@@ -22,8 +22,9 @@
 //!   "本证书为电子证书，请到发证机构官网验证"; page 1 must reserve a 25 × 25 mm code
 //!   slot and a seal slot. Links are dropped and gradients or SVG/PDF
 //!   images refused.
-//! - **Memory growth.** typst's memo cache is process-global; it is evicted after each
-//!   compile.
+//! - **Memory growth.** typst's memo cache is process-global; each compile trims it when it
+//!   ends — all of it when no other compile runs, otherwise what no running compile can still
+//!   use (see `Compiling::finish`).
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -34,6 +35,8 @@ pub mod geom;
 mod ofd_out;
 mod template;
 mod world;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use typst::foundations::{Bytes, Datetime};
 use typst_layout::PagedDocument;
@@ -179,10 +182,11 @@ pub fn compile(
         fonts,
         today,
     )?;
+    let compiling = Compiling::start(&COMPILING);
     let warned = typst::compile::<PagedDocument>(&world);
-    // The memo cache is process-global: without this, memory grows with every certificate.
-    // (Keeping results for the next compiles was measured: no CPU saved — each certificate's
-    // data differs — and 45 MB more memory; docs/benchmarks.md.)
+    // The memo cache is process-global: without trimming it (`Compiling::finish`), memory
+    // grows with every certificate. (Keeping results for the next compiles was measured: no
+    // CPU saved — each certificate's data differs — and 45 MB more memory; docs/benchmarks.md.)
     let result = match warned.output {
         Err(errors) => Err(LayoutError::Typst(world.describe(&errors))),
         Ok(_) if !warned.warnings.is_empty() => {
@@ -190,8 +194,45 @@ pub fn compile(
         }
         Ok(doc) => Ok(doc),
     };
-    typst::comemo::evict(0);
+    compiling.finish();
     result
+}
+
+/// Compiles running now in this process.
+static COMPILING: AtomicUsize = AtomicUsize::new(0);
+
+/// One running compile, counted in `count` (normally [`COMPILING`]) until it finishes or
+/// unwinds.
+struct Compiling<'a> {
+    count: &'a AtomicUsize,
+    live: bool,
+}
+
+impl<'a> Compiling<'a> {
+    fn start(count: &'a AtomicUsize) -> Compiling<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        Compiling { count, live: true }
+    }
+
+    /// Ends this compile and trims typst's process-global memo cache: all of it when no other
+    /// compile runs; otherwise only what no compile has used for as many trims as compiles are
+    /// running, so that a concurrent compile keeps what its first pass made for its second
+    /// (clearing it all there made four concurrent compiles on two cores cost 20 % more CPU
+    /// each; docs/benchmarks.md). Returns that age limit (the compiles still running).
+    fn finish(mut self) -> usize {
+        self.live = false;
+        let others = self.count.fetch_sub(1, Ordering::SeqCst) - 1;
+        typst::comemo::evict(others);
+        others
+    }
+}
+
+impl Drop for Compiling<'_> {
+    fn drop(&mut self) {
+        if self.live {
+            self.count.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Lay out a certificate and check the rules a template must keep (R-4.3.3 A4, R-4.3.4 the
@@ -263,5 +304,28 @@ impl Layout {
     /// The first slot of this name.
     pub fn slot(&self, name: &str) -> Option<&Slot> {
         self.slots.iter().find(|s| s.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The last compile to finish clears the whole memo cache, the others only what is older
+    /// than the compiles still running; a compile that unwinds is no longer counted.
+    #[test]
+    fn a_compile_trims_the_memo_cache_by_the_compiles_still_running() {
+        let count = AtomicUsize::new(0);
+        let a = Compiling::start(&count);
+        let b = Compiling::start(&count);
+        let unwound = std::panic::catch_unwind(|| {
+            let _c = Compiling::start(&count);
+            panic!("a compile that fails half-way");
+        });
+        assert!(unwound.is_err());
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+        assert_eq!(a.finish(), 1, "one other compile still runs");
+        assert_eq!(b.finish(), 0, "the last one clears it all");
+        assert_eq!(count.load(Ordering::SeqCst), 0);
     }
 }

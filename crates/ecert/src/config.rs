@@ -84,8 +84,8 @@ pub struct ServerConfig {
     pub log_format: String,
     /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ecert=debug`.
     pub log_level: String,
-    /// Certificates the API issues, revises, supplements or seals at the same time (0: one per
-    /// CPU core); further requests wait their turn.
+    /// Certificates the API issues, revises, supplements or seals at the same time (0: two per
+    /// CPU core, [`crate::service::default_issue_workers`]); further requests wait their turn.
     pub issue_workers: usize,
     /// API issuing requests that may wait for a turn; one more is answered 503 `busy` with
     /// `Retry-After`, so that a burst cannot pile up threads and memory.

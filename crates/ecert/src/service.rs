@@ -25,6 +25,14 @@ pub const TRIAL_CA_DIR: &str = "trial-ca";
 /// The namespace of ecert's custom tag.
 pub const TAG_NAMESPACE: &str = "urn:ecert:certificate:1";
 
+/// How many certificates to issue at the same time by default: two per CPU core. Each spends
+/// part of its time waiting for the database, the replicas' fsyncs and typst's page threads;
+/// with two per core the cores stay busy (on 2 cores: 2 at once ≈ 51/s, 4 ≈ 59/s, 6 or 8 no
+/// more and more memory; docs/benchmarks.md).
+pub fn default_issue_workers() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 /// An opened instance: configuration, store, master key, fonts.
 pub struct Instance {
     /// The instance folder (holds `ecert.toml`).

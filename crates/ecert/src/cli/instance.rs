@@ -52,7 +52,7 @@ pub struct IssueArgs {
     /// Write the sealed certificate into this folder.
     #[arg(short = 'o', long, default_value = ".")]
     pub out: PathBuf,
-    /// 同时签发的份数 (certificates issued at the same time; default: one per CPU core).
+    /// 同时签发的份数 (certificates issued at the same time; default: two per CPU core).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 }
@@ -160,7 +160,7 @@ pub(crate) fn progress(len: usize, what: &str) -> indicatif::ProgressBar {
 }
 
 /// Runs `ecert issue`: every file is issued on its own (one bad file does not stop the
-/// others), `--jobs` at a time (default: one per core), reported in the order given; fails if
+/// others), `--jobs` at a time (default: two per core), reported in the order given; fails if
 /// any failed.
 pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
     if let Some(ofd) = &args.ofd {
@@ -172,9 +172,9 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(service::resolve_template)
         .transpose()?;
-    let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let jobs = args
+        .jobs
+        .map_or_else(service::default_issue_workers, usize::from);
     let jobs = jobs.min(files.len()).max(1);
     runtime()?.block_on(async {
         let instance = std::sync::Arc::new(Instance::open(dir).await?);

@@ -46,10 +46,10 @@ pub(crate) struct Busy {
 }
 
 impl Admission {
-    /// `workers` 0 means one per CPU core.
+    /// `workers` 0 means [`crate::service::default_issue_workers`] (two per CPU core).
     pub(crate) fn new(workers: usize, queue: usize) -> Admission {
         let workers = if workers == 0 {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            crate::service::default_issue_workers()
         } else {
             workers
         };
@@ -148,9 +148,9 @@ mod tests {
     }
 
     #[test]
-    fn zero_workers_means_one_per_core() {
+    fn zero_workers_means_two_per_core() {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        assert_eq!(Admission::new(0, 4).gauges(), (0, 0, cores));
+        assert_eq!(Admission::new(0, 4).gauges(), (0, 0, 2 * cores));
     }
 
     /// Polls `f` once: `Some` if it completed.
