@@ -23,8 +23,6 @@ use crate::service::{
     Instance, Issued, TAG_NAMESPACE, code_path, identifier_tag_xml, seal_kind_for, today_utc,
 };
 
-/// Size of the seal stamp's box on page 1, mm (the shipped templates reserve the same).
-pub const SEAL_BOX_MM: f64 = 42.0;
 /// The largest seal picture (`ecert seal create` accepts 20–60 mm).
 const MAX_SEAL_MM: f64 = 60.0;
 /// Size of the added notice text (9 pt), mm.
@@ -59,7 +57,7 @@ macro_rules! refused {
 pub struct Placement {
     /// `--code-at X,Y`: the 25 × 25 mm code's top-left corner.
     pub code_at: Option<(f64, f64)>,
-    /// `--seal-at X,Y`: the 42 × 42 mm seal box's top-left corner.
+    /// `--seal-at X,Y`: the seal's top-left corner (the seal at its own printed size).
     pub seal_at: Option<(f64, f64)>,
 }
 
@@ -371,19 +369,19 @@ fn code_spot(boxes: &[Rect], pb: &Rect) -> Option<Rect> {
     None
 }
 
-/// The seal box on page 1: never over the code; otherwise as little over other objects as
-/// possible, and near the lower right (where certificates are sealed).
-fn seal_spot(boxes: &[Rect], pb: &Rect, code: &Rect) -> Option<Rect> {
-    let s = SEAL_BOX_MM;
+/// The box of a seal `size` (mm) on page 1: never over the code; otherwise as little over
+/// other objects as possible, and near the lower right (where certificates are sealed).
+fn seal_spot(boxes: &[Rect], pb: &Rect, code: &Rect, size: (f64, f64)) -> Option<Rect> {
+    let (sw, sh) = size;
     let margin = 10.0;
-    let (x0, x1) = (pb.x + margin, pb.x + pb.w - margin - s);
-    let (y0, y1) = (pb.y + margin, pb.y + pb.h - margin - s);
+    let (x0, x1) = (pb.x + margin, pb.x + pb.w - margin - sw);
+    let (y0, y1) = (pb.y + margin, pb.y + pb.h - margin - sh);
     let mut best: Option<(f64, Rect)> = None;
     let mut y = y1;
     while y >= y0 {
         let mut x = x1;
         while x >= x0 {
-            let r = Rect::new(x, y, s, s);
+            let r = Rect::new(x, y, sw, sh);
             if overlap_area(&r, &inflate(*code, CODE_GAP_MM)) == 0.0 {
                 let covered: f64 = boxes.iter().map(|b| overlap_area(b, &r)).sum();
                 let dist = ((x1 - x) + (y1 - y)) * 0.5;
@@ -453,6 +451,8 @@ impl Instance {
         let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
         let file_name = self.file_name_for(kind, &number, &content)?;
         self.refuse_taken_number(&number).await?;
+        // The seal that will be used, for its printed size (and a missing seal found early).
+        let seal_size = self.seal_size_mm(seal_kind_for(kind)).await?;
 
         // The handed-over file, read by the strict reader and checked.
         let file = OfdFile::read(ofd_bytes).map_err(|e| {
@@ -569,14 +569,16 @@ impl Instance {
             &line,
         )?;
 
-        // The seal on page 1: never over the code.
+        // The seal on page 1, at its own printed size: never over the code.
         let boxes = overlay.object_boxes(0);
         let seal = match placement.seal_at {
             Some((x, y)) => {
-                let r = Rect::new(x, y, SEAL_BOX_MM, SEAL_BOX_MM);
+                let r = Rect::new(x, y, seal_size.0, seal_size.1);
                 if !inside(&pb, &r, 0.0) {
                     return Err(refused!(
-                        "--seal-at {x},{y}：{SEAL_BOX_MM} mm 印章超出第 1 页 (the seal at {x},{y} does not fit on page 1)"
+                        "--seal-at {x},{y}：{} × {} mm 的印章超出第 1 页 (the seal at {x},{y} does not fit on page 1)",
+                        seal_size.0,
+                        seal_size.1
                     ));
                 }
                 if overlap_area(&r, &code) > 0.0 {
@@ -586,7 +588,7 @@ impl Instance {
                 }
                 r
             }
-            None => seal_spot(&boxes, &pb, &code).ok_or_else(|| {
+            None => seal_spot(&boxes, &pb, &code, seal_size).ok_or_else(|| {
                 refused!("第 1 页没有放置印章的位置 (no room for the seal on page 1)")
             })?,
         };
@@ -695,10 +697,23 @@ mod tests {
         assert!(spot.y > 60.0 && spot.x >= 105.0, "{spot:?}");
         let full = Rect::new(0.0, 0.0, 210.0, 297.0);
         assert!(code_spot(&[full], &pb).is_none());
-        let seal = seal_spot(&[], &pb, &Rect::new(170.0, 255.0, 25.0, 25.0)).expect("seal");
+        let seal =
+            seal_spot(&[], &pb, &Rect::new(170.0, 255.0, 25.0, 25.0), (42.0, 42.0)).expect("seal");
         assert_eq!(
             overlap_area(&seal, &Rect::new(169.0, 254.0, 27.0, 27.0)),
             0.0
         );
+    }
+
+    /// The seal's box has the seal's own printed size, inside the page's margins.
+    #[test]
+    fn seal_spot_has_the_seal_s_size() {
+        let pb = Rect::A4;
+        let code = Rect::new(177.0, 8.0, 25.0, 25.0);
+        for size in [(38.0, 38.0), (42.0, 42.0), (58.0, 40.0)] {
+            let seal = seal_spot(&[], &pb, &code, size).expect("room");
+            assert_eq!((seal.w, seal.h), size);
+            assert!(inside(&pb, &seal, 10.0), "{seal:?}");
+        }
     }
 }

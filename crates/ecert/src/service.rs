@@ -33,6 +33,33 @@ pub fn default_issue_workers() -> usize {
     2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
+/// Where a stamp of a seal `size` (mm) goes in `slot`: at the seal's own size (a seal is never
+/// printed larger or smaller than it is), centred in the slot; a seal larger than the slot the
+/// template reserves for it (R-4.3.5) is refused, naming both sizes.
+pub(crate) fn stamp_in_slot(
+    size: (f64, f64),
+    slot: ecert_layout::geom::Rect,
+    seal_name: &str,
+) -> anyhow::Result<ecert_layout::geom::Rect> {
+    let (w, h) = size;
+    const SLACK_MM: f64 = 0.01;
+    if w > slot.w + SLACK_MM || h > slot.h + SLACK_MM {
+        bail!(
+            "印章“{seal_name}”（{w} × {h} mm）大于模板为印章保留的位置（{:.1} × {:.1} mm）\
+             (the seal is larger than the template's seal slot; use a template with a larger \
+             \"seal\" slot or a smaller seal)",
+            slot.w,
+            slot.h
+        );
+    }
+    Ok(ecert_layout::geom::Rect::new(
+        slot.x + (slot.w - w) / 2.0,
+        slot.y + (slot.h - h) / 2.0,
+        w,
+        h,
+    ))
+}
+
 /// An opened instance: configuration, store, master key, fonts.
 pub struct Instance {
     /// The instance folder (holds `ecert.toml`).
@@ -522,19 +549,8 @@ impl Instance {
         seal_slot: ecert_layout::geom::Rect,
         page_count: usize,
     ) -> anyhow::Result<Sealed> {
-        let seals = self.store.list_seals().await?;
-        let seal = seals
-            .iter()
-            .rfind(|s| s.active && s.kind == seal_kind_code(seal_kind) && s.seal_der.is_some())
-            .ok_or_else(|| {
-                anyhow!(
-                    "印章库中没有{}（无法签章）(no {} seal in the seal library)",
-                    seal_kind.title(),
-                    seal_kind.title()
-                )
-            })?;
-        let sealer = self.sealer(seal).await?;
-        let s = seal_slot;
+        let (seal, sealer) = self.active_sealer(seal_kind).await?;
+        let s = stamp_in_slot(sealer.checked.size_mm(), seal_slot, &seal.name)?;
         let options = ses::sign::SealOptions {
             stamps: vec![ses::sign::Stamp {
                 page: 0,
@@ -641,6 +657,33 @@ impl Instance {
             bail!("证书编号 {number} 已存在 (certificate number already issued)");
         }
         Ok(())
+    }
+
+    /// The newest active seal of `seal_kind` (R-4.1.3) with its checked seal and signer.
+    async fn active_sealer(
+        &self,
+        seal_kind: SealKind,
+    ) -> anyhow::Result<(ecert_store::SealRecord, std::sync::Arc<Sealer>)> {
+        let seals = self.store.list_seals().await?;
+        // The newest by creation (the list is in name order).
+        let seal = seals
+            .into_iter()
+            .filter(|s| s.active && s.kind == seal_kind_code(seal_kind) && s.seal_der.is_some())
+            .max_by_key(|s| s.created_at_ms)
+            .ok_or_else(|| {
+                anyhow!(
+                    "印章库中没有{}（无法签章）(no {} seal in the seal library)",
+                    seal_kind.title(),
+                    seal_kind.title()
+                )
+            })?;
+        let sealer = self.sealer(&seal).await?;
+        Ok((seal, sealer))
+    }
+
+    /// The printed size (mm) of the seal [`Instance::seal_and_check`] would use for `seal_kind`.
+    pub(crate) async fn seal_size_mm(&self, seal_kind: SealKind) -> anyhow::Result<(f64, f64)> {
+        Ok(self.active_sealer(seal_kind).await?.1.checked.size_mm())
     }
 
     /// The checked seal and decrypted signer of `seal`, from the cache or made now.

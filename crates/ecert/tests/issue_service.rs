@@ -84,3 +84,101 @@ fn a_cached_seal_seals_many_and_a_retired_seal_none() {
         assert!(instance.store.verify_audit_chain().await.unwrap().is_ok());
     });
 }
+
+/// A seal is printed at its own size (its picture's display size), centred in the template's
+/// seal slot; a seal larger than the slot is refused, naming both sizes, and nothing
+/// is stored. The seal used is the newest active one of the kind (these sort before the trial
+/// seal by name, which used to decide).
+#[test]
+fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
+        instance.create_trial_seals().await.unwrap();
+        // The stamp on page 1 (not a riding-seam slice), read back from the file.
+        let stamp = |file: &[u8]| -> [f64; 4] {
+            let f = ofd::OfdFile::read(file).unwrap();
+            let page = f.ofd.docs[0].document.pages[0]
+                .id
+                .map(|i| i.to_string())
+                .unwrap_or_default();
+            let stamps: Vec<[f64; 4]> = ecert::preview::impressions(&f)
+                .into_iter()
+                .filter(|s| s.page_id == page && s.clip.is_none())
+                .map(|s| s.boundary)
+                .collect();
+            assert_eq!(stamps.len(), 1, "{stamps:?}");
+            stamps[0]
+        };
+        let centre = |b: [f64; 4]| (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0);
+        let trial = stamp(
+            &instance
+                .issue(&content("SIZE-42"), "test")
+                .await
+                .unwrap()
+                .file,
+        );
+        assert!(
+            (trial[2] - 42.0).abs() < 1e-6 && (trial[3] - 42.0).abs() < 1e-6,
+            "{trial:?}"
+        );
+
+        let ca = ses::demo::DemoCa::new("本院 CA").unwrap();
+        let create = |size_mm: u32| {
+            let signer = ca
+                .issue("校准签章人", ses::demo::Role::Signer, 365)
+                .unwrap();
+            instance.create_seal(
+                ecert::service::SealRequest {
+                    kind: ecert::seal_image::SealKind::Calibration,
+                    // Seal names are unique in the library.
+                    title: format!("示例市计量测试研究院{size_mm}毫米校准电子证书专用章"),
+                    signer,
+                    maker: None,
+                    image: None,
+                    size_mm,
+                    valid_days: 365,
+                },
+                "test",
+            )
+        };
+        // A 38 mm seal: 38 mm wide, where the 42 mm one was centred.
+        create(38).await.unwrap();
+        let small = stamp(
+            &instance
+                .issue(&content("SIZE-38"), "test")
+                .await
+                .unwrap()
+                .file,
+        );
+        assert!(
+            (small[2] - 38.0).abs() < 1e-6 && (small[3] - 38.0).abs() < 1e-6,
+            "{small:?}"
+        );
+        let (a, b) = (centre(trial), centre(small));
+        assert!(
+            (a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6,
+            "{trial:?} {small:?}"
+        );
+
+        // A 50 mm seal does not fit the 42 mm slot.
+        create(50).await.unwrap();
+        let err = instance
+            .issue(&content("SIZE-50"), "test")
+            .await
+            .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("50 × 50 mm") && msg.contains("42.0 × 42.0 mm"),
+            "{msg}"
+        );
+        assert!(
+            instance
+                .store
+                .certificate_by_number("SIZE-50")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+}

@@ -265,6 +265,15 @@ impl CheckedSeal {
     pub fn seal_name(&self) -> &str {
         &self.seal.name
     }
+
+    /// The seal picture's display size in mm (width, height; GB/T 38540 `SES_ESPictrueInfo`):
+    /// the size a stamp of this seal is printed at.
+    pub fn size_mm(&self) -> (f64, f64) {
+        (
+            f64::from(self.seal.width_mm),
+            f64::from(self.seal.height_mm),
+        )
+    }
 }
 
 /// A seal and a signer checked once for use on many documents (batch sealing): a
