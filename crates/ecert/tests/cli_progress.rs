@@ -20,10 +20,9 @@ fn batch(dir: &Path, prefix: &str, n: usize) -> std::path::PathBuf {
     folder
 }
 
-#[test]
-fn batch_issue_shows_progress_on_a_terminal_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let inst = dir.path().join("inst");
+/// A demo instance in `dir`/inst.
+fn demo_instance(dir: &Path) -> std::path::PathBuf {
+    let inst = dir.join("inst");
     let ok = Command::new(ECERT)
         .args(["--dir", inst.to_str().unwrap(), "init", "--demo"])
         .output()
@@ -33,6 +32,13 @@ fn batch_issue_shows_progress_on_a_terminal_only() {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
+    inst
+}
+
+#[test]
+fn batch_issue_shows_progress_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = demo_instance(dir.path());
 
     // On a pseudo-terminal: the bar is drawn and counts up to the batch size.
     let folder = batch(dir.path(), "TTY", 3);
@@ -91,12 +97,7 @@ fn batch_issue_shows_progress_on_a_terminal_only() {
 #[test]
 fn batch_issue_runs_side_by_side_and_reports_in_file_order() {
     let dir = tempfile::tempdir().unwrap();
-    let inst = dir.path().join("inst");
-    let ok = Command::new(ECERT)
-        .args(["--dir", inst.to_str().unwrap(), "init", "--demo"])
-        .output()
-        .unwrap();
-    assert!(ok.status.success());
+    let inst = demo_instance(dir.path());
 
     // Six files: four good ones, one with invalid content, one repeating an earlier number.
     let folder = batch(dir.path(), "PAR", 6);

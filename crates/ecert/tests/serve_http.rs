@@ -899,19 +899,31 @@ fn cli_api_client_and_serve_binary() {
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 }
 
-/// Lookups and uploads are rate limited per address.
-#[test]
-fn lookups_are_rate_limited() {
+/// A server of its own over the shared fixture's instance, with `configure`d `[server]`
+/// settings (the handle keeps it running).
+fn own_server(
+    configure: impl FnOnce(&mut ecert::config::ServerConfig),
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let f = fixture();
-    let (addr, _guard) = f.block(async {
+    f.block(async {
         let mut instance = ecert::service::Instance::open(&f.dir).await.unwrap();
-        instance.config.server.lookup_per_minute = 2;
+        configure(&mut instance.config.server);
         let app = ecert::web::App::new(instance).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let h = tokio::spawn(ecert::web::serve(app, listener, std::future::pending()));
         (addr, h)
-    });
+    })
+}
+
+/// Lookups and uploads are rate limited per address.
+#[test]
+fn lookups_are_rate_limited() {
+    let f = fixture();
+    let (addr, _guard) = own_server(|c| c.lookup_per_minute = 2);
     let c = f.cert("JZ2024-000123");
     let path = format!("/lookup?number={}&code={}", c.number, c.check_code);
     assert_eq!(request(addr, "GET", &path, &[], b"").status, 200);
@@ -1233,15 +1245,9 @@ fn wait_for_metric(
 fn api_issuing_beyond_workers_and_queue_is_busy_and_stores_nothing() {
     let _serial = serial();
     let f = fixture();
-    let (addr, _server) = f.block(async {
-        let mut instance = ecert::service::Instance::open(&f.dir).await.unwrap();
-        instance.config.server.issue_workers = 1;
-        instance.config.server.issue_queue = 1;
-        let app = ecert::web::App::new(instance).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let h = tokio::spawn(ecert::web::serve(app, listener, std::future::pending()));
-        (addr, h)
+    let (addr, _server) = own_server(|c| {
+        c.issue_workers = 1;
+        c.issue_queue = 1;
     });
     let before = f.certificate_count();
     // A long certificate (sixty result tables) keeps the one worker busy.
@@ -1323,30 +1329,51 @@ fn api_issuing_beyond_workers_and_queue_is_busy_and_stores_nothing() {
 fn api_request_runs_to_the_end_when_the_client_hangs_up() {
     use std::io::Write as _;
     let _serial = serial();
-    let f = fixture();
-    let body = new_content("JZ-API-HANGUP");
+    // A server of its own, so that its gauge shows this request alone.
+    let (addr, _server) = own_server(|_| {});
+    // A long certificate (sixty result tables), so that the hang-up comes while it is issued.
+    let mut long: Value = serde_json::from_str(&new_content("JZ-API-HANGUP")).unwrap();
+    let table = long["results"][0].clone();
+    long["results"] = Value::Array(vec![table; 60]);
+    let body = long.to_string();
     let path = "/api/v1/certificates";
     let h = signed_headers(SECRET, "POST", path, body.as_bytes(), now(), &nonce());
     let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nIdempotency-Key: hangup-1\r\n",
-        f.addr,
         body.len()
     );
     for (k, v) in &h {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let mut s = std::net::TcpStream::connect(f.addr).unwrap();
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body.as_bytes()).unwrap();
-    // Hang up without waiting for the answer.
+    // Hang up once the certificate is being issued, without waiting for the answer.
+    let start = std::time::Instant::now();
+    s.set_nonblocking(true).unwrap();
+    loop {
+        let metrics = request(addr, "GET", "/metrics", &[], b"").text();
+        if metrics.lines().any(|l| l == "ecert_api_issuing_running 1") {
+            break;
+        }
+        let mut b = [0u8; 1];
+        assert!(
+            s.peek(&mut b).is_err(),
+            "answered before the test could hang up"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "never saw the request being issued:\n{metrics}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     s.shutdown(std::net::Shutdown::Both).unwrap();
     drop(s);
 
     // The abandoned request goes on: its certificate is stored…
-    let start = std::time::Instant::now();
-    while api("GET", "/api/v1/certificates/JZ-API-HANGUP", b"", &[]).status != 200 {
+    while api_to(addr, "GET", "/api/v1/certificates/JZ-API-HANGUP", b"", &[]).status != 200 {
         assert!(
             start.elapsed() < std::time::Duration::from_secs(120),
             "the abandoned request stored nothing"
@@ -1356,7 +1383,7 @@ fn api_request_runs_to_the_end_when_the_client_hangs_up() {
     // …and the retry with the same key gets its answer (`in_progress` until it is recorded).
     let key = [("Idempotency-Key", "hangup-1")];
     let retry = loop {
-        let r = api("POST", path, body.as_bytes(), &key);
+        let r = api_to(addr, "POST", path, body.as_bytes(), &key);
         if r.status != 409 {
             break r;
         }
