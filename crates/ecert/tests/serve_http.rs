@@ -1398,3 +1398,148 @@ fn api_request_runs_to_the_end_when_the_client_hangs_up() {
     assert_eq!(retry.header("idempotency-replayed"), Some("true"));
     assert_eq!(retry.json()["number"], "JZ-API-HANGUP");
 }
+
+/// R-7.2.2c: a client can sign requests with its own SM2 key instead of a shared secret. It is
+/// registered with its public key alone (`ecert api-client add --sm2-public-key`); a signature
+/// made by OpenSSL is accepted, one over anything else or in the shared-secret form is not,
+/// and a key that is not SM2 is refused at registration.
+#[test]
+fn r_7_2_2c_clients_sign_with_their_own_sm2_key() {
+    use base64::Engine as _;
+    let f = fixture();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let openssl = |args: &[&str]| {
+        let o = Command::new("openssl")
+            .args(args)
+            .current_dir(w)
+            .output()
+            .expect("openssl");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    openssl(&["genpkey", "-algorithm", "SM2", "-out", "key.pem"]);
+    openssl(&["pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem"]);
+    let add = |name: &str, key: &str| {
+        ecert_bin()
+            .args(["--dir", f.dir.to_str().unwrap(), "api-client", "add", name])
+            .arg("--sm2-public-key")
+            .arg(w.join(key))
+            .output()
+            .unwrap()
+    };
+    let out = add("lims-sm2", "pub.pem");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ECERT-SM2-SM3"));
+
+    // Signed by OpenSSL (SM3, the default user ID), sent as base64.
+    let signed = |path: &str, ts: &str, n: &str| {
+        let text = ecert::web::auth::string_to_sign_sm2("GET", path, ts, n, b"");
+        std::fs::write(w.join("msg"), text).unwrap();
+        openssl(&[
+            "dgst",
+            "-sm3",
+            "-sign",
+            "key.pem",
+            "-sigopt",
+            "distid:1234567812345678",
+            "-out",
+            "sig",
+            "msg",
+        ]);
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(w.join("sig")).unwrap())
+    };
+    let send = |path: &str, ts: &str, n: &str, sig: &str| {
+        request(
+            f.addr,
+            "GET",
+            path,
+            &[
+                ("X-Ecert-Client", "lims-sm2"),
+                ("X-Ecert-Timestamp", ts),
+                ("X-Ecert-Nonce", n),
+                ("X-Ecert-Signature", sig),
+            ],
+            b"",
+        )
+    };
+    let path = "/api/v1/certificates/JZ2024-000123";
+    let (ts, n) = (now().to_string(), nonce());
+    let sig = signed(path, &ts, &n);
+    let ok = send(path, &ts, &n, &sig);
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.json()["number"], "JZ2024-000123");
+    let logged = audit_after(0, &n);
+    assert!(
+        logged.iter().any(|e| e.actor == "api:lims-sm2"),
+        "{logged:?}"
+    );
+
+    // The same signature for another path, and a shared-secret signature: refused.
+    let n2 = nonce();
+    let other = send(
+        "/api/v1/certificates/NO-SUCH",
+        &ts,
+        &n2,
+        &signed(path, &ts, &n2),
+    );
+    assert_eq!(other.status, 401);
+    assert_eq!(other.json()["error"]["code"], "bad_signature");
+    let n3 = nonce();
+    let hmac = ecert::web::auth::sign(SECRET.as_bytes(), "GET", path, &ts, &n3, b"");
+    let r = send(path, &ts, &n3, &hmac);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["code"], "bad_signature");
+
+    // A Rust client signs the same way (`auth::sign_sm2`).
+    let key = ses::sm::Sm2KeyPair::generate().unwrap();
+    f.block(async {
+        f.instance()
+            .store
+            .add_api_client(
+                "lims-sm2-rust",
+                ecert_store::ClientCredential::PublicKey(&key.public_key_der().unwrap()),
+                None,
+                "test",
+            )
+            .await
+            .unwrap();
+    });
+    let (ts, n4) = (now().to_string(), nonce());
+    let sig = ecert::web::auth::sign_sm2(&key, "GET", path, &ts, &n4, b"").unwrap();
+    let r = request(
+        f.addr,
+        "GET",
+        path,
+        &[
+            ("X-Ecert-Client", "lims-sm2-rust"),
+            ("X-Ecert-Timestamp", &ts),
+            ("X-Ecert-Nonce", &n4),
+            ("X-Ecert-Signature", &sig),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // A P-256 key is not an SM2 key.
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "p256.pem",
+    ]);
+    openssl(&["pkey", "-in", "p256.pem", "-pubout", "-out", "p256pub.pem"]);
+    let out = add("lims-p256", "p256pub.pem");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("不是 SM2 公钥"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -259,6 +259,27 @@ pub fn verify_spki(
     msg: &[u8],
     sig_der: &[u8],
 ) -> Result<(), VerifyError> {
+    verify_sec1(spki_sm2_point(spki)?, msg, sig_der)
+}
+
+/// Checks that `spki_der` (SubjectPublicKeyInfo, DER) holds an SM2 public key on the curve.
+pub fn check_spki_der(spki_der: &[u8]) -> Result<(), VerifyError> {
+    let spki = SubjectPublicKeyInfoRef::from_der(spki_der)
+        .map_err(|e| VerifyError::BadKey(format!("not a SubjectPublicKeyInfo: {e}")))?;
+    VerifyingKey::from_sec1_bytes(DEFAULT_DIST_ID, spki_sm2_point(&spki)?)
+        .map_err(|e| VerifyError::BadKey(e.to_string()))?;
+    Ok(())
+}
+
+/// [`verify_spki`] with the key as SubjectPublicKeyInfo DER.
+pub fn verify_spki_der(spki_der: &[u8], msg: &[u8], sig_der: &[u8]) -> Result<(), VerifyError> {
+    let spki = SubjectPublicKeyInfoRef::from_der(spki_der)
+        .map_err(|e| VerifyError::BadKey(format!("not a SubjectPublicKeyInfo: {e}")))?;
+    verify_spki(&spki, msg, sig_der)
+}
+
+/// The SEC 1 point of an SM2 key (id-ecPublicKey with the SM2 curve, or the SM2 OID).
+fn spki_sm2_point<'a>(spki: &SubjectPublicKeyInfoRef<'a>) -> Result<&'a [u8], VerifyError> {
     let alg = spki.algorithm.oid;
     let curve_ok = if alg == OID_EC_PUBLIC_KEY {
         spki.algorithm
@@ -271,11 +292,9 @@ pub fn verify_spki(
     if !curve_ok {
         return Err(VerifyError::BadKey(format!("algorithm {alg} is not SM2")));
     }
-    let point = spki
-        .subject_public_key
+    spki.subject_public_key
         .as_bytes()
-        .ok_or_else(|| VerifyError::BadKey("public key bit string has unused bits".into()))?;
-    verify_sec1(point, msg, sig_der)
+        .ok_or_else(|| VerifyError::BadKey("public key bit string has unused bits".into()))
 }
 
 /// Verifies a DER SM2 signature with an uncompressed SEC 1 public key point.

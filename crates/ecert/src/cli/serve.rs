@@ -15,11 +15,43 @@ pub struct ServeArgs {
     pub listen: Option<String>,
 }
 
-/// `ecert api-client add NAME`
+/// `ecert api-client add NAME [--sm2-public-key FILE]`
 #[derive(Debug, Args)]
 pub struct ApiClientAddArgs {
     /// The client's name (its `X-Ecert-Client` header).
     pub name: String,
+    /// 客户端的 SM2 公钥（PEM “PUBLIC KEY” 或 DER）：请求用客户端自己的私钥签名，而不用共享密钥
+    /// (the client's SM2 public key, PEM or DER SubjectPublicKeyInfo: requests are signed with
+    /// the client's own private key instead of a shared secret; docs/serve.md)
+    #[arg(long, value_name = "FILE")]
+    pub sm2_public_key: Option<std::path::PathBuf>,
+}
+
+/// The SubjectPublicKeyInfo DER in `bytes` (PEM "PUBLIC KEY" or DER), checked to be an SM2 key.
+fn sm2_public_key(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine as _;
+    let der = match std::str::from_utf8(bytes) {
+        Ok(text) if text.contains("-----BEGIN") => {
+            let body = text
+                .split("-----BEGIN PUBLIC KEY-----")
+                .nth(1)
+                .and_then(|rest| rest.split("-----END PUBLIC KEY-----").next())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "PEM 文件中没有 PUBLIC KEY (no \"PUBLIC KEY\" block; export it with \
+                         openssl pkey -in key.pem -pubout)"
+                    )
+                })?;
+            let b64: String = body.split_whitespace().collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| anyhow::anyhow!("PEM 内容无效 (invalid PEM body): {e}"))?
+        }
+        _ => bytes.to_vec(),
+    };
+    ses::sm::check_spki_der(&der)
+        .map_err(|e| anyhow::anyhow!("不是 SM2 公钥 (not an SM2 public key): {e}"))?;
+    Ok(der)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -34,8 +66,27 @@ pub fn serve(dir: &Path, args: &ServeArgs) -> anyhow::Result<()> {
     runtime()?.block_on(ecert::web::run(dir, args.listen.as_deref()))
 }
 
-/// Runs `ecert api-client add`: a new client with a random secret, printed once.
+/// Runs `ecert api-client add`: a new client with a random secret, printed once, or with the
+/// client's SM2 public key.
 pub fn api_client_add(dir: &Path, args: &ApiClientAddArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.sm2_public_key {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("无法读取 {} (cannot read)", path.display()))?;
+        let spki = sm2_public_key(&bytes)?;
+        return runtime()?.block_on(async {
+            let instance = Instance::open(dir).await?;
+            let client = instance
+                .store
+                .add_api_client(&args.name, ClientCredential::PublicKey(&spki), None, "cli")
+                .await?;
+            println!(
+                "已创建接口客户端 (API client created): {}，用 SM2 私钥签名请求 (signs requests with its SM2 key, {})",
+                client.name,
+                ecert::web::auth::SCHEME_SM2
+            );
+            Ok(())
+        });
+    }
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
         let master = ecert::web::load_master_key(&instance)?;

@@ -236,17 +236,19 @@ async fn check_signature(
         .map_err(store_error)?
         .filter(|c| c.enabled)
         .ok_or_else(failed)?;
-    let secret = store
-        .api_client_secret(&client.id, &app.inner.master_key)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| {
-            unauthorized(
-                "unsupported_credential",
-                "该客户端没有共享密钥（公钥签名尚未支持）(client has no shared secret)",
-            )
-        })?;
-    if !auth::verify(&secret, method, path, ts.trim(), nonce, body, sig.trim()) {
+    let signed = match &client.public_key {
+        // The client's SM2 key: the signature is the client's alone.
+        Some(spki) => auth::verify_sm2(spki, method, path, ts.trim(), nonce, body, sig.trim()),
+        None => {
+            let secret = store
+                .api_client_secret(&client.id, &app.inner.master_key)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(failed)?;
+            auth::verify(&secret, method, path, ts.trim(), nonce, body, sig.trim())
+        }
+    };
+    if !signed {
         return Err(failed());
     }
     if !store

@@ -1,16 +1,19 @@
 //! Request signatures of the business-system API (R-7.2.2c).
 //!
-//! Each client has its own secret (created with `ecert api-client add NAME`, stored only
-//! encrypted, R-7.2.3d). A request carries four headers:
+//! Each client has its own credential: a secret (created with `ecert api-client add NAME`,
+//! stored only encrypted, R-7.2.3d), or an SM2 public key whose private key only the client
+//! holds (`ecert api-client add NAME --sm2-public-key pub.pem`: the signatures then also prove
+//! to a third party which client sent a request). A request carries four headers:
 //!
 //! | header | value |
 //! |---|---|
 //! | `X-Ecert-Client` | the client's name |
 //! | `X-Ecert-Timestamp` | Unix time in seconds; refused when more than 5 minutes off |
 //! | `X-Ecert-Nonce` | 16–128 characters `[A-Za-z0-9_-]`, never reused by this client |
-//! | `X-Ecert-Signature` | lower-case hex HMAC-SM3 (key: the secret's bytes) of the string below |
+//! | `X-Ecert-Signature` | secret: lower-case hex HMAC-SM3 (key: the secret's bytes) of the string below; SM2 key: base64 of the DER SM2 signature (SM3, user ID `1234567812345678`, GB/T 35276) of the string below |
 //!
-//! The signed string is five lines joined by `\n`:
+//! The signed string is five lines joined by `\n`, the first naming the scheme
+//! (`ECERT-HMAC-SM3` or `ECERT-SM2-SM3`):
 //!
 //! ```text
 //! ECERT-HMAC-SM3
@@ -36,7 +39,12 @@ pub const HEADER_IDEMPOTENCY: &str = "idempotency-key";
 
 type HmacSm3 = hmac::Hmac<sm3::Sm3>;
 
-/// The string a client signs.
+/// First line of the string signed with a shared secret.
+pub const SCHEME_HMAC: &str = "ECERT-HMAC-SM3";
+/// First line of the string signed with a client's SM2 key.
+pub const SCHEME_SM2: &str = "ECERT-SM2-SM3";
+
+/// The string a client with a shared secret signs.
 pub fn string_to_sign(
     method: &str,
     path_and_query: &str,
@@ -44,11 +52,68 @@ pub fn string_to_sign(
     nonce: &str,
     body: &[u8],
 ) -> String {
+    string_for(SCHEME_HMAC, method, path_and_query, timestamp, nonce, body)
+}
+
+/// The string a client with an SM2 key signs.
+pub fn string_to_sign_sm2(
+    method: &str,
+    path_and_query: &str,
+    timestamp: &str,
+    nonce: &str,
+    body: &[u8],
+) -> String {
+    string_for(SCHEME_SM2, method, path_and_query, timestamp, nonce, body)
+}
+
+fn string_for(
+    scheme: &str,
+    method: &str,
+    path_and_query: &str,
+    timestamp: &str,
+    nonce: &str,
+    body: &[u8],
+) -> String {
     format!(
-        "ECERT-HMAC-SM3\n{}\n{path_and_query}\n{timestamp}\n{nonce}\n{}",
+        "{scheme}\n{}\n{path_and_query}\n{timestamp}\n{nonce}\n{}",
         method.to_ascii_uppercase(),
         ecert_store::hex(&ecert_store::sm3(body))
     )
+}
+
+/// The signature header's value for a request signed with an SM2 key (what such a client
+/// computes): base64 of the DER signature of [`string_to_sign_sm2`].
+pub fn sign_sm2(
+    key: &ses::sm::Sm2KeyPair,
+    method: &str,
+    path_and_query: &str,
+    timestamp: &str,
+    nonce: &str,
+    body: &[u8],
+) -> anyhow::Result<String> {
+    use base64::Engine as _;
+    let text = string_to_sign_sm2(method, path_and_query, timestamp, nonce, body);
+    let sig = key.sign_der(text.as_bytes())?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(sig))
+}
+
+/// Checks an SM2 signature header (base64 DER) against the client's public key
+/// (SubjectPublicKeyInfo DER).
+pub fn verify_sm2(
+    spki_der: &[u8],
+    method: &str,
+    path_and_query: &str,
+    timestamp: &str,
+    nonce: &str,
+    body: &[u8],
+    signature_b64: &str,
+) -> bool {
+    use base64::Engine as _;
+    let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(signature_b64) else {
+        return false;
+    };
+    let text = string_to_sign_sm2(method, path_and_query, timestamp, nonce, body);
+    ses::sm::verify_spki_der(spki_der, text.as_bytes(), &sig).is_ok()
 }
 
 fn mac(secret: &[u8], text: &str) -> HmacSm3 {
