@@ -45,8 +45,8 @@ pub struct IssueArgs {
     /// (default: a free area found automatically; checked either way).
     #[arg(long, value_name = "X,Y", requires = "ofd")]
     pub code_at: Option<String>,
-    /// With --ofd: top-left corner of the seal (at its printed size) on page 1, "X,Y" in mm (default: lower
-    /// right, away from the code).
+    /// With --ofd: top-left corner of the seal (at its printed size) on page 1, "X,Y" in mm
+    /// (default: lower right, away from the code).
     #[arg(long, value_name = "X,Y", requires = "ofd")]
     pub seal_at: Option<String>,
     /// Write the sealed certificate into this folder.
