@@ -4,7 +4,6 @@
 
 pub mod config;
 pub mod domain;
-pub mod handed_over;
 pub mod preview;
 pub mod seal_image;
 pub mod service;

@@ -310,16 +310,16 @@ fn issue_handed_over(dir: &Path, args: &IssueArgs, ofd: &Path) -> anyhow::Result
         std::fs::read(ofd).with_context(|| format!("无法读取 {} (cannot read)", ofd.display()))?;
     let content = std::fs::read_to_string(meta)
         .with_context(|| format!("无法读取 {} (cannot read)", meta.display()))?;
-    let placement = ecert::handed_over::Placement {
+    let placement = ecert::service::handed_over::Placement {
         code_at: args
             .code_at
             .as_deref()
-            .map(ecert::handed_over::parse_xy)
+            .map(ecert::service::handed_over::parse_xy)
             .transpose()?,
         seal_at: args
             .seal_at
             .as_deref()
-            .map(ecert::handed_over::parse_xy)
+            .map(ecert::service::handed_over::parse_xy)
             .transpose()?,
     };
     runtime()?.block_on(async {

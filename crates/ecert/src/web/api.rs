@@ -488,7 +488,7 @@ fn issued_json(i: &Issued) -> Value {
 }
 
 fn issue_error(e: anyhow::Error) -> ApiError {
-    if let Some(r) = e.downcast_ref::<crate::handed_over::Refused>() {
+    if let Some(r) = e.downcast_ref::<crate::service::handed_over::Refused>() {
         return ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "file_refused",
@@ -784,7 +784,7 @@ async fn handed_over(
                     )
                 })?;
             let content = req.content.to_string();
-            let placement = crate::handed_over::Placement {
+            let placement = crate::service::handed_over::Placement {
                 code_at: req.code_at,
                 seal_at: req.seal_at,
             };

@@ -1,0 +1,362 @@
+//! Issuing and revising certificates: content → identifier, token and check
+//! code → Typst layout → OFD with the Grid Matrix code and the custom tag → sealed and checked →
+//! stored.
+
+use std::path::Path;
+
+use anyhow::{Context, anyhow, bail};
+use ecert_store::{CertificateRecord, NewCertificate};
+
+use super::seal::Sealed;
+use super::{
+    Instance, Issued, TAG_NAMESPACE, add_years, identifier_tag_xml, random_hex, seal_kind_for,
+    strip_nulls, today_utc,
+};
+use crate::domain::filename::{self, FileNameParts};
+use crate::domain::{CertificateKind, CheckCode, Content, Identifier, VerifyToken};
+
+/// A template by name or path: a shipped one (`calibration`, `verification`,
+/// `verification-notice`, `report`), a `.typ` file (it may `#import "/ecert.typ"`, the shipped
+/// helpers), or a folder with `main.typ` and its files.
+pub fn resolve_template(spec: &str) -> anyhow::Result<ecert_layout::Template> {
+    if let Some(b) = ecert_layout::Builtin::by_name(spec) {
+        if b == ecert_layout::Builtin::Supplement {
+            bail!(
+                "supplement 模板仅用于补充文件 (the supplement template is for `ecert supplement`)"
+            );
+        }
+        return Ok(ecert_layout::Template::builtin(b));
+    }
+    let path = Path::new(spec);
+    if path.is_dir() {
+        return Ok(ecert_layout::Template::from_dir(path)?);
+    }
+    if path.is_file() {
+        let bytes = std::fs::read(path).with_context(|| {
+            format!("无法读取模板 {} (cannot read the template)", path.display())
+        })?;
+        return Ok(ecert_layout::Template::from_files(
+            &path.display().to_string(),
+            "/main.typ",
+            [("/main.typ".to_string(), bytes)],
+        )?);
+    }
+    bail!(
+        "模板“{spec}”不存在：应为 calibration|verification|verification-notice|report，或 .typ 文件/模板目录的路径 (no such template)"
+    )
+}
+
+impl Instance {
+    /// Issues a certificate from its content JSON: nothing is stored unless every step
+    /// succeeded, including our own verifier's check of the sealed file.
+    pub async fn issue(&self, content_json: &str, actor: &str) -> anyhow::Result<Issued> {
+        self.issue_revision(content_json, actor, None, None).await
+    }
+
+    /// [`Instance::issue`] with another template than the kind's shipped one (see
+    /// [`resolve_template`]); the template must keep the rules of R-4.3 (checked).
+    pub async fn issue_with_template(
+        &self,
+        content_json: &str,
+        actor: &str,
+        template: &ecert_layout::Template,
+    ) -> anyhow::Result<Issued> {
+        self.issue_revision(content_json, actor, None, Some(template))
+            .await
+    }
+
+    /// Issues a revision of the certificate numbered `old_number`: a new certificate
+    /// whose identifier's revision count is one higher; the original becomes void.
+    pub async fn revise(
+        &self,
+        old_number: &str,
+        content_json: &str,
+        actor: &str,
+    ) -> anyhow::Result<Issued> {
+        let old = self
+            .store
+            .certificate_by_number(old_number)
+            .await?
+            .ok_or_else(|| anyhow!("找不到证书 {old_number} (no such certificate)"))?;
+        self.issue_revision(content_json, actor, Some(old), None)
+            .await
+    }
+
+    async fn issue_revision(
+        &self,
+        content_json: &str,
+        actor: &str,
+        revises: Option<CertificateRecord>,
+        template: Option<&ecert_layout::Template>,
+    ) -> anyhow::Result<Issued> {
+        let cfg = &self.config;
+        let mut content = Content::parse_valid(content_json)?;
+        let kind = content
+            .kind()
+            .ok_or_else(|| anyhow!("证书类型代码无效 (invalid type code)"))?;
+        let number = content.certificate_no.clone().unwrap_or_default();
+        // The institute's own settings fill in what the content leaves out.
+        let issuer = content.issuer.get_or_insert_with(Default::default);
+        issuer
+            .name
+            .get_or_insert_with(|| cfg.institute.name.clone());
+        if issuer.address.is_none() && !cfg.institute.address.is_empty() {
+            issuer.address = Some(cfg.institute.address.clone());
+        }
+        issuer
+            .org_code
+            .get_or_insert_with(|| cfg.institute.org_code.clone());
+        issuer
+            .accreditation
+            .get_or_insert_with(|| cfg.institute.accreditation.clone());
+        issuer
+            .website
+            .get_or_insert_with(|| cfg.instance.base_url.clone());
+        let org_code = issuer.org_code.clone().unwrap_or_default();
+        let accreditation = issuer.accreditation.clone().unwrap_or_default();
+
+        let identifier = match &revises {
+            None => Identifier::new(
+                &cfg.instance.root_oid,
+                kind,
+                &org_code,
+                &accreditation,
+                &number,
+                0,
+            )?,
+            Some(old) => {
+                let old_id: Identifier = old.identifier.parse()?;
+                if old_id.kind() != kind {
+                    bail!(
+                        "修改后的证书类型须与原证书相同 (a revision keeps the kind: {} ≠ {})",
+                        kind,
+                        old_id.kind()
+                    );
+                }
+                old_id.revised(&number)?
+            }
+        };
+        identifier.check_root_allowed(cfg.instance.demo)?;
+        let token = VerifyToken::generate()?;
+        let check_code = CheckCode::generate()?;
+        let verify_url = token.url(&cfg.instance.base_url);
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let file_name = self.file_name_for(kind, &number, &content)?;
+
+        // Refuse early what the store would refuse after the expensive work.
+        self.refuse_taken_number(&number).await?;
+
+        // Layout with the identifier and check code; DocInfo carries both.
+        // Templates read absent fields with defaults: leave out what is None, not `null`.
+        let mut value = serde_json::to_value(&content)?;
+        strip_nulls(&mut value);
+        let merged = serde_json::to_vec(&value)?;
+        let template = match template {
+            Some(t) => t.clone(),
+            None => ecert_layout::Template::builtin(
+                ecert_layout::Builtin::for_type_code(kind.code())
+                    .ok_or_else(|| anyhow!("无此类型的模板"))?,
+            ),
+        };
+        let doc_info = ofd::DocInfo {
+            doc_id: random_hex(16)?,
+            title: Some(format!("{}电子证书 {number}", kind.file_category())),
+            author: Some(cfg.institute.name.clone()),
+            creation_date: Some(issue_date.clone()),
+            creator: Some("ecert".into()),
+            creator_version: Some(env!("CARGO_PKG_VERSION").into()),
+            custom_data: vec![
+                ("电子证书标识".into(), identifier.to_string()),
+                ("证书编号".into(), number.clone()),
+                ("证书类型".into(), kind.name_zh().into()),
+            ],
+            ..Default::default()
+        };
+        let extras = ecert_layout::Extras {
+            identifier: identifier.to_string(),
+            check_code: check_code.to_string(),
+            issue_date: crate::domain::content::parse_date(&issue_date)
+                .map(|(y, m, d)| (y, m as u8, d as u8)),
+            doc_info,
+        };
+        // The identifier in a custom tag that Document.xml points to.
+        let tag = ofd::write::CustomTagSpec {
+            type_id: TAG_NAMESPACE.into(),
+            file_name: "Certificate.xml".into(),
+            xml: identifier_tag_xml(&identifier, &number).into_bytes(),
+            schema: None,
+        };
+        let (sealed, page_count) = self
+            .render_and_seal(&template, &merged, &extras, &verify_url, tag, kind)
+            .await?;
+        let file = sealed.file;
+
+        let new = self.new_record(
+            &content,
+            &identifier,
+            &number,
+            &issue_date,
+            &token,
+            &check_code,
+            file_name,
+        );
+        let context = serde_json::json!({
+            "seal": sealed.seal_name,
+            "sealing": sealed.events,
+            "template": template.name(),
+            "pages": page_count,
+        });
+        let record = match &revises {
+            None => {
+                self.store
+                    .issue_certificate(&new, file.clone().into(), actor, &context)
+                    .await?
+            }
+            Some(old) => {
+                self.store
+                    .revise_certificate(&old.id, &new, file.clone().into(), actor, &context)
+                    .await?
+            }
+        };
+        Ok(Issued {
+            record,
+            file,
+            identifier,
+            verify_url,
+            check_code,
+            pages: page_count,
+        })
+    }
+
+    /// Lays out `template` with the content and writes the OFD, draws the Grid Matrix code of
+    /// `verify_url` in the code slot, adds `tag`, then seals it for `kind`
+    /// in the seal slot and checks it ([`Instance::seal_and_check`]). Returns the sealed file
+    /// and the page count.
+    pub(crate) async fn render_and_seal(
+        &self,
+        template: &ecert_layout::Template,
+        merged: &[u8],
+        extras: &ecert_layout::Extras,
+        verify_url: &str,
+        tag: ofd::write::CustomTagSpec,
+        kind: CertificateKind,
+    ) -> anyhow::Result<(Sealed, usize)> {
+        let mut laid = ecert_layout::render_certificate(template, merged, extras, &self.fonts)?;
+        draw_code(&mut laid.document, laid.code_slot, verify_url)?;
+        laid.document.add_custom_tag(tag)?;
+        let mut package = laid.document.finish()?;
+        let sealed = self
+            .seal_and_check(
+                &mut package,
+                seal_kind_for(kind),
+                laid.seal_slot,
+                laid.page_count,
+            )
+            .await?;
+        Ok((sealed, laid.page_count))
+    }
+
+    /// The record of a certificate about to be stored: number, identifier (kind, revision),
+    /// customer and instrument from the content, tokens, file name, retention (R-6.5c).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_record(
+        &self,
+        content: &Content,
+        identifier: &Identifier,
+        number: &str,
+        issue_date: &str,
+        token: &VerifyToken,
+        check_code: &CheckCode,
+        file_name: String,
+    ) -> NewCertificate {
+        let instrument = content.instrument.clone().unwrap_or_default();
+        NewCertificate {
+            number: number.to_owned(),
+            identifier: identifier.to_string(),
+            kind: i64::from(identifier.kind().code()),
+            customer_name: content
+                .customer
+                .as_ref()
+                .and_then(|c| c.name.clone())
+                .unwrap_or_default(),
+            instrument_name: instrument.name.unwrap_or_default(),
+            serial_number: instrument.serial_no.unwrap_or_default(),
+            issue_date: issue_date.to_owned(),
+            revision: i64::from(identifier.revision()),
+            verify_token: token.as_str().to_owned(),
+            check_code: check_code.as_str().to_owned(),
+            file_name,
+            retention_until: Some(add_years(issue_date, self.config.instance.retention_years)),
+        }
+    }
+
+    /// The certificate's file name by the configured rule.
+    pub(crate) fn file_name_for(
+        &self,
+        kind: CertificateKind,
+        number: &str,
+        content: &Content,
+    ) -> anyhow::Result<String> {
+        let instrument = content.instrument.clone().unwrap_or_default();
+        Ok(filename::file_name(
+            &self.config.naming.rule,
+            &FileNameParts {
+                kind,
+                number,
+                instrument: instrument.name.as_deref().unwrap_or_default(),
+                serial: instrument.serial_no.as_deref().unwrap_or_default(),
+                customer: content.customer.as_ref().and_then(|c| c.name.as_deref()),
+                issuer: Some(&self.config.institute.name),
+            },
+        )?)
+    }
+
+    /// An error when `number` is already issued (checked before the expensive work; the store
+    /// refuses it again at commit).
+    pub(crate) async fn refuse_taken_number(&self, number: &str) -> anyhow::Result<()> {
+        if self.store.certificate_by_number(number).await?.is_some() {
+            bail!("证书编号 {number} 已存在 (certificate number already issued)");
+        }
+        Ok(())
+    }
+}
+
+/// Draws the Grid Matrix code of `url`, 25 × 25 mm with its quiet zone, into `slot` on page 1
+///
+fn draw_code(
+    document: &mut ofd::DocumentWriter,
+    slot: ecert_layout::geom::Rect,
+    url: &str,
+) -> anyhow::Result<()> {
+    let path = code_path(slot, url)?;
+    let mut page = document
+        .page(0)
+        .ok_or_else(|| anyhow!("证书没有页面 (no page)"))?;
+    page.body().path(
+        &path,
+        &ofd::write::PathStyle::filled(ofd::Color::rgb(0, 0, 0)),
+    )?;
+    Ok(())
+}
+
+/// The Grid Matrix code of `url` as one path of dark modules, 25 × 25 mm with its quiet zone
+/// inside `slot` (page mm, R-4.3.4).
+pub(crate) fn code_path(
+    slot: ecert_layout::geom::Rect,
+    url: &str,
+) -> anyhow::Result<ofd::write::Path> {
+    let symbol = gridmatrix::encode(url, &gridmatrix::Options::default())?;
+    let mut path = ofd::write::Path::new();
+    for r in symbol.dark_rects_mm(
+        ecert_layout::CODE_SLOT_MM.min(slot.w.min(slot.h)),
+        gridmatrix::QUIET_ZONE_MODULES,
+    ) {
+        path.rect(ofd::Rect::new(
+            slot.x + r.x,
+            slot.y + r.y,
+            r.width,
+            r.height,
+        ));
+    }
+    Ok(path)
+}

@@ -1,0 +1,141 @@
+//! The issuing service: content → identifier, token and check code → Typst layout →
+//! OFD with the Grid Matrix code and the identifier → sealed → checked by our own verifier →
+//! stored on every replica with an audit entry. Every interface (CLI, API) calls this.
+//!
+//! | module | what |
+//! |---|---|
+//! | `instance` | [`Instance::init`], [`Instance::open`], the trial seals of a demo instance, lookups |
+//! | `issue` | issue and revise, templates, the Grid Matrix code |
+//! | `supplement` | supplementary files (R-6.4.2) |
+//! | `seal` | the seal library, sealing and the self-check |
+//! | `tag` | our custom tags (R-4.5.2) |
+//! | `messages` | the statements of and R-6.5h |
+//! | [`handed_over`] | sealing an OFD the business system made (R-5.2.1) |
+
+pub mod handed_over;
+mod instance;
+mod issue;
+mod messages;
+mod seal;
+mod supplement;
+mod tag;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::anyhow;
+use ecert_store::{CertificateRecord, MasterKey, Store};
+
+use crate::config::Config;
+use crate::domain::{CheckCode, Identifier};
+
+pub(crate) use issue::code_path;
+pub use issue::resolve_template;
+pub use messages::{MSG_DISPOSED, revised_message, status_messages, supplement_message};
+
+pub use seal::{SealRequest, check_cert_current, seal_kind_code, seal_kind_for};
+pub use supplement::Supplemented;
+pub use tag::{TAG_NAMESPACE, identifier_tag_xml, supplement_tag_xml};
+
+/// The default seal-picture font (bold sans of the shipped fonts).
+pub const SEAL_FONT: &[u8] = include_bytes!("../../../../assets/fonts/ECertSansSC-Bold.ttf");
+
+/// Where the trial CA of a demo instance keeps its public files.
+pub const TRIAL_CA_DIR: &str = "trial-ca";
+
+/// How many certificates to issue at the same time by default: two per CPU core. Each spends
+/// part of its time waiting for the database, the replicas' fsyncs and typst's page threads;
+/// with two per core the cores stay busy (on 2 cores: 2 at once ≈ 51/s, 4 ≈ 59/s, 6 or 8 no
+/// more and more memory; docs/benchmarks.md).
+pub fn default_issue_workers() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// An opened instance: configuration, store, master key, fonts.
+pub struct Instance {
+    /// The instance folder (holds `ecert.toml`).
+    pub dir: PathBuf,
+    /// The configuration.
+    pub config: Config,
+    /// Records, blobs, audit log.
+    pub store: Store,
+    master_key: MasterKey,
+    pub(crate) fonts: ecert_layout::Fonts,
+    /// Seals checked once with their decrypted signers, by seal id and last change.
+    sealers: Mutex<std::collections::HashMap<String, std::sync::Arc<seal::Sealer>>>,
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A certificate just issued.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// The stored record.
+    pub record: CertificateRecord,
+    /// The sealed OFD file.
+    pub file: Vec<u8>,
+    /// The identifier.
+    pub identifier: Identifier,
+    /// The verification URL in the 2D code.
+    pub verify_url: String,
+    /// The check code printed on page 1.
+    pub check_code: CheckCode,
+    /// Page count.
+    pub pages: usize,
+}
+
+fn random_hex(bytes: usize) -> anyhow::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)
+        .map_err(|e| anyhow!("系统随机数不可用 (random source failed): {e}"))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Today's date (UTC), `YYYY-MM-DD`.
+pub(crate) fn today_utc() -> String {
+    ses::pki::format_time(ses::pki::now())
+        .chars()
+        .take(10)
+        .collect()
+}
+
+pub(crate) fn add_years(date: &str, years: u32) -> String {
+    match crate::domain::content::parse_date(date) {
+        Some((y, m, d)) => {
+            let y = y + years as i32;
+            let d = if m == 2 && d == 29 { 28 } else { d };
+            format!("{y:04}-{m:02}-{d:02}")
+        }
+        None => date.to_owned(),
+    }
+}
+
+/// Removes `null` members of objects, recursively.
+fn strip_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(add_years("2024-02-29", 6), "2030-02-28");
+        assert_eq!(add_years("2024-03-08", 6), "2030-03-08");
+        assert_eq!(today_utc().len(), 10);
+    }
+}

@@ -1,0 +1,400 @@
+//! The seal library (R-4.2, R-5.2.2) and sealing: the newest active seal of a kind, checked
+//! once and kept with its decrypted signer; a stamp at the seal's own size in the template's
+//! slot, a riding seam over several pages; then our own verifier's check of the sealed file.
+
+use std::sync::Mutex;
+
+use anyhow::{Context, anyhow, bail};
+use ecert_store::NewSeal;
+use zeroize::Zeroizing;
+
+use super::{Instance, SEAL_FONT, TRIAL_CA_DIR, random_hex};
+use crate::domain::CertificateKind;
+use crate::seal_image::{SealDesign, SealKind};
+
+/// Where a stamp of a seal `size` (mm) goes in `slot`: at the seal's own size (a seal is never
+/// printed larger or smaller than it is), centred in the slot; a seal larger than the slot the
+/// template reserves for it (R-4.3.5) is refused, naming both sizes.
+pub(crate) fn stamp_in_slot(
+    size: (f64, f64),
+    slot: ecert_layout::geom::Rect,
+    seal_name: &str,
+) -> anyhow::Result<ecert_layout::geom::Rect> {
+    let (w, h) = size;
+    const SLACK_MM: f64 = 0.01;
+    if w > slot.w + SLACK_MM || h > slot.h + SLACK_MM {
+        bail!(
+            "印章“{seal_name}”（{w} × {h} mm）大于模板为印章保留的位置（{:.1} × {:.1} mm）\
+             (the seal is larger than the template's seal slot; use a template with a larger \
+             \"seal\" slot or a smaller seal)",
+            slot.w,
+            slot.h
+        );
+    }
+    Ok(ecert_layout::geom::Rect::new(
+        slot.x + (slot.w - w) / 2.0,
+        slot.y + (slot.h - h) / 2.0,
+        w,
+        h,
+    ))
+}
+
+/// A seal checked for its signer (maker signature, certificate list) and the signer's key,
+/// kept for the life of the instance so that each certificate pays only for its own signature.
+pub(crate) struct Sealer {
+    checked: ses::sign::CheckedSeal,
+    signer: ses::sm::CertifiedKey,
+}
+
+/// Which electronic-certificate seal a kind is sealed with (R-4.2.2).
+pub fn seal_kind_for(kind: CertificateKind) -> SealKind {
+    match kind {
+        CertificateKind::Verification
+        | CertificateKind::VerificationResultNotice
+        | CertificateKind::ArbitrationVerification => SealKind::Verification,
+        CertificateKind::Calibration => SealKind::Calibration,
+        CertificateKind::PrepackagedGoods | CertificateKind::EnergyEfficiencyLabel => {
+            SealKind::Inspection
+        }
+        CertificateKind::TypeEvaluation | CertificateKind::Other => SealKind::Testing,
+    }
+}
+
+/// The stored kind text of a seal kind (检定/校准/检验/检测).
+pub fn seal_kind_code(kind: SealKind) -> &'static str {
+    match kind {
+        SealKind::Verification => "检定",
+        SealKind::Calibration => "校准",
+        SealKind::Inspection => "检验",
+        SealKind::Testing => "检测",
+    }
+}
+
+impl Instance {
+    /// Seals a finished package with the newest seal of `seal_kind` (R-4.1.3, R-4.3.5): a stamp
+    /// in `seal_slot` on page 1 and a riding seam over all pages when there are several
+    /// (R-4.2.2); then our own strict verifier must accept the file (nothing is stored
+    /// otherwise).
+    pub(crate) async fn seal_and_check(
+        &self,
+        package: &mut ofd::Package,
+        seal_kind: SealKind,
+        seal_slot: ecert_layout::geom::Rect,
+        page_count: usize,
+    ) -> anyhow::Result<Sealed> {
+        let (seal, sealer) = self.active_sealer(seal_kind).await?;
+        let s = stamp_in_slot(sealer.checked.size_mm(), seal_slot, &seal.name)?;
+        let options = ses::sign::SealOptions {
+            stamps: vec![ses::sign::Stamp {
+                page: 0,
+                boundary: ses::sign::BoxMm {
+                    x: s.x,
+                    y: s.y,
+                    w: s.w,
+                    h: s.h,
+                },
+            }],
+            riding_seam: (page_count > 1).then_some(ses::sign::RidingSeam { y: None }),
+            ..Default::default()
+        };
+        let events = EventLog::default();
+        let sealed = ses::sign::seal_package_checked(
+            package,
+            &sealer.checked,
+            &sealer.signer,
+            &options,
+            &ses::sign::Hooks {
+                audit: Some(&events),
+                ..Default::default()
+            },
+        )?;
+        let file = package.to_zip()?;
+        // The whole verification over the bytes as stored; what sealing computed is reused
+        // only for parts that come back byte for byte the same (`ses::verify::Known`).
+        let report = ses::verify::verify_bytes_known(
+            &file,
+            &ses::verify::VerifyOptions::default(),
+            &sealed.known,
+        )
+        .map_err(|e| anyhow!("签章后的文件无法读取 (sealed file unreadable): {}", e.0))?;
+        let failed = report.failed_checks();
+        if !failed.is_empty() {
+            bail!("签章后的文件未通过自检 (the sealed file fails our verifier): {failed:?}");
+        }
+        Ok(Sealed {
+            file,
+            seal_name: seal.name.clone(),
+            events: events.take(),
+        })
+    }
+
+    /// The newest active seal of `seal_kind` (R-4.1.3) with its checked seal and signer.
+    async fn active_sealer(
+        &self,
+        seal_kind: SealKind,
+    ) -> anyhow::Result<(ecert_store::SealRecord, std::sync::Arc<Sealer>)> {
+        let seals = self.store.list_seals().await?;
+        // The newest by creation (the list is in name order).
+        let seal = seals
+            .into_iter()
+            .filter(|s| s.active && s.kind == seal_kind_code(seal_kind) && s.seal_der.is_some())
+            .max_by_key(|s| s.created_at_ms)
+            .ok_or_else(|| {
+                anyhow!(
+                    "印章库中没有{}（无法签章）(no {} seal in the seal library)",
+                    seal_kind.title(),
+                    seal_kind.title()
+                )
+            })?;
+        let sealer = self.sealer(&seal).await?;
+        Ok((seal, sealer))
+    }
+
+    /// The printed size (mm) of the seal [`Instance::seal_and_check`] would use for `seal_kind`.
+    pub(crate) async fn seal_size_mm(&self, seal_kind: SealKind) -> anyhow::Result<(f64, f64)> {
+        Ok(self.active_sealer(seal_kind).await?.1.checked.size_mm())
+    }
+
+    /// The checked seal and decrypted signer of `seal`, from the cache or made now.
+    async fn sealer(
+        &self,
+        seal: &ecert_store::SealRecord,
+    ) -> anyhow::Result<std::sync::Arc<Sealer>> {
+        let key = format!("{}@{}", seal.id, seal.updated_at_ms);
+        if let Some(s) = self.sealers.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(s);
+        }
+        let key_der = self
+            .store
+            .seal_signer_key(&seal.id, &self.master_key)
+            .await?;
+        let signer = ses::sm::CertifiedKey::new(
+            ses::sm::Sm2KeyPair::from_pkcs8_der(&key_der)?,
+            seal.signer_cert_der.clone(),
+        )?;
+        let checked = ses::sign::CheckedSeal::new(
+            seal.seal_der.as_deref().unwrap_or_default(),
+            &seal.signer_cert_der,
+        )?;
+        let sealer = std::sync::Arc::new(Sealer { checked, signer });
+        if let Ok(mut m) = self.sealers.lock() {
+            m.insert(key, sealer.clone());
+        }
+        Ok(sealer)
+    }
+}
+
+/// A seal to create in the library from an institute's own material (R-4.2, R-5.2.2).
+#[derive(Debug)]
+pub struct SealRequest {
+    /// Which electronic-certificate special seal (R-4.2.2).
+    pub kind: SealKind,
+    /// The seal's name/title, e.g. "示例市计量测试研究院校准电子证书专用章"; must say which
+    /// electronic-certificate seal it is (R-4.2.1).
+    pub title: String,
+    /// The signer's key and certificate (whoever seals certificates with this seal).
+    pub signer: ses::sm::CertifiedKey,
+    /// The seal maker's key and certificate (signs the seal, GB/T 38540). `None`: a trial maker
+    /// (demo instances only, R-7.1d).
+    pub maker: Option<ses::sm::CertifiedKey>,
+    /// The institute's own picture (PNG bytes); `None`: the round red seal is drawn.
+    pub image: Option<Vec<u8>>,
+    /// Printed size of the seal in mm (square).
+    pub size_mm: u32,
+    /// Validity of the seal in days (bounded by the certificates' validity).
+    pub valid_days: u32,
+}
+
+/// Checks that a certificate is valid now; `role` names it in the error.
+pub fn check_cert_current(cert_der: &[u8], role: &str) -> anyhow::Result<ses::pki::Cert> {
+    let cert = ses::pki::Cert::from_der(cert_der)
+        .map_err(|e| anyhow!("{role}证书无法解析 (cannot parse the {role} certificate): {e}"))?;
+    let now = ses::pki::now();
+    if now > cert.not_after() {
+        bail!(
+            "{role}证书已过期（有效期至 {}）({role} certificate expired on {}): {}",
+            ses::pki::format_time(cert.not_after()),
+            ses::pki::format_time(cert.not_after()),
+            cert.subject()
+        );
+    }
+    if now < cert.not_before() {
+        bail!(
+            "{role}证书尚未生效（生效于 {}）({role} certificate not yet valid): {}",
+            ses::pki::format_time(cert.not_before()),
+            cert.subject()
+        );
+    }
+    Ok(cert)
+}
+
+fn image_format(bytes: &[u8]) -> anyhow::Result<(ses::seal::PictureFormat, &'static str)> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Ok((ses::seal::PictureFormat::Png, "png"))
+    } else {
+        bail!("印章图像须为 PNG 文件 (the seal picture must be a PNG file)")
+    }
+}
+
+impl Instance {
+    /// Creates a seal in the seal library (R-4.2, R-5.2.2): checks the title (R-4.2.1: it must
+    /// name one of the four electronic-certificate special seals and match `kind`), the
+    /// certificates (current, each belonging to its key), draws or takes the picture, has the
+    /// maker sign the seal (GB/T 38540) and stores it with the signer key encrypted at rest
+    /// (R-7.2.3d).
+    pub async fn create_seal(
+        &self,
+        req: SealRequest,
+        actor: &str,
+    ) -> anyhow::Result<ecert_store::SealRecord> {
+        let named = crate::seal_image::check_title(&req.title)?;
+        if named != req.kind {
+            bail!(
+                "印章名称“{}”与印章类别“{}”不符 (the title names a {} seal, not {})",
+                req.title,
+                req.kind.title(),
+                named.title(),
+                req.kind.title()
+            );
+        }
+        if !(20..=60).contains(&req.size_mm) {
+            bail!("印章尺寸应为 20–60 mm (seal size must be 20 to 60 mm)");
+        }
+        let signer_cert = check_cert_current(&req.signer.cert_der, "签章人")?;
+        let maker = match req.maker {
+            Some(m) => m,
+            None => {
+                if !self.config.instance.demo {
+                    bail!(
+                        "需要制章者证书和私钥（--maker-p12 或 --maker-key/--maker-cert）(a seal maker's key and certificate are required outside demo mode)"
+                    );
+                }
+                // R-7.1d: a trial maker, its root added to the instance's trial roots.
+                let ca = ses::demo::DemoCa::new(&self.config.institute.name)?;
+                let maker = ca.issue("制章者 seal maker", ses::demo::Role::SealMaker, 3 * 366)?;
+                let root_pem = self.dir.join(TRIAL_CA_DIR).join("root.pem");
+                std::fs::create_dir_all(self.dir.join(TRIAL_CA_DIR))?;
+                let mut bundle = std::fs::read_to_string(&root_pem).unwrap_or_default();
+                bundle.push_str(&ca.root_cert()?.to_pem());
+                std::fs::write(&root_pem, bundle)?;
+                maker
+            }
+        };
+        let maker_cert = check_cert_current(&maker.cert_der, "制章者")?;
+        let (picture_format, format_name, image) = match req.image {
+            Some(bytes) => {
+                let (f, n) = image_format(&bytes)?;
+                (f, n, bytes)
+            }
+            None => {
+                let institute = &self.config.institute.name;
+                let title = req
+                    .title
+                    .strip_prefix(institute.as_str())
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(&req.title);
+                let mut design = SealDesign::new(institute, req.kind);
+                design.title = title.to_owned();
+                design.diameter_mm = req.size_mm as f32;
+                design.check()?;
+                (
+                    ses::seal::PictureFormat::Png,
+                    "png",
+                    design.png(SEAL_FONT, 12.0)?,
+                )
+            }
+        };
+        let now = ses::pki::now();
+        let valid_end = (now + i64::from(req.valid_days) * 86_400)
+            .min(signer_cert.not_after())
+            .min(maker_cert.not_after());
+        let name = if self.config.instance.demo {
+            ses::demo::mark(&req.title)
+        } else {
+            req.title.clone()
+        };
+        let seal_der = ses::seal::make_seal(
+            &ses::seal::SealParams {
+                vid: "ecert".into(),
+                es_id: format!("{:?}-{}", req.kind, random_hex(8)?),
+                seal_type: 1,
+                name: name.clone(),
+                signer_certs: vec![req.signer.cert_der.clone()],
+                created: now,
+                valid_start: now - 60,
+                valid_end,
+                picture: ses::seal::Picture {
+                    format: picture_format,
+                    data: image.clone(),
+                    width_mm: req.size_mm,
+                    height_mm: req.size_mm,
+                },
+            },
+            &maker,
+        )?;
+        self.store
+            .add_seal(
+                &NewSeal {
+                    name,
+                    kind: seal_kind_code(req.kind).into(),
+                    image,
+                    image_format: format_name.into(),
+                    seal_der: Some(seal_der),
+                    maker_cert_der: maker.cert_der.clone(),
+                    signer_cert_der: req.signer.cert_der.clone(),
+                    signer_key: Zeroizing::new(req.signer.key.to_pkcs8_der()?),
+                },
+                &self.master_key,
+                actor,
+            )
+            .await
+            .with_context(|| format!("无法保存印章“{}” (cannot store the seal)", req.title))
+    }
+}
+
+pub(crate) struct Sealed {
+    pub(crate) file: Vec<u8>,
+    pub(crate) seal_name: String,
+    pub(crate) events: Vec<ses::sign::SealEvent>,
+}
+
+/// Collects the sealing events (R-7.2.2b) for the audit entry.
+#[derive(Default)]
+struct EventLog(Mutex<Vec<ses::sign::SealEvent>>);
+
+impl EventLog {
+    fn take(&self) -> Vec<ses::sign::SealEvent> {
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
+impl ses::sign::AuditSink for EventLog {
+    fn sealed(&self, event: &ses::sign::SealEvent) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(event.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_4_2_2_each_kind_has_a_seal_kind() {
+        assert_eq!(
+            seal_kind_for(CertificateKind::Calibration),
+            SealKind::Calibration
+        );
+        assert_eq!(
+            seal_kind_for(CertificateKind::VerificationResultNotice),
+            SealKind::Verification
+        );
+        for kind in CertificateKind::ALL {
+            assert!(seal_kind_for(kind).title().contains("电子证书专用章"));
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Supplementary files: a sealed OFD of their own, bound to the certificate they
+//! supplement.
+
+use anyhow::bail;
+use ecert_store::CertificateRecord;
+
+use super::{
+    Instance, MSG_DISPOSED, TAG_NAMESPACE, random_hex, revised_message, strip_nulls,
+    supplement_message, supplement_tag_xml, today_utc,
+};
+use crate::domain::filename;
+use crate::domain::{CertificateKind, Identifier, SupplementContent, VerifyToken};
+
+impl Instance {
+    /// Issues a supplementary file to the certificate numbered `original_number`: a
+    /// sealed OFD of its own (its own Grid Matrix code and notice, R-4.3.4, R-4.3.6) that
+    /// states which certificate it supplements and carries the original's identifier and
+    /// number in its custom tag; checked by our verifier, then stored bound to the original.
+    /// Afterwards every look at the original says
+    /// "对序号为{number}的证书/报告的补充文件" ([`supplement_message`]).
+    pub async fn supplement(
+        &self,
+        original_number: &str,
+        content_json: &str,
+        actor: &str,
+    ) -> anyhow::Result<Supplemented> {
+        let cfg = &self.config;
+        let original = self.find_certificate(original_number).await?;
+        match original.status {
+            ecert_store::CertificateStatus::Valid
+            | ecert_store::CertificateStatus::Supplemented => {}
+            ecert_store::CertificateStatus::Disposed => bail!(
+                "证书 {}：{MSG_DISPOSED}，不能补充 (disposed: no supplement)",
+                original.number
+            ),
+            ecert_store::CertificateStatus::Revised => {
+                let view = self.store.status_view(original.clone()).await?;
+                let new = view.replaced_by.map(|r| r.number).unwrap_or_default();
+                bail!(
+                    "{}；请对修改后的证书补充 (the certificate is void; supplement {new} instead)",
+                    revised_message(&new)
+                );
+            }
+        }
+        let content = SupplementContent::parse_valid(content_json)?;
+        let orig_id: Identifier = original.identifier.parse()?;
+        let kind = orig_id.kind();
+        let seq = self.store.supplements_of(&original.id).await?.len() + 1;
+        let number = content
+            .supplement_no
+            .clone()
+            .unwrap_or_else(|| format!("{}-BC{seq}", original.number));
+        if self.store.supplement_by_number(&number).await?.is_some() {
+            bail!("补充文件编号 {number} 已存在 (supplement number already used)");
+        }
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        if issue_date < original.issue_date {
+            bail!(
+                "补充文件的签发日期 {issue_date} 早于原证书的 {} (a supplement cannot predate the original)",
+                original.issue_date
+            );
+        }
+        let token = VerifyToken::generate()?;
+        let verify_url = token.url(&cfg.instance.base_url);
+        let file_name = supplement_file_name(kind, &number)?;
+
+        let mut value = serde_json::to_value(&content)?;
+        strip_nulls(&mut value);
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("supplementNo".into(), number.clone().into());
+            obj.insert("issueDate".into(), issue_date.clone().into());
+            obj.insert("typeCode".into(), kind.code().into());
+            let mut issuer = serde_json::json!({
+                "name": cfg.institute.name,
+                "accreditation": cfg.institute.accreditation,
+                "website": cfg.instance.base_url,
+            });
+            for (k, v) in [
+                ("address", &cfg.institute.address),
+                ("phone", &cfg.institute.phone),
+            ] {
+                if !v.is_empty() {
+                    issuer[k] = v.clone().into();
+                }
+            }
+            obj.insert("issuer".into(), issuer);
+            obj.insert(
+                "original".into(),
+                serde_json::json!({
+                    "certificateNo": original.number,
+                    "identifier": original.identifier,
+                    "kindName": kind.name_zh(),
+                    "issueDate": original.issue_date,
+                    "customer": original.customer_name,
+                    "instrument": original.instrument_name,
+                    "serialNo": original.serial_number,
+                }),
+            );
+        }
+        let merged = serde_json::to_vec(&value)?;
+        let template = ecert_layout::Template::builtin(ecert_layout::Builtin::Supplement);
+        let doc_info = ofd::DocInfo {
+            doc_id: random_hex(16)?,
+            title: Some(format!(
+                "补充文件 {number}（对序号为{}的证书/报告）",
+                original.number
+            )),
+            author: Some(cfg.institute.name.clone()),
+            creation_date: Some(issue_date.clone()),
+            creator: Some("ecert".into()),
+            creator_version: Some(env!("CARGO_PKG_VERSION").into()),
+            custom_data: vec![
+                ("补充文件编号".into(), number.clone()),
+                ("原证书编号".into(), original.number.clone()),
+                ("原电子证书标识".into(), original.identifier.clone()),
+            ],
+            ..Default::default()
+        };
+        let extras = ecert_layout::Extras {
+            identifier: original.identifier.clone(),
+            check_code: String::new(),
+            issue_date: crate::domain::content::parse_date(&issue_date)
+                .map(|(y, m, d)| (y, m as u8, d as u8)),
+            doc_info,
+        };
+        let tag = ofd::write::CustomTagSpec {
+            type_id: TAG_NAMESPACE.into(),
+            file_name: "Supplement.xml".into(),
+            xml: supplement_tag_xml(&number, &orig_id, &original.number).into_bytes(),
+            schema: None,
+        };
+        let (sealed, page_count) = self
+            .render_and_seal(&template, &merged, &extras, &verify_url, tag, kind)
+            .await?;
+        let context = serde_json::json!({
+            "seal": sealed.seal_name,
+            "sealing": sealed.events,
+            "template": template.name(),
+            "pages": page_count,
+        });
+        let record = self
+            .store
+            .add_supplement(
+                &original.id,
+                &ecert_store::NewSupplement {
+                    number: number.clone(),
+                    file_name,
+                    verify_token: Some(token.as_str().to_owned()),
+                },
+                sealed.file.clone().into(),
+                actor,
+                &context,
+            )
+            .await?;
+        Ok(Supplemented {
+            message: supplement_message(&original.number),
+            record,
+            original,
+            file: sealed.file,
+            verify_url,
+            pages: page_count,
+        })
+    }
+}
+
+/// A supplementary file just issued.
+#[derive(Debug, Clone)]
+pub struct Supplemented {
+    /// The stored supplement.
+    pub record: ecert_store::SupplementRecord,
+    /// The certificate it supplements (as it was before).
+    pub original: CertificateRecord,
+    /// The sealed OFD file.
+    pub file: Vec<u8>,
+    /// The verification URL in the supplement's own 2D code.
+    pub verify_url: String,
+    /// Page count.
+    pub pages: usize,
+    /// What every look at the original now says.
+    pub message: String,
+}
+
+/// The file name of a supplement (R-4.4 limits: characters, 255 bytes).
+fn supplement_file_name(kind: CertificateKind, number: &str) -> anyhow::Result<String> {
+    let name = format!(
+        "{}电子证书补充文件-{}.ofd",
+        kind.file_category(),
+        filename::clean(number)
+    );
+    if name.len() > 255 {
+        bail!("补充文件编号过长 (supplement number too long for a file name)");
+    }
+    Ok(name)
+}
