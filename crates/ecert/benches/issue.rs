@@ -2,9 +2,10 @@
 //! store on SQLite + two replicas) with 1, 2 and 4 concurrent workers, and the process's peak RSS.
 //!
 //! `cargo bench -p ecert --bench issue` (release profile). `ECERT_BENCH_N` sets the number of
-//! certificates per run (default 120), `ECERT_BENCH_WORKERS` runs only that many workers, and
-//! `ECERT_BENCH_ASYNC` runs them as tasks on the async runtime's threads instead of on blocking
-//! threads as `ecert serve` and `ecert issue` do. Results go to docs/benchmarks.md by hand.
+//! certificates per run (default 120) and `ECERT_BENCH_WORKERS` runs only that many workers.
+//! Each worker is a task on the runtime, as `ecert serve` and `ecert issue` run them: the service
+//! awaits the store there and runs the CPU part of each certificate on a blocking thread.
+//! Results go to docs/benchmarks.md by hand.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -128,12 +129,7 @@ fn main() -> anyhow::Result<()> {
                     }
                     anyhow::Ok(())
                 };
-                if std::env::var_os("ECERT_BENCH_ASYNC").is_some() {
-                    tasks.push(tokio::spawn(run));
-                } else {
-                    let handle = tokio::runtime::Handle::current();
-                    tasks.push(tokio::task::spawn_blocking(move || handle.block_on(run)));
-                }
+                tasks.push(tokio::spawn(run));
             }
             for t in tasks {
                 t.await??;

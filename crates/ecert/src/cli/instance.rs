@@ -184,8 +184,9 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
         let files = std::sync::Arc::new(files);
         let template = std::sync::Arc::new(template);
         let out = std::sync::Arc::new(args.out.clone());
-        // Workers take the next file in turn; issuing is CPU-heavy, so each runs on a blocking
-        // thread (as `ecert serve` does), not on the runtime's own threads.
+        // Workers take the next file in turn. Each is a task on the runtime: the service
+        // awaits the store there and runs the CPU part of each certificate on a blocking
+        // thread (as `ecert serve` does).
         let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         for _ in 0..jobs {
@@ -198,8 +199,7 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
                 tx.clone(),
                 first_with_number.clone(),
             );
-            let handle = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || {
+            tokio::spawn(async move {
                 loop {
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(file) = files.get(n) else { break };
@@ -210,7 +210,7 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
                             files[*earlier].display(),
                             files[*earlier].display()
                         )),
-                        None => handle.block_on(issue_one(&instance, file, &template, &out)),
+                        None => issue_one(&instance, file, &template, &out).await,
                     };
                     if tx.send((n, result)).is_err() {
                         break;

@@ -12,12 +12,15 @@
 //! absent; whatever is given must still be well-formed, and what the record, the file name and
 //! the identifier need (type, number, customer, instrument name and serial, dates) is required.
 
+use std::sync::Arc;
+
 use anyhow::{Context, anyhow, bail};
 use ecert_layout::geom::Rect as LRect;
 use ofd::overlay::Overlay;
 use ofd::write::{PathStyle, TextStyle};
 use ofd::{GraphicObject, OfdFile, Rect, Warning};
 
+use super::seal::{ActiveSeal, Sealed, seal_checked};
 use crate::domain::{CheckCode, Content, ContentErrors, Identifier, VerifyToken};
 use crate::service::{
     Instance, Issued, TAG_NAMESPACE, code_path, identifier_tag_xml, seal_kind_for, today_utc,
@@ -451,20 +454,113 @@ impl Instance {
         let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
         let file_name = self.file_name_for(kind, &number, &content)?;
         self.refuse_taken_number(&number).await?;
-        // The seal that will be used, for its printed size (and a missing seal found early).
-        let seal_size = self.seal_size_mm(seal_kind_for(kind)).await?;
+        // The seal that will be used (its printed size decides where it goes).
+        let seal = self.active_seal(seal_kind_for(kind)).await?;
+        let token = VerifyToken::generate()?;
+        let check_code = CheckCode::generate()?;
+        let verify_url = token.url(&cfg.instance.base_url);
+        let job = HandedOverJob {
+            file: ofd_bytes.to_vec(),
+            custom_data: [
+                ("电子证书标识", identifier.to_string()),
+                ("证书编号", number.clone()),
+                ("证书类型", kind.name_zh().to_string()),
+            ],
+            tag: ofd::write::CustomTagSpec {
+                type_id: TAG_NAMESPACE.into(),
+                file_name: "Certificate.xml".into(),
+                xml: identifier_tag_xml(&identifier, &number).into_bytes(),
+                schema: None,
+            },
+            placement,
+            seal,
+            fonts: self.fonts.clone(),
+            verify_url: verify_url.clone(),
+            check_code: check_code.clone(),
+        };
+        let done = super::cpu(move || job.run()).await?;
+        let new = self.new_record(
+            &content,
+            &identifier,
+            &number,
+            &issue_date,
+            &token,
+            &check_code,
+            file_name,
+        );
+        let context = serde_json::json!({
+            "source": "handed-over OFD",
+            "original_sm3": ecert_store::hex(&ecert_store::sm3(ofd_bytes)),
+            "original_size": ofd_bytes.len(),
+            "notice_added_on_pages": done.notices,
+            "code_at_mm": [done.code.x, done.code.y],
+            "seal_at_mm": [done.seal.x, done.seal.y],
+            "seal": done.sealed.seal_name,
+            "sealing": done.sealed.events,
+            "pages": done.sealed.pages,
+        });
+        let record = self
+            .store
+            .issue_certificate(&new, done.sealed.file.clone().into(), actor, &context)
+            .await
+            .context("无法保存证书 (cannot store the certificate)")?;
+        Ok(Issued {
+            record,
+            file: done.sealed.file,
+            identifier,
+            verify_url,
+            check_code,
+            pages: done.sealed.pages,
+        })
+    }
+}
 
+/// What the CPU part of sealing a handed-over file needs, owned so that it can move to a
+/// blocking thread.
+struct HandedOverJob {
+    /// The handed-over OFD.
+    file: Vec<u8>,
+    /// The three `CustomDatas`.
+    custom_data: [(&'static str, String); 3],
+    /// Our custom tag with the identifier.
+    tag: ofd::write::CustomTagSpec,
+    placement: Placement,
+    seal: ActiveSeal,
+    fonts: Arc<ecert_layout::Fonts>,
+    verify_url: String,
+    check_code: CheckCode,
+}
+
+/// The handed-over file sealed, and where things were added.
+struct HandedOverSealed {
+    sealed: Sealed,
+    notices: Vec<usize>,
+    code: Rect,
+    seal: Rect,
+}
+
+impl HandedOverJob {
+    /// The CPU part, a plain function between the async fetch of the seal and the async store
+    /// write: reads and checks the file, adds the notice, the code with the check code, the tag
+    /// and the `CustomDatas`, seals it and checks it ([`seal_checked`]). No store, no runtime.
+    fn run(self) -> anyhow::Result<HandedOverSealed> {
+        let HandedOverJob {
+            file: ofd_bytes,
+            custom_data,
+            tag,
+            placement,
+            seal: active_seal,
+            fonts,
+            verify_url,
+            check_code,
+        } = self;
+        let seal_size = active_seal.size_mm();
         // The handed-over file, read by the strict reader and checked.
-        let file = OfdFile::read(ofd_bytes).map_err(|e| {
+        let file = OfdFile::read(&ofd_bytes).map_err(|e| {
             refused!("不是可读取的 OFD 文件 (not a readable OFD file, R-4.1.1): {e}")
         })?;
         check_handed_over(&file).map_err(|e| anyhow::Error::new(Refused(format!("{e:#}"))))?;
         let info = &file.ofd.docs[0].info;
-        let custom_data = [
-            ("电子证书标识", identifier.to_string()),
-            ("证书编号", number.clone()),
-            ("证书类型", kind.name_zh().to_string()),
-        ];
         for (name, value) in &custom_data {
             if let Some((_, old)) = info.custom_data.iter().find(|(n, _)| n == name)
                 && old != value
@@ -482,12 +578,11 @@ impl Instance {
                     .replace(char::is_whitespace, "")
             })
             .collect();
-        let original_sm3 = ecert_store::hex(&ecert_store::sm3(ofd_bytes));
         let mut overlay = Overlay::from_file(file)
             .map_err(|e| anyhow!("无法在 OFD 文件中加入内容 (cannot add to the file): {e}"))?;
 
         // the notice on every page that lacks it, in free space.
-        let font_src = self.fonts.sans_source()?;
+        let font_src = fonts.sans_source()?;
         let font = overlay.add_font(font_src.clone())?;
         let mut notices = Vec::new();
         for (i, text) in page_texts.iter().enumerate() {
@@ -547,9 +642,6 @@ impl Instance {
                 )
             })?,
         };
-        let token = VerifyToken::generate()?;
-        let check_code = CheckCode::generate()?;
-        let verify_url = token.url(&cfg.instance.base_url);
         let path = code_path(to_layout(code), &verify_url)?;
         overlay
             .layer(0)?
@@ -594,12 +686,7 @@ impl Instance {
         };
 
         // the identifier in a custom tag and in CustomDatas.
-        overlay.add_custom_tag(ofd::write::CustomTagSpec {
-            type_id: TAG_NAMESPACE.into(),
-            file_name: "Certificate.xml".into(),
-            xml: identifier_tag_xml(&identifier, &number).into_bytes(),
-            schema: None,
-        })?;
+        overlay.add_custom_tag(tag)?;
         for (name, value) in &custom_data {
             overlay.set_custom_data(name, value);
         }
@@ -607,46 +694,12 @@ impl Instance {
             .finish()
             .map_err(|e| anyhow!("无法在 OFD 文件中加入内容 (cannot add to the file): {e}"))?;
 
-        let sealed = self
-            .seal_and_check(
-                &mut package,
-                seal_kind_for(kind),
-                to_layout(seal),
-                page_count,
-            )
-            .await?;
-        let new = self.new_record(
-            &content,
-            &identifier,
-            &number,
-            &issue_date,
-            &token,
-            &check_code,
-            file_name,
-        );
-        let context = serde_json::json!({
-            "source": "handed-over OFD",
-            "original_sm3": original_sm3,
-            "original_size": ofd_bytes.len(),
-            "notice_added_on_pages": notices,
-            "code_at_mm": [code.x, code.y],
-            "seal_at_mm": [seal.x, seal.y],
-            "seal": sealed.seal_name,
-            "sealing": sealed.events,
-            "pages": page_count,
-        });
-        let record = self
-            .store
-            .issue_certificate(&new, sealed.file.clone().into(), actor, &context)
-            .await
-            .context("无法保存证书 (cannot store the certificate)")?;
-        Ok(Issued {
-            record,
-            file: sealed.file,
-            identifier,
-            verify_url,
-            check_code,
-            pages: page_count,
+        let sealed = seal_checked(&mut package, &active_seal, to_layout(seal), page_count)?;
+        Ok(HandedOverSealed {
+            sealed,
+            notices,
+            code,
+            seal,
         })
     }
 }

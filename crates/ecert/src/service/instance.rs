@@ -63,7 +63,7 @@ impl Instance {
             config,
             store,
             master_key,
-            fonts: ecert_layout::Fonts::builtin(),
+            fonts: std::sync::Arc::new(ecert_layout::Fonts::builtin()),
             sealers: Mutex::default(),
         })
     }

@@ -7,7 +7,9 @@ use std::path::Path;
 use anyhow::{Context, anyhow, bail};
 use ecert_store::{CertificateRecord, NewCertificate};
 
-use super::seal::Sealed;
+use std::sync::Arc;
+
+use super::seal::{ActiveSeal, Sealed, seal_checked};
 use super::{
     Instance, Issued, TAG_NAMESPACE, add_years, identifier_tag_xml, random_hex, seal_kind_for,
     strip_nulls, today_utc,
@@ -186,9 +188,19 @@ impl Instance {
             xml: identifier_tag_xml(&identifier, &number).into_bytes(),
             schema: None,
         };
-        let (sealed, page_count) = self
-            .render_and_seal(&template, &merged, &extras, &verify_url, tag, kind)
-            .await?;
+        let seal = self.active_seal(seal_kind_for(kind)).await?;
+        let template_name = template.name().to_owned();
+        let job = LayoutJob {
+            template,
+            content: merged,
+            extras,
+            verify_url: verify_url.clone(),
+            tag,
+            seal,
+            fonts: self.fonts.clone(),
+        };
+        let sealed = super::cpu(move || job.run()).await?;
+        let page_count = sealed.pages;
         let file = sealed.file;
 
         let new = self.new_record(
@@ -203,7 +215,7 @@ impl Instance {
         let context = serde_json::json!({
             "seal": sealed.seal_name,
             "sealing": sealed.events,
-            "template": template.name(),
+            "template": template_name,
             "pages": page_count,
         });
         let record = match &revises {
@@ -226,34 +238,6 @@ impl Instance {
             check_code,
             pages: page_count,
         })
-    }
-
-    /// Lays out `template` with the content and writes the OFD, draws the Grid Matrix code of
-    /// `verify_url` in the code slot, adds `tag`, then seals it for `kind`
-    /// in the seal slot and checks it ([`Instance::seal_and_check`]). Returns the sealed file
-    /// and the page count.
-    pub(crate) async fn render_and_seal(
-        &self,
-        template: &ecert_layout::Template,
-        merged: &[u8],
-        extras: &ecert_layout::Extras,
-        verify_url: &str,
-        tag: ofd::write::CustomTagSpec,
-        kind: CertificateKind,
-    ) -> anyhow::Result<(Sealed, usize)> {
-        let mut laid = ecert_layout::render_certificate(template, merged, extras, &self.fonts)?;
-        draw_code(&mut laid.document, laid.code_slot, verify_url)?;
-        laid.document.add_custom_tag(tag)?;
-        let mut package = laid.document.finish()?;
-        let sealed = self
-            .seal_and_check(
-                &mut package,
-                seal_kind_for(kind),
-                laid.seal_slot,
-                laid.page_count,
-            )
-            .await?;
-        Ok((sealed, laid.page_count))
     }
 
     /// The record of a certificate about to be stored: number, identifier (kind, revision),
@@ -318,6 +302,43 @@ impl Instance {
             bail!("证书编号 {number} 已存在 (certificate number already issued)");
         }
         Ok(())
+    }
+}
+
+/// What the CPU part of issuing needs, owned so that it can move to a blocking thread.
+pub(crate) struct LayoutJob {
+    /// The template.
+    pub(crate) template: ecert_layout::Template,
+    /// The content JSON the template reads.
+    pub(crate) content: Vec<u8>,
+    /// Identifier, check code, issue date, DocInfo.
+    pub(crate) extras: ecert_layout::Extras,
+    /// The URL in the Grid Matrix code.
+    pub(crate) verify_url: String,
+    /// Our custom tag.
+    pub(crate) tag: ofd::write::CustomTagSpec,
+    /// The seal, fetched before.
+    pub(crate) seal: ActiveSeal,
+    /// The instance's fonts.
+    pub(crate) fonts: Arc<ecert_layout::Fonts>,
+}
+
+impl LayoutJob {
+    /// The CPU part of issuing, a plain function between the async fetch of the seal and the
+    /// async store write: lays out the template with the content and writes the OFD, draws the
+    /// Grid Matrix code of the verify URL in the code slot, adds the tag,
+    /// seals it in the seal slot and checks it ([`seal_checked`]). No store, no runtime.
+    pub(crate) fn run(self) -> anyhow::Result<Sealed> {
+        let mut laid = ecert_layout::render_certificate(
+            &self.template,
+            &self.content,
+            &self.extras,
+            &self.fonts,
+        )?;
+        draw_code(&mut laid.document, laid.code_slot, &self.verify_url)?;
+        laid.document.add_custom_tag(self.tag)?;
+        let mut package = laid.document.finish()?;
+        seal_checked(&mut package, &self.seal, laid.seal_slot, laid.page_count)
     }
 }
 

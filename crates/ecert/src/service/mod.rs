@@ -60,7 +60,7 @@ pub struct Instance {
     /// Records, blobs, audit log.
     pub store: Store,
     master_key: MasterKey,
-    pub(crate) fonts: ecert_layout::Fonts,
+    pub(crate) fonts: std::sync::Arc<ecert_layout::Fonts>,
     /// Seals checked once with their decrypted signers, by seal id and last change.
     sealers: Mutex<std::collections::HashMap<String, std::sync::Arc<seal::Sealer>>>,
 }
@@ -95,6 +95,19 @@ fn random_hex(bytes: usize) -> anyhow::Result<String> {
     getrandom::fill(&mut buf)
         .map_err(|e| anyhow!("系统随机数不可用 (random source failed): {e}"))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Runs the CPU part of a service call on a blocking thread, so that the runtime's own threads
+/// stay free for the async parts (the store, other requests). The caller awaits it on the
+/// runtime; nothing here blocks on a future.
+pub(crate) async fn cpu<T, F>(work: F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> anyhow::Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        anyhow!("内部错误：签发线程失败 (internal error: the issuing thread failed): {e}")
+    })?
 }
 
 /// Today's date (UTC), `YYYY-MM-DD`.

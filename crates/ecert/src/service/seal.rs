@@ -2,7 +2,7 @@
 //! once and kept with its decrypted signer; a stamp at the seal's own size in the template's
 //! slot, a riding seam over several pages; then our own verifier's check of the sealed file.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, anyhow, bail};
 use ecert_store::NewSeal;
@@ -70,69 +70,83 @@ pub fn seal_kind_code(kind: SealKind) -> &'static str {
     }
 }
 
-impl Instance {
-    /// Seals a finished package with the newest seal of `seal_kind`: a stamp
-    /// in `seal_slot` on page 1 and a riding seam over all pages when there are several
-    /// then our own strict verifier must accept the file (nothing is stored
-    /// otherwise).
-    pub(crate) async fn seal_and_check(
-        &self,
-        package: &mut ofd::Package,
-        seal_kind: SealKind,
-        seal_slot: ecert_layout::geom::Rect,
-        page_count: usize,
-    ) -> anyhow::Result<Sealed> {
-        let (seal, sealer) = self.active_sealer(seal_kind).await?;
-        let s = stamp_in_slot(sealer.checked.size_mm(), seal_slot, &seal.name)?;
-        let options = ses::sign::SealOptions {
-            stamps: vec![ses::sign::Stamp {
-                page: 0,
-                boundary: ses::sign::BoxMm {
-                    x: s.x,
-                    y: s.y,
-                    w: s.w,
-                    h: s.h,
-                },
-            }],
-            riding_seam: (page_count > 1).then_some(ses::sign::RidingSeam { y: None }),
-            ..Default::default()
-        };
-        let events = EventLog::default();
-        let sealed = ses::sign::seal_package_checked(
-            package,
-            &sealer.checked,
-            &sealer.signer,
-            &options,
-            &ses::sign::Hooks {
-                audit: Some(&events),
-                ..Default::default()
-            },
-        )?;
-        let file = package.to_zip()?;
-        // The whole verification over the bytes as stored; what sealing computed is reused
-        // only for parts that come back byte for byte the same (`ses::verify::Known`).
-        let report = ses::verify::verify_bytes_known(
-            &file,
-            &ses::verify::VerifyOptions::default(),
-            &sealed.known,
-        )
-        .map_err(|e| anyhow!("签章后的文件无法读取 (sealed file unreadable): {}", e.0))?;
-        let failed = report.failed_checks();
-        if !failed.is_empty() {
-            bail!("签章后的文件未通过自检 (the sealed file fails our verifier): {failed:?}");
-        }
-        Ok(Sealed {
-            file,
-            seal_name: seal.name.clone(),
-            events: events.take(),
-        })
-    }
+/// The seal a certificate of one kind is sealed with: the newest active seal of the
+/// kind, checked for its signer, with the signer's key. Fetched on the runtime (the store), then
+/// handed to the CPU part of issuing.
+#[derive(Clone)]
+pub(crate) struct ActiveSeal {
+    /// The seal's name in the library (for the audit entry and errors).
+    pub(crate) name: String,
+    sealer: Arc<Sealer>,
+}
 
+impl ActiveSeal {
+    /// The seal picture's printed size (mm).
+    pub(crate) fn size_mm(&self) -> (f64, f64) {
+        self.sealer.checked.size_mm()
+    }
+}
+
+/// Seals a finished package with `seal`: a stamp at the seal's own size
+/// centred in `seal_slot` on page 1 and a riding seam over all pages when there are several
+/// then our own strict verifier must accept the file (nothing is stored otherwise).
+/// CPU only: no store, no runtime.
+pub(crate) fn seal_checked(
+    package: &mut ofd::Package,
+    seal: &ActiveSeal,
+    seal_slot: ecert_layout::geom::Rect,
+    page_count: usize,
+) -> anyhow::Result<Sealed> {
+    let sealer = &seal.sealer;
+    let s = stamp_in_slot(sealer.checked.size_mm(), seal_slot, &seal.name)?;
+    let options = ses::sign::SealOptions {
+        stamps: vec![ses::sign::Stamp {
+            page: 0,
+            boundary: ses::sign::BoxMm {
+                x: s.x,
+                y: s.y,
+                w: s.w,
+                h: s.h,
+            },
+        }],
+        riding_seam: (page_count > 1).then_some(ses::sign::RidingSeam { y: None }),
+        ..Default::default()
+    };
+    let events = EventLog::default();
+    let sealed = ses::sign::seal_package_checked(
+        package,
+        &sealer.checked,
+        &sealer.signer,
+        &options,
+        &ses::sign::Hooks {
+            audit: Some(&events),
+            ..Default::default()
+        },
+    )?;
+    let file = package.to_zip()?;
+    // The whole verification over the bytes as stored; what sealing computed is reused
+    // only for parts that come back byte for byte the same (`ses::verify::Known`).
+    let report = ses::verify::verify_bytes_known(
+        &file,
+        &ses::verify::VerifyOptions::default(),
+        &sealed.known,
+    )
+    .map_err(|e| anyhow!("签章后的文件无法读取 (sealed file unreadable): {}", e.0))?;
+    let failed = report.failed_checks();
+    if !failed.is_empty() {
+        bail!("签章后的文件未通过自检 (the sealed file fails our verifier): {failed:?}");
+    }
+    Ok(Sealed {
+        file,
+        seal_name: seal.name.clone(),
+        events: events.take(),
+        pages: page_count,
+    })
+}
+
+impl Instance {
     /// The newest active seal of `seal_kind` with its checked seal and signer.
-    async fn active_sealer(
-        &self,
-        seal_kind: SealKind,
-    ) -> anyhow::Result<(ecert_store::SealRecord, std::sync::Arc<Sealer>)> {
+    pub(crate) async fn active_seal(&self, seal_kind: SealKind) -> anyhow::Result<ActiveSeal> {
         let seals = self.store.list_seals().await?;
         // The newest by creation (the list is in name order).
         let seal = seals
@@ -147,19 +161,15 @@ impl Instance {
                 )
             })?;
         let sealer = self.sealer(&seal).await?;
-        Ok((seal, sealer))
+        Ok(ActiveSeal {
+            name: seal.name,
+            sealer,
+        })
     }
 
-    /// The printed size (mm) of the seal [`Instance::seal_and_check`] would use for `seal_kind`.
-    pub(crate) async fn seal_size_mm(&self, seal_kind: SealKind) -> anyhow::Result<(f64, f64)> {
-        Ok(self.active_sealer(seal_kind).await?.1.checked.size_mm())
-    }
-
-    /// The checked seal and decrypted signer of `seal`, from the cache or made now.
-    async fn sealer(
-        &self,
-        seal: &ecert_store::SealRecord,
-    ) -> anyhow::Result<std::sync::Arc<Sealer>> {
+    /// The checked seal and decrypted signer of `seal`, from the cache or made now (the
+    /// checks on a blocking thread).
+    async fn sealer(&self, seal: &ecert_store::SealRecord) -> anyhow::Result<Arc<Sealer>> {
         let key = format!("{}@{}", seal.id, seal.updated_at_ms);
         if let Some(s) = self.sealers.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(s);
@@ -168,15 +178,17 @@ impl Instance {
             .store
             .seal_signer_key(&seal.id, &self.master_key)
             .await?;
-        let signer = ses::sm::CertifiedKey::new(
-            ses::sm::Sm2KeyPair::from_pkcs8_der(&key_der)?,
-            seal.signer_cert_der.clone(),
-        )?;
-        let checked = ses::sign::CheckedSeal::new(
-            seal.seal_der.as_deref().unwrap_or_default(),
-            &seal.signer_cert_der,
-        )?;
-        let sealer = std::sync::Arc::new(Sealer { checked, signer });
+        let seal_der = seal.seal_der.clone().unwrap_or_default();
+        let cert_der = seal.signer_cert_der.clone();
+        let sealer = super::cpu(move || {
+            let signer = ses::sm::CertifiedKey::new(
+                ses::sm::Sm2KeyPair::from_pkcs8_der(&key_der)?,
+                cert_der.clone(),
+            )?;
+            let checked = ses::sign::CheckedSeal::new(&seal_der, &cert_der)?;
+            Ok(Arc::new(Sealer { checked, signer }))
+        })
+        .await?;
         if let Ok(mut m) = self.sealers.lock() {
             m.insert(key, sealer.clone());
         }
@@ -352,10 +364,16 @@ impl Instance {
     }
 }
 
+/// A sealed file that passed our verifier.
 pub(crate) struct Sealed {
+    /// The sealed OFD file.
     pub(crate) file: Vec<u8>,
+    /// The seal's name.
     pub(crate) seal_name: String,
+    /// The sealing events (R-7.2.2b) for the audit entry.
     pub(crate) events: Vec<ses::sign::SealEvent>,
+    /// Page count.
+    pub(crate) pages: usize,
 }
 
 /// Collects the sealing events (R-7.2.2b) for the audit entry.

@@ -4,8 +4,9 @@
 use anyhow::bail;
 use ecert_store::CertificateRecord;
 
+use super::issue::LayoutJob;
 use super::{
-    Instance, MSG_DISPOSED, TAG_NAMESPACE, random_hex, revised_message, strip_nulls,
+    Instance, MSG_DISPOSED, TAG_NAMESPACE, random_hex, revised_message, seal_kind_for, strip_nulls,
     supplement_message, supplement_tag_xml, today_utc,
 };
 use crate::domain::filename;
@@ -129,13 +130,22 @@ impl Instance {
             xml: supplement_tag_xml(&number, &orig_id, &original.number).into_bytes(),
             schema: None,
         };
-        let (sealed, page_count) = self
-            .render_and_seal(&template, &merged, &extras, &verify_url, tag, kind)
-            .await?;
+        let template_name = template.name().to_owned();
+        let job = LayoutJob {
+            template,
+            content: merged,
+            extras,
+            verify_url: verify_url.clone(),
+            tag,
+            seal: self.active_seal(seal_kind_for(kind)).await?,
+            fonts: self.fonts.clone(),
+        };
+        let sealed = super::cpu(move || job.run()).await?;
+        let page_count = sealed.pages;
         let context = serde_json::json!({
             "seal": sealed.seal_name,
             "sealing": sealed.events,
-            "template": template.name(),
+            "template": template_name,
             "pages": page_count,
         });
         let record = self

@@ -655,13 +655,15 @@ fn content_text(body: &[u8]) -> Result<String, ApiError> {
     })
 }
 
-/// Runs a call of the (CPU-heavy, not `Send`) issuing service on a blocking thread, when its
-/// turn comes (`issue_workers` at once, `issue_queue` waiting; beyond that 503 `busy`). Any
-/// change of a certificate may change status pages, so the page cache is dropped afterwards.
+/// Runs a call of the issuing service when its turn comes (`issue_workers` at once,
+/// `issue_queue` waiting; beyond that 503 `busy`). The service awaits the store on the runtime
+/// and runs its CPU part on a blocking thread itself. The turn is held until the call is done:
+/// the request runs on a task of its own ([`to_the_end`]), so a client that hangs up does not
+/// free it early. Any change of a certificate may change status pages, so the page cache is
+/// dropped afterwards.
 async fn run_service<T, F, Fut>(app: &App, call: F) -> Result<T, ApiError>
 where
-    T: Send + 'static,
-    F: FnOnce(App) -> Fut + Send + 'static,
+    F: FnOnce(App) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
     let turn = app.inner.issuing.turn().await.map_err(|b| {
@@ -674,15 +676,8 @@ where
             ),
         )
     })?;
-    let app2 = app.clone();
-    let handle = tokio::runtime::Handle::current();
-    // The turn goes with the work: a client that hangs up does not free it early.
-    let result = tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        handle.block_on(call(app2))
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let result = call(app.clone()).await;
+    drop(turn);
     app.invalidate();
     result.map_err(issue_error)
 }
