@@ -25,11 +25,60 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::filename;
-use crate::domain::identifier::DEMO_ROOT_OID;
+use crate::domain::filename::{self, FileNameError};
+use crate::domain::identifier::{DEMO_ROOT_OID, IdentifierError};
+
+/// Why a configuration cannot be read, written or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `ecert.toml` cannot be read.
+    #[error("无法读取配置文件 {} (cannot read the configuration; run `ecert init` first)", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// `ecert.toml` is not valid TOML or has unknown or missing keys.
+    #[error("配置文件有误 {} (configuration is invalid)", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        source: toml::de::Error,
+    },
+    /// `ecert.toml` cannot be written.
+    #[error("无法写入配置文件 {} (cannot write the configuration)", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The configuration cannot be written as TOML.
+    #[error("无法生成配置文件 (cannot serialise the configuration)")]
+    Serialize(#[source] toml::ser::Error),
+    /// An environment variable has a value of the wrong type.
+    #[error("环境变量 {name} 的值无效 (invalid value {value:?})")]
+    Env {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+    },
+    /// A value the standard or the service does not allow; the message names the key.
+    #[error("{0}")]
+    Refused(&'static str),
+    /// The naming rule breaks.
+    #[error(transparent)]
+    Naming(#[from] FileNameError),
+    /// The root OID, organisation code or accreditation cannot make identifiers.
+    #[error(transparent)]
+    Identifier(#[from] IdentifierError),
+}
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,11 +172,12 @@ impl ServerConfig {
     pub fn apply_env(
         &mut self,
         vars: impl IntoIterator<Item = (String, String)>,
-    ) -> anyhow::Result<()> {
-        fn num<T: std::str::FromStr>(k: &str, v: &str) -> anyhow::Result<T> {
-            v.trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("环境变量 {k} 的值无效 (invalid value {v:?})"))
+    ) -> Result<(), ConfigError> {
+        fn num<T: std::str::FromStr>(k: &str, v: &str) -> Result<T, ConfigError> {
+            v.trim().parse().map_err(|_| ConfigError::Env {
+                name: k.to_owned(),
+                value: v.to_owned(),
+            })
         }
         for (k, v) in vars {
             match k.as_str() {
@@ -151,18 +201,26 @@ impl ServerConfig {
     }
 
     /// Checks the values that would otherwise fail late.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<(), ConfigError> {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            bail!("tls_cert 与 tls_key 须同时配置 (set both tls_cert and tls_key, or neither)");
+            return Err(ConfigError::Refused(
+                "tls_cert 与 tls_key 须同时配置 (set both tls_cert and tls_key, or neither)",
+            ));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
-            bail!("log_format 应为 text 或 json (log_format must be text or json)");
+            return Err(ConfigError::Refused(
+                "log_format 应为 text 或 json (log_format must be text or json)",
+            ));
         }
         if self.max_upload_bytes < 1024 || self.max_api_body_bytes < 1024 {
-            bail!("请求大小上限过小 (max_upload_bytes / max_api_body_bytes below 1024)");
+            return Err(ConfigError::Refused(
+                "请求大小上限过小 (max_upload_bytes / max_api_body_bytes below 1024)",
+            ));
         }
         if !(self.preview_dpi >= 30.0 && self.preview_dpi <= 300.0) {
-            bail!("preview_dpi 应在 30 到 300 之间 (preview_dpi must be 30..=300)");
+            return Err(ConfigError::Refused(
+                "preview_dpi 应在 30 到 300 之间 (preview_dpi must be 30..=300)",
+            ));
         }
         Ok(())
     }
@@ -265,37 +323,40 @@ impl Config {
     }
 
     /// Reads and checks `ecert.toml` in `dir`.
-    pub fn load(dir: &Path) -> anyhow::Result<Config> {
+    pub fn load(dir: &Path) -> Result<Config, ConfigError> {
         let path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "无法读取配置文件 {} (cannot read the configuration; run `ecert init` first)",
-                path.display()
-            )
-        })?;
-        let config: Config = toml::from_str(&text).with_context(|| {
-            format!("配置文件有误 {} (configuration is invalid)", path.display())
-        })?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        let config: Config = match toml::from_str(&text) {
+            Ok(c) => c,
+            Err(source) => return Err(ConfigError::Parse { path, source }),
+        };
         config.check()?;
         Ok(config)
     }
 
     /// Writes `ecert.toml` into `dir`.
-    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        let text = toml::to_string_pretty(self)?;
-        std::fs::write(dir.join(CONFIG_FILE), text)?;
-        Ok(())
+    pub fn save(&self, dir: &Path) -> Result<(), ConfigError> {
+        let text = toml::to_string_pretty(self).map_err(ConfigError::Serialize)?;
+        let path = dir.join(CONFIG_FILE);
+        std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })
     }
 
     /// Checks the values that would otherwise fail late.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<(), ConfigError> {
         filename::check_rule(&self.naming.rule)?;
         self.server.check()?;
         if self.instance.retention_years < 6 {
-            bail!("保存期限不得少于 6 年 (retention_years must be at least 6, R-6.5c)");
+            return Err(ConfigError::Refused(
+                "保存期限不得少于 6 年 (retention_years must be at least 6, R-6.5c)",
+            ));
         }
         if self.storage.replicas.len() < 2 {
-            bail!("至少需要配置 2 个副本目录 (configure at least two replicas, R-6.5b)");
+            return Err(ConfigError::Refused(
+                "至少需要配置 2 个副本目录 (configure at least two replicas, R-6.5b)",
+            ));
         }
         let probe = crate::domain::Identifier::new(
             &self.instance.root_oid,
@@ -309,7 +370,9 @@ impl Config {
         if !(self.instance.base_url.starts_with("https://")
             || self.instance.base_url.starts_with("http://"))
         {
-            bail!("base_url 应以 http:// 或 https:// 开头 (base_url must be an http(s) URL)");
+            return Err(ConfigError::Refused(
+                "base_url 应以 http:// 或 https:// 开头 (base_url must be an http(s) URL)",
+            ));
         }
         Ok(())
     }
@@ -375,11 +438,11 @@ mod tests {
             .expect("env");
         assert_eq!(c.server.listen, "0.0.0.0:9000");
         assert_eq!(c.server.status_cache_secs, 0);
-        assert!(
+        assert!(matches!(
             c.server
-                .apply_env([("ECERT_LOOKUP_PER_MINUTE".to_owned(), "x".to_owned())])
-                .is_err()
-        );
+                .apply_env([("ECERT_LOOKUP_PER_MINUTE".to_owned(), "x".to_owned())]),
+            Err(ConfigError::Env { name, .. }) if name == "ECERT_LOOKUP_PER_MINUTE"
+        ));
     }
 
     /// R-4.5.5 / R-6.5c / R-6.5b: the configuration refuses what the standard forbids.
@@ -387,26 +450,27 @@ mod tests {
     fn configuration_refuses_unsafe_settings() {
         let mut c = Config::demo();
         c.instance.demo = false;
-        assert!(
-            c.check()
-                .expect_err("demo root outside demo")
-                .to_string()
-                .contains("仅供演示")
-        );
+        assert!(matches!(
+            c.check().expect_err("demo root outside demo"),
+            ConfigError::Identifier(IdentifierError::DemoRootInProduction)
+        ));
         let mut c = Config::demo();
         c.instance.retention_years = 5;
-        assert!(c.check().is_err());
+        assert!(matches!(c.check(), Err(ConfigError::Refused(m)) if m.contains("R-6.5c")));
         let mut c = Config::demo();
         c.storage.replicas.pop();
-        assert!(c.check().is_err());
+        assert!(matches!(c.check(), Err(ConfigError::Refused(m)) if m.contains("R-6.5b")));
         let mut c = Config::demo();
         c.naming.rule = "{证书编号}.ofd".into();
-        assert!(c.check().is_err());
+        assert!(matches!(
+            c.check(),
+            Err(ConfigError::Naming(FileNameError::RuleMissing(_)))
+        ));
         let mut c = Config::demo();
         c.server.tls_key = Some("key.pem".into());
-        assert!(c.check().is_err());
+        assert!(matches!(c.check(), Err(ConfigError::Refused(m)) if m.contains("tls_cert")));
         let mut c = Config::demo();
         c.institute.org_code = "123456789".into();
-        assert!(c.check().is_err());
+        assert!(matches!(c.check(), Err(ConfigError::Identifier(_))));
     }
 }

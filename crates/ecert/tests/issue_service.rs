@@ -72,7 +72,15 @@ fn a_cached_seal_seals_many_and_a_retired_seal_none() {
             .issue(&content("SVC-0003"), "test")
             .await
             .unwrap_err();
-        assert!(format!("{err:#}").contains("印章库中没有"), "{err:#}");
+        assert!(
+            matches!(
+                err,
+                ecert::service::Error::NoActiveSeal {
+                    kind: ecert::seal_image::SealKind::Calibration
+                }
+            ),
+            "{err:?}"
+        );
         assert!(
             instance
                 .store
@@ -167,7 +175,20 @@ fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
             .issue(&content("SIZE-50"), "test")
             .await
             .unwrap_err();
-        let msg = format!("{err:#}");
+        match &err {
+            ecert::service::Error::SealTooLarge {
+                seal_mm, slot_mm, ..
+            } => {
+                assert_eq!(*seal_mm, (50.0, 50.0));
+                assert!(
+                    (slot_mm.0 - 42.0).abs() < 1e-6 && (slot_mm.1 - 42.0).abs() < 1e-6,
+                    "{slot_mm:?}"
+                );
+            }
+            other => panic!("expected SealTooLarge, got {other:?}"),
+        }
+        // The message names both sizes.
+        let msg = err.to_string();
         assert!(
             msg.contains("50 × 50 mm") && msg.contains("42.0 × 42.0 mm"),
             "{msg}"
@@ -181,4 +202,116 @@ fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
                 .is_none()
         );
     });
+}
+
+/// Every refusal of the service is a variant with its context and its HTTP status: a taken
+/// number, an unknown certificate, a void original (with its revision's number), content
+/// problems by JSON pointer, an unknown template, a supplement that predates its original.
+#[test]
+fn refusals_are_typed_with_their_context_and_status() {
+    use ecert::service::{Error, Record};
+    use http_status::*;
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
+        instance.create_trial_seals().await.unwrap();
+        instance.issue(&content("TYP-0001"), "test").await.unwrap();
+
+        let err = instance
+            .issue(&content("TYP-0001"), "test")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::NumberTaken { number } if number == "TYP-0001"),
+            "{err:?}"
+        );
+        assert_eq!((err.status().as_u16(), err.code()), (CONFLICT, "duplicate"));
+
+        let err = instance
+            .revise("NOPE-1", &content("TYP-0002"), "test")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::NotFound { what: Record::Certificate, key } if key == "NOPE-1"),
+            "{err:?}"
+        );
+        assert_eq!(err.status().as_u16(), NOT_FOUND);
+
+        instance
+            .revise("TYP-0001", &content("TYP-0002"), "test")
+            .await
+            .unwrap();
+        // The void original takes neither a second revision nor a supplement.
+        let err = instance
+            .revise("TYP-0001", &content("TYP-0003"), "test")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Revised { number, replaced_by } if number == "TYP-0001" && replaced_by == "TYP-0002"),
+            "{err:?}"
+        );
+        assert_eq!((err.status().as_u16(), err.code()), (CONFLICT, "already_revised"));
+        let supplement = include_str!("../../../examples/supplement.json");
+        let err = instance
+            .supplement("TYP-0001", supplement, "test")
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, Error::Revised { .. }), "{err:?}");
+
+        // Content problems carry their JSON pointers.
+        let mut bad: serde_json::Value = serde_json::from_str(&content("TYP-0004")).unwrap();
+        bad["instrument"]["serialNo"] = "".into();
+        let err = instance.issue(&bad.to_string(), "test").await.unwrap_err();
+        assert!(matches!(&err, Error::ContentInvalid(_)), "{err:?}");
+        assert_eq!(
+            (err.status().as_u16(), err.code()),
+            (UNPROCESSABLE, "invalid_content")
+        );
+        let problems = err.problems().unwrap();
+        assert!(
+            problems.iter().any(|p| p.pointer == "/instrument/serialNo"),
+            "{problems:?}"
+        );
+
+        // A supplement cannot predate its original: a content problem at /issueDate.
+        let mut early: serde_json::Value = serde_json::from_str(supplement).unwrap();
+        early["issueDate"] = "2000-01-01".into();
+        let err = instance
+            .supplement("TYP-0002", &early.to_string(), "test")
+            .await
+            .unwrap_err();
+        assert!(
+            err.problems()
+                .is_some_and(|p| p.iter().any(|p| p.pointer == "/issueDate")),
+            "{err:?}"
+        );
+
+        let err = ecert::service::resolve_template("no-such-template").unwrap_err();
+        assert!(
+            matches!(&err, Error::TemplateUnknown { name } if name == "no-such-template"),
+            "{err:?}"
+        );
+        assert!(matches!(
+            ecert::service::resolve_template("supplement").unwrap_err(),
+            Error::TemplateNotForCertificates { .. }
+        ));
+        // Nothing of the refused calls was stored.
+        for n in ["TYP-0003", "TYP-0004"] {
+            assert!(
+                instance
+                    .store
+                    .certificate_by_number(n)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
+    });
+}
+
+/// HTTP statuses as numbers (the test does not depend on the http crate).
+mod http_status {
+    pub const CONFLICT: u16 = 409;
+    pub const NOT_FOUND: u16 = 404;
+    pub const UNPROCESSABLE: u16 = 422;
 }

@@ -14,7 +14,6 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow, bail};
 use ecert_layout::geom::Rect as LRect;
 use ofd::overlay::Overlay;
 use ofd::write::{PathStyle, TextStyle};
@@ -23,7 +22,8 @@ use ofd::{GraphicObject, OfdFile, Rect, Warning};
 use super::seal::{ActiveSeal, Sealed, seal_checked};
 use crate::domain::{CheckCode, Content, ContentErrors, Identifier, VerifyToken};
 use crate::service::{
-    Instance, Issued, TAG_NAMESPACE, code_path, identifier_tag_xml, seal_kind_for, today_utc,
+    Error, Instance, Issued, TAG_NAMESPACE, code_path, identifier_tag_xml, internal, seal_kind_for,
+    today_utc,
 };
 
 /// The largest seal picture (`ecert seal create` accepts 20–60 mm).
@@ -41,18 +41,22 @@ const CHECK_LINE_MM: f64 = 5.5;
 /// Text size of the check-code line (7 pt).
 const CHECK_SIZE_MM: f64 = 7.0 * 25.4 / 72.0;
 
-/// The handed-over file breaks a rule or leaves no room for what must be added: the business
-/// system has to change the file (the API answers 422 `file_refused`, not a server error).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(pub String);
-
-/// `anyhow::Error` of a [`Refused`] with a formatted message.
+/// [`Error::HandedOver`]: the handed-over file breaks `clause` or leaves no room for what must
+/// be added; the business system has to change the file (the API answers 422
+/// `file_refused`, not a server error).
 macro_rules! refused {
-    ($($t:tt)*) => {
-        anyhow::Error::new(Refused(format!($($t)*)))
+    ($clause:literal, $($t:tt)*) => {
+        Error::HandedOver {
+            clause: $clause,
+            message: format!($($t)*),
+        }
     };
 }
+
+/// A `--code-at` / `--seal-at` position that is not `X,Y` in millimetres.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("位置“{0}”应为“X,Y”，单位毫米 (a position is X,Y in millimetres, e.g. 170,20)")]
+pub struct BadPosition(pub String);
 
 /// Where to put the code and the seal on page 1 (top-left corners, page mm); `None`: found
 /// automatically. A given position is still checked.
@@ -65,10 +69,8 @@ pub struct Placement {
 }
 
 /// Parses `X,Y` in millimetres (for `--code-at` / `--seal-at`).
-pub fn parse_xy(text: &str) -> anyhow::Result<(f64, f64)> {
-    let bad = || {
-        anyhow!("位置“{text}”应为“X,Y”，单位毫米 (a position is X,Y in millimetres, e.g. 170,20)")
-    };
+pub fn parse_xy(text: &str) -> Result<(f64, f64), BadPosition> {
+    let bad = || BadPosition(text.to_owned());
     let (x, y) = text.split_once(',').ok_or_else(bad)?;
     let x: f64 = x.trim().parse().map_err(|_| bad())?;
     let y: f64 = y.trim().parse().map_err(|_| bad())?;
@@ -138,28 +140,31 @@ fn text_fonts(objs: &[GraphicObject], out: &mut Vec<ofd::Id>) {
 }
 
 /// The file rules a handed-over OFD must already keep (we do not change its content).
-pub fn check_handed_over(file: &OfdFile) -> anyhow::Result<()> {
+pub fn check_handed_over(file: &OfdFile) -> Result<(), Error> {
     if file.ofd.docs.len() != 1 {
-        bail!(
+        return Err(refused!(
+            "R-4.1.2",
             "OFD 文件含 {} 个文档，一个文件只能是一份证书 (the file holds {} documents; one file is one certificate, R-4.1.2)",
             file.ofd.docs.len(),
             file.ofd.docs.len()
-        );
+        ));
     }
     let body = &file.ofd.docs[0];
     if let Some(s) = &body.signatures {
-        bail!(
+        return Err(refused!(
+            "R-4.1.3",
             "OFD 文件已有签章（{s}），不能再次加入内容后签章 (the file is already signed; adding to it would break its signatures, R-4.1.3)"
-        );
+        ));
     }
     if let Some(Warning::Dynamic { file: part }) = file
         .warnings
         .iter()
         .find(|w| matches!(w, Warning::Dynamic { .. }))
     {
-        bail!(
+        return Err(refused!(
+            "R-4.1.4",
             "OFD 文件含动态元素（{part} 中的 Actions）(the file has dynamic elements — actions in {part}, R-4.1.4)"
-        );
+        ));
     }
     let doc = &body.document;
     if let Some(m) = doc
@@ -167,20 +172,25 @@ pub fn check_handed_over(file: &OfdFile) -> anyhow::Result<()> {
         .iter()
         .find(|m| !m.media_type.eq_ignore_ascii_case("Image"))
     {
-        bail!(
+        return Err(refused!(
+            "R-4.1.4",
             "OFD 文件含多媒体资源（{} {}）(the file has {} multimedia; only images are allowed, R-4.1.4)",
             m.media_type,
             m.file,
             m.media_type
-        );
+        ));
     }
     if doc.pages.is_empty() {
-        bail!("OFD 文件没有页面 (the file has no page)");
+        return Err(refused!(
+            "R-4.1.1",
+            "OFD 文件没有页面 (the file has no page, R-4.1.1)"
+        ));
     }
     for i in 0..doc.pages.len() {
         let b = doc.page_box(i).unwrap_or(Rect::A4);
         if !is_a4(&b) {
-            bail!(
+            return Err(refused!(
+                "R-4.3.3",
                 "第 {} 页不是 A4 纸张（{:.1} × {:.1} mm）(page {} is not A4 but {:.1} × {:.1} mm, R-4.3.3)",
                 i + 1,
                 b.w,
@@ -188,7 +198,7 @@ pub fn check_handed_over(file: &OfdFile) -> anyhow::Result<()> {
                 i + 1,
                 b.w,
                 b.h
-            );
+            ));
         }
     }
     // every font a text object uses must be embedded.
@@ -212,14 +222,20 @@ pub fn check_handed_over(file: &OfdFile) -> anyhow::Result<()> {
     used.dedup();
     for id in used {
         match doc.font(id) {
-            None => bail!(
-                "文字引用了不存在的字体资源 {id} (text uses font resource {id}, which does not exist, R-4.1.6)"
-            ),
-            Some(f) if f.data.as_ref().is_none_or(|d| d.is_empty()) => bail!(
-                "字体“{}”未嵌入文件 (font {:?} is not embedded; the file must carry its fonts, R-4.1.6)",
-                f.font_name,
-                f.font_name
-            ),
+            None => {
+                return Err(refused!(
+                    "R-4.1.6",
+                    "文字引用了不存在的字体资源 {id} (text uses font resource {id}, which does not exist, R-4.1.6)"
+                ));
+            }
+            Some(f) if f.data.as_ref().is_none_or(|d| d.is_empty()) => {
+                return Err(refused!(
+                    "R-4.1.6",
+                    "字体“{}”未嵌入文件 (font {:?} is not embedded; the file must carry its fonts, R-4.1.6)",
+                    f.font_name,
+                    f.font_name
+                ));
+            }
             Some(_) => {}
         }
     }
@@ -228,25 +244,28 @@ pub fn check_handed_over(file: &OfdFile) -> anyhow::Result<()> {
         .iter()
         .find(|w| matches!(w, Warning::MissingFile { .. }))
     {
-        bail!(
+        return Err(refused!(
+            "R-4.1.6",
             "文件引用的 {wanted} 不在包内 ({wanted} is referenced but not in the package; the file must be self-contained, R-4.1.6)"
-        );
+        ));
     }
     for a in &doc.attachments {
         if OfdFile::read(&a.data).is_err() {
-            bail!(
+            return Err(refused!(
+                "R-4.1.5",
                 "附件“{}”不是 OFD 文件 (attachment {:?} is not an OFD file, R-4.1.5)",
                 a.name,
                 a.name
-            );
+            ));
         }
     }
     if doc.custom_tags.iter().any(|t| {
         t.namespace.as_deref() == Some(TAG_NAMESPACE) || t.type_id.as_deref() == Some(TAG_NAMESPACE)
     }) {
-        bail!(
+        return Err(refused!(
+            "R-4.5.4",
             "OFD 文件已带有电子证书标识的自定义标引 (the file already carries an ecert identifier tag; issue it once, R-4.5.4)"
-        );
+        ));
     }
     Ok(())
 }
@@ -278,7 +297,7 @@ fn notice_spot(
     overlay: &Overlay,
     page: usize,
     font: &ofd::FontSource,
-) -> anyhow::Result<Option<(f64, f64)>> {
+) -> Result<Option<(f64, f64)>, Error> {
     let pb = overlay.page_box(page).unwrap_or(Rect::A4);
     let boxes = overlay.object_boxes(page);
     let probe = ofd::write::text_box(
@@ -287,7 +306,8 @@ fn notice_spot(
         0.0,
         0.0,
         ecert_layout::ELECTRONIC_NOTICE,
-    )?;
+    )
+    .map_err(internal("加入内容 (adding to the file)"))?;
     let width = probe.w;
     let xs = [
         pb.x + (pb.w - width) / 2.0,
@@ -312,7 +332,8 @@ fn notice_spot(
     for y in ys {
         for x in xs {
             let r =
-                ofd::write::text_box(font, NOTICE_SIZE_MM, x, y, ecert_layout::ELECTRONIC_NOTICE)?;
+                ofd::write::text_box(font, NOTICE_SIZE_MM, x, y, ecert_layout::ELECTRONIC_NOTICE)
+                    .map_err(internal("加入内容 (adding to the file)"))?;
             if inside(&pb, &r, NOTICE_MARGIN_MM - 0.01) && free(&boxes, &inflate(r, 0.5)) {
                 return Ok(Some((x, y)));
             }
@@ -412,7 +433,7 @@ impl Instance {
         ofd_bytes: &[u8],
         content_json: &str,
         actor: &str,
-    ) -> anyhow::Result<Issued> {
+    ) -> Result<Issued, Error> {
         self.issue_ofd_at(ofd_bytes, content_json, actor, Placement::default())
             .await
     }
@@ -428,12 +449,12 @@ impl Instance {
         content_json: &str,
         actor: &str,
         placement: Placement,
-    ) -> anyhow::Result<Issued> {
+    ) -> Result<Issued, Error> {
         let cfg = &self.config;
         let content = metadata_content(content_json)?;
-        let kind = content
-            .kind()
-            .ok_or_else(|| anyhow!("证书类型代码无效 (invalid type code)"))?;
+        let kind = content.kind().ok_or_else(|| {
+            Error::content("/typeCode", "证书类型代码无效 (invalid type code)".into())
+        })?;
         let number = content.certificate_no.clone().unwrap_or_default();
         let issuer = content.issuer.clone().unwrap_or_default();
         let org_code = issuer
@@ -502,8 +523,7 @@ impl Instance {
         let record = self
             .store
             .issue_certificate(&new, done.sealed.file.clone().into(), actor, &context)
-            .await
-            .context("无法保存证书 (cannot store the certificate)")?;
+            .await?;
         Ok(Issued {
             record,
             file: done.sealed.file,
@@ -543,7 +563,7 @@ impl HandedOverJob {
     /// The CPU part, a plain function between the async fetch of the seal and the async store
     /// write: reads and checks the file, adds the notice, the code with the check code, the tag
     /// and the `CustomDatas`, seals it and checks it ([`seal_checked`]). No store, no runtime.
-    fn run(self) -> anyhow::Result<HandedOverSealed> {
+    fn run(self) -> Result<HandedOverSealed, Error> {
         let HandedOverJob {
             file: ofd_bytes,
             custom_data,
@@ -557,16 +577,20 @@ impl HandedOverJob {
         let seal_size = active_seal.size_mm();
         // The handed-over file, read by the strict reader and checked.
         let file = OfdFile::read(&ofd_bytes).map_err(|e| {
-            refused!("不是可读取的 OFD 文件 (not a readable OFD file, R-4.1.1): {e}")
+            refused!(
+                "R-4.1.1",
+                "不是可读取的 OFD 文件 (not a readable OFD file, R-4.1.1): {e}"
+            )
         })?;
-        check_handed_over(&file).map_err(|e| anyhow::Error::new(Refused(format!("{e:#}"))))?;
+        check_handed_over(&file)?;
         let info = &file.ofd.docs[0].info;
         for (name, value) in &custom_data {
             if let Some((_, old)) = info.custom_data.iter().find(|(n, _)| n == name)
                 && old != value
             {
                 return Err(refused!(
-                    "OFD 文件的 CustomData“{name}”为“{old}”，与内容中的“{value}”不符 (the file's CustomData {name} = {old:?} contradicts the content's {value:?})"
+                    "R-4.5.2",
+                    "OFD 文件的 CustomData“{name}”为“{old}”，与内容中的“{value}”不符 (the file's CustomData {name} = {old:?} contradicts the content's {value:?}, R-4.5.2)"
                 ));
             }
         }
@@ -578,12 +602,20 @@ impl HandedOverJob {
                     .replace(char::is_whitespace, "")
             })
             .collect();
-        let mut overlay = Overlay::from_file(file)
-            .map_err(|e| anyhow!("无法在 OFD 文件中加入内容 (cannot add to the file): {e}"))?;
+        let mut overlay = Overlay::from_file(file).map_err(|e| {
+            refused!(
+                "R-5.2.1",
+                "无法在 OFD 文件中加入内容 (cannot add to the file, R-5.2.1): {e}"
+            )
+        })?;
 
         // the notice on every page that lacks it, in free space.
-        let font_src = fonts.sans_source()?;
-        let font = overlay.add_font(font_src.clone())?;
+        let font_src = fonts
+            .sans_source()
+            .map_err(internal("声明字体 (the notice font)"))?;
+        let font = overlay
+            .add_font(font_src.clone())
+            .map_err(internal("加入内容 (adding to the file)"))?;
         let mut notices = Vec::new();
         for (i, text) in page_texts.iter().enumerate() {
             if text.contains(ecert_layout::ELECTRONIC_NOTICE) {
@@ -591,18 +623,23 @@ impl HandedOverJob {
             }
             let (x, y) = notice_spot(&overlay, i, &font_src)?.ok_or_else(|| {
                 refused!(
+                    "R-4.3.6",
                     "第 {} 页没有空白处可放置“{}”(page {} has no free room for the electronic-certificate notice, R-4.3.6)",
                     i + 1,
                     ecert_layout::ELECTRONIC_NOTICE,
                     i + 1
                 )
             })?;
-            overlay.layer(i)?.text(
-                &TextStyle::new(font, NOTICE_SIZE_MM),
-                x,
-                y,
-                ecert_layout::ELECTRONIC_NOTICE,
-            )?;
+            overlay
+                .layer(i)
+                .map_err(internal("加入内容 (adding to the file)"))?
+                .text(
+                    &TextStyle::new(font, NOTICE_SIZE_MM),
+                    x,
+                    y,
+                    ecert_layout::ELECTRONIC_NOTICE,
+                )
+                .map_err(internal("加入内容 (adding to the file)"))?;
             notices.push(i + 1);
         }
 
@@ -626,11 +663,13 @@ impl HandedOverJob {
                 let r = Rect::new(x, y, s, s);
                 if !inside(&pb, &code_area(&r), 0.0) {
                     return Err(refused!(
+                        "R-4.3.4",
                         "--code-at {x},{y}：25 mm 网格矩阵码及其下方的校验码超出第 1 页 (the 25 mm code at {x},{y} and the check code under it do not fit on page 1, R-4.3.4)"
                     ));
                 }
                 if !free(&boxes, &inflate(code_area(&r), CODE_GAP_MM)) {
                     return Err(refused!(
+                        "R-4.3.4",
                         "--code-at {x},{y}：该处会遮盖第 1 页已有内容或骑缝章 (the code at {x},{y} would cover existing content or the riding-seam seal on page 1, R-4.3.4)"
                     ));
                 }
@@ -638,28 +677,39 @@ impl HandedOverJob {
             }
             None => code_spot(&boxes, &pb).ok_or_else(|| {
                 refused!(
+                    "R-4.3.4",
                     "第 1 页没有 25 × 25 mm 的空白处放置网格矩阵码（可用 --code-at X,Y 指定）(page 1 has no free 25 × 25 mm area for the Grid Matrix code, R-4.3.4)"
                 )
             })?,
         };
         let path = code_path(to_layout(code), &verify_url)?;
         overlay
-            .layer(0)?
-            .path(&path, &PathStyle::filled(ofd::Color::rgb(0, 0, 0)))?;
+            .layer(0)
+            .map_err(internal("加入内容 (adding to the file)"))?
+            .path(&path, &PathStyle::filled(ofd::Color::rgb(0, 0, 0)))
+            .map_err(internal("加入内容 (adding to the file)"))?;
         // The check code under the code, for lookup by number (R-4.5; our templates print it
         // on page 1 too).
         let line = format!("校验码 {check_code}");
-        let probe = ofd::write::text_box(&font_src, CHECK_SIZE_MM, 0.0, 0.0, &line)?;
+        let probe = ofd::write::text_box(&font_src, CHECK_SIZE_MM, 0.0, 0.0, &line)
+            .map_err(internal("加入内容 (adding to the file)"))?;
         if probe.h > CHECK_LINE_MM - 0.3 || probe.w > code.w {
-            bail!("校验码字体过大 (the check-code line does not fit under the code)");
+            return Err(super::error::bug(
+                "校验码 (the check code)",
+                "校验码字体过大 (the check-code line does not fit under the code)",
+            ));
         }
-        overlay.layer(0)?.text(
-            &TextStyle::new(font, CHECK_SIZE_MM),
-            code.x + (code.w - probe.w) / 2.0 - probe.x,
-            // The text's Boundary starts just under the 25 mm square (it covers nothing).
-            code.y + code.h + 0.3 - probe.y,
-            &line,
-        )?;
+        overlay
+            .layer(0)
+            .map_err(internal("加入内容 (adding to the file)"))?
+            .text(
+                &TextStyle::new(font, CHECK_SIZE_MM),
+                code.x + (code.w - probe.w) / 2.0 - probe.x,
+                // The text's Boundary starts just under the 25 mm square (it covers nothing).
+                code.y + code.h + 0.3 - probe.y,
+                &line,
+            )
+            .map_err(internal("加入内容 (adding to the file)"))?;
 
         // The seal on page 1, at its own printed size: never over the code.
         let boxes = overlay.object_boxes(0);
@@ -668,31 +718,41 @@ impl HandedOverJob {
                 let r = Rect::new(x, y, seal_size.0, seal_size.1);
                 if !inside(&pb, &r, 0.0) {
                     return Err(refused!(
-                        "--seal-at {x},{y}：{} × {} mm 的印章超出第 1 页 (the seal at {x},{y} does not fit on page 1)",
+                        "R-4.3.5",
+                        "--seal-at {x},{y}：{} × {} mm 的印章超出第 1 页 (the seal at {x},{y} does not fit on page 1, R-4.3.5)",
                         seal_size.0,
                         seal_size.1
                     ));
                 }
                 if overlap_area(&r, &code) > 0.0 {
                     return Err(refused!(
+                        "R-4.3.4",
                         "--seal-at {x},{y}：印章会遮盖网格矩阵码 (the seal would cover the Grid Matrix code, R-4.3.4)"
                     ));
                 }
                 r
             }
             None => seal_spot(&boxes, &pb, &code, seal_size).ok_or_else(|| {
-                refused!("第 1 页没有放置印章的位置 (no room for the seal on page 1)")
+                refused!(
+                    "R-4.3.5",
+                    "第 1 页没有放置印章的位置 (no room for the seal on page 1, R-4.3.5)"
+                )
             })?,
         };
 
         // the identifier in a custom tag and in CustomDatas.
-        overlay.add_custom_tag(tag)?;
+        overlay
+            .add_custom_tag(tag)
+            .map_err(internal("加入内容 (adding to the file)"))?;
         for (name, value) in &custom_data {
             overlay.set_custom_data(name, value);
         }
-        let mut package = overlay
-            .finish()
-            .map_err(|e| anyhow!("无法在 OFD 文件中加入内容 (cannot add to the file): {e}"))?;
+        let mut package = overlay.finish().map_err(|e| {
+            refused!(
+                "R-5.2.1",
+                "无法在 OFD 文件中加入内容 (cannot add to the file, R-5.2.1): {e}"
+            )
+        })?;
 
         let sealed = seal_checked(&mut package, &active_seal, to_layout(seal), page_count)?;
         Ok(HandedOverSealed {

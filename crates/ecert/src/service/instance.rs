@@ -3,29 +3,29 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use anyhow::{Context, anyhow, bail};
-use ecert_store::{CertificateRecord, MasterKey, NewSeal, Replica, Store};
+use ecert_store::{CertificateRecord, CertificateStatus, MasterKey, NewSeal, Replica, Store};
 use zeroize::Zeroizing;
 
-use super::{Instance, SEAL_FONT, TRIAL_CA_DIR, random_hex, seal_kind_code};
+use super::error::io;
+use super::{
+    Error, Instance, Record, Result, SEAL_FONT, TRIAL_CA_DIR, internal, random_hex, seal_kind_code,
+};
 use crate::config::Config;
 use crate::seal_image::{SealDesign, SealKind};
 
 impl Instance {
     /// Creates a new instance in `dir` with `config` (folders, master key, database).
-    pub async fn init(dir: &Path, config: Config) -> anyhow::Result<Instance> {
+    pub async fn init(dir: &Path, config: Config) -> Result<Instance> {
         config.check()?;
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("无法创建目录 {} (cannot create)", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(io("无法创建目录", "cannot create", dir))?;
         if dir.join(crate::config::CONFIG_FILE).exists() {
-            bail!(
-                "{} 中已有实例 (an instance already exists there)",
-                dir.display()
-            );
+            return Err(Error::InstanceExists {
+                dir: dir.to_owned(),
+            });
         }
         let key_path = Config::resolve(dir, &config.storage.master_key_file);
         if let Some(parent) = key_path.parent() {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent).map_err(io("无法创建目录", "cannot create", parent))?;
         }
         let key = MasterKey::generate()?;
         write_secret(&key_path, &key.to_hex())?;
@@ -34,26 +34,29 @@ impl Instance {
     }
 
     /// Opens the instance in `dir`.
-    pub async fn open(dir: &Path) -> anyhow::Result<Instance> {
+    pub async fn open(dir: &Path) -> Result<Instance> {
         let config = Config::load(dir)?;
         let key_path = Config::resolve(dir, &config.storage.master_key_file);
-        let key_hex = std::fs::read_to_string(&key_path).with_context(|| {
-            format!(
-                "无法读取主密钥 {} (cannot read the master key)",
-                key_path.display()
-            )
-        })?;
+        let key_hex = std::fs::read_to_string(&key_path).map_err(io(
+            "无法读取主密钥",
+            "cannot read the master key",
+            &key_path,
+        ))?;
         let master_key = MasterKey::from_hex(key_hex.trim())?;
         let mut replicas = Vec::new();
         for (i, path) in config.storage.replicas.iter().enumerate() {
             let full = Config::resolve(dir, path);
-            std::fs::create_dir_all(&full)?;
+            std::fs::create_dir_all(&full).map_err(io("无法创建目录", "cannot create", &full))?;
             replicas.push(Replica::local(format!("replica-{}", i + 1), &full)?);
         }
         if let Some(path) = config.database_url(dir).strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or(path);
             if let Some(parent) = Path::new(file).parent() {
-                std::fs::create_dir_all(parent)?;
+                std::fs::create_dir_all(parent).map_err(io(
+                    "无法创建目录",
+                    "cannot create",
+                    parent,
+                ))?;
             }
         }
         let store = Store::open(&config.database_url(dir), replicas).await?;
@@ -70,23 +73,33 @@ impl Instance {
 
     /// Demo only (R-7.1d): a trial CA, a seal maker, a signer, and one seal of each kind with a
     /// generated picture, stored in the seal library. Returns the trial root's PEM path.
-    pub async fn create_trial_seals(&self) -> anyhow::Result<PathBuf> {
+    pub async fn create_trial_seals(&self) -> Result<PathBuf> {
         if !self.config.instance.demo {
-            bail!("试用 CA 仅限演示模式 (the trial CA is for demo instances only, R-7.1d)");
+            return Err(Error::DemoOnly { what: "试用 CA" });
         }
         let institute = &self.config.institute.name;
-        let ca = ses::demo::DemoCa::new(institute)?;
-        let maker = ca.issue("制章者 seal maker", ses::demo::Role::SealMaker, 3 * 366)?;
-        let signer = ca.issue("签章人 signer", ses::demo::Role::Signer, 3 * 366)?;
+        let ca = ses::demo::DemoCa::new(institute).map_err(internal("试用 CA (trial CA)"))?;
+        let maker = ca
+            .issue("制章者 seal maker", ses::demo::Role::SealMaker, 3 * 366)
+            .map_err(internal("试用 CA (trial CA)"))?;
+        let signer = ca
+            .issue("签章人 signer", ses::demo::Role::Signer, 3 * 366)
+            .map_err(internal("试用 CA (trial CA)"))?;
         let ca_dir = self.dir.join(TRIAL_CA_DIR);
-        std::fs::create_dir_all(&ca_dir)?;
+        std::fs::create_dir_all(&ca_dir).map_err(io("无法创建目录", "cannot create", &ca_dir))?;
         let root_pem = ca_dir.join("root.pem");
-        std::fs::write(&root_pem, ca.root_cert()?.to_pem())?;
+        let root = ca
+            .root_cert()
+            .map_err(internal("试用 CA (trial CA)"))?
+            .to_pem();
+        std::fs::write(&root_pem, root).map_err(io("无法写入", "cannot write", &root_pem))?;
+        let readme = ca_dir.join("README.txt");
         std::fs::write(
-            ca_dir.join("README.txt"),
+            &readme,
             "试用 TEST — 本目录的根证书仅供演示，不具法律效力（R-7.1d）。验证演示证书：ecert verify --trust root.pem FILE.ofd\n\
              TRIAL ONLY — this root proves nothing. Verify demo certificates with: ecert verify --trust root.pem FILE.ofd\n",
-        )?;
+        )
+        .map_err(io("无法写入", "cannot write", &readme))?;
         let now = ses::pki::now();
         for kind in SealKind::ALL {
             let design = SealDesign::new(institute, kind);
@@ -111,7 +124,8 @@ impl Instance {
                     picture,
                 },
                 &maker,
-            )?;
+            )
+            .map_err(internal("试用印章 (trial seal)"))?;
             self.store
                 .add_seal(
                     &NewSeal {
@@ -122,7 +136,12 @@ impl Instance {
                         seal_der: Some(seal_der),
                         maker_cert_der: maker.cert_der.clone(),
                         signer_cert_der: signer.cert_der.clone(),
-                        signer_key: Zeroizing::new(signer.key.to_pkcs8_der()?),
+                        signer_key: Zeroizing::new(
+                            signer
+                                .key
+                                .to_pkcs8_der()
+                                .map_err(internal("试用签章人 (trial signer)"))?,
+                        ),
                     },
                     &self.master_key,
                     "ecert init --demo",
@@ -132,19 +151,40 @@ impl Instance {
         Ok(root_pem)
     }
 
+    /// Refuses a certificate that is no longer current: revised (void, R-6.4.1) or disposed
+    /// (R-6.5h); neither takes a revision or a supplement.
+    pub(crate) async fn require_current(&self, c: &CertificateRecord) -> Result<()> {
+        match c.status {
+            CertificateStatus::Valid | CertificateStatus::Supplemented => Ok(()),
+            CertificateStatus::Disposed => Err(Error::Disposed {
+                number: c.number.clone(),
+            }),
+            CertificateStatus::Revised => {
+                let view = self.store.status_view(c.clone()).await?;
+                Err(Error::Revised {
+                    number: c.number.clone(),
+                    replaced_by: view.replaced_by.map(|r| r.number).unwrap_or_default(),
+                })
+            }
+        }
+    }
+
     /// The certificate with this number or identifier.
-    pub async fn find_certificate(&self, what: &str) -> anyhow::Result<CertificateRecord> {
+    pub async fn find_certificate(&self, what: &str) -> Result<CertificateRecord> {
         if let Some(r) = self.store.certificate_by_number(what).await? {
             return Ok(r);
         }
         self.store
             .certificate_by_identifier(what)
             .await?
-            .ok_or_else(|| anyhow!("找不到证书 {what} (no such certificate)"))
+            .ok_or_else(|| Error::NotFound {
+                what: Record::Certificate,
+                key: what.to_owned(),
+            })
     }
 }
 
-fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+fn write_secret(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -155,7 +195,7 @@ fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
     }
     let mut f = options
         .open(path)
-        .with_context(|| format!("无法写入 {} (cannot write)", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
+        .map_err(io("无法写入", "cannot write", path))?;
+    f.write_all(text.as_bytes())
+        .map_err(io("无法写入", "cannot write", path))
 }

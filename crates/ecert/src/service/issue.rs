@@ -3,16 +3,16 @@
 //! stored.
 
 use std::path::Path;
-
-use anyhow::{Context, anyhow, bail};
-use ecert_store::{CertificateRecord, NewCertificate};
-
 use std::sync::Arc;
 
+use ecert_layout::LayoutError;
+use ecert_store::{CertificateRecord, NewCertificate};
+
+use super::error::{bug, io};
 use super::seal::{ActiveSeal, Sealed, seal_checked};
 use super::{
-    Instance, Issued, TAG_NAMESPACE, add_years, identifier_tag_xml, random_hex, seal_kind_for,
-    strip_nulls, today_utc,
+    Error, Instance, Issued, Record, Result, TAG_NAMESPACE, add_years, identifier_tag_xml,
+    internal, random_hex, seal_kind_for, strip_nulls, today_utc,
 };
 use crate::domain::filename::{self, FileNameParts};
 use crate::domain::{CertificateKind, CheckCode, Content, Identifier, VerifyToken};
@@ -20,38 +20,60 @@ use crate::domain::{CertificateKind, CheckCode, Content, Identifier, VerifyToken
 /// A template by name or path: a shipped one (`calibration`, `verification`,
 /// `verification-notice`, `report`), a `.typ` file (it may `#import "/ecert.typ"`, the shipped
 /// helpers), or a folder with `main.typ` and its files.
-pub fn resolve_template(spec: &str) -> anyhow::Result<ecert_layout::Template> {
+pub fn resolve_template(spec: &str) -> Result<ecert_layout::Template> {
     if let Some(b) = ecert_layout::Builtin::by_name(spec) {
         if b == ecert_layout::Builtin::Supplement {
-            bail!(
-                "supplement 模板仅用于补充文件 (the supplement template is for `ecert supplement`)"
-            );
+            return Err(Error::TemplateNotForCertificates {
+                name: spec.to_owned(),
+            });
         }
         return Ok(ecert_layout::Template::builtin(b));
     }
     let path = Path::new(spec);
+    let invalid = |source| Error::TemplateInvalid {
+        name: spec.to_owned(),
+        source,
+    };
     if path.is_dir() {
-        return Ok(ecert_layout::Template::from_dir(path)?);
+        return ecert_layout::Template::from_dir(path).map_err(invalid);
     }
     if path.is_file() {
-        let bytes = std::fs::read(path).with_context(|| {
-            format!("无法读取模板 {} (cannot read the template)", path.display())
-        })?;
-        return Ok(ecert_layout::Template::from_files(
+        let bytes =
+            std::fs::read(path).map_err(io("无法读取模板", "cannot read the template", path))?;
+        return ecert_layout::Template::from_files(
             &path.display().to_string(),
             "/main.typ",
             [("/main.typ".to_string(), bytes)],
-        )?);
+        )
+        .map_err(invalid);
     }
-    bail!(
-        "模板“{spec}”不存在：应为 calibration|verification|verification-notice|report，或 .typ 文件/模板目录的路径 (no such template)"
-    )
+    Err(Error::TemplateUnknown {
+        name: spec.to_owned(),
+    })
+}
+
+/// A layout engine's error as the service's: the template's fault, the content's (it cannot
+/// be laid out), or ours.
+pub(crate) fn layout_error(template: &str, source: LayoutError) -> Error {
+    match source {
+        LayoutError::Template(_) | LayoutError::MissingSlot(_) | LayoutError::Unsupported(_) => {
+            Error::TemplateInvalid {
+                name: template.to_owned(),
+                source,
+            }
+        }
+        LayoutError::Font { .. } | LayoutError::Ofd(_) => internal("排版 (layout)")(source),
+        _ => Error::Layout {
+            template: template.to_owned(),
+            source,
+        },
+    }
 }
 
 impl Instance {
     /// Issues a certificate from its content JSON: nothing is stored unless every step
     /// succeeded, including our own verifier's check of the sealed file.
-    pub async fn issue(&self, content_json: &str, actor: &str) -> anyhow::Result<Issued> {
+    pub async fn issue(&self, content_json: &str, actor: &str) -> Result<Issued> {
         self.issue_revision(content_json, actor, None, None).await
     }
 
@@ -62,7 +84,7 @@ impl Instance {
         content_json: &str,
         actor: &str,
         template: &ecert_layout::Template,
-    ) -> anyhow::Result<Issued> {
+    ) -> Result<Issued> {
         self.issue_revision(content_json, actor, None, Some(template))
             .await
     }
@@ -74,12 +96,17 @@ impl Instance {
         old_number: &str,
         content_json: &str,
         actor: &str,
-    ) -> anyhow::Result<Issued> {
+    ) -> Result<Issued> {
         let old = self
             .store
             .certificate_by_number(old_number)
             .await?
-            .ok_or_else(|| anyhow!("找不到证书 {old_number} (no such certificate)"))?;
+            .ok_or_else(|| Error::NotFound {
+                what: Record::Certificate,
+                key: old_number.to_owned(),
+            })?;
+        // A void or disposed certificate takes no revision (the store refuses it again).
+        self.require_current(&old).await?;
         self.issue_revision(content_json, actor, Some(old), None)
             .await
     }
@@ -90,12 +117,12 @@ impl Instance {
         actor: &str,
         revises: Option<CertificateRecord>,
         template: Option<&ecert_layout::Template>,
-    ) -> anyhow::Result<Issued> {
+    ) -> Result<Issued> {
         let cfg = &self.config;
         let mut content = Content::parse_valid(content_json)?;
-        let kind = content
-            .kind()
-            .ok_or_else(|| anyhow!("证书类型代码无效 (invalid type code)"))?;
+        let kind = content.kind().ok_or_else(|| {
+            Error::content("/typeCode", "证书类型代码无效 (invalid type code)".into())
+        })?;
         let number = content.certificate_no.clone().unwrap_or_default();
         // The institute's own settings fill in what the content leaves out.
         let issuer = content.issuer.get_or_insert_with(Default::default);
@@ -127,13 +154,19 @@ impl Instance {
                 0,
             )?,
             Some(old) => {
-                let old_id: Identifier = old.identifier.parse()?;
+                let old_id: Identifier = old
+                    .identifier
+                    .parse()
+                    .map_err(internal("已存证书的标识 (a stored identifier)"))?;
                 if old_id.kind() != kind {
-                    bail!(
-                        "修改后的证书类型须与原证书相同 (a revision keeps the kind: {} ≠ {})",
-                        kind,
-                        old_id.kind()
-                    );
+                    return Err(Error::content(
+                        "/typeCode",
+                        format!(
+                            "修改后的证书类型须与原证书相同 (a revision keeps the kind: {} ≠ {})",
+                            kind,
+                            old_id.kind()
+                        ),
+                    ));
                 }
                 old_id.revised(&number)?
             }
@@ -150,14 +183,18 @@ impl Instance {
 
         // Layout with the identifier and check code; DocInfo carries both.
         // Templates read absent fields with defaults: leave out what is None, not `null`.
-        let mut value = serde_json::to_value(&content)?;
+        let mut value = serde_json::to_value(&content).map_err(internal("内容 (content)"))?;
         strip_nulls(&mut value);
-        let merged = serde_json::to_vec(&value)?;
+        let merged = serde_json::to_vec(&value).map_err(internal("内容 (content)"))?;
         let template = match template {
             Some(t) => t.clone(),
             None => ecert_layout::Template::builtin(
-                ecert_layout::Builtin::for_type_code(kind.code())
-                    .ok_or_else(|| anyhow!("无此类型的模板"))?,
+                ecert_layout::Builtin::for_type_code(kind.code()).ok_or_else(|| {
+                    bug(
+                        "模板 (template)",
+                        format!("无此类型的模板 (no shipped template for type {kind})"),
+                    )
+                })?,
             ),
         };
         let doc_info = ofd::DocInfo {
@@ -280,7 +317,7 @@ impl Instance {
         kind: CertificateKind,
         number: &str,
         content: &Content,
-    ) -> anyhow::Result<String> {
+    ) -> Result<String> {
         let instrument = content.instrument.clone().unwrap_or_default();
         Ok(filename::file_name(
             &self.config.naming.rule,
@@ -297,9 +334,11 @@ impl Instance {
 
     /// An error when `number` is already issued (checked before the expensive work; the store
     /// refuses it again at commit).
-    pub(crate) async fn refuse_taken_number(&self, number: &str) -> anyhow::Result<()> {
+    pub(crate) async fn refuse_taken_number(&self, number: &str) -> Result<()> {
         if self.store.certificate_by_number(number).await?.is_some() {
-            bail!("证书编号 {number} 已存在 (certificate number already issued)");
+            return Err(Error::NumberTaken {
+                number: number.to_owned(),
+            });
         }
         Ok(())
     }
@@ -328,16 +367,22 @@ impl LayoutJob {
     /// async store write: lays out the template with the content and writes the OFD, draws the
     /// Grid Matrix code of the verify URL in the code slot, adds the tag,
     /// seals it in the seal slot and checks it ([`seal_checked`]). No store, no runtime.
-    pub(crate) fn run(self) -> anyhow::Result<Sealed> {
+    pub(crate) fn run(self) -> Result<Sealed> {
         let mut laid = ecert_layout::render_certificate(
             &self.template,
             &self.content,
             &self.extras,
             &self.fonts,
-        )?;
+        )
+        .map_err(|e| layout_error(self.template.name(), e))?;
         draw_code(&mut laid.document, laid.code_slot, &self.verify_url)?;
-        laid.document.add_custom_tag(self.tag)?;
-        let mut package = laid.document.finish()?;
+        laid.document
+            .add_custom_tag(self.tag)
+            .map_err(internal("自定义标引 (custom tag)"))?;
+        let mut package = laid
+            .document
+            .finish()
+            .map_err(internal("OFD 文件 (the OFD file)"))?;
         seal_checked(&mut package, &self.seal, laid.seal_slot, laid.page_count)
     }
 }
@@ -348,25 +393,25 @@ fn draw_code(
     document: &mut ofd::DocumentWriter,
     slot: ecert_layout::geom::Rect,
     url: &str,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let path = code_path(slot, url)?;
     let mut page = document
         .page(0)
-        .ok_or_else(|| anyhow!("证书没有页面 (no page)"))?;
-    page.body().path(
-        &path,
-        &ofd::write::PathStyle::filled(ofd::Color::rgb(0, 0, 0)),
-    )?;
+        .ok_or_else(|| bug("网格矩阵码 (the 2D code)", "证书没有页面 (no page)"))?;
+    page.body()
+        .path(
+            &path,
+            &ofd::write::PathStyle::filled(ofd::Color::rgb(0, 0, 0)),
+        )
+        .map_err(internal("网格矩阵码 (the 2D code)"))?;
     Ok(())
 }
 
 /// The Grid Matrix code of `url` as one path of dark modules, 25 × 25 mm with its quiet zone
 /// inside `slot` (page mm, R-4.3.4).
-pub(crate) fn code_path(
-    slot: ecert_layout::geom::Rect,
-    url: &str,
-) -> anyhow::Result<ofd::write::Path> {
-    let symbol = gridmatrix::encode(url, &gridmatrix::Options::default())?;
+pub(crate) fn code_path(slot: ecert_layout::geom::Rect, url: &str) -> Result<ofd::write::Path> {
+    let symbol = gridmatrix::encode(url, &gridmatrix::Options::default())
+        .map_err(internal("网格矩阵码 (the 2D code)"))?;
     let mut path = ofd::write::Path::new();
     for r in symbol.dark_rects_mm(
         ecert_layout::CODE_SLOT_MM.min(slot.w.min(slot.h)),

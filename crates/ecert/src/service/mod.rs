@@ -10,8 +10,10 @@
 //! | `seal` | the seal library, sealing and the self-check |
 //! | `tag` | our custom tags (R-4.5.2) |
 //! | `messages` | the statements of and R-6.5h |
+//! | `error` | [`Error`]: every refusal and failure, with its HTTP status and code |
 //! | [`handed_over`] | sealing an OFD the business system made (R-5.2.1) |
 
+mod error;
 pub mod handed_over;
 mod instance;
 mod issue;
@@ -23,12 +25,13 @@ mod tag;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use anyhow::anyhow;
 use ecert_store::{CertificateRecord, MasterKey, Store};
 
 use crate::config::Config;
 use crate::domain::{CheckCode, Identifier};
 
+pub(crate) use error::internal;
+pub use error::{CertTime, Error, Record, Result};
 pub(crate) use issue::code_path;
 pub use issue::resolve_template;
 pub use messages::{MSG_DISPOSED, revised_message, status_messages, supplement_message};
@@ -90,24 +93,23 @@ pub struct Issued {
     pub pages: usize,
 }
 
-fn random_hex(bytes: usize) -> anyhow::Result<String> {
+fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf)
-        .map_err(|e| anyhow!("系统随机数不可用 (random source failed): {e}"))?;
+    getrandom::fill(&mut buf).map_err(internal("系统随机数 (random source)"))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Runs the CPU part of a service call on a blocking thread, so that the runtime's own threads
 /// stay free for the async parts (the store, other requests). The caller awaits it on the
 /// runtime; nothing here blocks on a future.
-pub(crate) async fn cpu<T, F>(work: F) -> anyhow::Result<T>
+pub(crate) async fn cpu<T, F>(work: F) -> Result<T>
 where
     T: Send + 'static,
-    F: FnOnce() -> anyhow::Result<T> + Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
 {
-    tokio::task::spawn_blocking(work).await.map_err(|e| {
-        anyhow!("内部错误：签发线程失败 (internal error: the issuing thread failed): {e}")
-    })?
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(internal("签发线程 (the issuing thread)"))?
 }
 
 /// Today's date (UTC), `YYYY-MM-DD`.

@@ -4,11 +4,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, anyhow, bail};
 use ecert_store::NewSeal;
 use zeroize::Zeroizing;
 
-use super::{Instance, SEAL_FONT, TRIAL_CA_DIR, random_hex};
+use super::error::{bug, io};
+use super::{CertTime, Error, Instance, Result, SEAL_FONT, TRIAL_CA_DIR, internal, random_hex};
 use crate::domain::CertificateKind;
 use crate::seal_image::{SealDesign, SealKind};
 
@@ -19,17 +19,15 @@ pub(crate) fn stamp_in_slot(
     size: (f64, f64),
     slot: ecert_layout::geom::Rect,
     seal_name: &str,
-) -> anyhow::Result<ecert_layout::geom::Rect> {
+) -> Result<ecert_layout::geom::Rect> {
     let (w, h) = size;
     const SLACK_MM: f64 = 0.01;
     if w > slot.w + SLACK_MM || h > slot.h + SLACK_MM {
-        bail!(
-            "印章“{seal_name}”（{w} × {h} mm）大于模板为印章保留的位置（{:.1} × {:.1} mm）\
-             (the seal is larger than the template's seal slot; use a template with a larger \
-             \"seal\" slot or a smaller seal)",
-            slot.w,
-            slot.h
-        );
+        return Err(Error::SealTooLarge {
+            seal: seal_name.to_owned(),
+            seal_mm: (w, h),
+            slot_mm: (slot.w, slot.h),
+        });
     }
     Ok(ecert_layout::geom::Rect::new(
         slot.x + (slot.w - w) / 2.0,
@@ -96,7 +94,7 @@ pub(crate) fn seal_checked(
     seal: &ActiveSeal,
     seal_slot: ecert_layout::geom::Rect,
     page_count: usize,
-) -> anyhow::Result<Sealed> {
+) -> Result<Sealed> {
     let sealer = &seal.sealer;
     let s = stamp_in_slot(sealer.checked.size_mm(), seal_slot, &seal.name)?;
     let options = ses::sign::SealOptions {
@@ -122,8 +120,9 @@ pub(crate) fn seal_checked(
             audit: Some(&events),
             ..Default::default()
         },
-    )?;
-    let file = package.to_zip()?;
+    )
+    .map_err(internal("签章 (sealing)"))?;
+    let file = package.to_zip().map_err(internal("签章 (sealing)"))?;
     // The whole verification over the bytes as stored; what sealing computed is reused
     // only for parts that come back byte for byte the same (`ses::verify::Known`).
     let report = ses::verify::verify_bytes_known(
@@ -131,10 +130,15 @@ pub(crate) fn seal_checked(
         &ses::verify::VerifyOptions::default(),
         &sealed.known,
     )
-    .map_err(|e| anyhow!("签章后的文件无法读取 (sealed file unreadable): {}", e.0))?;
+    .map_err(|e| {
+        bug(
+            "自检 (self-check)",
+            format!("签章后的文件无法读取 (sealed file unreadable): {}", e.0),
+        )
+    })?;
     let failed = report.failed_checks();
     if !failed.is_empty() {
-        bail!("签章后的文件未通过自检 (the sealed file fails our verifier): {failed:?}");
+        return Err(Error::SelfCheckFailed { checks: failed });
     }
     Ok(Sealed {
         file,
@@ -146,20 +150,14 @@ pub(crate) fn seal_checked(
 
 impl Instance {
     /// The newest active seal of `seal_kind` (R-4.1.3) with its checked seal and signer.
-    pub(crate) async fn active_seal(&self, seal_kind: SealKind) -> anyhow::Result<ActiveSeal> {
+    pub(crate) async fn active_seal(&self, seal_kind: SealKind) -> Result<ActiveSeal> {
         let seals = self.store.list_seals().await?;
         // The newest by creation (the list is in name order).
         let seal = seals
             .into_iter()
             .filter(|s| s.active && s.kind == seal_kind_code(seal_kind) && s.seal_der.is_some())
             .max_by_key(|s| s.created_at_ms)
-            .ok_or_else(|| {
-                anyhow!(
-                    "印章库中没有{}（无法签章）(no {} seal in the seal library)",
-                    seal_kind.title(),
-                    seal_kind.title()
-                )
-            })?;
+            .ok_or(Error::NoActiveSeal { kind: seal_kind })?;
         let sealer = self.sealer(&seal).await?;
         Ok(ActiveSeal {
             name: seal.name,
@@ -169,7 +167,7 @@ impl Instance {
 
     /// The checked seal and decrypted signer of `seal`, from the cache or made now (the
     /// checks on a blocking thread).
-    async fn sealer(&self, seal: &ecert_store::SealRecord) -> anyhow::Result<Arc<Sealer>> {
+    async fn sealer(&self, seal: &ecert_store::SealRecord) -> Result<Arc<Sealer>> {
         let key = format!("{}@{}", seal.id, seal.updated_at_ms);
         if let Some(s) = self.sealers.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(s);
@@ -181,11 +179,14 @@ impl Instance {
         let seal_der = seal.seal_der.clone().unwrap_or_default();
         let cert_der = seal.signer_cert_der.clone();
         let sealer = super::cpu(move || {
+            let what = "印章库中的印章 (a seal of the library)";
             let signer = ses::sm::CertifiedKey::new(
-                ses::sm::Sm2KeyPair::from_pkcs8_der(&key_der)?,
+                ses::sm::Sm2KeyPair::from_pkcs8_der(&key_der).map_err(internal(what))?,
                 cert_der.clone(),
-            )?;
-            let checked = ses::sign::CheckedSeal::new(&seal_der, &cert_der)?;
+            )
+            .map_err(internal(what))?;
+            let checked =
+                ses::sign::CheckedSeal::new(&seal_der, &cert_der).map_err(internal(what))?;
             Ok(Arc::new(Sealer { checked, signer }))
         })
         .await?;
@@ -218,33 +219,33 @@ pub struct SealRequest {
 }
 
 /// Checks that a certificate is valid now; `role` names it in the error.
-pub fn check_cert_current(cert_der: &[u8], role: &str) -> anyhow::Result<ses::pki::Cert> {
+pub fn check_cert_current(cert_der: &[u8], role: &'static str) -> Result<ses::pki::Cert> {
     let cert = ses::pki::Cert::from_der(cert_der)
-        .map_err(|e| anyhow!("{role}证书无法解析 (cannot parse the {role} certificate): {e}"))?;
+        .map_err(|source| Error::CertificateUnreadable { role, source })?;
     let now = ses::pki::now();
-    if now > cert.not_after() {
-        bail!(
-            "{role}证书已过期（有效期至 {}）({role} certificate expired on {}): {}",
-            ses::pki::format_time(cert.not_after()),
-            ses::pki::format_time(cert.not_after()),
-            cert.subject()
-        );
-    }
-    if now < cert.not_before() {
-        bail!(
-            "{role}证书尚未生效（生效于 {}）({role} certificate not yet valid): {}",
-            ses::pki::format_time(cert.not_before()),
-            cert.subject()
-        );
+    let problem = if now > cert.not_after() {
+        Some((CertTime::Expired, cert.not_after()))
+    } else if now < cert.not_before() {
+        Some((CertTime::NotYetValid, cert.not_before()))
+    } else {
+        None
+    };
+    if let Some((problem, when)) = problem {
+        return Err(Error::CertificateNotCurrent {
+            role,
+            subject: cert.subject().to_string(),
+            problem,
+            when: ses::pki::format_time(when),
+        });
     }
     Ok(cert)
 }
 
-fn image_format(bytes: &[u8]) -> anyhow::Result<(ses::seal::PictureFormat, &'static str)> {
+fn image_format(bytes: &[u8]) -> Result<(ses::seal::PictureFormat, &'static str)> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Ok((ses::seal::PictureFormat::Png, "png"))
     } else {
-        bail!("印章图像须为 PNG 文件 (the seal picture must be a PNG file)")
+        Err(Error::SealPictureFormat)
     }
 }
 
@@ -258,37 +259,48 @@ impl Instance {
         &self,
         req: SealRequest,
         actor: &str,
-    ) -> anyhow::Result<ecert_store::SealRecord> {
+    ) -> Result<ecert_store::SealRecord> {
         let named = crate::seal_image::check_title(&req.title)?;
         if named != req.kind {
-            bail!(
-                "印章名称“{}”与印章类别“{}”不符 (the title names a {} seal, not {})",
-                req.title,
-                req.kind.title(),
-                named.title(),
-                req.kind.title()
-            );
+            return Err(Error::SealKindMismatch {
+                title: req.title,
+                named,
+                kind: req.kind,
+            });
         }
         if !(20..=60).contains(&req.size_mm) {
-            bail!("印章尺寸应为 20–60 mm (seal size must be 20 to 60 mm)");
+            return Err(Error::SealSize {
+                size_mm: req.size_mm,
+            });
         }
         let signer_cert = check_cert_current(&req.signer.cert_der, "签章人")?;
         let maker = match req.maker {
             Some(m) => m,
             None => {
                 if !self.config.instance.demo {
-                    bail!(
-                        "需要制章者证书和私钥（--maker-p12 或 --maker-key/--maker-cert）(a seal maker's key and certificate are required outside demo mode)"
-                    );
+                    return Err(Error::MakerRequired);
                 }
                 // R-7.1d: a trial maker, its root added to the instance's trial roots.
-                let ca = ses::demo::DemoCa::new(&self.config.institute.name)?;
-                let maker = ca.issue("制章者 seal maker", ses::demo::Role::SealMaker, 3 * 366)?;
-                let root_pem = self.dir.join(TRIAL_CA_DIR).join("root.pem");
-                std::fs::create_dir_all(self.dir.join(TRIAL_CA_DIR))?;
+                let trial = "试用制章者 (trial seal maker)";
+                let ca =
+                    ses::demo::DemoCa::new(&self.config.institute.name).map_err(internal(trial))?;
+                let maker = ca
+                    .issue("制章者 seal maker", ses::demo::Role::SealMaker, 3 * 366)
+                    .map_err(internal(trial))?;
+                let ca_dir = self.dir.join(TRIAL_CA_DIR);
+                let root_pem = ca_dir.join("root.pem");
+                std::fs::create_dir_all(&ca_dir).map_err(io(
+                    "无法创建目录",
+                    "cannot create",
+                    &ca_dir,
+                ))?;
                 let mut bundle = std::fs::read_to_string(&root_pem).unwrap_or_default();
-                bundle.push_str(&ca.root_cert()?.to_pem());
-                std::fs::write(&root_pem, bundle)?;
+                bundle.push_str(&ca.root_cert().map_err(internal(trial))?.to_pem());
+                std::fs::write(&root_pem, bundle).map_err(io(
+                    "无法写入",
+                    "cannot write",
+                    &root_pem,
+                ))?;
                 maker
             }
         };
@@ -343,7 +355,13 @@ impl Instance {
                 },
             },
             &maker,
-        )?;
+        )
+        .map_err(internal("印章 (the seal)"))?;
+        let signer_key = req
+            .signer
+            .key
+            .to_pkcs8_der()
+            .map_err(internal("签章人私钥 (the signer key)"))?;
         self.store
             .add_seal(
                 &NewSeal {
@@ -354,13 +372,18 @@ impl Instance {
                     seal_der: Some(seal_der),
                     maker_cert_der: maker.cert_der.clone(),
                     signer_cert_der: req.signer.cert_der.clone(),
-                    signer_key: Zeroizing::new(req.signer.key.to_pkcs8_der()?),
+                    signer_key: Zeroizing::new(signer_key),
                 },
                 &self.master_key,
                 actor,
             )
             .await
-            .with_context(|| format!("无法保存印章“{}” (cannot store the seal)", req.title))
+            .map_err(|e| match e {
+                ecert_store::StoreError::AlreadyExists { name, .. } => {
+                    Error::SealNameTaken { name }
+                }
+                other => other.into(),
+            })
     }
 }
 

@@ -1,12 +1,11 @@
 //! Supplementary files: a sealed OFD of their own, bound to the certificate they
 //! supplement.
 
-use anyhow::bail;
 use ecert_store::CertificateRecord;
 
 use super::issue::LayoutJob;
 use super::{
-    Instance, MSG_DISPOSED, TAG_NAMESPACE, random_hex, revised_message, seal_kind_for, strip_nulls,
+    Error, Instance, Result, TAG_NAMESPACE, internal, random_hex, seal_kind_for, strip_nulls,
     supplement_message, supplement_tag_xml, today_utc,
 };
 use crate::domain::filename;
@@ -24,27 +23,15 @@ impl Instance {
         original_number: &str,
         content_json: &str,
         actor: &str,
-    ) -> anyhow::Result<Supplemented> {
+    ) -> Result<Supplemented> {
         let cfg = &self.config;
         let original = self.find_certificate(original_number).await?;
-        match original.status {
-            ecert_store::CertificateStatus::Valid
-            | ecert_store::CertificateStatus::Supplemented => {}
-            ecert_store::CertificateStatus::Disposed => bail!(
-                "证书 {}：{MSG_DISPOSED}，不能补充 (disposed: no supplement)",
-                original.number
-            ),
-            ecert_store::CertificateStatus::Revised => {
-                let view = self.store.status_view(original.clone()).await?;
-                let new = view.replaced_by.map(|r| r.number).unwrap_or_default();
-                bail!(
-                    "{}；请对修改后的证书补充 (the certificate is void; supplement {new} instead)",
-                    revised_message(&new)
-                );
-            }
-        }
+        self.require_current(&original).await?;
         let content = SupplementContent::parse_valid(content_json)?;
-        let orig_id: Identifier = original.identifier.parse()?;
+        let orig_id: Identifier = original
+            .identifier
+            .parse()
+            .map_err(internal("已存证书的标识 (a stored identifier)"))?;
         let kind = orig_id.kind();
         let seq = self.store.supplements_of(&original.id).await?.len() + 1;
         let number = content
@@ -52,20 +39,23 @@ impl Instance {
             .clone()
             .unwrap_or_else(|| format!("{}-BC{seq}", original.number));
         if self.store.supplement_by_number(&number).await?.is_some() {
-            bail!("补充文件编号 {number} 已存在 (supplement number already used)");
+            return Err(Error::SupplementNumberTaken { number });
         }
         let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
         if issue_date < original.issue_date {
-            bail!(
-                "补充文件的签发日期 {issue_date} 早于原证书的 {} (a supplement cannot predate the original)",
-                original.issue_date
-            );
+            return Err(Error::content(
+                "/issueDate",
+                format!(
+                    "补充文件的签发日期 {issue_date} 早于原证书的 {} (a supplement cannot predate the original)",
+                    original.issue_date
+                ),
+            ));
         }
         let token = VerifyToken::generate()?;
         let verify_url = token.url(&cfg.instance.base_url);
         let file_name = supplement_file_name(kind, &number)?;
 
-        let mut value = serde_json::to_value(&content)?;
+        let mut value = serde_json::to_value(&content).map_err(internal("内容 (content)"))?;
         strip_nulls(&mut value);
         if let Some(obj) = value.as_object_mut() {
             obj.insert("supplementNo".into(), number.clone().into());
@@ -98,7 +88,7 @@ impl Instance {
                 }),
             );
         }
-        let merged = serde_json::to_vec(&value)?;
+        let merged = serde_json::to_vec(&value).map_err(internal("内容 (content)"))?;
         let template = ecert_layout::Template::builtin(ecert_layout::Builtin::Supplement);
         let doc_info = ofd::DocInfo {
             doc_id: random_hex(16)?,
@@ -191,14 +181,17 @@ pub struct Supplemented {
 }
 
 /// The file name of a supplement (R-4.4 limits: characters, 255 bytes).
-fn supplement_file_name(kind: CertificateKind, number: &str) -> anyhow::Result<String> {
+fn supplement_file_name(kind: CertificateKind, number: &str) -> Result<String> {
     let name = format!(
         "{}电子证书补充文件-{}.ofd",
         kind.file_category(),
         filename::clean(number)
     );
     if name.len() > 255 {
-        bail!("补充文件编号过长 (supplement number too long for a file name)");
+        return Err(Error::content(
+            "/supplementNo",
+            "补充文件编号过长 (supplement number too long for a file name)".into(),
+        ));
     }
     Ok(name)
 }

@@ -26,7 +26,6 @@ use serde_json::{Value, json};
 
 use super::App;
 use super::auth;
-use crate::domain::content::ContentErrors;
 use crate::service::{Issued, status_messages};
 
 /// The OpenAPI 3.1 document of this API.
@@ -487,66 +486,23 @@ fn issued_json(i: &Issued) -> Value {
     v
 }
 
-fn issue_error(e: anyhow::Error) -> ApiError {
-    if let Some(r) = e.downcast_ref::<crate::service::handed_over::Refused>() {
-        return ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "file_refused",
-            r.0.clone(),
-        );
-    }
-    if let Some(c) = e.downcast_ref::<ContentErrors>() {
-        let mut err = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_content",
-            c.to_string(),
-        );
-        err.extra = Some(json!({"problems": c.0}));
-        return err;
-    }
-    if e.downcast_ref::<StoreError>().is_some() {
-        if let Ok(s) = e.downcast::<StoreError>() {
-            return store_error(s);
-        }
+/// A service refusal as the API's answer: its status and code (docs/serve.md), its message
+/// with the causes, the content problems by JSON pointer; an internal failure is logged and
+/// the client told nothing of it.
+fn issue_error(e: crate::service::Error) -> ApiError {
+    if e.is_internal() {
+        tracing::error!(error = %e.chain(), "api: service");
         return ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            "internal error",
+            "服务器内部错误 (internal error)",
         );
     }
-    if e.downcast_ref::<crate::domain::identifier::IdentifierError>()
-        .is_some()
-        || e.downcast_ref::<crate::domain::filename::FileNameError>()
-            .is_some()
-    {
-        return ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_content",
-            format!("{e:#}"),
-        );
+    let mut err = ApiError::new(e.status(), e.code(), e.chain());
+    if let Some(problems) = e.problems() {
+        err.extra = Some(json!({ "problems": problems }));
     }
-    let text = format!("{e:#}");
-    if text.contains("证书作废") || text.contains(crate::service::MSG_DISPOSED) {
-        // A void or disposed certificate cannot be supplemented (R-6.4.1, R-6.5h).
-        ApiError::new(StatusCode::CONFLICT, "not_current", text)
-    } else if text.contains("已存在") {
-        ApiError::new(StatusCode::CONFLICT, "duplicate", text)
-    } else if text.contains("找不到") {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", text)
-    } else if text.contains("须与原证书相同")
-        || text.contains("无效")
-        || text.contains("无此类型")
-        || text.contains("早于")
-    {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_content", text)
-    } else {
-        tracing::error!(error = %text, "api: issuing failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "issue_failed",
-            format!("签发失败 (issuing failed): {text}"),
-        )
-    }
+    err
 }
 
 type Answer = Result<(StatusCode, Value), ApiError>;
@@ -664,7 +620,7 @@ fn content_text(body: &[u8]) -> Result<String, ApiError> {
 async fn run_service<T, F, Fut>(app: &App, call: F) -> Result<T, ApiError>
 where
     F: FnOnce(App) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<T>>,
+    Fut: std::future::Future<Output = crate::service::Result<T>>,
 {
     let turn = app.inner.issuing.turn().await.map_err(|b| {
         ApiError::new(
