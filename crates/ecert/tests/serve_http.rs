@@ -587,6 +587,108 @@ fn r_5_2_1_api_issue_status_download_list_idempotent() {
     );
 }
 
+/// Service refusals reach the API as their variant's status and code (docs/serve.md), with
+/// the message and, for content, the problems by JSON pointer; nothing is stored.
+#[test]
+fn api_errors_carry_the_service_error_s_status_and_code() {
+    let _serial = serial();
+    let f = fixture();
+    let certs = f.certificate_count();
+    let code = |r: &Resp| {
+        r.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // A number already issued.
+    let r = api(
+        "POST",
+        "/api/v1/certificates",
+        new_content("JZ2024-000123").as_bytes(),
+        &[],
+    );
+    assert_eq!(
+        (r.status, code(&r)),
+        (409, "duplicate".to_owned()),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("JZ2024-000123")
+    );
+    // An unknown certificate.
+    let r = api(
+        "POST",
+        "/api/v1/certificates/NO-SUCH-1/revisions",
+        new_content("JZ-ERR-0001").as_bytes(),
+        &[],
+    );
+    assert_eq!(
+        (r.status, code(&r)),
+        (404, "not_found".to_owned()),
+        "{}",
+        r.text()
+    );
+    // A void original: neither revised again nor supplemented; the answer names its revision.
+    let path = format!("/api/v1/certificates/{ORIGINAL_NUMBER}/revisions");
+    let r = api("POST", &path, new_content("JZ-ERR-0002").as_bytes(), &[]);
+    assert_eq!(
+        (r.status, code(&r)),
+        (409, "already_revised".to_owned()),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains(REVISED_NUMBER), "{}", r.text());
+    let path = format!("/api/v1/certificates/{ORIGINAL_NUMBER}/supplements");
+    let r = api("POST", &path, SUPPLEMENT.as_bytes(), &[]);
+    assert_eq!(
+        (r.status, code(&r)),
+        (409, "already_revised".to_owned()),
+        "{}",
+        r.text()
+    );
+    // Content problems by pointer.
+    let mut bad: Value = serde_json::from_str(&new_content("JZ-ERR-0003")).unwrap();
+    bad["instrument"]["serialNo"] = "".into();
+    let r = api(
+        "POST",
+        "/api/v1/certificates",
+        bad.to_string().as_bytes(),
+        &[],
+    );
+    assert_eq!(
+        (r.status, code(&r)),
+        (422, "invalid_content".to_owned()),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.json()["error"]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["pointer"] == "/instrument/serialNo"),
+        "{}",
+        r.text()
+    );
+    // A page error is JSON when asked for, an HTML page otherwise, in the page's language.
+    let j = get_json("/lookup?number=&code=&lang=en");
+    assert_eq!((j.status, code(&j)), (400, "missing_fields".to_owned()));
+    assert_eq!(j.json()["error"]["message_zh"], "请输入证书编号和核验码");
+    assert_eq!(
+        j.json()["error"]["message"],
+        "Enter the certificate number and the check code"
+    );
+    let h = get("/lookup?number=&code=&lang=en");
+    assert_eq!(h.status, 400);
+    assert!(h.header("content-type").unwrap().starts_with("text/html"));
+    assert!(h.text().contains("Enter the certificate number") && h.text().contains("lang=\"en\""));
+    assert_eq!(f.certificate_count(), certs, "nothing stored");
+}
+
 /// through the API; the public page of the original changes at once (cache cleared).
 #[test]
 fn r_6_4_1_api_revision_updates_the_page_at_once() {

@@ -331,6 +331,23 @@ pub enum Error {
     },
 }
 
+/// An error's message with every cause after it (`message: cause: cause's cause`); a cause
+/// whose message already ends the text is not repeated (`StoreError`'s messages end with
+/// their cause).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 fn not_current(role: &str, subject: &str, problem: CertTime, when: &str) -> String {
     match problem {
         CertTime::Expired => format!(
@@ -456,18 +473,7 @@ impl Error {
     /// at the end of the text is not repeated), for the CLI,
     /// the log and a client's answer to what is not internal.
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut next = std::error::Error::source(self);
-        while let Some(cause) = next {
-            // Some causes' messages already end with their own cause (`StoreError`'s do).
-            let part = cause.to_string();
-            if !text.ends_with(&part) {
-                text.push_str(": ");
-                text.push_str(&part);
-            }
-            next = cause.source();
-        }
-        text
+        error_chain(self)
     }
 
     /// One content problem at `pointer`.

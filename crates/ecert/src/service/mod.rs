@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::domain::{CheckCode, Identifier};
 
 pub(crate) use error::internal;
-pub use error::{CertTime, Error, Record, Result};
+pub use error::{CertTime, Error, Record, Result, error_chain};
 pub(crate) use issue::code_path;
 pub use issue::resolve_template;
 pub use messages::{MSG_DISPOSED, revised_message, status_messages, supplement_message};

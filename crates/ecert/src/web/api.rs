@@ -19,13 +19,12 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use ecert_store::{
     Access, AuditEvent, CertificateQuery, CertificateRecord, CertificateStatus, IdempotencyState,
-    StoreError,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::App;
 use super::auth;
+use super::{App, Error};
 use crate::service::{Issued, status_messages};
 
 /// The OpenAPI 3.1 document of this API.
@@ -85,92 +84,8 @@ impl Caller {
     }
 }
 
-/// A refusal or failure, answered as `{"error": {"code", "message", …}}`.
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    extra: Option<Value>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            extra: None,
-        }
-    }
-    fn body(&self) -> Value {
-        let mut e = json!({"code": self.code, "message": self.message});
-        if let (Some(extra), Some(obj)) = (&self.extra, e.as_object_mut())
-            && let Some(x) = extra.as_object()
-        {
-            for (k, v) in x {
-                obj.insert(k.clone(), v.clone());
-            }
-        }
-        json!({ "error": e })
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut r = (self.status, axum::Json(self.body())).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("ECERT-HMAC-SM3"),
-            );
-        }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-        }
-        r
-    }
-}
-
-fn unauthorized(code: &'static str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
-}
-
-fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound { .. } => ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("未找到 (not found): {e}"),
-        ),
-        StoreError::DuplicateNumber(_) | StoreError::DuplicateIdentifier(_) => ApiError::new(
-            StatusCode::CONFLICT,
-            "duplicate",
-            format!("证书编号或标识已存在 (already issued): {e}"),
-        ),
-        StoreError::AlreadyRevised { .. } => ApiError::new(
-            StatusCode::CONFLICT,
-            "already_revised",
-            format!("该证书已作废，请修改现行证书 (already revised): {e}"),
-        ),
-        StoreError::Disposed { .. } => ApiError::new(
-            StatusCode::CONFLICT,
-            "disposed",
-            format!("超过存储期限，已处置 (disposed): {e}"),
-        ),
-        StoreError::Invalid { .. } | StoreError::RevisionCount { .. } => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
-        }
-        other => {
-            tracing::error!(error = %other, "api: store");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "服务器内部错误 (internal error)",
-            )
-        }
-    }
+fn unauthorized(code: &'static str, message: &str) -> Error {
+    Error::api(StatusCode::UNAUTHORIZED, code, message)
 }
 
 pub(super) fn unix_now() -> i64 {
@@ -191,7 +106,7 @@ async fn check_signature(
     method: &str,
     path: &str,
     body: &[u8],
-) -> Result<(String, String), ApiError> {
+) -> Result<(String, String), Error> {
     let (Some(name), Some(ts), Some(nonce), Some(sig)) = (
         header_str(headers, auth::HEADER_CLIENT),
         header_str(headers, auth::HEADER_TIMESTAMP),
@@ -232,7 +147,7 @@ async fn check_signature(
     let client = store
         .api_client_by_name(name)
         .await
-        .map_err(store_error)?
+        .map_err(Error::from)?
         .filter(|c| c.enabled)
         .ok_or_else(failed)?;
     let signed = match &client.public_key {
@@ -242,7 +157,7 @@ async fn check_signature(
             let secret = store
                 .api_client_secret(&client.id, &app.inner.master_key)
                 .await
-                .map_err(store_error)?
+                .map_err(Error::from)?
                 .ok_or_else(failed)?;
             auth::verify(&secret, method, path, ts.trim(), nonce, body, sig.trim())
         }
@@ -253,7 +168,7 @@ async fn check_signature(
     if !store
         .record_nonce(&client.id, nonce)
         .await
-        .map_err(store_error)?
+        .map_err(Error::from)?
     {
         return Err(unauthorized(
             "replayed_request",
@@ -291,15 +206,7 @@ fn audit_body(bytes: &[u8], content_type: Option<&str>) -> Value {
 async fn to_the_end(req: Request, next: Next) -> Response {
     match tokio::spawn(next.run(req)).await {
         Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "api: request task failed");
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
-            .into_response()
-        }
+        Err(e) => Error::internal_from("api: request task", &e).into_response(),
     }
 }
 
@@ -334,7 +241,7 @@ async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Respo
     let (outcome, response, body_bytes, client) = match read {
         Err(()) => (
             "refused:too_large".to_owned(),
-            ApiError::new(
+            Error::api(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
                 format!("请求体超过 {limit} 字节 (request body over {limit} bytes)"),
@@ -345,7 +252,7 @@ async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Respo
         ),
         Ok(bytes) => match check_signature(&app, &parts.headers, &method, &path, &bytes).await {
             Err(e) => (
-                format!("refused:{}", e.code),
+                format!("refused:{}", e.code()),
                 e.into_response(),
                 bytes,
                 None,
@@ -373,15 +280,7 @@ async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Respo
     let (mut rparts, rbody) = response.into_parts();
     let rbytes = match axum::body::to_bytes(rbody, usize::MAX).await {
         Ok(b) => b,
-        Err(e) => {
-            tracing::error!(error = %e, "api: response body");
-            return ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error",
-            )
-            .into_response();
-        }
+        Err(e) => return Error::internal_from("api: response body", &e).into_response(),
     };
     let response_type = rparts
         .headers
@@ -432,7 +331,7 @@ async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Respo
     {
         // R-7.2.2d: an exchange that cannot be logged is not answered as if it succeeded.
         tracing::error!(error = %e, "api: audit log write failed");
-        return ApiError::new(
+        return Error::api(
             StatusCode::INTERNAL_SERVER_ERROR,
             "audit_unavailable",
             "审计日志写入失败 (the audit log could not be written)",
@@ -486,26 +385,7 @@ fn issued_json(i: &Issued) -> Value {
     v
 }
 
-/// A service refusal as the API's answer: its status and code (docs/serve.md), its message
-/// with the causes, the content problems by JSON pointer; an internal failure is logged and
-/// the client told nothing of it.
-fn issue_error(e: crate::service::Error) -> ApiError {
-    if e.is_internal() {
-        tracing::error!(error = %e.chain(), "api: service");
-        return ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "服务器内部错误 (internal error)",
-        );
-    }
-    let mut err = ApiError::new(e.status(), e.code(), e.chain());
-    if let Some(problems) = e.problems() {
-        err.extra = Some(json!({ "problems": problems }));
-    }
-    err
-}
-
-type Answer = Result<(StatusCode, Value), ApiError>;
+type Answer = Result<(StatusCode, Value), Error>;
 
 /// Runs `work` at most once per idempotency key (R-5.2.1: a retried request never issues twice).
 async fn idempotent<F, Fut>(
@@ -528,7 +408,7 @@ where
         return answer(work().await);
     };
     if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return ApiError::new(
+        return Error::api(
             StatusCode::BAD_REQUEST,
             "bad_idempotency_key",
             "Idempotency-Key 应为 1–200 个可见 ASCII 字符 (bad Idempotency-Key)",
@@ -541,14 +421,14 @@ where
     let digest = ecert_store::sm3(&hashed);
     let store = &app.inner.instance.store;
     match store.idempotency_begin(&caller.id, key, &digest).await {
-        Err(e) => store_error(e).into_response(),
-        Ok(IdempotencyState::InProgress) => ApiError::new(
+        Err(e) => Error::from(e).into_response(),
+        Ok(IdempotencyState::InProgress) => Error::api(
             StatusCode::CONFLICT,
             "in_progress",
             "同一 Idempotency-Key 的请求正在处理 (a request with this key is in progress)",
         )
         .into_response(),
-        Ok(IdempotencyState::Mismatch) => ApiError::new(
+        Ok(IdempotencyState::Mismatch) => Error::api(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_mismatch",
             "该 Idempotency-Key 已用于另一个请求 (the key was used for a different request)",
@@ -594,16 +474,16 @@ where
     }
 }
 
-fn content_text(body: &[u8]) -> Result<String, ApiError> {
+fn content_text(body: &[u8]) -> Result<String, Error> {
     if let Err(e) = serde_json::from_slice::<Value>(body) {
-        return Err(ApiError::new(
+        return Err(Error::api(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             format!("请求体不是有效的 JSON (malformed JSON): {e}"),
         ));
     }
     String::from_utf8(body.to_vec()).map_err(|_| {
-        ApiError::new(
+        Error::api(
             StatusCode::BAD_REQUEST,
             "malformed_json",
             "请求体不是 UTF-8 (body is not UTF-8)",
@@ -617,13 +497,13 @@ fn content_text(body: &[u8]) -> Result<String, ApiError> {
 /// the request runs on a task of its own ([`to_the_end`]), so a client that hangs up does not
 /// free it early. Any change of a certificate may change status pages, so the page cache is
 /// dropped afterwards.
-async fn run_service<T, F, Fut>(app: &App, call: F) -> Result<T, ApiError>
+async fn run_service<T, F, Fut>(app: &App, call: F) -> Result<T, Error>
 where
     F: FnOnce(App) -> Fut,
     Fut: std::future::Future<Output = crate::service::Result<T>>,
 {
     let turn = app.inner.issuing.turn().await.map_err(|b| {
-        ApiError::new(
+        Error::api(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
             format!(
@@ -635,7 +515,7 @@ where
     let result = call(app.clone()).await;
     drop(turn);
     app.invalidate();
-    result.map_err(issue_error)
+    result.map_err(Error::from)
 }
 
 /// Issues a certificate, or the revision of `old_number`.
@@ -718,7 +598,7 @@ async fn handed_over(
         &body,
         || async {
             let req: HandedOverBody = serde_json::from_slice(&body).map_err(|e| {
-                ApiError::new(
+                Error::api(
                     StatusCode::BAD_REQUEST,
                     "malformed_json",
                     format!("请求体不符合 HandedOver 结构 (body is not a HandedOver object): {e}"),
@@ -728,7 +608,7 @@ async fn handed_over(
             let ofd = base64::engine::general_purpose::STANDARD
                 .decode(req.ofd.as_bytes())
                 .map_err(|e| {
-                    ApiError::new(
+                    Error::api(
                         StatusCode::BAD_REQUEST,
                         "malformed_ofd",
                         format!("ofd 不是有效的 base64 (ofd is not valid base64): {e}"),
@@ -790,20 +670,20 @@ async fn supplement(
     .await
 }
 
-async fn status(State(app): State<App>, Path(number): Path<String>) -> Result<Response, ApiError> {
+async fn status(State(app): State<App>, Path(number): Path<String>) -> Result<Response, Error> {
     let store = &app.inner.instance.store;
     let c = store
         .certificate_by_number(&number)
         .await
-        .map_err(store_error)?
+        .map_err(Error::from)?
         .ok_or_else(|| {
-            ApiError::new(
+            Error::api(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("找不到证书 {number} (no such certificate)"),
             )
         })?;
-    let view = store.status_view(c).await.map_err(store_error)?;
+    let view = store.status_view(c).await.map_err(Error::from)?;
     let mut v = record_json(&view.certificate);
     if let Some(o) = v.as_object_mut() {
         o.insert("messages".into(), json!(status_messages(&view)));
@@ -835,21 +715,21 @@ async fn file(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
     Path(number): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let store = &app.inner.instance.store;
     let c = store
         .certificate_by_number(&number)
         .await
-        .map_err(store_error)?
+        .map_err(Error::from)?
         .ok_or_else(|| {
-            ApiError::new(
+            Error::api(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("找不到证书 {number} (no such certificate)"),
             )
         })?;
     if c.status == CertificateStatus::Disposed {
-        return Err(ApiError::new(
+        return Err(Error::api(
             StatusCode::GONE,
             "disposed",
             crate::service::MSG_DISPOSED,
@@ -865,7 +745,7 @@ async fn file(
             },
         )
         .await
-        .map_err(store_error)?;
+        .map_err(Error::from)?;
     Ok(super::pages::ofd_response(&c.file_name, f.bytes))
 }
 
@@ -881,11 +761,11 @@ struct ListQuery {
     after_number: Option<String>,
 }
 
-fn date_param(name: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
+fn date_param(name: &str, v: Option<String>) -> Result<Option<String>, Error> {
     match v {
         None => Ok(None),
         Some(d) if crate::domain::content::parse_date(&d).is_some() => Ok(Some(d)),
-        Some(d) => Err(ApiError::new(
+        Some(d) => Err(Error::api(
             StatusCode::BAD_REQUEST,
             "bad_query",
             format!("{name} 应为 YYYY-MM-DD (got {d:?})"),
@@ -896,13 +776,13 @@ fn date_param(name: &str, v: Option<String>) -> Result<Option<String>, ApiError>
 async fn list(
     State(app): State<App>,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let Query(q) =
-        q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
+        q.map_err(|e| Error::api(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(CertificateStatus::parse(s).ok_or_else(|| {
-            ApiError::new(
+            Error::api(
                 StatusCode::BAD_REQUEST,
                 "bad_query",
                 "status 应为 valid / revised / supplemented / disposed",
@@ -914,7 +794,7 @@ async fn list(
         (Some(d), Some(n)) => Some((d, n)),
         (None, None) => None,
         _ => {
-            return Err(ApiError::new(
+            return Err(Error::api(
                 StatusCode::BAD_REQUEST,
                 "bad_query",
                 "after_date 与 after_number 须同时给出 (give both or neither)",
@@ -937,7 +817,7 @@ async fn list(
         .store
         .list_certificates(&query)
         .await
-        .map_err(store_error)?;
+        .map_err(Error::from)?;
     let next = (items.len() == limit as usize)
         .then(|| {
             items

@@ -17,6 +17,7 @@ mod admission;
 pub mod api;
 pub mod auth;
 mod cache;
+mod error;
 mod metrics;
 mod pages;
 mod security;
@@ -31,6 +32,8 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow, bail};
 use axum::Router;
 use ecert_store::MasterKey;
+
+pub(crate) use error::Error;
 
 use crate::config::{Config, ServerConfig};
 use crate::service::{Instance, TRIAL_CA_DIR};

@@ -15,9 +15,8 @@ use serde::Deserialize;
 
 use super::App;
 use super::cache::CachedPage;
-use super::view::{
-    self, CertificateView, Lang, Locator, PageError, Want, bytes_response, html, layout,
-};
+use super::view::{self, CertificateView, Lang, Locator, Want, bytes_response, html, layout};
+use super::{Error, error};
 use crate::domain::{CheckCode, VerifyToken};
 
 pub(crate) fn router(app: App) -> Router {
@@ -41,6 +40,7 @@ pub(crate) fn router(app: App) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .fallback(fallback)
+        .layer(axum::middleware::from_fn(error::answer_errors))
         .with_state(app)
 }
 
@@ -51,24 +51,14 @@ pub(crate) struct PageQuery {
     code: Option<String>,
 }
 
-fn internal(e: impl std::fmt::Display) -> PageError {
-    tracing::error!(error = %e, "internal error");
-    PageError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "服务器内部错误，请稍后再试",
-        "Internal error; please try again later",
-    )
-}
-
 fn self_url(uri: &Uri) -> String {
     uri.path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned())
 }
 
-async fn fallback(headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
-    PageError::not_found().respond(Want::new(&headers, q.lang.as_deref()))
+async fn fallback() -> Error {
+    Error::not_found()
 }
 
 async fn css() -> Response {
@@ -237,12 +227,12 @@ struct Found {
 }
 
 /// Looks a token up; `None` for malformed and unknown tokens alike.
-async fn by_token(app: &App, token: &str) -> Result<Option<Found>, PageError> {
+async fn by_token(app: &App, token: &str) -> Result<Option<Found>, Error> {
     let Some(t) = VerifyToken::parse(token) else {
         return Ok(None);
     };
     let store = &app.inner.instance.store;
-    if let Some(view) = store.status_by_token(t.as_str()).await.map_err(internal)? {
+    if let Some(view) = store.status_by_token(t.as_str()).await? {
         return Ok(Some(Found {
             token: t.as_str().to_owned(),
             view,
@@ -251,8 +241,7 @@ async fn by_token(app: &App, token: &str) -> Result<Option<Found>, PageError> {
     }
     Ok(store
         .supplement_by_token(t.as_str())
-        .await
-        .map_err(internal)?
+        .await?
         .map(|(s, view)| Found {
             token: t.as_str().to_owned(),
             view,
@@ -266,7 +255,7 @@ struct Looked {
     view: StatusView,
 }
 
-async fn by_lookup(app: &App, q: &PageQuery) -> Result<Option<Looked>, PageError> {
+async fn by_lookup(app: &App, q: &PageQuery) -> Result<Option<Looked>, Error> {
     let (Some(number), Some(code)) = (q.number.as_deref(), q.code.as_deref()) else {
         return Ok(None);
     };
@@ -282,8 +271,7 @@ async fn by_lookup(app: &App, q: &PageQuery) -> Result<Option<Looked>, PageError
         .instance
         .store
         .status_by_number_and_check_code(number, code.as_str())
-        .await
-        .map_err(internal)?;
+        .await?;
     Ok(view.map(|view| Looked {
         number: number.to_owned(),
         code: code.as_str().to_owned(),
@@ -352,13 +340,13 @@ async fn token_page(
             app.inner.pages.put(key, page.clone());
             bytes_response(page.content_type, page.body)
         }
-        Ok(None) => PageError::not_found().respond(want),
+        Ok(None) => Error::not_found().respond(want),
         Err(e) => e.respond(want),
     }
 }
 
 fn too_many(want: Want) -> Response {
-    PageError::new(
+    Error::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
         "查询过于频繁，请一分钟后再试",
@@ -378,7 +366,7 @@ async fn lookup_page(
     if q.number.as_deref().is_none_or(|n| n.trim().is_empty())
         || q.code.as_deref().is_none_or(|c| c.trim().is_empty())
     {
-        return PageError::new(
+        return Error::new(
             StatusCode::BAD_REQUEST,
             "missing_fields",
             "请输入证书编号和核验码",
@@ -398,7 +386,7 @@ async fn lookup_page(
             let page = render_view(&app, &l.view, None, &at, want, &self_url(&uri));
             bytes_response(page.content_type, page.body)
         }
-        Ok(None) => PageError::not_found().respond(want),
+        Ok(None) => Error::not_found().respond(want),
         Err(e) => e.respond(want),
     }
 }
@@ -428,17 +416,17 @@ async fn preview(
         FileRef::Supplement(s) => s.file_sm3,
     };
     let Some(n) = page_number(page) else {
-        return PageError::not_found().respond(want);
+        return Error::not_found().respond(want);
     };
     if c.status == CertificateStatus::Disposed {
-        return PageError::not_found().respond(want);
+        return Error::not_found().respond(want);
     }
     let dpi = app.inner.server.preview_dpi;
     let png = match app.inner.previews.get(&file_sm3, n, dpi) {
         Some(png) => png,
         None => {
             let Ok(_permit) = app.inner.heavy.acquire().await else {
-                return internal("semaphore closed").respond(want);
+                return Error::internal("preview", "semaphore closed").respond(want);
             };
             // Another request may have rendered it while this one waited.
             if let Some(png) = app.inner.previews.get(&file_sm3, n, dpi) {
@@ -451,7 +439,7 @@ async fn preview(
                 };
                 let file = match file {
                     Ok(f) => f,
-                    Err(e) => return internal(e).respond(want),
+                    Err(e) => return Error::from(e).respond(want),
                 };
                 let rendered = tokio::task::spawn_blocking(move || {
                     crate::preview::render_page_png(&file.bytes, n, dpi)
@@ -468,8 +456,8 @@ async fn preview(
                         png
                     }
                     // No such page.
-                    Ok(Err(_)) => return PageError::not_found().respond(want),
-                    Err(e) => return internal(e).respond(want),
+                    Ok(Err(_)) => return Error::not_found().respond(want),
+                    Err(e) => return Error::internal_from("preview", &e).respond(want),
                 }
             }
         }
@@ -530,7 +518,7 @@ fn access(req: &Request, channel: &str) -> Access {
 async fn download(app: &App, view: &StatusView, access: &Access, want: Want) -> Response {
     let c = &view.certificate;
     if c.status == CertificateStatus::Disposed {
-        return PageError::not_found().respond(want);
+        return Error::not_found().respond(want);
     }
     match app
         .inner
@@ -540,7 +528,7 @@ async fn download(app: &App, view: &StatusView, access: &Access, want: Want) -> 
         .await
     {
         Ok(f) => ofd_response(&c.file_name, f.bytes),
-        Err(e) => internal(e).respond(want),
+        Err(e) => Error::from(e).respond(want),
     }
 }
 
@@ -556,7 +544,7 @@ async fn supplement(
         .ok()
         .and_then(|n| view.supplements.iter().find(|s| s.seq == n))
     else {
-        return PageError::not_found().respond(want);
+        return Error::not_found().respond(want);
     };
     download_supplement(app, view, s, access, want).await
 }
@@ -569,7 +557,7 @@ async fn download_supplement(
     want: Want,
 ) -> Response {
     if view.certificate.status == CertificateStatus::Disposed {
-        return PageError::not_found().respond(want);
+        return Error::not_found().respond(want);
     }
     match app
         .inner
@@ -579,7 +567,7 @@ async fn download_supplement(
         .await
     {
         Ok(f) => ofd_response(&s.file_name, f.bytes),
-        Err(e) => internal(e).respond(want),
+        Err(e) => Error::from(e).respond(want),
     }
 }
 
@@ -595,7 +583,7 @@ async fn token_preview(
             Some(s) => preview(&app, &f.view, FileRef::Supplement(s), &page, want).await,
             None => preview(&app, &f.view, FileRef::Certificate, &page, want).await,
         },
-        Ok(None) => PageError::not_found().respond(want),
+        Ok(None) => Error::not_found().respond(want),
         Err(e) => e.respond(want),
     }
 }
@@ -615,7 +603,7 @@ async fn token_file(
             }
             None => download(&app, &f.view, &access(&req, "verify-page"), want).await,
         },
-        Ok(None) => PageError::not_found().respond(want),
+        Ok(None) => Error::not_found().respond(want),
         Err(e) => e.respond(want),
     }
 }
@@ -630,7 +618,7 @@ async fn token_supplement(
     let want = Want::new(&headers, q.lang.as_deref());
     match by_token(&app, &token).await {
         Ok(Some(f)) => supplement(&app, &f.view, &seq, &access(&req, "verify-page"), want).await,
-        Ok(None) => PageError::not_found().respond(want),
+        Ok(None) => Error::not_found().respond(want),
         Err(e) => e.respond(want),
     }
 }
@@ -648,7 +636,7 @@ async fn lookup_preview(
     }
     match by_lookup(&app, &q).await {
         Ok(Some(l)) => preview(&app, &l.view, FileRef::Certificate, &page, want).await,
-        Ok(None) => PageError::not_found().respond(want),
+        Ok(None) => Error::not_found().respond(want),
         Err(e) => e.respond(want),
     }
 }
@@ -665,7 +653,7 @@ async fn lookup_file(
     }
     match by_lookup(&app, &q).await {
         Ok(Some(l)) => download(&app, &l.view, &access(&req, "lookup"), want).await,
-        Ok(None) => PageError::not_found().respond(want),
+        Ok(None) => Error::not_found().respond(want),
         Err(e) => e.respond(want),
     }
 }
@@ -683,7 +671,7 @@ async fn lookup_supplement(
     }
     match by_lookup(&app, &q).await {
         Ok(Some(l)) => supplement(&app, &l.view, &seq, &access(&req, "lookup"), want).await,
-        Ok(None) => PageError::not_found().respond(want),
+        Ok(None) => Error::not_found().respond(want),
         Err(e) => e.respond(want),
     }
 }

@@ -27,8 +27,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::App;
+use super::Error;
 use super::pages::PageQuery;
-use super::view::{Lang, PageError, Want, html, layout, status_text};
+use super::view::{Lang, Want, html, layout, status_text};
 use crate::service::{MSG_DISPOSED, TAG_NAMESPACE, status_messages, supplement_message};
 
 /// The verdicts, as serialised.
@@ -192,12 +193,12 @@ fn summary(r: &CertificateRecord, lang: Lang) -> RecordSummary {
     }
 }
 
-fn upload_error(status: StatusCode, code: &'static str, zh: String, en: String) -> PageError {
-    PageError::new(status, code, zh, en)
+fn upload_error(status: StatusCode, code: &'static str, zh: String, en: String) -> Error {
+    Error::new(status, code, zh, en)
 }
 
 /// Reads the upload: raw body or the `file` field of a multipart form, at most `limit` bytes.
-async fn read_upload(req: Request, limit: usize) -> Result<Bytes, PageError> {
+async fn read_upload(req: Request, limit: usize) -> Result<Bytes, Error> {
     let too_large = || {
         upload_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -313,7 +314,7 @@ pub(crate) async fn verify_upload(
     let want = Want::new(&headers, q.lang.as_deref());
     let remote = super::security::remote(&req).map(|r| r.to_string());
     if !app.inner.verify_limit.allow(super::security::remote(&req)) {
-        return PageError::new(
+        return Error::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "上传过于频繁，请一分钟后再试",
@@ -338,7 +339,7 @@ pub(crate) async fn verify_upload(
             )
             .await;
             if !ok {
-                return PageError::new(
+                return Error::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "audit_unavailable",
                     "审计日志不可用，暂不提供验证",
@@ -363,11 +364,11 @@ pub(crate) async fn verify_upload(
             }
         }
         Err(e) => {
-            app.inner.metrics.verdict(&format!("refused:{}", e.code));
+            app.inner.metrics.verdict(&format!("refused:{}", e.code()));
             audit(
                 &app,
                 "-",
-                json!({"remote": remote, "refused": e.code, "status": e.status.as_u16(), "reason": e.en}),
+                json!({"remote": remote, "refused": e.code(), "status": e.status().as_u16(), "reason": e.message_en()}),
             )
             .await;
             e.respond(want)
@@ -375,10 +376,10 @@ pub(crate) async fn verify_upload(
     }
 }
 
-async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, PageError> {
+async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Error> {
     let bytes = read_upload(req, app.inner.server.max_upload_bytes).await?;
     let Ok(_permit) = app.inner.heavy.acquire().await else {
-        return Err(PageError::new(
+        return Err(Error::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
             "服务繁忙",
@@ -387,14 +388,7 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Page
     };
     let options = app.inner.verify_options.clone();
     let file = bytes.clone();
-    let internal_join = |e: tokio::task::JoinError| {
-        PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("服务器内部错误：{e}"),
-            format!("Internal error: {e}"),
-        )
-    };
+    let internal_join = |e: tokio::task::JoinError| Error::internal_from("verify upload", &e);
     let report = tokio::task::spawn_blocking(move || ses::verify::verify_bytes(&file, &options))
         .await
         .map_err(internal_join)?;
@@ -409,15 +403,7 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Page
     let report = report.map_err(|e| not_ofd(&e.0))?;
     let digest = ecert_store::sm3(&bytes);
     let store = &app.inner.instance.store;
-    let internal = |e: ecert_store::StoreError| {
-        tracing::error!(error = %e, "verify upload: store");
-        PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "服务器内部错误",
-            "Internal error",
-        )
-    };
+    let internal = Error::from;
     let same_certificate = store
         .certificate_by_file_sm3(&digest)
         .await
