@@ -220,13 +220,12 @@ fn r_4_5_2_identifier_in_custom_tags_and_docinfo() {
             .find(|t| t.namespace.as_deref() == Some("urn:ecert:certificate:1"))
             .expect("ecert tag");
         assert_eq!(tag.type_id.as_deref(), Some("urn:ecert:certificate:1"));
-        let xml = String::from_utf8(tag.data.clone()).expect("utf-8");
-        let id = xml
-            .split("<ecert:Identifier>")
-            .nth(1)
-            .and_then(|s| s.split('<').next())
-            .expect("identifier element");
-        let parsed: ecert::domain::Identifier = id.parse().expect("a valid R-4.5.5 identifier");
+        let Ok(ecert::domain::Tag::Certificate(read)) = ecert::domain::Tag::parse(&tag.data) else {
+            panic!("a certificate tag: {}", String::from_utf8_lossy(&tag.data));
+        };
+        let parsed = read.identifier;
+        let id = parsed.to_string();
+        let id = id.as_str();
         let info = &body.info;
         assert!(
             info.custom_data
@@ -421,24 +420,19 @@ fn r_6_4_2_supplement_is_bound_to_the_original() {
         .iter()
         .find(|t| t.namespace.as_deref() == Some("urn:ecert:certificate:1"))
         .expect("ecert tag");
-    let xml = String::from_utf8(tag.data.clone()).expect("utf-8");
-    assert!(
-        xml.contains("<ecert:CertificateNo>JD2024-000789</ecert:CertificateNo>"),
-        "{xml}"
-    );
-    let id = xml
-        .split("<ecert:Identifier>")
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .expect("identifier");
-    let parsed: ecert::domain::Identifier = id.parse().expect("valid identifier");
+    let Ok(ecert::domain::Tag::Supplement(read)) = ecert::domain::Tag::parse(&tag.data) else {
+        panic!("a supplement tag: {}", String::from_utf8_lossy(&tag.data));
+    };
+    assert_eq!(read.original_number, "JD2024-000789");
+    let parsed = read.original;
+    let id = parsed.to_string();
     assert_eq!(parsed.serial(), "JD2024-000789");
     assert!(
         file.ofd.docs[0]
             .info
             .custom_data
             .iter()
-            .any(|(k, v)| k == "原电子证书标识" && v == id)
+            .any(|(k, v)| k == "原电子证书标识" && *v == id)
     );
     // Sealed: verifies with the trial root.
     let out = Command::new(env!("CARGO_BIN_EXE_ecert"))

@@ -5,6 +5,7 @@ pub mod filename;
 pub mod identifier;
 pub mod kind;
 pub mod supplement;
+pub mod tag;
 pub mod token;
 
 pub use content::{Content, ContentErrors, Problem};
@@ -12,4 +13,5 @@ pub use filename::{FileNameError, FileNameParts, file_name};
 pub use identifier::{Identifier, IdentifierError};
 pub use kind::CertificateKind;
 pub use supplement::SupplementContent;
+pub use tag::{CertificateTag, SupplementTag, Tag, TagError};
 pub use token::{CheckCode, VerifyToken};

@@ -20,11 +20,8 @@ use ofd::write::{PathStyle, TextStyle};
 use ofd::{GraphicObject, OfdFile, Rect, Warning};
 
 use super::seal::{ActiveSeal, Sealed, seal_checked};
-use crate::domain::{CheckCode, Content, ContentErrors, Identifier, VerifyToken};
-use crate::service::{
-    Error, Instance, Issued, TAG_NAMESPACE, code_path, identifier_tag_xml, internal, seal_kind_for,
-    today_utc,
-};
+use crate::domain::{CertificateTag, CheckCode, Content, ContentErrors, Identifier, VerifyToken};
+use crate::service::{Error, Instance, Issued, code_path, internal, seal_kind_for, today_utc};
 
 /// The largest seal picture (`ecert seal create` accepts 20–60 mm).
 const MAX_SEAL_MM: f64 = 60.0;
@@ -259,9 +256,7 @@ pub fn check_handed_over(file: &OfdFile) -> Result<(), Error> {
             ));
         }
     }
-    if doc.custom_tags.iter().any(|t| {
-        t.namespace.as_deref() == Some(TAG_NAMESPACE) || t.type_id.as_deref() == Some(TAG_NAMESPACE)
-    }) {
+    if doc.custom_tags.iter().any(crate::domain::tag::is_ours) {
         return Err(refused!(
             "R-4.5.4",
             "OFD 文件已带有电子证书标识的自定义标引 (the file already carries an ecert identifier tag; issue it once, R-4.5.4)"
@@ -487,12 +482,11 @@ impl Instance {
                 ("证书编号", number.clone()),
                 ("证书类型", kind.name_zh().to_string()),
             ],
-            tag: ofd::write::CustomTagSpec {
-                type_id: TAG_NAMESPACE.into(),
-                file_name: "Certificate.xml".into(),
-                xml: identifier_tag_xml(&identifier, &number).into_bytes(),
-                schema: None,
-            },
+            tag: CertificateTag {
+                identifier: identifier.clone(),
+                number: number.clone(),
+            }
+            .spec(),
             placement,
             seal,
             fonts: self.fonts.clone(),

@@ -11,11 +11,11 @@ use ecert_store::{CertificateRecord, NewCertificate};
 use super::error::{bug, io};
 use super::seal::{ActiveSeal, Sealed, seal_checked};
 use super::{
-    Error, Instance, Issued, Record, Result, TAG_NAMESPACE, add_years, identifier_tag_xml,
-    internal, random_hex, seal_kind_for, strip_nulls, today_utc,
+    Error, Instance, Issued, Record, Result, add_years, internal, random_hex, seal_kind_for,
+    strip_nulls, today_utc,
 };
 use crate::domain::filename::{self, FileNameParts};
-use crate::domain::{CertificateKind, CheckCode, Content, Identifier, VerifyToken};
+use crate::domain::{CertificateKind, CertificateTag, CheckCode, Content, Identifier, VerifyToken};
 
 /// A template by name or path: a shipped one (`calibration`, `verification`,
 /// `verification-notice`, `report`), a `.typ` file (it may `#import "/ecert.typ"`, the shipped
@@ -219,12 +219,11 @@ impl Instance {
             doc_info,
         };
         // The identifier in a custom tag that Document.xml points to.
-        let tag = ofd::write::CustomTagSpec {
-            type_id: TAG_NAMESPACE.into(),
-            file_name: "Certificate.xml".into(),
-            xml: identifier_tag_xml(&identifier, &number).into_bytes(),
-            schema: None,
-        };
+        let tag = CertificateTag {
+            identifier: identifier.clone(),
+            number: number.clone(),
+        }
+        .spec();
         let seal = self.active_seal(seal_kind_for(kind)).await?;
         let template_name = template.name().to_owned();
         let job = LayoutJob {

@@ -8,7 +8,6 @@
 //! | `issue` | issue and revise, templates, the Grid Matrix code |
 //! | `supplement` | supplementary files (R-6.4.2) |
 //! | `seal` | the seal library, sealing and the self-check |
-//! | `tag` | our custom tags (R-4.5.2) |
 //! | `messages` | the statements of and R-6.5h |
 //! | `error` | [`Error`]: every refusal and failure, with its HTTP status and code |
 //! | [`handed_over`] | sealing an OFD the business system made (R-5.2.1) |
@@ -20,7 +19,6 @@ mod issue;
 mod messages;
 mod seal;
 mod supplement;
-mod tag;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -38,7 +36,8 @@ pub use messages::{MSG_DISPOSED, revised_message, status_messages, supplement_me
 
 pub use seal::{SealRequest, check_cert_current, seal_kind_code, seal_kind_for};
 pub use supplement::Supplemented;
-pub use tag::{TAG_NAMESPACE, identifier_tag_xml, supplement_tag_xml};
+/// The namespace of our custom tags (R-4.5.2; [`crate::domain::tag`]).
+pub const TAG_NAMESPACE: &str = crate::domain::tag::NAMESPACE;
 
 /// The default seal-picture font (bold sans of the shipped fonts).
 pub const SEAL_FONT: &[u8] = include_bytes!("../../../../assets/fonts/ECertSansSC-Bold.ttf");

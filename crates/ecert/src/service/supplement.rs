@@ -5,11 +5,11 @@ use ecert_store::CertificateRecord;
 
 use super::issue::LayoutJob;
 use super::{
-    Error, Instance, Result, TAG_NAMESPACE, internal, random_hex, seal_kind_for, strip_nulls,
-    supplement_message, supplement_tag_xml, today_utc,
+    Error, Instance, Result, internal, random_hex, seal_kind_for, strip_nulls, supplement_message,
+    today_utc,
 };
 use crate::domain::filename;
-use crate::domain::{CertificateKind, Identifier, SupplementContent, VerifyToken};
+use crate::domain::{CertificateKind, Identifier, SupplementContent, SupplementTag, VerifyToken};
 
 impl Instance {
     /// Issues a supplementary file to the certificate numbered `original_number`: a
@@ -114,12 +114,12 @@ impl Instance {
                 .map(|(y, m, d)| (y, m as u8, d as u8)),
             doc_info,
         };
-        let tag = ofd::write::CustomTagSpec {
-            type_id: TAG_NAMESPACE.into(),
-            file_name: "Supplement.xml".into(),
-            xml: supplement_tag_xml(&number, &orig_id, &original.number).into_bytes(),
-            schema: None,
-        };
+        let tag = SupplementTag {
+            number: number.clone(),
+            original: orig_id,
+            original_number: original.number.clone(),
+        }
+        .spec();
         let template_name = template.name().to_owned();
         let job = LayoutJob {
             template,

@@ -30,7 +30,8 @@ use super::App;
 use super::Error;
 use super::pages::PageQuery;
 use super::view::{Lang, Want, html, layout, status_text};
-use crate::service::{MSG_DISPOSED, TAG_NAMESPACE, status_messages, supplement_message};
+use crate::domain::tag::{Tag, is_ours};
+use crate::service::{MSG_DISPOSED, status_messages, supplement_message};
 
 /// The verdicts, as serialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -104,6 +105,10 @@ pub(crate) struct Claimed {
     identifier: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     number: Option<String>,
+    /// Why our custom tag in the file could not be read (the file is then judged by its
+    /// DocInfo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag_error: Option<String>,
 }
 
 /// Our record the file was compared with.
@@ -136,37 +141,23 @@ pub(crate) struct UploadResult {
     report: ses::verify::Report,
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
-
-fn element(xml: &str, name: &str) -> Option<String> {
-    let open = format!("<ecert:{name}>");
-    let close = format!("</ecert:{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = start + xml[start..].find(&close)?;
-    Some(unescape(&xml[start..end]))
-}
-
-/// The identifier and number the file carries: our custom tag first (R-4.5.2), else DocInfo.
-/// An error when the file is not a readable OFD document.
+/// The identifier and number the file carries: our custom tag first (R-4.5.2, read by
+/// [`Tag::parse`]), else DocInfo. An error when the file is not a readable OFD document.
 fn claimed_ids(bytes: &[u8]) -> Result<Claimed, String> {
     let file = ofd::OfdFile::read(bytes).map_err(|e| e.to_string())?;
     let mut c = Claimed::default();
     for body in &file.ofd.docs {
-        for tag in &body.document.custom_tags {
-            let ours = tag.type_id.as_deref() == Some(TAG_NAMESPACE)
-                || tag.namespace.as_deref() == Some(TAG_NAMESPACE);
-            if !ours {
-                continue;
-            }
-            if let Ok(xml) = std::str::from_utf8(&tag.data) {
-                c.identifier = c.identifier.or_else(|| element(xml, "Identifier"));
-                c.number = c.number.or_else(|| element(xml, "CertificateNo"));
+        for tag in body.document.custom_tags.iter().filter(|t| is_ours(t)) {
+            match Tag::parse(&tag.data) {
+                Ok(t) => {
+                    c.identifier
+                        .get_or_insert_with(|| t.identifier().to_string());
+                    c.number
+                        .get_or_insert_with(|| t.certificate_number().to_owned());
+                }
+                Err(e) => {
+                    c.tag_error.get_or_insert_with(|| e.to_string());
+                }
             }
         }
         for (k, v) in &body.info.custom_data {
@@ -421,10 +412,12 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Erro
         (Some(c), _) => Claimed {
             identifier: Some(c.identifier.clone()),
             number: Some(c.number.clone()),
+            tag_error: None,
         },
         (None, Some(s)) => Claimed {
             identifier: None,
             number: Some(s.number.clone()),
+            tag_error: None,
         },
         (None, None) => {
             let file = bytes.clone();
@@ -471,6 +464,9 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Erro
         };
     } else {
         // Not byte-identical to anything we issued: does it claim to be ours?
+        if let Some(e) = &claimed.tag_error {
+            mismatches.push(format!("自定义标引无效 (invalid custom tag): {e}"));
+        }
         let mut ours = None;
         if let Some(id) = &claimed.identifier {
             ours = store
