@@ -69,6 +69,14 @@ pub enum ConfigError {
         /// Its value.
         value: String,
     },
+    /// A trust root file (`[server] trust_roots`, the trial root) cannot be read or used.
+    #[error("信任根无效 {} (invalid trust root): {problem}", path.display())]
+    TrustRoot {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
     /// A value the standard or the service does not allow; the message names the key.
     #[error("{0}")]
     Refused(&'static str),

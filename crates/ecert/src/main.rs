@@ -29,7 +29,8 @@ enum Command {
     /// 电子证书标识 (certificate identifiers, R-4.5.5).
     #[command(subcommand)]
     Id(IdCommand),
-    /// 验证电子证书的签章 (verify the seals and signatures of an OFD file).
+    /// 验证电子证书的签章；--records：与本实例的记录比对 (verify the seals and signatures of an
+    /// OFD file; with --records, judge it against this instance's records).
     Verify(cli::verify::VerifyArgs),
     /// 演示：建立演示实例并签发、验证、修改示例证书 (demo instance, samples of every template).
     Demo(cli::demo::DemoArgs),
@@ -111,7 +112,7 @@ enum IdCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Verify(args) => return cli::verify::run(args),
+        Command::Verify(args) => return cli::verify::run(args, &cli.dir),
         Command::Gm(GmCommand::Encode(args)) => cli::gm::encode(args),
         Command::Id(IdCommand::Check(args)) => cli::id::check(args),
         Command::Demo(args) => cli::demo::run(args),

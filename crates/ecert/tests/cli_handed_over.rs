@@ -438,11 +438,7 @@ fn r_5_2_1_handed_over_ofd_is_sealed_with_notice_code_and_identifier() {
             let instance = ecert::service::Instance::open(inst.path())
                 .await
                 .expect("open");
-            instance
-                .store
-                .audit_entries_for("HO2024-0001")
-                .await
-                .expect("audit")
+            instance.audit_trail("HO2024-0001").await.expect("audit")
         })
         .into_iter()
         .map(|e| e.details)

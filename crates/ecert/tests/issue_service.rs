@@ -61,13 +61,14 @@ fn a_cached_seal_seals_many_and_a_retired_seal_none() {
         assert_ne!(values[0].1, values[1].1, "a signature per certificate");
 
         // Retire the calibration seal: the next certificate is refused, nothing is stored.
-        let seals = instance.store.list_seals().await.unwrap();
+        let seals = instance.seals().await.unwrap();
         let calibration = seals.iter().find(|s| s.kind == "校准").unwrap();
-        instance
-            .store
-            .retire_seal(&calibration.id, "test")
-            .await
-            .unwrap();
+        instance.retire_seal(&calibration.id, "test").await.unwrap();
+        // Retired once only.
+        assert!(matches!(
+            instance.retire_seal(&calibration.id, "test").await,
+            Err(ecert::service::Error::SealRetired { .. })
+        ));
         let err = instance
             .issue(&content("SVC-0003"), "test")
             .await
@@ -83,13 +84,12 @@ fn a_cached_seal_seals_many_and_a_retired_seal_none() {
         );
         assert!(
             instance
-                .store
                 .certificate_by_number("SVC-0003")
                 .await
                 .unwrap()
                 .is_none()
         );
-        assert!(instance.store.verify_audit_chain().await.unwrap().is_ok());
+        assert!(instance.verify_audit().await.unwrap().is_ok());
     });
 }
 
@@ -195,7 +195,6 @@ fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
         );
         assert!(
             instance
-                .store
                 .certificate_by_number("SIZE-50")
                 .await
                 .unwrap()
@@ -298,9 +297,7 @@ fn refusals_are_typed_with_their_context_and_status() {
         // Nothing of the refused calls was stored.
         for n in ["TYP-0003", "TYP-0004"] {
             assert!(
-                instance
-                    .store
-                    .certificate_by_number(n)
+                instance.certificate_by_number(n)
                     .await
                     .unwrap()
                     .is_none()
@@ -314,4 +311,131 @@ mod http_status {
     pub const CONFLICT: u16 = 409;
     pub const NOT_FOUND: u16 = 404;
     pub const UNPROCESSABLE: u16 = 422;
+}
+
+/// Replaces one entry of an OFD package.
+fn with_entry(file: &[u8], ends_with: &str, edit: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
+    let mut pkg = ofd::package::Package::from_zip(file, &ofd::Limits::default()).unwrap();
+    let path = pkg
+        .paths()
+        .find(|p| p.ends_with(ends_with))
+        .unwrap()
+        .to_owned();
+    let data = edit(pkg.get(&path).unwrap().to_vec());
+    pkg.insert(&path, data).unwrap();
+    pkg.to_zip().unwrap()
+}
+
+/// R-6.3b in the service: a file judged against the records, the same judgement `POST /verify`
+/// and `ecert verify --records` show — genuine and current, genuine but void (with the
+/// statement), a genuine supplement, altered (with the differences), a custom tag that
+/// cannot be read, not issued by us, not an OFD file at all.
+#[test]
+fn verify_file_judges_a_file_against_the_records() {
+    use ecert::service::{Error, Mismatch, Outcome};
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
+        instance.create_trial_seals().await.unwrap();
+        let first = instance.issue(&content("VF-0001"), "test").await.unwrap();
+
+        let v = instance.verify_file(first.file.clone().into()).await.unwrap();
+        assert_eq!(v.outcome, Outcome::GenuineCurrent);
+        assert_eq!(v.outcome.exit_code(), 0);
+        assert_eq!(v.record.as_ref().unwrap().number, "VF-0001");
+        assert!(v.mismatches.is_empty() && v.messages.is_empty());
+        // The demo instance trusts its own trial root: the signatures pass in full.
+        assert_eq!(v.report.indication, ses::verify::Indication::Passed);
+
+        // Altered: a digit changed on page 1; the record is found by the identifier.
+        let altered = with_entry(&first.file, "Content.xml", |mut c| {
+            let at = c.iter().position(|b| b.is_ascii_digit()).unwrap();
+            c[at] = if c[at] == b'9' { b'8' } else { c[at] + 1 };
+            c
+        });
+        let v = instance.verify_file(altered.into()).await.unwrap();
+        assert_eq!(v.outcome, Outcome::Altered);
+        assert_eq!(v.outcome.exit_code(), 1);
+        assert!(
+            matches!(v.mismatches[0], Mismatch::FileDigest { .. }),
+            "{:?}",
+            v.mismatches
+        );
+        assert!(
+            v.mismatches
+                .iter()
+                .any(|m| matches!(m, Mismatch::SignatureFailed { .. })),
+            "{:?}",
+            v.mismatches
+        );
+
+        // A tag with two identifiers is not read; the file is judged by its DocInfo.
+        let two = with_entry(&first.file, "Certificate.xml", |t| {
+            String::from_utf8(t)
+                .unwrap()
+                .replacen(
+                    "<ecert:CertificateNo>",
+                    "<ecert:Identifier>1.3.6.1.4.1.32473.1·7·123456788·L1·X·0</ecert:Identifier><ecert:CertificateNo>",
+                    1,
+                )
+                .into_bytes()
+        });
+        let v = instance.verify_file(two.into()).await.unwrap();
+        assert_eq!(v.outcome, Outcome::Altered);
+        assert!(v.claimed.tag_error.is_some());
+        assert!(
+            v.mismatches
+                .iter()
+                .any(|m| matches!(m, Mismatch::TagUnreadable { .. })),
+            "{:?}",
+            v.mismatches
+        );
+        assert_eq!(v.claimed.number.as_deref(), Some("VF-0001"), "from DocInfo");
+
+        // Revised: the original is genuine but void and says so.
+        let revision = instance
+            .revise("VF-0001", &content("VF-0002"), "test")
+            .await
+            .unwrap();
+        let v = instance.verify_file(first.file.clone().into()).await.unwrap();
+        assert_eq!(v.outcome, Outcome::GenuineVoid);
+        assert_eq!(v.outcome.exit_code(), 4);
+        assert_eq!(
+            v.messages,
+            vec![ecert::service::revised_message(&revision.record.number)]
+        );
+
+        // A supplement's own file.
+        let supplement = instance
+            .supplement(
+                "VF-0002",
+                include_str!("../../../examples/supplement.json"),
+                "test",
+            )
+            .await
+            .unwrap();
+        let v = instance.verify_file(supplement.file.into()).await.unwrap();
+        assert_eq!(v.outcome, Outcome::GenuineSupplement);
+        assert_eq!(v.record.as_ref().unwrap().number, "VF-0002");
+        assert_eq!(v.supplement.as_ref().unwrap().number, "VF-0002-BC1");
+
+        // Another instance's certificate: not ours.
+        let other_dir = tempfile::tempdir().unwrap();
+        let other = Instance::init(other_dir.path(), Config::demo()).await.unwrap();
+        other.create_trial_seals().await.unwrap();
+        let foreign = other.issue(&content("VF-9999"), "test").await.unwrap();
+        let v = instance.verify_file(foreign.file.into()).await.unwrap();
+        assert_eq!(v.outcome, Outcome::NotIssuedByUs);
+        assert_eq!(v.outcome.exit_code(), 2);
+        // It names our institute (both demo instances are the example institute).
+        assert!(v.mismatches.contains(&Mismatch::ClaimsOurInstitute));
+
+        // Not an OFD file.
+        let err = instance
+            .verify_file(b"not a zip".to_vec().into())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotOfd { .. }), "{err:?}");
+        assert_eq!(err.status().as_u16(), 422);
+    });
 }

@@ -252,12 +252,10 @@ fn download_from_the_page_is_logged() {
     );
     assert_eq!(r.body, c.file);
     let record = f
-        .block(f.instance().store.certificate_by_number("JZ2024-000123"))
+        .block(f.instance().certificate_by_number("JZ2024-000123"))
         .unwrap()
         .unwrap();
-    let log = f
-        .block(f.instance().store.downloads_of(&record.id))
-        .unwrap();
+    let log = f.block(store().downloads_of(&record.id)).unwrap();
     assert!(
         log.iter()
             .any(|d| d.channel == "verify-page" && d.who == "public")
@@ -854,7 +852,7 @@ fn r_7_2_2_bad_api_requests_are_refused_and_audited() {
 
     assert_eq!(f.certificate_count(), certs, "nothing issued");
     assert_eq!(f.blob_count(), blobs, "no file stored");
-    let report = f.block(f.instance().store.verify_audit_chain()).unwrap();
+    let report = f.block(f.instance().verify_audit()).unwrap();
     assert!(report.is_ok(), "audit chain intact");
 }
 
@@ -874,7 +872,7 @@ fn r_6_5h_disposed_certificate_offers_no_verification() {
     let url = r.json()["verify_url"].as_str().unwrap().to_owned();
     let token = url.rsplit('/').next().unwrap().to_owned();
     let id = r.json()["id"].as_str().unwrap().to_owned();
-    f.block(f.instance().store.mark_disposed(&id, "test", &Value::Null))
+    f.block(store().mark_disposed(&id, "test", &Value::Null))
         .unwrap();
     f.app.invalidate();
     let html = get(&format!("/v/{token}")).text();
@@ -1253,7 +1251,7 @@ fn housekeeping_forgets_what_replay_and_idempotency_no_longer_need() {
     f.block(async {
         let instance = ecert::service::Instance::open(&f.dir).await.unwrap();
         let skew_ms = i64::try_from(instance.config.server.api_max_skew_secs).unwrap() * 1000;
-        let store = instance.store.clone();
+        let store = store();
         let app = ecert::web::App::new(instance).unwrap();
         let client = store.api_client_by_name(CLIENT).await.unwrap().unwrap().id;
         let now = || serve_support::now() * 1000;
@@ -1600,11 +1598,9 @@ fn r_7_2_2c_clients_sign_with_their_own_sm2_key() {
     let key = ses::sm::Sm2KeyPair::generate().unwrap();
     f.block(async {
         f.instance()
-            .store
             .add_api_client(
                 "lims-sm2-rust",
                 ecert_store::ClientCredential::PublicKey(&key.public_key_der().unwrap()),
-                None,
                 "test",
             )
             .await

@@ -139,12 +139,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             .await?;
         let path = out.join(&issued.record.file_name);
         std::fs::write(&path, &issued.file)?;
-        let old = instance
-            .store
-            .certificate_by_number("JD2024-000456")
-            .await?
-            .context("original")?;
-        let view = instance.store.status_view(old).await?;
+        let view = instance.status_of("JD2024-000456").await?;
         println!(
             "\n修改 (revision): JD2024-000456 → {} ({})",
             issued.record.number, issued.identifier
@@ -184,13 +179,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             "  页数 (pages): {}  验证 (verification): {:?}",
             supp.pages, report.indication
         );
-        let current = instance.find_certificate(&supp.original.number).await?;
-        let view = instance.store.status_view(current).await?;
+        let view = instance.status_of(&supp.original.number).await?;
         for m in service::status_messages(&view) {
             println!("  查看原证书时显示 (the original now shows): {m}");
         }
 
-        let audit = instance.store.verify_audit_chain().await?;
+        let audit = instance.verify_audit().await?;
         println!(
             "\n审计日志 (audit log): {} 条，{}",
             audit.entries,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use ecert::service::{self, Instance};
 use ecert_store::DisposalState;
@@ -65,7 +65,6 @@ fn today() -> String {
 pub fn run(dir: &Path, cmd: &DisposeCommand) -> anyhow::Result<()> {
     super::instance::runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let store = &instance.store;
         let years = instance.config.instance.retention_years;
         match cmd {
             DisposeCommand::Propose(a) => {
@@ -73,7 +72,7 @@ pub fn run(dir: &Path, cmd: &DisposeCommand) -> anyhow::Result<()> {
                 if ecert::domain::content::parse_date(&as_of).is_none() {
                     bail!("日期“{as_of}”不是有效的 YYYY-MM-DD (not a valid date)");
                 }
-                let candidates = store.disposal_candidates(&as_of, years).await?;
+                let candidates = instance.disposal_candidates(&as_of).await?;
                 println!(
                     "存储期限 (retention): {} 年；截至 (as of) {as_of}：{} 份证书超过存储期限 (past retention)",
                     years.max(ecert_store::MIN_RETENTION_YEARS),
@@ -83,7 +82,7 @@ pub fn run(dir: &Path, cmd: &DisposeCommand) -> anyhow::Result<()> {
                     if a.dry_run {
                         println!("  {}  签发 (issued) {}  {}", c.number, c.issue_date, c.status.as_str());
                     } else {
-                        store.propose_disposal(&c.id, &a.by, &as_of, years).await?;
+                        instance.propose_disposal(c, &a.by, &as_of).await?;
                         println!(
                             "  已提议销毁 (proposed): {}  签发 (issued) {}  提议人 (by) {}",
                             c.number, c.issue_date, a.by
@@ -92,7 +91,7 @@ pub fn run(dir: &Path, cmd: &DisposeCommand) -> anyhow::Result<()> {
                 }
             }
             DisposeCommand::List => {
-                for d in store.disposals(None).await? {
+                for d in instance.disposals(None).await? {
                     println!(
                         "{}  {}  提议 (proposed by) {}  批准 (approved by) {}  执行 (executed by) {}",
                         d.number,
@@ -104,10 +103,10 @@ pub fn run(dir: &Path, cmd: &DisposeCommand) -> anyhow::Result<()> {
                 }
             }
             DisposeCommand::Approve(a) => {
-                let c = instance.find_certificate(&a.number).await?;
-                let d = store.approve_disposal(&c.id, &a.by).await.map_err(|e| {
-                    anyhow!("无法批准销毁 {} (cannot approve): {e}", c.number)
-                })?;
+                let d = instance
+                    .approve_disposal(&a.number, &a.by)
+                    .await
+                    .with_context(|| format!("无法批准销毁 {} (cannot approve)", a.number))?;
                 println!(
                     "已批准销毁 (approved): {}  提议人 (proposed by) {}  批准人 (approved by) {}",
                     d.number,
@@ -116,12 +115,12 @@ pub fn run(dir: &Path, cmd: &DisposeCommand) -> anyhow::Result<()> {
                 );
             }
             DisposeCommand::Execute(a) => {
-                let approved = store.disposals(Some(DisposalState::Approved)).await?;
+                let approved = instance.disposals(Some(DisposalState::Approved)).await?;
                 if approved.is_empty() {
                     println!("没有已批准的销毁 (no approved disposal to execute)");
                 }
                 for d in approved {
-                    let done = store.execute_disposal(&d.certificate_id, &a.by).await?;
+                    let done = instance.execute_disposal(&d, &a.by).await?;
                     println!(
                         "已销毁 (disposed): {}  — 之后查验显示 (verification now says): {}",
                         done.number,

@@ -354,8 +354,7 @@ pub fn revise(dir: &Path, args: &ReviseArgs) -> anyhow::Result<()> {
 pub fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let record = instance.find_certificate(&args.what).await?;
-        let view = instance.store.status_view(record).await?;
+        let view = instance.status_of(&args.what).await?;
         let c = &view.certificate;
         println!("证书编号 (number):      {}", c.number);
         println!("电子证书标识 (identifier): {}", c.identifier);
@@ -394,7 +393,7 @@ pub fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<()> {
 pub fn seal_list(dir: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        for s in instance.store.list_seals().await? {
+        for s in instance.seals().await? {
             let status = if s.active {
                 "在用 (active)"
             } else {
@@ -410,7 +409,7 @@ pub fn seal_list(dir: &Path) -> anyhow::Result<()> {
 pub fn audit_verify(dir: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let report = instance.store.verify_audit_chain().await?;
+        let report = instance.verify_audit().await?;
         match &report.fault {
             None => {
                 println!(

@@ -209,17 +209,7 @@ pub fn retire(dir: &Path, args: &RetireArgs) -> anyhow::Result<()> {
     }
     crate::cli::instance::runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let seal = instance
-            .store
-            .list_seals()
-            .await?
-            .into_iter()
-            .find(|s| s.id == args.id)
-            .ok_or_else(|| anyhow!("印章库中没有 {} (no such seal)", args.id))?;
-        if !seal.active {
-            bail!("印章 {} 已停用 (the seal is already retired)", seal.name);
-        }
-        instance.store.retire_seal(&seal.id, args.by.trim()).await?;
+        let seal = instance.retire_seal(&args.id, args.by.trim()).await?;
         println!(
             "已停用印章 (seal retired): {}  {}  {}",
             seal.id, seal.kind, seal.name

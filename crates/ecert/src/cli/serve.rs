@@ -76,8 +76,7 @@ pub fn api_client_add(dir: &Path, args: &ApiClientAddArgs) -> anyhow::Result<()>
         return runtime()?.block_on(async {
             let instance = Instance::open(dir).await?;
             let client = instance
-                .store
-                .add_api_client(&args.name, ClientCredential::PublicKey(&spki), None, "cli")
+                .add_api_client(&args.name, ClientCredential::PublicKey(&spki), "cli")
                 .await?;
             println!(
                 "已创建接口客户端 (API client created): {}，用 SM2 私钥签名请求 (signs requests with its SM2 key, {})",
@@ -89,18 +88,15 @@ pub fn api_client_add(dir: &Path, args: &ApiClientAddArgs) -> anyhow::Result<()>
     }
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let master = ecert::web::load_master_key(&instance)?;
         let mut raw = [0u8; 32];
         getrandom::fill(&mut raw)
             .map_err(|e| anyhow::anyhow!("系统随机数不可用 (random source failed): {e}"))?;
         let secret = zeroize::Zeroizing::new(format!("ecs_{}", ecert_store::hex(&raw)));
         raw.fill(0);
         let client = instance
-            .store
             .add_api_client(
                 &args.name,
                 ClientCredential::SharedSecret(secret.as_bytes()),
-                Some(&master),
                 "cli",
             )
             .await?;
@@ -125,7 +121,7 @@ pub struct ApiClientSwitchArgs {
 pub fn api_client_list(dir: &Path) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        for c in instance.store.api_clients().await? {
+        for c in instance.api_clients().await? {
             let state = if c.enabled {
                 "启用 (enabled)"
             } else {
@@ -150,13 +146,7 @@ pub fn api_client_switch(
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
         let client = instance
-            .store
-            .api_client_by_name(&args.name)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("没有接口客户端 {} (no such API client)", args.name))?;
-        instance
-            .store
-            .set_api_client_enabled(&client.id, enabled, args.by.trim())
+            .set_api_client_enabled(&args.name, enabled, args.by.trim())
             .await?;
         if enabled {
             println!("已启用接口客户端 (API client enabled): {}", client.name);

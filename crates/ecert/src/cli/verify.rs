@@ -1,13 +1,27 @@
-//! `ecert verify`: the strict signature verification of an OFD certificate (R-6.3a, R-7.1b).
+//! `ecert verify`: the strict signature verification of an OFD certificate (R-6.3a, R-7.1b);
+//! with `--records`, the judgement of a file against this instance's records, as
+//! `POST /verify` gives it (R-6.3b).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 
-/// `ecert verify FILE [--json] [--trust ROOTS.pem]... [--crl CRL]...`
+/// `ecert verify FILE [--json] [--trust ROOTS.pem]... [--crl CRL]...`, or
+/// `ecert verify FILE --records [--json]` inside an instance (`--dir`, `ECERT_DIR`).
+///
+/// Exit codes: 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 unreadable. With `--records`: 0 genuine
+/// and current (a certificate or supplement byte-identical to one this instance issued), 1
+/// altered (claims to be ours, differs from our file), 2 not issued by us, 3 unreadable (or
+/// the instance cannot be opened), 4 genuine but void (revised, R-6.4.1), 5 disposed (R-6.5h).
 #[derive(Debug, Args)]
+#[command(
+    after_help = "退出码 (exit codes): 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 无法读取 (unreadable).\n\
+    --records: 0 真实有效 (genuine and current, or a genuine supplement), 1 已被篡改 (altered), \
+    2 非本机构签发 (not issued by us), 3 无法读取 (unreadable), 4 真实但已作废 (genuine but void, \
+    R-6.4.1), 5 超过存储期限 (disposed, R-6.5h)."
+)]
 pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
@@ -19,6 +33,11 @@ pub struct VerifyArgs {
     /// Certificate revocation lists (PEM or DER); may be repeated.
     #[arg(long = "crl", value_name = "CRL")]
     pub crl: Vec<PathBuf>,
+    /// 与本实例的记录比对：与 POST /verify 相同的判定 (judge the file against this instance's
+    /// records, with the verdicts of POST /verify and the instance's trust roots; needs --dir or
+    /// ECERT_DIR).
+    #[arg(long, conflicts_with_all = ["trust", "crl"])]
+    pub records: bool,
     /// The OFD file.
     pub file: PathBuf,
 }
@@ -66,8 +85,12 @@ pub fn trust_store(trust: &[PathBuf], crls: &[PathBuf]) -> anyhow::Result<ses::p
     Ok(store)
 }
 
-/// Runs `ecert verify`; exit 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 unreadable.
-pub fn run(args: &VerifyArgs) -> ExitCode {
+/// Runs `ecert verify`; exit 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 unreadable (with
+/// `--records`: the codes of [`ecert::service::Outcome::exit_code`]).
+pub fn run(args: &VerifyArgs, dir: &Path) -> ExitCode {
+    if args.records {
+        return run_records(args, dir);
+    }
     let unreadable = |msg: String| {
         eprintln!("错误 (error): 无法读取文件 (the file could not be read): {msg}");
         ExitCode::from(EXIT_UNREADABLE)
@@ -100,4 +123,87 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
         print!("{}", report.to_text());
     }
     ExitCode::from(u8::try_from(report.exit_code()).unwrap_or(1))
+}
+
+/// `ecert verify FILE --records`: the service's judgement of the file against this instance's
+/// records, printed (or its JSON, as `POST /verify` answers), with the outcome's exit code.
+fn run_records(args: &VerifyArgs, dir: &Path) -> ExitCode {
+    let failed = |msg: String| {
+        eprintln!("错误 (error): {msg}");
+        ExitCode::from(EXIT_UNREADABLE)
+    };
+    let bytes = match std::fs::read(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            return failed(format!(
+                "无法读取文件 (the file could not be read): {}: {e}",
+                args.file.display()
+            ));
+        }
+    };
+    let judged = super::instance::runtime().and_then(|rt| {
+        rt.block_on(async {
+            let instance = ecert::service::Instance::open(dir).await?;
+            anyhow::Ok(instance.verify_file(bytes.into()).await?)
+        })
+    });
+    let verdict = match judged {
+        Ok(v) => v,
+        Err(e) => {
+            if let Some(ecert::service::Error::NotOfd { reason }) = e.downcast_ref() {
+                return failed(format!(
+                    "无法读取文件 (the file could not be read): {reason}"
+                ));
+            }
+            return failed(format!("{e:#}"));
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&verdict.to_json(false)) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return failed(e.to_string()),
+        }
+    } else {
+        print!("{}", verdict_text(&verdict));
+    }
+    ExitCode::from(verdict.outcome.exit_code())
+}
+
+/// The judgement for a person: the verdict, the file, what it claims, our record, the
+/// statements, the differences, then the signature report.
+fn verdict_text(v: &ecert::service::Verdict) -> String {
+    let mut out = format!(
+        "判定 (verdict): {} ({})\n{}\n",
+        v.outcome.text(false),
+        v.outcome.name(),
+        v.outcome.text(true)
+    );
+    out.push_str(&format!(
+        "文件 SM3 (file SM3):    {}\n大小 (size):            {} bytes\n",
+        ecert_store::hex(&v.file_sm3),
+        v.file_size
+    ));
+    if let Some(id) = &v.claimed.identifier {
+        out.push_str(&format!("文件中的标识 (identifier in the file): {id}\n"));
+    }
+    if let Some(n) = &v.claimed.number {
+        out.push_str(&format!("文件中的编号 (number in the file):     {n}\n"));
+    }
+    if let Some(r) = &v.record {
+        out.push_str(&format!(
+            "本机构记录 (our record): {} · {} · {}\n",
+            r.number,
+            ecert::service::status_text(r.status, false),
+            r.issue_date
+        ));
+    }
+    for m in &v.messages {
+        out.push_str(&format!("提示 (notice): {m}\n"));
+    }
+    for m in &v.mismatches {
+        out.push_str(&format!("不一致 (mismatch): {m}\n"));
+    }
+    out.push('\n');
+    out.push_str(&v.report.to_text());
+    out
 }

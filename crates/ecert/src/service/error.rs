@@ -111,6 +111,12 @@ pub enum Error {
         /// The seal's name.
         name: String,
     },
+    /// The seal is retired already.
+    #[error("印章“{name}”已停用 (the seal is already retired)")]
+    SealRetired {
+        /// The seal's name.
+        name: String,
+    },
     /// No such record.
     #[error("找不到{} {key} (no such {})", what.zh(), what.en())]
     NotFound {
@@ -371,6 +377,7 @@ impl Error {
             | Error::SupplementNumberTaken { .. }
             | Error::AlreadyExists { .. }
             | Error::SealNameTaken { .. }
+            | Error::SealRetired { .. }
             | Error::Revised { .. }
             | Error::Disposed { .. }
             | Error::InstanceExists { .. } => StatusCode::CONFLICT,
@@ -417,6 +424,7 @@ impl Error {
             | Error::InstanceExists { .. } => "duplicate",
             Error::NotFound { .. } => "not_found",
             Error::Revised { .. } => "already_revised",
+            Error::SealRetired { .. } => "already_retired",
             Error::Disposed { .. } | Error::FileDestroyed { .. } => "disposed",
             Error::NoActiveSeal { .. } => "no_seal",
             Error::SealTooLarge { .. } => "seal_too_large",

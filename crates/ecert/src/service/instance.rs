@@ -1,7 +1,7 @@
 //! Creating and opening an instance; the trial seals of a demo instance (R-7.1d); lookups.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ecert_store::{CertificateRecord, CertificateStatus, MasterKey, NewSeal, Replica, Store};
 use zeroize::Zeroizing;
@@ -10,7 +10,7 @@ use super::error::io;
 use super::{
     Error, Instance, Record, Result, SEAL_FONT, TRIAL_CA_DIR, internal, random_hex, seal_kind_code,
 };
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::seal_image::{SealDesign, SealKind};
 
 impl Instance {
@@ -67,6 +67,7 @@ impl Instance {
             store,
             master_key,
             fonts: std::sync::Arc::new(ecert_layout::Fonts::builtin()),
+            verify_options: std::sync::OnceLock::new(),
             sealers: Mutex::default(),
         })
     }
@@ -149,6 +150,50 @@ impl Instance {
                 .await?;
         }
         Ok(root_pem)
+    }
+
+    /// The verifier's settings for this instance: the configured trust roots
+    /// (`[server] trust_roots`) plus, on a demo instance, its trial root
+    /// (`trial-ca/root.pem`, R-7.1d). Read once.
+    pub fn verify_options(&self) -> Result<Arc<ses::verify::VerifyOptions>> {
+        if let Some(o) = self.verify_options.get() {
+            return Ok(o.clone());
+        }
+        let cfg = &self.config;
+        let mut paths: Vec<PathBuf> = cfg
+            .server
+            .trust_roots
+            .iter()
+            .map(|p| Config::resolve(&self.dir, p))
+            .collect();
+        let trial = self.dir.join(TRIAL_CA_DIR).join("root.pem");
+        if cfg.instance.demo && trial.exists() && !paths.contains(&trial) {
+            paths.push(trial);
+        }
+        let mut pems = Vec::new();
+        for path in paths {
+            let pem = std::fs::read_to_string(&path).map_err(|e| {
+                Error::Config(ConfigError::TrustRoot {
+                    path: path.clone(),
+                    problem: e.to_string(),
+                })
+            })?;
+            // Each file on its own first, so that an error names it.
+            ses::verify::VerifyOptions::with_roots_pem(std::slice::from_ref(&pem)).map_err(
+                |e| {
+                    Error::Config(ConfigError::TrustRoot {
+                        path: path.clone(),
+                        problem: e.to_string(),
+                    })
+                },
+            )?;
+            pems.push(pem);
+        }
+        let options = ses::verify::VerifyOptions::with_roots_pem(&pems)
+            .map_err(internal("信任根 (trust roots)"))?;
+        let options = Arc::new(options);
+        let _ = self.verify_options.set(options.clone());
+        Ok(options)
     }
 
     /// Refuses a certificate that is no longer current: revised (void, R-6.4.1) or disposed

@@ -32,3 +32,19 @@ pub fn revised_message(new_number: &str) -> String {
 pub fn supplement_message(number: &str) -> String {
     format!("对序号为{number}的证书/报告的补充文件")
 }
+
+/// A certificate's status as a person reads it (pages, `ecert verify --records`), in Chinese
+/// (`english`: in English; R-6.5h's statement stays Chinese).
+pub fn status_text(status: ecert_store::CertificateStatus, english: bool) -> &'static str {
+    use ecert_store::CertificateStatus;
+    let (zh, en) = match status {
+        CertificateStatus::Valid => ("真实有效", "Genuine and current"),
+        CertificateStatus::Revised => ("真实，但已作废（已修改）", "Genuine, but void (revised)"),
+        CertificateStatus::Supplemented => (
+            "真实有效，有补充文件",
+            "Genuine and current, with supplements",
+        ),
+        CertificateStatus::Disposed => (MSG_DISPOSED, MSG_DISPOSED),
+    };
+    if english { en } else { zh }
+}

@@ -9,6 +9,8 @@
 //! | `supplement` | supplementary files (R-6.4.2) |
 //! | `seal` | the seal library, sealing and the self-check |
 //! | `messages` | the statements of and R-6.5h |
+//! | `records` | reading records (status, scans, lookups, files, lists), the seal library, API clients, disposal, the audit chain |
+//! | `verdict` | [`Instance::verify_file`]: judging a file against our records (R-6.3b) |
 //! | `error` | [`Error`]: every refusal and failure, with its HTTP status and code |
 //! | [`handed_over`] | sealing an OFD the business system made (R-5.2.1) |
 
@@ -17,8 +19,10 @@ pub mod handed_over;
 mod instance;
 mod issue;
 mod messages;
+mod records;
 mod seal;
 mod supplement;
+mod verdict;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -32,10 +36,14 @@ pub(crate) use error::internal;
 pub use error::{CertTime, Error, Record, Result, error_chain};
 pub(crate) use issue::code_path;
 pub use issue::resolve_template;
-pub use messages::{MSG_DISPOSED, revised_message, status_messages, supplement_message};
+pub use messages::{
+    MSG_DISPOSED, revised_message, status_messages, status_text, supplement_message,
+};
+pub use records::{Scanned, StoredFile};
 
 pub use seal::{SealRequest, check_cert_current, seal_kind_code, seal_kind_for};
 pub use supplement::Supplemented;
+pub use verdict::{Claimed, Mismatch, Outcome, Verdict};
 /// The namespace of our custom tags (R-4.5.2; [`crate::domain::tag`]).
 pub const TAG_NAMESPACE: &str = crate::domain::tag::NAMESPACE;
 
@@ -59,10 +67,13 @@ pub struct Instance {
     pub dir: PathBuf,
     /// The configuration.
     pub config: Config,
-    /// Records, blobs, audit log.
-    pub store: Store,
+    /// Records, blobs, audit log. Interfaces go through the service's functions; the web's
+    /// own mechanics (request signatures, idempotency keys, the exchange log) use it directly.
+    pub(crate) store: Store,
     master_key: MasterKey,
     pub(crate) fonts: std::sync::Arc<ecert_layout::Fonts>,
+    /// The verifier's settings (trust roots), read on first use.
+    verify_options: std::sync::OnceLock<std::sync::Arc<ses::verify::VerifyOptions>>,
     /// Seals checked once with their decrypted signers, by seal id and last change.
     sealers: Mutex<std::collections::HashMap<String, std::sync::Arc<seal::Sealer>>>,
 }

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use super::auth;
 use super::{App, Error};
-use crate::service::{Issued, status_messages};
+use crate::service::{Issued, StoredFile, status_messages};
 
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
@@ -671,19 +671,7 @@ async fn supplement(
 }
 
 async fn status(State(app): State<App>, Path(number): Path<String>) -> Result<Response, Error> {
-    let store = &app.inner.instance.store;
-    let c = store
-        .certificate_by_number(&number)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| {
-            Error::api(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("找不到证书 {number} (no such certificate)"),
-            )
-        })?;
-    let view = store.status_view(c).await.map_err(Error::from)?;
+    let view = app.inner.instance.status_by_number(&number).await?;
     let mut v = record_json(&view.certificate);
     if let Some(o) = v.as_object_mut() {
         o.insert("messages".into(), json!(status_messages(&view)));
@@ -716,37 +704,24 @@ async fn file(
     Extension(caller): Extension<Caller>,
     Path(number): Path<String>,
 ) -> Result<Response, Error> {
-    let store = &app.inner.instance.store;
-    let c = store
+    let instance = &app.inner.instance;
+    let c = instance
         .certificate_by_number(&number)
-        .await
-        .map_err(Error::from)?
-        .ok_or_else(|| {
-            Error::api(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("找不到证书 {number} (no such certificate)"),
-            )
+        .await?
+        .ok_or_else(|| crate::service::Error::NotFound {
+            what: crate::service::Record::Certificate,
+            key: number.clone(),
         })?;
-    if c.status == CertificateStatus::Disposed {
-        return Err(Error::api(
-            StatusCode::GONE,
-            "disposed",
-            crate::service::MSG_DISPOSED,
-        ));
-    }
-    let f = store
-        .download_certificate(
-            &c.id,
-            &Access {
-                who: caller.actor(),
-                channel: "api".into(),
-                remote: caller.remote.clone(),
-            },
-        )
-        .await
-        .map_err(Error::from)?;
-    Ok(super::pages::ofd_response(&c.file_name, f.bytes))
+    let access = Access {
+        who: caller.actor(),
+        channel: "api".into(),
+        remote: caller.remote.clone(),
+    };
+    // A disposed certificate's file is destroyed: 410 `disposed` (R-6.5h).
+    let bytes = instance
+        .download(&c, StoredFile::Certificate(&c), &access)
+        .await?;
+    Ok(super::pages::ofd_response(&c.file_name, bytes))
 }
 
 #[derive(Debug, Deserialize)]
@@ -811,13 +786,7 @@ async fn list(
         after,
         limit,
     };
-    let items = app
-        .inner
-        .instance
-        .store
-        .list_certificates(&query)
-        .await
-        .map_err(Error::from)?;
+    let items = app.inner.instance.list_certificates(&query).await?;
     let next = (items.len() == limit as usize)
         .then(|| {
             items

@@ -29,14 +29,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use axum::Router;
 use ecert_store::MasterKey;
 
 pub(crate) use error::Error;
 
 use crate::config::{Config, ServerConfig};
-use crate::service::{Instance, TRIAL_CA_DIR};
+use crate::service::Instance;
 
 /// The running service's shared state.
 #[derive(Clone)]
@@ -55,7 +55,6 @@ impl std::fmt::Debug for App {
 pub(crate) struct Shared {
     pub(crate) instance: Instance,
     pub(crate) master_key: MasterKey,
-    pub(crate) verify_options: ses::verify::VerifyOptions,
     pub(crate) server: ServerConfig,
     pub(crate) pages: cache::PageCache,
     pub(crate) previews: cache::PreviewCache,
@@ -81,42 +80,18 @@ pub fn load_master_key(instance: &Instance) -> anyhow::Result<MasterKey> {
     Ok(MasterKey::from_hex(text.trim())?)
 }
 
-fn trust_options(instance: &Instance) -> anyhow::Result<ses::verify::VerifyOptions> {
-    let cfg = &instance.config;
-    let mut paths: Vec<std::path::PathBuf> = cfg
-        .server
-        .trust_roots
-        .iter()
-        .map(|p| Config::resolve(&instance.dir, p))
-        .collect();
-    let trial = instance.dir.join(TRIAL_CA_DIR).join("root.pem");
-    if paths.is_empty() && cfg.instance.demo && trial.exists() {
-        paths.push(trial);
-    }
-    let mut pems = Vec::new();
-    for p in &paths {
-        pems.push(
-            std::fs::read_to_string(p).with_context(|| {
-                format!("无法读取信任根 {} (cannot read trust root)", p.display())
-            })?,
-        );
-    }
-    ses::verify::VerifyOptions::with_roots_pem(&pems)
-        .map_err(|e| anyhow!("信任根无效 (invalid trust root): {e}"))
-}
-
 impl App {
     /// The service over an opened instance (its `[server]` settings as they are now).
     pub fn new(instance: Instance) -> anyhow::Result<App> {
         instance.config.server.check()?;
         let master_key = load_master_key(&instance)?;
-        let verify_options = trust_options(&instance)?;
+        // The trust roots are read now, so that a wrong path stops the server at start.
+        instance.verify_options()?;
         let server = instance.config.server.clone();
         let cache_dir = instance.dir.join("cache").join("previews");
         Ok(App {
             inner: Arc::new(Shared {
                 master_key,
-                verify_options,
                 pages: cache::PageCache::new(std::time::Duration::from_secs(
                     server.status_cache_secs,
                 )),

@@ -18,6 +18,7 @@ use super::cache::CachedPage;
 use super::view::{self, CertificateView, Lang, Locator, Want, bytes_response, html, layout};
 use super::{Error, error};
 use crate::domain::{CheckCode, VerifyToken};
+use crate::service::StoredFile;
 
 pub(crate) fn router(app: App) -> Router {
     Router::new()
@@ -74,14 +75,14 @@ async fn css() -> Response {
 }
 
 async fn healthz(State(app): State<App>) -> Response {
-    match app.inner.instance.store.certificate_by_number("").await {
-        Ok(_) => (
+    match app.inner.instance.check_database().await {
+        Ok(()) => (
             StatusCode::OK,
             axum::Json(serde_json::json!({"status": "ok", "database": "ok"})),
         )
             .into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "health check: database");
+            tracing::error!(error = %e.chain(), "health check: database");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(serde_json::json!({"status": "error", "database": "unavailable"})),
@@ -231,22 +232,11 @@ async fn by_token(app: &App, token: &str) -> Result<Option<Found>, Error> {
     let Some(t) = VerifyToken::parse(token) else {
         return Ok(None);
     };
-    let store = &app.inner.instance.store;
-    if let Some(view) = store.status_by_token(t.as_str()).await? {
-        return Ok(Some(Found {
-            token: t.as_str().to_owned(),
-            view,
-            supplement: None,
-        }));
-    }
-    Ok(store
-        .supplement_by_token(t.as_str())
-        .await?
-        .map(|(s, view)| Found {
-            token: t.as_str().to_owned(),
-            view,
-            supplement: Some(s),
-        }))
+    Ok(app.inner.instance.scan(&t).await?.map(|s| Found {
+        token: t.as_str().to_owned(),
+        view: s.view,
+        supplement: s.supplement,
+    }))
 }
 
 struct Looked {
@@ -266,12 +256,7 @@ async fn by_lookup(app: &App, q: &PageQuery) -> Result<Option<Looked>, Error> {
     if number.is_empty() || number.len() > 200 {
         return Ok(None);
     }
-    let view = app
-        .inner
-        .instance
-        .store
-        .status_by_number_and_check_code(number, code.as_str())
-        .await?;
+    let view = app.inner.instance.look_up(number, &code).await?;
     Ok(view.map(|view| Looked {
         number: number.to_owned(),
         code: code.as_str().to_owned(),
@@ -432,17 +417,16 @@ async fn preview(
             if let Some(png) = app.inner.previews.get(&file_sm3, n, dpi) {
                 png
             } else {
-                let store = &app.inner.instance.store;
-                let file = match which {
-                    FileRef::Certificate => store.certificate_file(&c.id).await,
-                    FileRef::Supplement(s) => store.supplement_file(&s.id).await,
+                let stored = match which {
+                    FileRef::Certificate => StoredFile::Certificate(c),
+                    FileRef::Supplement(s) => StoredFile::Supplement(s),
                 };
-                let file = match file {
+                let file = match app.inner.instance.file(stored).await {
                     Ok(f) => f,
                     Err(e) => return Error::from(e).respond(want),
                 };
                 let rendered = tokio::task::spawn_blocking(move || {
-                    crate::preview::render_page_png(&file.bytes, n, dpi)
+                    crate::preview::render_page_png(&file, n, dpi)
                 })
                 .await;
                 match rendered {
@@ -523,11 +507,10 @@ async fn download(app: &App, view: &StatusView, access: &Access, want: Want) -> 
     match app
         .inner
         .instance
-        .store
-        .download_certificate(&c.id, access)
+        .download(c, StoredFile::Certificate(c), access)
         .await
     {
-        Ok(f) => ofd_response(&c.file_name, f.bytes),
+        Ok(bytes) => ofd_response(&c.file_name, bytes),
         Err(e) => Error::from(e).respond(want),
     }
 }
@@ -562,11 +545,10 @@ async fn download_supplement(
     match app
         .inner
         .instance
-        .store
-        .download_supplement(&s.id, access)
+        .download(&view.certificate, StoredFile::Supplement(s), access)
         .await
     {
-        Ok(f) => ofd_response(&s.file_name, f.bytes),
+        Ok(bytes) => ofd_response(&s.file_name, bytes),
         Err(e) => Error::from(e).respond(want),
     }
 }

@@ -1,16 +1,8 @@
-//! `POST /verify` (R-6.3b): an uploaded file's full signature report plus the comparison with
-//! our records — the identifier in the custom tag, the file's SM3, the number and key fields —
-//! ending in one verdict:
-//!
-//! | verdict | meaning |
-//! |---|---|
-//! | `genuine_current` | byte-identical to a certificate we issued, which is current |
-//! | `genuine_supplemented` | identical to a current certificate that has supplements (R-6.4.2) |
-//! | `genuine_void` | identical to a certificate we issued that was revised: void (R-6.4.1) |
-//! | `genuine_supplement` | identical to a supplementary file we issued (R-6.4.2) |
-//! | `disposed` | ours, past retention: no verification offered (R-6.5h) |
-//! | `altered` | claims to be one of ours (identifier or number) but differs from our file |
-//! | `not_issued_by_us` | no certificate of ours matches |
+//! `POST /verify` (R-6.3b): an uploaded file judged against our records by the service
+//! ([`Instance::verify_file`](crate::service::Instance::verify_file): the full signature report
+//! plus the comparison with our records — the identifier in the custom tag, the file's SM3, the
+//! number — ending in one verdict, `crate::service::Outcome`); this handler only reads the
+//! upload and renders the verdict, as JSON or as a page.
 //!
 //! The body is a multipart form (field `file`, what the start page posts) or the raw file
 //! (`Content-Type: application/ofd` or `application/octet-stream`); it is read up to
@@ -22,165 +14,19 @@ use axum::extract::{FromRequest, Multipart, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use ecert_store::{AuditEvent, CertificateRecord, CertificateStatus};
-use serde::Serialize;
 use serde_json::json;
 
 use super::App;
 use super::Error;
 use super::pages::PageQuery;
 use super::view::{Lang, Want, html, layout, status_text};
-use crate::domain::tag::{Tag, is_ours};
-use crate::service::{MSG_DISPOSED, status_messages, supplement_message};
+use crate::service::{Outcome, Verdict};
 
-/// The verdicts, as serialised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Verdict {
-    GenuineCurrent,
-    GenuineSupplemented,
-    GenuineVoid,
-    GenuineSupplement,
-    Disposed,
-    Altered,
-    NotIssuedByUs,
-}
-
-impl Verdict {
-    fn name(self) -> &'static str {
-        match self {
-            Verdict::GenuineCurrent => "genuine_current",
-            Verdict::GenuineSupplemented => "genuine_supplemented",
-            Verdict::GenuineVoid => "genuine_void",
-            Verdict::GenuineSupplement => "genuine_supplement",
-            Verdict::Disposed => "disposed",
-            Verdict::Altered => "altered",
-            Verdict::NotIssuedByUs => "not_issued_by_us",
-        }
-    }
-    fn text(self, lang: Lang) -> &'static str {
-        match self {
-            Verdict::GenuineCurrent => lang.t(
-                "真实：与本机构签发的证书完全一致，证书现行有效",
-                "Genuine: identical to the certificate we issued, which is current",
-            ),
-            Verdict::GenuineSupplemented => lang.t(
-                "真实：与本机构签发的证书完全一致，证书现行有效，有补充文件",
-                "Genuine and current; supplementary files exist",
-            ),
-            Verdict::GenuineVoid => lang.t(
-                "真实，但已作废：该证书已被修改后的证书替代",
-                "Genuine but void: replaced by a revised certificate",
-            ),
-            Verdict::GenuineSupplement => lang.t(
-                "真实：与本机构签发的补充文件完全一致",
-                "Genuine: identical to a supplementary file we issued",
-            ),
-            Verdict::Disposed => MSG_DISPOSED,
-            Verdict::Altered => lang.t(
-                "已被篡改：文件声称是本机构的证书，但与本机构的记录不一致",
-                "Altered: the file claims to be our certificate but differs from our record",
-            ),
-            Verdict::NotIssuedByUs => lang.t(
-                "非本机构签发：本机构没有与此文件对应的证书",
-                "Not issued by us: we hold no certificate matching this file",
-            ),
-        }
-    }
-    fn css(self) -> &'static str {
-        match self {
-            Verdict::GenuineCurrent | Verdict::GenuineSupplemented | Verdict::GenuineSupplement => {
-                "ok"
-            }
-            Verdict::GenuineVoid => "void",
-            _ => "bad",
-        }
-    }
-}
-
-/// What the file says about itself (custom tag, DocInfo).
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct Claimed {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    identifier: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    number: Option<String>,
-    /// Why our custom tag in the file could not be read (the file is then judged by its
-    /// DocInfo).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tag_error: Option<String>,
-}
-
-/// Our record the file was compared with.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct RecordSummary {
-    number: String,
-    identifier: String,
-    status: &'static str,
-    status_text: String,
-    issue_date: String,
-    file_sm3: String,
-    file_size: i64,
-}
-
-/// The answer to an upload.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct UploadResult {
-    verdict: Verdict,
-    verdict_text: String,
-    file_sm3: String,
-    file_size: usize,
-    claimed: Claimed,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    record: Option<RecordSummary>,
-    /// Where the file and our record disagree.
-    mismatches: Vec<String>,
-    /// The exact statements of R-6.4.1 / R-6.4.2 / R-6.5h.
-    messages: Vec<String>,
-    /// The full signature report (`ses::verify`).
-    report: ses::verify::Report,
-}
-
-/// The identifier and number the file carries: our custom tag first (R-4.5.2, read by
-/// [`Tag::parse`]), else DocInfo. An error when the file is not a readable OFD document.
-fn claimed_ids(bytes: &[u8]) -> Result<Claimed, String> {
-    let file = ofd::OfdFile::read(bytes).map_err(|e| e.to_string())?;
-    let mut c = Claimed::default();
-    for body in &file.ofd.docs {
-        for tag in body.document.custom_tags.iter().filter(|t| is_ours(t)) {
-            match Tag::parse(&tag.data) {
-                Ok(t) => {
-                    c.identifier
-                        .get_or_insert_with(|| t.identifier().to_string());
-                    c.number
-                        .get_or_insert_with(|| t.certificate_number().to_owned());
-                }
-                Err(e) => {
-                    c.tag_error.get_or_insert_with(|| e.to_string());
-                }
-            }
-        }
-        for (k, v) in &body.info.custom_data {
-            if k == "电子证书标识" && c.identifier.is_none() {
-                c.identifier = Some(v.clone());
-            }
-            if k == "证书编号" && c.number.is_none() {
-                c.number = Some(v.clone());
-            }
-        }
-    }
-    Ok(c)
-}
-
-fn summary(r: &CertificateRecord, lang: Lang) -> RecordSummary {
-    RecordSummary {
-        number: r.number.clone(),
-        identifier: r.identifier.clone(),
-        status: r.status.as_str(),
-        status_text: status_text(r.status, lang).to_owned(),
-        issue_date: r.issue_date.clone(),
-        file_sm3: ecert_store::hex(&r.file_sm3),
-        file_size: r.file_size,
+fn css(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::GenuineCurrent | Outcome::GenuineSupplemented | Outcome::GenuineSupplement => "ok",
+        Outcome::GenuineVoid => "void",
+        _ => "bad",
     }
 }
 
@@ -277,18 +123,12 @@ async fn audit(app: &App, subject: &str, details: serde_json::Value) -> bool {
     match app
         .inner
         .instance
-        .store
-        .append_audit(&AuditEvent {
-            actor: "public",
-            action: "verify.upload",
-            subject,
-            details: &details,
-        })
+        .audit("public", "verify.upload", subject, &details)
         .await
     {
-        Ok(_) => true,
+        Ok(()) => true,
         Err(e) => {
-            tracing::error!(error = %e, "audit log: verify.upload");
+            tracing::error!(error = %e.chain(), "audit log: verify.upload");
             false
         }
     }
@@ -313,19 +153,21 @@ pub(crate) async fn verify_upload(
         )
         .respond(want);
     }
-    match check(&app, req, want.lang).await {
-        Ok(result) => {
-            app.inner.metrics.verdict(result.verdict.name());
+    match check(&app, req).await {
+        Ok(verdict) => {
+            let name = verdict.outcome.name();
+            app.inner.metrics.verdict(name);
+            let file_sm3 = ecert_store::hex(&verdict.file_sm3);
             let ok = audit(
                 &app,
-                &result.file_sm3,
+                &file_sm3,
                 json!({
                     "remote": remote,
-                    "size": result.file_size,
-                    "verdict": result.verdict.name(),
-                    "indication": result.report.indication,
-                    "record": result.record.as_ref().map(|r| &r.number),
-                    "claimed": result.claimed,
+                    "size": verdict.file_size,
+                    "verdict": name,
+                    "indication": verdict.report.indication,
+                    "record": verdict.record.as_ref().map(|r| &r.number),
+                    "claimed": verdict.claimed,
                 }),
             )
             .await;
@@ -339,7 +181,7 @@ pub(crate) async fn verify_upload(
                 .respond(want);
             }
             if want.json {
-                axum::Json(&result).into_response()
+                axum::Json(verdict.to_json(want.lang == Lang::En)).into_response()
             } else {
                 html(
                     StatusCode::OK,
@@ -349,7 +191,7 @@ pub(crate) async fn verify_upload(
                         &uri.path_and_query()
                             .map(|p| p.as_str().to_owned())
                             .unwrap_or_default(),
-                        &result_html(&result, want.lang),
+                        &result_html(&verdict, want.lang),
                     ),
                 )
             }
@@ -367,7 +209,8 @@ pub(crate) async fn verify_upload(
     }
 }
 
-async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Error> {
+/// Reads the upload and has the service judge it (a turn of the heavy-work semaphore).
+async fn check(app: &App, req: Request) -> Result<Verdict, Error> {
     let bytes = read_upload(req, app.inner.server.max_upload_bytes).await?;
     let Ok(_permit) = app.inner.heavy.acquire().await else {
         return Err(Error::new(
@@ -377,173 +220,7 @@ async fn check(app: &App, req: Request, lang: Lang) -> Result<UploadResult, Erro
             "Busy",
         ));
     };
-    let options = app.inner.verify_options.clone();
-    let file = bytes.clone();
-    let internal_join = |e: tokio::task::JoinError| Error::internal_from("verify upload", &e);
-    let report = tokio::task::spawn_blocking(move || ses::verify::verify_bytes(&file, &options))
-        .await
-        .map_err(internal_join)?;
-    let not_ofd = |why: &str| {
-        upload_error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "not_ofd",
-            format!("不是可读取的 OFD 文件：{why}"),
-            format!("Not a readable OFD file: {why}"),
-        )
-    };
-    let report = report.map_err(|e| not_ofd(&e.0))?;
-    let digest = ecert_store::sm3(&bytes);
-    let store = &app.inner.instance.store;
-    let internal = Error::from;
-    let same_certificate = store
-        .certificate_by_file_sm3(&digest)
-        .await
-        .map_err(internal)?;
-    let same_supplement = match &same_certificate {
-        Some(_) => None,
-        None => store
-            .supplement_by_file_sm3(&digest)
-            .await
-            .map_err(internal)?,
-    };
-    // A file byte-identical to one we issued says what our record says (we wrote it); any
-    // other file is read to find the identifier and number it claims.
-    let claimed = match (&same_certificate, &same_supplement) {
-        (Some(c), _) => Claimed {
-            identifier: Some(c.identifier.clone()),
-            number: Some(c.number.clone()),
-            tag_error: None,
-        },
-        (None, Some(s)) => Claimed {
-            identifier: None,
-            number: Some(s.number.clone()),
-            tag_error: None,
-        },
-        (None, None) => {
-            let file = bytes.clone();
-            tokio::task::spawn_blocking(move || claimed_ids(&file))
-                .await
-                .map_err(internal_join)?
-                .map_err(|e| not_ofd(&e))?
-        }
-    };
-    let mut mismatches = Vec::new();
-    let mut messages = Vec::new();
-    let mut record = None;
-    let verdict;
-    if let Some(c) = same_certificate {
-        let view = store.status_view(c.clone()).await.map_err(internal)?;
-        messages = status_messages(&view);
-        verdict = match c.status {
-            CertificateStatus::Valid => Verdict::GenuineCurrent,
-            CertificateStatus::Supplemented => Verdict::GenuineSupplemented,
-            CertificateStatus::Revised => Verdict::GenuineVoid,
-            CertificateStatus::Disposed => Verdict::Disposed,
-        };
-        record = Some(summary(&c, lang));
-    } else if let Some(s) = same_supplement {
-        let parent = store
-            .certificate(&s.certificate_id)
-            .await
-            .map_err(internal)?;
-        if let Some(p) = &parent {
-            if p.status == CertificateStatus::Disposed {
-                messages.push(MSG_DISPOSED.to_owned());
-            } else {
-                messages.push(supplement_message(&p.number));
-            }
-            record = Some(summary(p, lang));
-        }
-        verdict = if parent
-            .as_ref()
-            .is_some_and(|p| p.status == CertificateStatus::Disposed)
-        {
-            Verdict::Disposed
-        } else {
-            Verdict::GenuineSupplement
-        };
-    } else {
-        // Not byte-identical to anything we issued: does it claim to be ours?
-        if let Some(e) = &claimed.tag_error {
-            mismatches.push(format!("自定义标引无效 (invalid custom tag): {e}"));
-        }
-        let mut ours = None;
-        if let Some(id) = &claimed.identifier {
-            ours = store
-                .certificate_by_identifier(id)
-                .await
-                .map_err(internal)?;
-        }
-        if ours.is_none()
-            && let Some(n) = &claimed.number
-        {
-            ours = store.certificate_by_number(n).await.map_err(internal)?;
-        }
-        match ours {
-            Some(c) => {
-                verdict = if c.status == CertificateStatus::Disposed {
-                    Verdict::Disposed
-                } else {
-                    Verdict::Altered
-                };
-                mismatches.push(format!(
-                    "文件 SM3 与记录不一致 (file SM3 differs from our record): 文件 {}, 记录 {}",
-                    ecert_store::hex(&digest),
-                    ecert_store::hex(&c.file_sm3)
-                ));
-                if let Some(id) = &claimed.identifier
-                    && id != &c.identifier
-                {
-                    mismatches.push(format!(
-                        "电子证书标识不一致 (identifier differs): 文件 {id}, 记录 {}",
-                        c.identifier
-                    ));
-                }
-                if let Some(n) = &claimed.number
-                    && n != &c.number
-                {
-                    mismatches.push(format!(
-                        "证书编号不一致 (number differs): 文件 {n}, 记录 {}",
-                        c.number
-                    ));
-                }
-                if report.indication == ses::verify::Indication::Failed {
-                    mismatches.push(format!(
-                        "签章验证失败 (signature check failed): {:?}",
-                        report.failed_checks()
-                    ));
-                }
-                if c.status == CertificateStatus::Disposed {
-                    messages.push(MSG_DISPOSED.to_owned());
-                }
-                record = Some(summary(&c, lang));
-            }
-            None => {
-                verdict = Verdict::NotIssuedByUs;
-                let cfg = &app.inner.instance.config;
-                if let Some(id) = &claimed.identifier
-                    && let Ok(parsed) = id.parse::<crate::domain::Identifier>()
-                    && parsed.issuer_code() == cfg.institute.org_code
-                {
-                    mismatches.push(
-                        "文件的标识声称由本机构签发，但本机构没有此证书 (the identifier names our institute, but we have no such certificate)"
-                            .to_owned(),
-                    );
-                }
-            }
-        }
-    }
-    Ok(UploadResult {
-        verdict,
-        verdict_text: verdict.text(lang).to_owned(),
-        file_sm3: ecert_store::hex(&digest),
-        file_size: bytes.len(),
-        claimed,
-        record,
-        mismatches,
-        messages,
-        report,
-    })
+    Ok(app.inner.instance.verify_file(bytes).await?)
 }
 
 struct CheckRow {
@@ -557,15 +234,15 @@ struct CheckRow {
 #[derive(Template)]
 #[template(
     ext = "html",
-    source = r#"<p class="verdict {{ css }}" id="verdict">{{ r.verdict_text }}</p>
+    source = r#"<p class="verdict {{ css }}" id="verdict">{{ verdict_text }}</p>
 {% for m in r.messages %}<p class="notice">{{ m }}</p>{% endfor %}
-{% for m in r.mismatches %}<p class="notice">{{ m }}</p>{% endfor %}
+{% for m in mismatches %}<p class="notice">{{ m }}</p>{% endfor %}
 <dl>
-<dt>{{ l_sm3 }}</dt><dd class="small">{{ r.file_sm3 }}</dd>
+<dt>{{ l_sm3 }}</dt><dd class="small">{{ file_sm3 }}</dd>
 <dt>{{ l_size }}</dt><dd>{{ r.file_size }}</dd>
 {% if let Some(id) = r.claimed.identifier %}<dt>{{ l_identifier }}</dt><dd class="small">{{ id }}</dd>{% endif %}
 {% if let Some(n) = r.claimed.number %}<dt>{{ l_number }}</dt><dd>{{ n }}</dd>{% endif %}
-{% if let Some(rec) = r.record %}<dt>{{ l_record }}</dt><dd>{{ rec.number }} · {{ rec.status_text }} · {{ rec.issue_date }}</dd>{% endif %}
+{% if let Some(rec) = r.record %}<dt>{{ l_record }}</dt><dd>{{ rec.number }} · {{ record_status }} · {{ rec.issue_date }}</dd>{% endif %}
 <dt>{{ l_signatures }}</dt><dd>{{ indication }} ({{ r.report.valid_signatures_count }}/{{ r.report.signatures_count }})</dd>
 </dl>
 <h2>{{ l_report }}</h2>
@@ -574,7 +251,11 @@ struct CheckRow {
 </table>"#
 )]
 struct ResultBody<'a> {
-    r: &'a UploadResult,
+    r: &'a Verdict,
+    verdict_text: &'a str,
+    file_sm3: String,
+    mismatches: Vec<String>,
+    record_status: &'a str,
     css: &'a str,
     indication: &'a str,
     rows: Vec<CheckRow>,
@@ -599,7 +280,7 @@ fn status_name(s: ses::verify::Status) -> &'static str {
     }
 }
 
-fn result_html(r: &UploadResult, lang: Lang) -> String {
+fn result_html(r: &Verdict, lang: Lang) -> String {
     let mut rows = Vec::new();
     for s in &r.report.signatures {
         for c in &s.checks {
@@ -628,7 +309,15 @@ fn result_html(r: &UploadResult, lang: Lang) -> String {
     };
     ResultBody {
         r,
-        css: r.verdict.css(),
+        verdict_text: r.outcome.text(lang == Lang::En),
+        file_sm3: ecert_store::hex(&r.file_sm3),
+        mismatches: r.mismatches.iter().map(ToString::to_string).collect(),
+        record_status: r
+            .record
+            .as_ref()
+            .map(|rec| status_text(rec.status, lang))
+            .unwrap_or_default(),
+        css: css(r.outcome),
         indication,
         rows,
         l_sm3: lang.t("文件 SM3", "File SM3"),

@@ -8,7 +8,7 @@ use ecert_store::{CertificateStatus, StatusView, SupplementRecord};
 use serde::Serialize;
 
 use crate::domain::CertificateKind;
-use crate::service::{MSG_DISPOSED, status_messages};
+use crate::service::status_messages;
 
 /// Page language: Chinese first, `?lang=en` for English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -211,17 +211,7 @@ fn messages_en(view: &StatusView) -> Vec<String> {
 }
 
 pub(crate) fn status_text(status: CertificateStatus, lang: Lang) -> &'static str {
-    match status {
-        CertificateStatus::Valid => lang.t("真实有效", "Genuine and current"),
-        CertificateStatus::Revised => {
-            lang.t("真实，但已作废（已修改）", "Genuine, but void (revised)")
-        }
-        CertificateStatus::Supplemented => lang.t(
-            "真实有效，有补充文件",
-            "Genuine and current, with supplements",
-        ),
-        CertificateStatus::Disposed => MSG_DISPOSED,
-    }
+    crate::service::status_text(status, lang == Lang::En)
 }
 
 impl CertificateView {
@@ -526,6 +516,7 @@ pub(crate) fn bytes_response(content_type: &'static str, body: Bytes) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::MSG_DISPOSED;
 
     #[test]
     fn customer_names_are_partly_masked() {

@@ -69,7 +69,7 @@ impl Fixture {
         self.runtime.block_on(f)
     }
     pub fn audit_len(&self) -> u64 {
-        self.block(self.instance().store.verify_audit_chain())
+        self.block(self.instance().verify_audit())
             .expect("audit chain")
             .entries
     }
@@ -77,7 +77,6 @@ impl Fixture {
     pub fn certificate_count(&self) -> usize {
         self.block(
             self.instance()
-                .store
                 .list_certificates(&ecert_store::CertificateQuery {
                     limit: 1000,
                     ..Default::default()
@@ -102,6 +101,35 @@ impl Fixture {
         }
         walk(&self.dir.join("data/replica-a")) + walk(&self.dir.join("data/replica-b"))
     }
+}
+
+/// The fixture's store opened a second time, for what a test looks at beneath the service
+/// (the audit chain's entries, the download log, idempotency keys, a certificate marked
+/// disposed without waiting six years): the service keeps its own store to itself.
+pub fn store() -> &'static ecert_store::Store {
+    static S: OnceLock<ecert_store::Store> = OnceLock::new();
+    S.get_or_init(|| {
+        let f = fixture();
+        f.block(open_store(&f.dir))
+    })
+}
+
+/// The store of the instance in `dir`, as `Instance::open` opens it.
+pub async fn open_store(dir: &std::path::Path) -> ecert_store::Store {
+    let config = Config::load(dir).expect("configuration");
+    let replicas = config
+        .storage
+        .replicas
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            ecert_store::Replica::local(format!("replica-{}", i + 1), Config::resolve(dir, p))
+                .expect("replica")
+        })
+        .collect();
+    ecert_store::Store::open(&config.database_url(dir), replicas)
+        .await
+        .expect("store")
 }
 
 fn token_of(url: &str) -> String {
@@ -175,13 +203,10 @@ pub fn fixture() -> &'static Fixture {
                 original: SUPPLEMENTED_NUMBER.to_owned(),
                 file: s.file.clone(),
             };
-            let master = ecert::web::load_master_key(&instance).expect("master key");
             instance
-                .store
                 .add_api_client(
                     CLIENT,
                     ClientCredential::SharedSecret(SECRET.as_bytes()),
-                    Some(&master),
                     "test",
                 )
                 .await
@@ -411,8 +436,8 @@ pub fn send_with(
 /// The most recent audit entry.
 pub fn last_audit() -> ecert_store::AuditEntry {
     let f = fixture();
-    let head = f.block(f.instance().store.audit_head()).expect("head");
-    f.block(f.instance().store.audit_entries(head.seq, head.seq))
+    let head = f.block(store().audit_head()).expect("head");
+    f.block(store().audit_entries(head.seq, head.seq))
         .expect("entries")
         .pop()
         .expect("an audit entry")
@@ -421,13 +446,13 @@ pub fn last_audit() -> ecert_store::AuditEntry {
 /// Sequence number of the newest audit entry.
 pub fn audit_seq() -> i64 {
     let f = fixture();
-    f.block(f.instance().store.audit_head()).expect("head").seq
+    f.block(store().audit_head()).expect("head").seq
 }
 
 /// Audit entries written after `seq` whose details contain `needle`.
 pub fn audit_after(seq: i64, needle: &str) -> Vec<ecert_store::AuditEntry> {
     let f = fixture();
-    f.block(f.instance().store.audit_entries(seq + 1, i64::MAX))
+    f.block(store().audit_entries(seq + 1, i64::MAX))
         .expect("entries")
         .into_iter()
         .filter(|e| e.details.contains(needle) || e.subject.contains(needle))

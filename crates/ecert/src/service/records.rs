@@ -1,0 +1,292 @@
+//! Reading the records and keeping the libraries: what the pages, the API's reads and the CLI
+//! look at (a certificate and its status, a scanned token, number + check code, files,
+//! lists), the seal library, API clients, disposal (R-6.5h) and the audit chain. Every
+//! interface goes through these, not through the store.
+
+use bytes::Bytes;
+use ecert_store::{
+    Access, ApiClient, AuditEntry, AuditReport, CertificateQuery, CertificateRecord,
+    CertificateStatus, ClientCredential, DisposalRecord, DisposalState, SealRecord, StatusView,
+    SupplementRecord,
+};
+
+use super::{Error, Instance, Record, Result};
+use crate::domain::{CheckCode, VerifyToken};
+
+/// What a scanned token leads to (R-6.3c): a certificate, or one of its supplements (R-6.4.2: a
+/// supplement carries a 2D code of its own), with the certificate's status either way.
+#[derive(Debug, Clone)]
+pub struct Scanned {
+    /// The certificate (the supplemented one for a supplement's token) and its status.
+    pub view: StatusView,
+    /// The supplement whose own token it was.
+    pub supplement: Option<SupplementRecord>,
+}
+
+/// Which stored file.
+#[derive(Debug, Clone, Copy)]
+pub enum StoredFile<'a> {
+    /// A certificate's sealed OFD.
+    Certificate(&'a CertificateRecord),
+    /// A supplementary file.
+    Supplement(&'a SupplementRecord),
+}
+
+impl StoredFile<'_> {
+    /// The file's SM3 as recorded.
+    pub fn sm3(&self) -> [u8; 32] {
+        match self {
+            StoredFile::Certificate(c) => c.file_sm3,
+            StoredFile::Supplement(s) => s.file_sm3,
+        }
+    }
+    /// The file's name.
+    pub fn name(&self) -> &str {
+        match self {
+            StoredFile::Certificate(c) => &c.file_name,
+            StoredFile::Supplement(s) => &s.file_name,
+        }
+    }
+}
+
+impl Instance {
+    /// True when the database answers (`/healthz`).
+    pub async fn check_database(&self) -> Result<()> {
+        self.store.certificate_by_number("").await?;
+        Ok(())
+    }
+
+    /// The certificate with this number, or `None`.
+    pub async fn certificate_by_number(&self, number: &str) -> Result<Option<CertificateRecord>> {
+        Ok(self.store.certificate_by_number(number).await?)
+    }
+
+    /// The status of the certificate with this number (API): revision, supplements.
+    pub async fn status_by_number(&self, number: &str) -> Result<StatusView> {
+        let c = self
+            .store
+            .certificate_by_number(number)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: Record::Certificate,
+                key: number.to_owned(),
+            })?;
+        Ok(self.store.status_view(c).await?)
+    }
+
+    /// The status of the certificate with this number or identifier (`ecert show`).
+    pub async fn status_of(&self, what: &str) -> Result<StatusView> {
+        let c = self.find_certificate(what).await?;
+        Ok(self.store.status_view(c).await?)
+    }
+
+    /// What a scanned token leads to: certificate tokens first, then supplement tokens; `None`
+    /// for an unknown token.
+    pub async fn scan(&self, token: &VerifyToken) -> Result<Option<Scanned>> {
+        if let Some(view) = self.store.status_by_token(token.as_str()).await? {
+            return Ok(Some(Scanned {
+                view,
+                supplement: None,
+            }));
+        }
+        Ok(self
+            .store
+            .supplement_by_token(token.as_str())
+            .await?
+            .map(|(s, view)| Scanned {
+                view,
+                supplement: Some(s),
+            }))
+    }
+
+    /// The certificate with this number and check code (lookup without the 2D code), or `None`
+    /// when either is wrong.
+    pub async fn look_up(&self, number: &str, code: &CheckCode) -> Result<Option<StatusView>> {
+        Ok(self
+            .store
+            .status_by_number_and_check_code(number, code.as_str())
+            .await?)
+    }
+
+    /// A stored file's bytes, checked against its SM3, without logging a download (previews).
+    pub async fn file(&self, which: StoredFile<'_>) -> Result<Bytes> {
+        let f = match which {
+            StoredFile::Certificate(c) => self.store.certificate_file(&c.id).await?,
+            StoredFile::Supplement(s) => self.store.supplement_file(&s.id).await?,
+        };
+        Ok(f.bytes)
+    }
+
+    /// A stored file for someone to take away, logged in the download log (R-7.2.3b). The
+    /// files of a disposed certificate are destroyed (R-6.5h): [`Error::FileDestroyed`].
+    pub async fn download(
+        &self,
+        certificate: &CertificateRecord,
+        which: StoredFile<'_>,
+        access: &Access,
+    ) -> Result<Bytes> {
+        if certificate.status == CertificateStatus::Disposed {
+            return Err(Error::FileDestroyed {
+                number: certificate.number.clone(),
+            });
+        }
+        let f = match which {
+            StoredFile::Certificate(c) => self.store.download_certificate(&c.id, access).await?,
+            StoredFile::Supplement(s) => self.store.download_supplement(&s.id, access).await?,
+        };
+        Ok(f.bytes)
+    }
+
+    /// Certificates matching `query` (API list, keyset-paginated).
+    pub async fn list_certificates(
+        &self,
+        query: &CertificateQuery,
+    ) -> Result<Vec<CertificateRecord>> {
+        Ok(self.store.list_certificates(query).await?)
+    }
+
+    /// The seal library, in name order (`ecert seal list`).
+    pub async fn seals(&self) -> Result<Vec<SealRecord>> {
+        Ok(self.store.list_seals().await?)
+    }
+
+    /// Retires the seal `id`: it seals nothing more; what it sealed still verifies.
+    /// `by` is recorded in the audit log.
+    pub async fn retire_seal(&self, id: &str, by: &str) -> Result<SealRecord> {
+        let seal = self
+            .store
+            .list_seals()
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| Error::NotFound {
+                what: Record::Seal,
+                key: id.to_owned(),
+            })?;
+        if !seal.active {
+            return Err(Error::SealRetired { name: seal.name });
+        }
+        self.store.retire_seal(&seal.id, by).await?;
+        Ok(seal)
+    }
+
+    /// The API clients (`ecert api-client list`).
+    pub async fn api_clients(&self) -> Result<Vec<ApiClient>> {
+        Ok(self.store.api_clients().await?)
+    }
+
+    /// Registers an API client with a shared secret (kept encrypted under the master key,
+    /// R-7.2.3d) or with its SM2 public key.
+    pub async fn add_api_client(
+        &self,
+        name: &str,
+        credential: ClientCredential<'_>,
+        actor: &str,
+    ) -> Result<ApiClient> {
+        let key = match credential {
+            ClientCredential::SharedSecret(_) => Some(&self.master_key),
+            _ => None,
+        };
+        Ok(self
+            .store
+            .add_api_client(name, credential, key, actor)
+            .await?)
+    }
+
+    /// Enables or disables the API client `name` (effective from its next request); `by` is
+    /// recorded in the audit log.
+    pub async fn set_api_client_enabled(
+        &self,
+        name: &str,
+        enabled: bool,
+        by: &str,
+    ) -> Result<ApiClient> {
+        let client = self
+            .store
+            .api_client_by_name(name)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: Record::ApiClient,
+                key: name.to_owned(),
+            })?;
+        self.store
+            .set_api_client_enabled(&client.id, enabled, by)
+            .await?;
+        Ok(client)
+    }
+
+    /// Whether the audit chain is intact (`ecert audit verify`).
+    pub async fn verify_audit(&self) -> Result<AuditReport> {
+        Ok(self.store.verify_audit_chain().await?)
+    }
+
+    /// The audit entries about `subject` (a certificate number, …), oldest first.
+    pub async fn audit_trail(&self, subject: &str) -> Result<Vec<AuditEntry>> {
+        Ok(self.store.audit_entries_for(subject).await?)
+    }
+
+    /// Writes an audit entry (R-7.2.2d: what the interfaces do besides issuing, e.g. an
+    /// upload judged).
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: &serde_json::Value,
+    ) -> Result<()> {
+        self.store
+            .append_audit(&ecert_store::AuditEvent {
+                actor,
+                action,
+                subject,
+                details,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// The certificates past retention on `as_of` (R-6.5c: never less than six years).
+    pub async fn disposal_candidates(&self, as_of: &str) -> Result<Vec<CertificateRecord>> {
+        let years = self.config.instance.retention_years;
+        Ok(self.store.disposal_candidates(as_of, years).await?)
+    }
+
+    /// Proposes the disposal of `certificate` (R-6.5h, first of two people).
+    pub async fn propose_disposal(
+        &self,
+        certificate: &CertificateRecord,
+        by: &str,
+        as_of: &str,
+    ) -> Result<DisposalRecord> {
+        let years = self.config.instance.retention_years;
+        Ok(self
+            .store
+            .propose_disposal(&certificate.id, by, as_of, years)
+            .await?)
+    }
+
+    /// Approves the proposed disposal of the certificate with this number or identifier (a
+    /// person other than the proposer).
+    pub async fn approve_disposal(&self, what: &str, by: &str) -> Result<DisposalRecord> {
+        let c = self.find_certificate(what).await?;
+        Ok(self.store.approve_disposal(&c.id, by).await?)
+    }
+
+    /// Disposals, all or in one state.
+    pub async fn disposals(&self, state: Option<DisposalState>) -> Result<Vec<DisposalRecord>> {
+        Ok(self.store.disposals(state).await?)
+    }
+
+    /// Executes an approved disposal: the files destroyed on every replica (R-6.5i), the
+    /// record kept and marked disposed.
+    pub async fn execute_disposal(
+        &self,
+        disposal: &DisposalRecord,
+        by: &str,
+    ) -> Result<DisposalRecord> {
+        Ok(self
+            .store
+            .execute_disposal(&disposal.certificate_id, by)
+            .await?)
+    }
+}
