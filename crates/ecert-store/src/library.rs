@@ -19,7 +19,8 @@ const CHECK_SETTING: &str = "master_key_check";
 /// A seal to add to the library.
 #[derive(Debug, Clone)]
 pub struct NewSeal {
-    /// Unique name (e.g. "XX计量院校准电子证书专用章").
+    /// Name, its title (e.g. "XX计量院校准电子证书专用章"): unique among active seals; a
+    /// retired seal's name can be given to a new seal (key roll-over).
     pub name: String,
     /// Kind (检定/校准/检验/检测, or the application's code for it).
     pub kind: String,
@@ -279,6 +280,8 @@ impl Store {
 
     /// Adds a seal; the signer's private key is encrypted with SM4-GCM under `master`, with a
     /// fresh nonce, bound to this seal's id (R-5.2.2, R-7.2.3d). Audited as `seal.create`.
+    /// [`StoreError::AlreadyExists`] (`what`: "active seal") while an active seal has the same
+    /// name; once that seal is retired the name is free again.
     pub async fn add_seal(
         &self,
         seal: &NewSeal,
@@ -330,7 +333,7 @@ impl Store {
         if let Err(e) = r {
             return Err(if is_unique_violation(&e) {
                 StoreError::AlreadyExists {
-                    what: "seal",
+                    what: "active seal",
                     name: seal.name.clone(),
                 }
             } else {
@@ -365,17 +368,24 @@ impl Store {
 
     /// A seal by id.
     pub async fn seal(&self, id: &str) -> Result<Option<SealRecord>> {
-        self.seal_where("id", id).await
+        self.seal_where("id = $1", id).await
     }
 
-    /// A seal by name.
+    /// A seal by name. Several seals can share a name — a retired seal's name can be given to
+    /// a new one — so this is the active seal of that name if there is one (there is at most
+    /// one), else the newest retired one (latest `created_at`; then the greatest id).
     pub async fn seal_by_name(&self, name: &str) -> Result<Option<SealRecord>> {
-        self.seal_where("name", name).await
+        self.seal_where(
+            "name = $1 ORDER BY CASE status WHEN 'active' THEN 0 ELSE 1 END, created_at DESC, \
+             id DESC LIMIT 1",
+            name,
+        )
+        .await
     }
 
-    async fn seal_where(&self, col: &'static str, v: &str) -> Result<Option<SealRecord>> {
+    async fn seal_where(&self, clause: &'static str, v: &str) -> Result<Option<SealRecord>> {
         sqlx::query_as::<_, SealRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {SEAL_COLUMNS} FROM seals WHERE {col} = $1"
+            "SELECT {SEAL_COLUMNS} FROM seals WHERE {clause}"
         )))
         .bind(v.to_owned())
         .fetch_optional(&self.pool)
@@ -385,10 +395,10 @@ impl Store {
         .transpose()
     }
 
-    /// All seals, by name.
+    /// All seals, by name; seals sharing a name oldest first.
     pub async fn list_seals(&self) -> Result<Vec<SealRecord>> {
         let rows = sqlx::query_as::<_, SealRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {SEAL_COLUMNS} FROM seals ORDER BY name"
+            "SELECT {SEAL_COLUMNS} FROM seals ORDER BY name, created_at, id"
         )))
         .fetch_all(&self.pool)
         .await
@@ -402,7 +412,8 @@ impl Store {
             .await
     }
 
-    /// Retires a seal (kept for verification of what it sealed; no longer offered for use).
+    /// Retires a seal (kept for verification of what it sealed; no longer offered for use). Its
+    /// name is then free for a new seal.
     pub async fn retire_seal(&self, id: &str, actor: &str) -> Result<()> {
         self.seal_update(id, actor, "seal.retire", None, Some("retired"))
             .await

@@ -23,6 +23,7 @@ both_backends!(
     settings_and_institutes,
     api_clients_nonces_and_idempotency_keys,
     impossible_stored_values_are_refused_naming_table_row_column_and_value,
+    r_5_2_2_a_retired_seal_s_title_can_be_given_to_a_new_seal,
 );
 
 const PKCS8: &[u8] = b"0\x81\x87\x02\x01\x000\x13\x06\x07*\x86H\xce=\x02\x01\x06\x08*\x81\x1c\xcfU\x01\x82-\x04m0k\x02\x01\x01\x04 SECRET-SIGNER-KEY-BYTES-0123456";
@@ -85,7 +86,13 @@ async fn r_5_2_2_r_7_2_3d_seal_keys_are_stored_only_encrypted(env: Env) {
         .await
         .unwrap_err();
     assert!(
-        matches!(dup, StoreError::AlreadyExists { what: "seal", .. }),
+        matches!(
+            dup,
+            StoreError::AlreadyExists {
+                what: "active seal",
+                ..
+            }
+        ),
         "{dup}"
     );
     s.retire_seal(&rec2.id, "admin").await.unwrap();
@@ -581,4 +588,65 @@ async fn impossible_stored_values_are_refused_naming_table_row_column_and_value(
             "{e:?}"
         );
     }
+}
+
+/// Key roll-over (issue 19): once a seal is retired, a new seal may take its title; two active
+/// seals with one title are refused with a typed error and nothing stored. By name, the active
+/// seal comes first, else the newest retired one.
+async fn r_5_2_2_a_retired_seal_s_title_can_be_given_to_a_new_seal(env: Env) {
+    let s = &env.store;
+    let mk = MasterKey::generate().unwrap();
+    let title = "某计量院校准电子证书专用章";
+    let refused = |e: &StoreError| matches!(e, StoreError::AlreadyExists { what: "active seal", name } if name == title);
+    // Seals made one after the other get different creation times (unix ms).
+    let next_ms = || std::thread::sleep(std::time::Duration::from_millis(3));
+
+    let first = s.add_seal(&seal(title), &mk, "admin").await.unwrap();
+    let e = s.add_seal(&seal(title), &mk, "admin").await.unwrap_err();
+    assert!(refused(&e), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("active seal {title:?} already exists")
+    );
+    assert_eq!(s.list_seals().await.unwrap().len(), 1, "nothing stored");
+
+    s.retire_seal(&first.id, "admin").await.unwrap();
+    next_ms();
+    let second = s.add_seal(&seal(title), &mk, "admin").await.unwrap();
+    assert!(second.active);
+    assert_ne!(second.id, first.id);
+    assert!(second.created_at_ms > first.created_at_ms);
+    assert_eq!(s.seal_by_name(title).await.unwrap().unwrap().id, second.id);
+    let e = s.add_seal(&seal(title), &mk, "admin").await.unwrap_err();
+    assert!(refused(&e), "{e}");
+
+    // Every seal of the title retired: by name gives the newest.
+    s.retire_seal(&second.id, "admin").await.unwrap();
+    let newest = s.seal_by_name(title).await.unwrap().unwrap();
+    assert_eq!(
+        (newest.id.as_str(), newest.active),
+        (second.id.as_str(), false)
+    );
+
+    // A third one; it is the one by name although two older ones share its title.
+    next_ms();
+    let third = s.add_seal(&seal(title), &mk, "admin").await.unwrap();
+    assert_eq!(s.seal_by_name(title).await.unwrap().unwrap(), third);
+    let list = s.list_seals().await.unwrap();
+    assert_eq!(
+        list.iter()
+            .map(|r| (r.id.as_str(), r.active))
+            .collect::<Vec<_>>(),
+        [
+            (first.id.as_str(), false),
+            (second.id.as_str(), false),
+            (third.id.as_str(), true)
+        ],
+        "oldest first"
+    );
+    // Each keeps its own signer key.
+    for r in &list {
+        assert_eq!(&s.seal_signer_key(&r.id, &mk).await.unwrap()[..], PKCS8);
+    }
+    assert!(s.verify_audit_chain().await.unwrap().is_ok());
 }
