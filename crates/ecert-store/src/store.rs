@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "disposal_and_supplement_tokens",
         include_str!("../migrations/0003_disposal_and_supplement_tokens.sql"),
     ),
+    (
+        4,
+        "seal_title_reuse",
+        include_str!("../migrations/0004_seal_title_reuse.sql"),
+    ),
 ];
 
 /// Which database is behind the store.

@@ -933,7 +933,8 @@ impl Instance {
     /// name one of the four electronic-certificate special seals and match `kind`), the
     /// certificates (current, each belonging to its key), draws or takes the picture, has the
     /// maker sign the seal (GB/T 38540) and stores it with the signer key encrypted at rest
-    /// (R-7.2.3d).
+    /// (R-7.2.3d). A title an active seal has is refused; a retired seal's title may be given
+    /// to the new seal (key roll-over).
     pub async fn create_seal(
         &self,
         req: SealRequest,
@@ -1005,6 +1006,17 @@ impl Instance {
         } else {
             req.title.clone()
         };
+        // A retired seal's title may be used again (key roll-over); an active one's may not.
+        // Checked before the seal is made (the store refuses it again when saving).
+        if let Some(active) = self.store.seal_by_name(&name).await?.filter(|s| s.active) {
+            bail!(
+                "无法保存印章“{title}”：同名印章 {id} 仍在使用，请先停用（ecert seal retire {id}）\
+                 (cannot store the seal “{title}”: the seal {id} with this title is still active; \
+                 retire it first)",
+                title = req.title,
+                id = active.id
+            );
+        }
         let seal_der = ses::seal::make_seal(
             &ses::seal::SealParams {
                 vid: "ecert".into(),
