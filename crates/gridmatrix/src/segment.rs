@@ -417,7 +417,7 @@ mod tests {
 
     fn units(s: &str) -> Vec<u16> {
         let mut u = Vec::new();
-        crate::charset::text_to_gb_units(s, &mut u).expect("GB 2312 text");
+        crate::charset::text_to_gb_units(s, true, &mut u).expect("GB 2312 text");
         u
     }
 
