@@ -2,7 +2,7 @@
 //!
 //! It exists so that symbols with mixed content can be tested by round trip, and so that
 //! zint's output can be read independently of our encoder. It is written from the structure
-//! of the standard as the brief describes it (sections 1–4), not from the encoder: its own
+//! of the standard (GB/T 27766-2011: structure, error correction, data), not from the encoder: its own
 //! block table, its own GF(2⁷) arithmetic (bitwise, no tables), the spiral order walked ring by
 //! ring (the encoder uses a closed form), and a bit-stream parser. It checks:
 //!
@@ -22,7 +22,7 @@ use crate::{Mode, Symbol};
 #[non_exhaustive]
 pub struct DecodeOptions {
     /// Read the unassigned start-state indicator `0110` as Byte, as released zint
-    /// (≤ 2.16.0) writes it (brief, section 8, bug 1). Off by default: such symbols are wrong.
+    /// (≤ 2.16.0) writes it (`tests/zint_bugs.rs`). Off by default: such symbols are wrong.
     pub accept_zint_byte_indicator_bug: bool,
 }
 

@@ -90,7 +90,7 @@ mod tables;
 
 pub use render::RectMm;
 
-/// Quiet zone on every side, in modules (AIMD014 §7.1 as cited by zint; brief section 1).
+/// Quiet zone on every side, in modules (AIMD014 §7.1 as cited by zint).
 pub const QUIET_ZONE_MODULES: u32 = 6;
 
 /// Inputs longer than this many units (characters) cannot fit any symbol: even Numeral,

@@ -220,7 +220,7 @@ fn empty_input_encodes_to_the_smallest_symbol() {
     );
 }
 
-/// The brief's example (section 6): zint HEAD gives v2/ECC4 for `--secure=5`, by lowering the
+/// zint HEAD gives v2/ECC4 for `--secure=5`, by lowering the
 /// level instead of growing the version as 2.11.1 did; `Ecc::Prefer` follows HEAD.
 #[test]
 fn prefer_lowers_the_level_instead_of_growing_the_version() {

@@ -3,7 +3,7 @@
 //! (`$ECERT_ORACLE_VENV`, default /opt/ecert-oracles; `.ci/packages/gridmatrix.pip`).
 //! * every single-class vector (shared fixture and ours) is encoded the same by this zint;
 //! * on mixed inputs our stream is never longer than this zint's where its symbol is right;
-//! * its release still has both bugs of the brief, section 8;
+//! * its release still has both bugs shown in `tests/zint_bugs.rs`;
 //! * for text with "·" or "—" it picks the same ECI as we do (issue 19).
 mod common;
 use common::*;

@@ -89,11 +89,11 @@ proptest! {
         let back = gridmatrix::decode::decode_symbol(&ours).expect("our symbol reads");
         prop_assert_eq!(back.text().expect("text"), s.clone());
         let theirs = zint_dump(s.as_bytes(), &[]);
-        // Read zint's symbol; allow its Byte-indicator bug (brief section 8) to measure it.
+        // Read zint's symbol; allow its Byte-indicator bug (`tests/zint_bugs.rs`) to measure it.
         let lenient = gridmatrix::decode::DecodeOptions::default().accept_zint_byte_indicator_bug(true);
         let z = gridmatrix::decode::decode_rows(&theirs, &lenient)
             .unwrap_or_else(|e| panic!("{s:?}: zint's symbol does not read: {e}"));
-        // Where zint's symbol reads back wrong (its Numeral bug, brief section 8), its
+        // Where zint's symbol reads back wrong (its Numeral bug, `tests/zint_bugs.rs`), its
         // stream is not a valid encoding of the input and is not a yardstick.
         prop_assume!(z.text().ok().as_deref() == Some(s.as_str()));
         prop_assert!(
