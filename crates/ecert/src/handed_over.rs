@@ -432,13 +432,11 @@ impl Instance {
             .kind()
             .ok_or_else(|| anyhow!("证书类型代码无效 (invalid type code)"))?;
         let number = content.certificate_no.clone().unwrap_or_default();
-        let issuer = content.issuer.clone().unwrap_or_default();
-        let org_code = issuer
-            .org_code
-            .unwrap_or_else(|| cfg.institute.org_code.clone());
-        let accreditation = issuer
-            .accreditation
-            .unwrap_or_else(|| cfg.institute.accreditation.clone());
+        // The issuer is the configured institute: metadata may only repeat it (issue 19).
+        let issuer = crate::domain::issuer::Institute::from_config(cfg)
+            .resolve(content.issuer.as_ref(), None)?;
+        let org_code = issuer.org_code.unwrap_or_default();
+        let accreditation = issuer.accreditation.unwrap_or_default();
         let identifier = Identifier::new(
             &cfg.instance.root_oid,
             kind,

@@ -375,25 +375,22 @@ impl Instance {
             .kind()
             .ok_or_else(|| anyhow!("证书类型代码无效 (invalid type code)"))?;
         let number = content.certificate_no.clone().unwrap_or_default();
-        // The institute's own settings fill in what the content leaves out.
-        let issuer = content.issuer.get_or_insert_with(Default::default);
-        issuer
-            .name
-            .get_or_insert_with(|| cfg.institute.name.clone());
-        if issuer.address.is_none() && !cfg.institute.address.is_empty() {
-            issuer.address = Some(cfg.institute.address.clone());
+        if let Some(t) = template {
+            crate::domain::kind::check_template_serves(t.name(), t.kinds(), kind)?;
         }
-        issuer
-            .org_code
-            .get_or_insert_with(|| cfg.institute.org_code.clone());
-        issuer
-            .accreditation
-            .get_or_insert_with(|| cfg.institute.accreditation.clone());
-        issuer
-            .website
-            .get_or_insert_with(|| cfg.instance.base_url.clone());
+        // The issuer is the configured institute: content may only repeat it (issue 19); a
+        // revision keeps its original's accreditation.
+        let kept = revises
+            .as_ref()
+            .map(|o| o.identifier.parse::<Identifier>())
+            .transpose()?;
+        let issuer = crate::domain::issuer::Institute::from_config(cfg).resolve(
+            content.issuer.as_ref(),
+            kept.as_ref().map(Identifier::accreditation),
+        )?;
         let org_code = issuer.org_code.clone().unwrap_or_default();
         let accreditation = issuer.accreditation.clone().unwrap_or_default();
+        content.issuer = Some(issuer);
 
         let identifier = match &revises {
             None => Identifier::new(
@@ -783,19 +780,11 @@ impl Instance {
             obj.insert("supplementNo".into(), number.clone().into());
             obj.insert("issueDate".into(), issue_date.clone().into());
             obj.insert("typeCode".into(), kind.code().into());
-            let mut issuer = serde_json::json!({
-                "name": cfg.institute.name,
-                "accreditation": cfg.institute.accreditation,
-                "website": cfg.instance.base_url,
-            });
-            for (k, v) in [
-                ("address", &cfg.institute.address),
-                ("phone", &cfg.institute.phone),
-            ] {
-                if !v.is_empty() {
-                    issuer[k] = v.clone().into();
-                }
-            }
+            // The configured institute, with the original's accreditation (issue 19).
+            let issuer = crate::domain::issuer::Institute::from_config(cfg)
+                .resolve(None, Some(orig_id.accreditation()))?;
+            let mut issuer = serde_json::to_value(issuer)?;
+            strip_nulls(&mut issuer);
             obj.insert("issuer".into(), issuer);
             obj.insert(
                 "original".into(),

@@ -5,6 +5,7 @@ pub mod content;
 pub mod dates;
 pub mod filename;
 pub mod identifier;
+pub mod issuer;
 pub mod kind;
 pub mod rules;
 pub mod supplement;
