@@ -813,7 +813,7 @@ fn describe(field: &Field) -> String {
     format!("{} ({})", field.zh, field.en)
 }
 
-fn ty_schema(ty: &Ty, field: &Field, needed_always: bool) -> Value {
+fn ty_schema(ty: &Ty, needed_always: bool) -> Value {
     match ty {
         Ty::Str {
             non_empty, format, ..
@@ -835,7 +835,7 @@ fn ty_schema(ty: &Ty, field: &Field, needed_always: bool) -> Value {
         Ty::List { of, min, max } => {
             let mut s = json!({
                 "type": "array",
-                "items": ty_schema(of, field, true),
+                "items": ty_schema(of, true),
             });
             if needed_always && *min > 0 {
                 s["minItems"] = json!(min);
@@ -852,7 +852,7 @@ fn ty_schema(ty: &Ty, field: &Field, needed_always: bool) -> Value {
 fn obj_schema(fields: &[Field]) -> Value {
     let mut properties = Map::new();
     for field in fields {
-        let mut s = ty_schema(&field.ty, field, field.need == Need::Always);
+        let mut s = ty_schema(&field.ty, field.need == Need::Always);
         if let Some(o) = s.as_object_mut() {
             let mut with_doc = Map::new();
             with_doc.insert("description".into(), describe(field).into());
