@@ -137,12 +137,9 @@ fn random_hex(bytes: usize) -> anyhow::Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Today's date (UTC), `YYYY-MM-DD`.
-pub(crate) fn today_utc() -> String {
-    ses::pki::format_time(ses::pki::now())
-        .chars()
-        .take(10)
-        .collect()
+/// Today's date in Beijing (UTC+8, how Chinese institutes date certificates), `YYYY-MM-DD`.
+pub(crate) fn today_beijing() -> String {
+    crate::domain::dates::format_date(crate::domain::dates::today_beijing())
 }
 
 pub(crate) fn add_years(date: &str, years: u32) -> String {
@@ -417,7 +414,7 @@ impl Instance {
         let token = VerifyToken::generate()?;
         let check_code = CheckCode::generate()?;
         let verify_url = token.url(&cfg.instance.base_url);
-        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         let file_name = self.file_name_for(kind, &number, &content)?;
 
         // Refuse early what the store would refuse after the expensive work.
@@ -763,7 +760,7 @@ impl Instance {
         if self.store.supplement_by_number(&number).await?.is_some() {
             bail!("补充文件编号 {number} 已存在 (supplement number already used)");
         }
-        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         if issue_date < original.issue_date {
             bail!(
                 "补充文件的签发日期 {issue_date} 早于原证书的 {} (a supplement cannot predate the original)",
@@ -1213,7 +1210,7 @@ mod tests {
     fn dates() {
         assert_eq!(add_years("2024-02-29", 6), "2030-02-28");
         assert_eq!(add_years("2024-03-08", 6), "2030-03-08");
-        assert_eq!(today_utc().len(), 10);
+        assert_eq!(today_beijing().len(), 10);
     }
 
     #[test]
