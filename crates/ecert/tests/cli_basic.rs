@@ -7,12 +7,9 @@ fn ecert() -> Command {
 }
 
 fn fixture(path: &str) -> String {
-    let full = format!(
-        "{}/../../../shared/fixtures/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let full = format!("{}/../../fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&full).unwrap_or_else(|e| {
-        panic!("fixture {full} is absent ({e}): it comes from the steering repository's shared/")
+        panic!("缺少测试文件 {full}（{e}），它应在本仓库的 fixtures/ 中 (fixture {full} is missing ({e}): it belongs in this repository's fixtures/, see fixtures/README.md)")
     })
 }
 

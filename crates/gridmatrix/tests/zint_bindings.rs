@@ -88,10 +88,7 @@ fn flag<T: std::str::FromStr>(v: &Vector, name: &str) -> Option<T> {
 #[test]
 fn r_4_3_4_single_class_vectors_equal_libzint_2_15() {
     let mut z = Oracle::start();
-    let mut vectors = load_vectors(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/gridmatrix/zint-canonical.jsonl"
-    ));
+    let mut vectors = load_vectors(ZINT_CANONICAL);
     vectors.extend(load_vectors(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/zint-single-class.jsonl"

@@ -1,13 +1,8 @@
-//! Every vector of the shared zint fixture, reproduced bit for bit with the same version and
-//! ECC level (R-4.3.4: the symbol follows GB/T 27766 exactly as the reference encoder writes
-//! it for single-class inputs), and read back by our decoder.
+//! Every vector of zint's canonical fixture (`fixtures/gridmatrix`), reproduced bit for bit with
+//! the same version and ECC level (R-4.3.4: the symbol follows GB/T 27766 exactly as the
+//! reference encoder writes it for single-class inputs), and read back by our decoder.
 mod common;
 use common::*;
-
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/gridmatrix/zint-canonical.jsonl"
-);
 
 fn check(v: &Vector) {
     let (opts, binary) = zint_flags_to_options(&v.options);
@@ -83,7 +78,7 @@ fn r_4_3_4_own_zint_single_class_vectors_bit_for_bit() {
 
 #[test]
 fn r_4_3_4_zint_canonical_vectors_bit_for_bit() {
-    let vectors = load_vectors(FIXTURE);
+    let vectors = load_vectors(ZINT_CANONICAL);
     assert!(vectors.len() >= 39, "fixture has {} vectors", vectors.len());
     for v in &vectors {
         check(v);

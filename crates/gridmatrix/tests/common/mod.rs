@@ -23,9 +23,15 @@ pub fn hex_to_bytes(hex: &str) -> Vec<u8> {
         .collect()
 }
 
+/// zint's canonical vectors, in the repository's `fixtures/gridmatrix`.
+pub const ZINT_CANONICAL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../fixtures/gridmatrix/zint-canonical.jsonl"
+);
+
 pub fn load_vectors(path: &str) -> Vec<Vector> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("cannot read vector file {path}: {e} (the shared fixtures must be checked out beside the repository)")
+        panic!("无法读取向量文件 {path}（{e}），它应在本仓库中：fixtures/gridmatrix/ 或 crates/gridmatrix/tests/data/ (cannot read the vector file {path}: {e}; it belongs in this repository, in fixtures/gridmatrix/ or crates/gridmatrix/tests/data/)")
     });
     text.lines()
         .filter(|l| !l.trim().is_empty())
