@@ -20,7 +20,7 @@ use ofd::{GraphicObject, OfdFile, Rect, Warning};
 
 use crate::domain::{CheckCode, Content, ContentErrors, Identifier, VerifyToken};
 use crate::service::{
-    Instance, Issued, TAG_NAMESPACE, code_path, identifier_tag_xml, seal_kind_for, today_utc,
+    Instance, Issued, TAG_NAMESPACE, code_path, identifier_tag_xml, seal_kind_for, today_beijing,
 };
 
 /// The largest seal picture (`ecert seal create` accepts 20–60 mm).
@@ -432,13 +432,11 @@ impl Instance {
             .kind()
             .ok_or_else(|| anyhow!("证书类型代码无效 (invalid type code)"))?;
         let number = content.certificate_no.clone().unwrap_or_default();
-        let issuer = content.issuer.clone().unwrap_or_default();
-        let org_code = issuer
-            .org_code
-            .unwrap_or_else(|| cfg.institute.org_code.clone());
-        let accreditation = issuer
-            .accreditation
-            .unwrap_or_else(|| cfg.institute.accreditation.clone());
+        // The issuer is the configured institute: metadata may only repeat it (issue 19).
+        let issuer = crate::domain::issuer::Institute::from_config(cfg)
+            .resolve(content.issuer.as_ref(), None)?;
+        let org_code = issuer.org_code.unwrap_or_default();
+        let accreditation = issuer.accreditation.unwrap_or_default();
         let identifier = Identifier::new(
             &cfg.instance.root_oid,
             kind,
@@ -448,7 +446,7 @@ impl Instance {
             0,
         )?;
         identifier.check_root_allowed(cfg.instance.demo)?;
-        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         let file_name = self.file_name_for(kind, &number, &content)?;
         self.refuse_taken_number(&number).await?;
         // The seal that will be used, for its printed size (and a missing seal found early).

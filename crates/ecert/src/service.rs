@@ -137,12 +137,9 @@ fn random_hex(bytes: usize) -> anyhow::Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Today's date (UTC), `YYYY-MM-DD`.
-pub(crate) fn today_utc() -> String {
-    ses::pki::format_time(ses::pki::now())
-        .chars()
-        .take(10)
-        .collect()
+/// Today's date in Beijing (UTC+8, how Chinese institutes date certificates), `YYYY-MM-DD`.
+pub(crate) fn today_beijing() -> String {
+    crate::domain::dates::format_date(crate::domain::dates::today_beijing())
 }
 
 pub(crate) fn add_years(date: &str, years: u32) -> String {
@@ -375,25 +372,22 @@ impl Instance {
             .kind()
             .ok_or_else(|| anyhow!("证书类型代码无效 (invalid type code)"))?;
         let number = content.certificate_no.clone().unwrap_or_default();
-        // The institute's own settings fill in what the content leaves out.
-        let issuer = content.issuer.get_or_insert_with(Default::default);
-        issuer
-            .name
-            .get_or_insert_with(|| cfg.institute.name.clone());
-        if issuer.address.is_none() && !cfg.institute.address.is_empty() {
-            issuer.address = Some(cfg.institute.address.clone());
+        if let Some(t) = template {
+            crate::domain::kind::check_template_serves(t.name(), t.kinds(), kind)?;
         }
-        issuer
-            .org_code
-            .get_or_insert_with(|| cfg.institute.org_code.clone());
-        issuer
-            .accreditation
-            .get_or_insert_with(|| cfg.institute.accreditation.clone());
-        issuer
-            .website
-            .get_or_insert_with(|| cfg.instance.base_url.clone());
+        // The issuer is the configured institute: content may only repeat it (issue 19); a
+        // revision keeps its original's accreditation.
+        let kept = revises
+            .as_ref()
+            .map(|o| o.identifier.parse::<Identifier>())
+            .transpose()?;
+        let issuer = crate::domain::issuer::Institute::from_config(cfg).resolve(
+            content.issuer.as_ref(),
+            kept.as_ref().map(Identifier::accreditation),
+        )?;
         let org_code = issuer.org_code.clone().unwrap_or_default();
         let accreditation = issuer.accreditation.clone().unwrap_or_default();
+        content.issuer = Some(issuer);
 
         let identifier = match &revises {
             None => Identifier::new(
@@ -420,7 +414,7 @@ impl Instance {
         let token = VerifyToken::generate()?;
         let check_code = CheckCode::generate()?;
         let verify_url = token.url(&cfg.instance.base_url);
-        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         let file_name = self.file_name_for(kind, &number, &content)?;
 
         // Refuse early what the store would refuse after the expensive work.
@@ -766,7 +760,7 @@ impl Instance {
         if self.store.supplement_by_number(&number).await?.is_some() {
             bail!("补充文件编号 {number} 已存在 (supplement number already used)");
         }
-        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         if issue_date < original.issue_date {
             bail!(
                 "补充文件的签发日期 {issue_date} 早于原证书的 {} (a supplement cannot predate the original)",
@@ -783,19 +777,11 @@ impl Instance {
             obj.insert("supplementNo".into(), number.clone().into());
             obj.insert("issueDate".into(), issue_date.clone().into());
             obj.insert("typeCode".into(), kind.code().into());
-            let mut issuer = serde_json::json!({
-                "name": cfg.institute.name,
-                "accreditation": cfg.institute.accreditation,
-                "website": cfg.instance.base_url,
-            });
-            for (k, v) in [
-                ("address", &cfg.institute.address),
-                ("phone", &cfg.institute.phone),
-            ] {
-                if !v.is_empty() {
-                    issuer[k] = v.clone().into();
-                }
-            }
+            // The configured institute, with the original's accreditation (issue 19).
+            let issuer = crate::domain::issuer::Institute::from_config(cfg)
+                .resolve(None, Some(orig_id.accreditation()))?;
+            let mut issuer = serde_json::to_value(issuer)?;
+            strip_nulls(&mut issuer);
             obj.insert("issuer".into(), issuer);
             obj.insert(
                 "original".into(),
@@ -1236,7 +1222,7 @@ mod tests {
     fn dates() {
         assert_eq!(add_years("2024-02-29", 6), "2030-02-28");
         assert_eq!(add_years("2024-03-08", 6), "2030-03-08");
-        assert_eq!(today_utc().len(), 10);
+        assert_eq!(today_beijing().len(), 10);
     }
 
     #[test]
