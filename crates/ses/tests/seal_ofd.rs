@@ -575,3 +575,53 @@ fn verifying_with_what_sealing_computed_reports_the_same_and_still_sees_changes(
         serde_json::to_value(&reused.signatures).unwrap()
     );
 }
+
+/// Values the sealer writes into the signature files are escaped by `ofd::xml_out`: a provider
+/// name with CR, quotes and `&`, and a signatures directory with `&` in its name (from the
+/// document's own OFD.xml) read back exactly, and the file verifies.
+#[test]
+fn signature_files_escape_what_they_write() {
+    let m = material();
+    let mut pkg = ofd::Package::from_zip(&tiny_ofd(), &ofd::Limits::default()).unwrap();
+    let ofd_xml = String::from_utf8(pkg.get("OFD.xml").unwrap().to_vec()).unwrap();
+    let ofd_xml = ofd_xml.replace(
+        "</ofd:DocRoot>",
+        "</ofd:DocRoot><ofd:Signatures>/Doc_0/R&amp;D/Signatures.xml</ofd:Signatures>",
+    );
+    pkg.insert("OFD.xml", ofd_xml.into_bytes()).unwrap();
+    let name = "ecert \"试用\" <R&D>\r\n'v1'\t";
+    let opts = ses::sign::SealOptions {
+        provider: ses::sign::Provider {
+            name: name.into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let sealed = ses::sign::seal_bytes(
+        &pkg.to_zip().unwrap(),
+        &m.seal,
+        &m.signer,
+        &opts,
+        &Hooks::default(),
+    )
+    .unwrap();
+    let rep = verify_bytes(
+        &sealed,
+        &VerifyOptions {
+            trust: m.trust.clone(),
+            validation_time: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(rep.indication, Indication::Passed, "{}", rep.to_text());
+    let sig_path = "Doc_0/R&D/Sign_0/Signature.xml";
+    assert_eq!(rep.signatures[0].path, sig_path);
+    let pkg = ofd::Package::from_zip(&sealed, &ofd::Limits::default()).unwrap();
+    let xml = ses::xmlsig::parse_signature_xml(sig_path, pkg.get(sig_path).unwrap()).unwrap();
+    assert_eq!(xml.provider.as_deref(), Some(name));
+    assert_eq!(xml.seal_path.as_deref(), Some("Doc_0/R&D/Sign_0/Seal.esl"));
+    assert_eq!(
+        xml.signed_value_path.as_deref(),
+        Some("Doc_0/R&D/Sign_0/SignedValue.dat")
+    );
+}
