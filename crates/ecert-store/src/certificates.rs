@@ -206,6 +206,9 @@ pub struct DownloadEntry {
     pub channel: String,
     /// Remote address.
     pub remote: Option<String>,
+    /// The sequence number of the audit entry written with it (R-6.5d); `None` for downloads
+    /// logged before the store recorded it.
+    pub audit_seq: Option<i64>,
 }
 
 /// A filter for listing certificates (API list/search). Dates are `YYYY-MM-DD`, inclusive.
@@ -372,7 +375,7 @@ impl TryFrom<SuppRow> for SupplementRecord {
     }
 }
 
-const DOWNLOAD_COLUMNS: &str = "at, certificate_id, supplement_id, who, channel, remote";
+const DOWNLOAD_COLUMNS: &str = "at, certificate_id, supplement_id, who, channel, remote, audit_seq";
 
 /// A row of `download_log`, read with [`DOWNLOAD_COLUMNS`].
 #[derive(sqlx::FromRow)]
@@ -383,6 +386,7 @@ struct DownloadRow {
     who: String,
     channel: String,
     remote: Option<String>,
+    audit_seq: Option<i64>,
 }
 
 impl From<DownloadRow> for DownloadEntry {
@@ -394,6 +398,7 @@ impl From<DownloadRow> for DownloadEntry {
             who: row.who,
             channel: row.channel,
             remote: row.remote,
+            audit_seq: row.audit_seq,
         }
     }
 }
@@ -1289,22 +1294,9 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO download_log (id, at, certificate_id, supplement_id, who, channel, remote) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(new_id()?)
-        .bind(now)
-        .bind(c.id.clone())
-        .bind(s.map(|s| s.id.clone()))
-        .bind(access.who.clone())
-        .bind(access.channel.clone())
-        .bind(access.remote.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(db("writing the download log"))?;
         let problems: Vec<String> = file.problems.iter().map(|p| p.to_string()).collect();
-        append_in(
+        // The audit entry first: its sequence number orders downloads of the same millisecond.
+        let entry = append_in(
             &mut tx,
             &AuditEvent {
                 actor: &access.who,
@@ -1321,13 +1313,29 @@ impl Store {
             },
         )
         .await?;
+        sqlx::query(
+            "INSERT INTO download_log (id, at, certificate_id, supplement_id, who, channel, remote, \
+             audit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(new_id()?)
+        .bind(now)
+        .bind(c.id.clone())
+        .bind(s.map(|s| s.id.clone()))
+        .bind(access.who.clone())
+        .bind(access.channel.clone())
+        .bind(access.remote.clone())
+        .bind(entry.seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("writing the download log"))?;
         tx.commit().await.map_err(db("committing the download log"))
     }
 
     /// The download log of a certificate (its supplements included), oldest first.
     pub async fn downloads_of(&self, certificate_id: &str) -> Result<Vec<DownloadEntry>> {
         let rows = sqlx::query_as::<_, DownloadRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {DOWNLOAD_COLUMNS} FROM download_log WHERE certificate_id = $1 ORDER BY at, id"
+            "SELECT {DOWNLOAD_COLUMNS} FROM download_log WHERE certificate_id = $1 \
+             ORDER BY at, audit_seq, id"
         )))
         .bind(certificate_id.to_owned())
         .fetch_all(&self.pool)

@@ -31,6 +31,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "seal_title_reuse",
         include_str!("../migrations/0004_seal_title_reuse.sql"),
     ),
+    (
+        5,
+        "download_audit_seq",
+        include_str!("../migrations/0005_download_audit_seq.sql"),
+    ),
 ];
 
 /// Which database is behind the store.
