@@ -10,7 +10,7 @@ Steps, per face:
 2. subset to GB 2312 + ASCII/Latin-1 + the symbol blocks certificates use, keeping the
    layout features typst applies to CJK text (locl changes the advances of e.g. "—");
 3. convert CFF cubic outlines to TrueType quadratic ones (glyf/loca), because OFD readers
-   handle TrueType best (DESIGN.md "Fonts");
+   handle TrueType best (docs/architecture.md, "Fonts");
 4. rename to a neutral family ("ECert Serif SC"): the result is a Modified Version under the
    SIL Open Font License 1.1 and must not use the reserved font name "Source".
 

@@ -8,7 +8,7 @@
 #
 # Only cases where zint kept the requested ECC level (the data fit) are written.
 # Byte-only inputs are left out on purpose: released zint writes them with the wrong start
-# indicator (brief section 8, bug 1; see tests/zint_bugs.rs).
+# indicator (bug 1 in crates/gridmatrix/tests/zint_bugs.rs).
 #
 # Usage: scripts/gm-vectors/make.sh [OUT]   (needs: zint, python3)
 set -euo pipefail
@@ -25,7 +25,7 @@ DATA = [[0, 15, 13, 11, 9], [45, 40, 35, 30, 25], [89, 79, 69, 59, 49], [146, 13
         [218, 194, 170, 146, 121], [305, 271, 237, 203, 169], [405, 360, 315, 270, 225],
         [521, 463, 405, 347, 289], [650, 578, 506, 434, 361], [794, 706, 618, 530, 441],
         [953, 847, 741, 635, 529], [1125, 1000, 875, 750, 625], [1313, 1167, 1021, 875, 729]]
-# zint 2.11.1 caps version 3 at 79 codewords (brief section 8, bug 3).
+# zint 2.11.1 caps version 3 at 79 codewords (bug 3 in crates/gridmatrix/tests/zint_bugs.rs).
 def cap(v, e):
     c = DATA[v - 1][e - 1]
     return min(c, 79) if v == 3 else c

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of `ecert serve` (issue 6; figures in docs/benchmarks.md, section "serve").
+# Load test of `ecert serve` (figures in docs/benchmarks.md, section "serve").
 #
 #   scripts/load/verify-page.sh [SECONDS]
 #   ECERT_BIN=path/to/ecert scripts/load/verify-page.sh   # use that binary, skip the build

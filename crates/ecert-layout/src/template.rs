@@ -98,6 +98,8 @@ impl Builtin {
 pub struct Template {
     name: String,
     main: String,
+    /// The certificate type codes it declares to serve ([`Template::kinds`]).
+    kinds: Vec<u8>,
     files: BTreeMap<String, Vec<u8>>,
     /// The files parsed for typst, made on first use and shared by clones.
     prepared: crate::world::PreparedCell,
@@ -123,6 +125,9 @@ impl Template {
                 Self {
                     name: which.name().into(),
                     main: "/main.typ".into(),
+                    // The shipped declarations are checked by a test.
+                    kinds: declared_kinds(which.name(), which.source().as_bytes())
+                        .unwrap_or_default(),
                     files,
                     prepared: Default::default(),
                 }
@@ -148,14 +153,16 @@ impl Template {
         }
         map.entry("/ecert.typ".to_string())
             .or_insert_with(|| LIB.as_bytes().to_vec());
-        if !map.contains_key(main) {
+        let Some(main_file) = map.get(main) else {
             return Err(LayoutError::Template(format!(
                 "{name}: no main file {main}"
             )));
-        }
+        };
+        let kinds = declared_kinds(name, main_file)?;
         Ok(Self {
             name: name.into(),
             main: main.into(),
+            kinds,
             files: map,
             prepared: Default::default(),
         })
@@ -206,6 +213,20 @@ impl Template {
         &self.name
     }
 
+    /// The certificate type codes (R-4.5.5, 1–8) the template declares it serves, in the
+    /// order declared; empty when it declares none. A template declares them with one line
+    /// among the comment lines at the top of its main file:
+    ///
+    /// ```typst
+    /// // ecert: kinds = 1, 3
+    /// ```
+    ///
+    /// ecert refuses to lay out a certificate of another kind with it (R-4.3.1: one uniform
+    /// style per kind). The shipped templates declare theirs the same way.
+    pub fn kinds(&self) -> &[u8] {
+        &self.kinds
+    }
+
     /// The entry file's virtual path.
     pub fn main(&self) -> &str {
         &self.main
@@ -218,5 +239,94 @@ impl Template {
 
     pub(crate) fn prepared(&self) -> &crate::world::PreparedCell {
         &self.prepared
+    }
+}
+
+/// The `// ecert: kinds = …` declaration among the comment lines that open `main`.
+fn declared_kinds(name: &str, main: &[u8]) -> Result<Vec<u8>, LayoutError> {
+    let bad = |why: String| LayoutError::Template(format!("{name}: {why}"));
+    let text = String::from_utf8_lossy(main);
+    let mut kinds: Option<Vec<u8>> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some(comment) = line.strip_prefix("//") else {
+            break;
+        };
+        let Some(decl) = comment.trim().strip_prefix("ecert:") else {
+            continue;
+        };
+        let Some(list) = decl
+            .trim()
+            .strip_prefix("kinds")
+            .and_then(|r| r.trim_start().strip_prefix('='))
+        else {
+            return Err(bad(format!(
+                "模板声明“{line}”无法识别，应为“// ecert: kinds = 1, 3” (unknown template declaration; expected `// ecert: kinds = 1, 3`, type codes 1–8)"
+            )));
+        };
+        if kinds.is_some() {
+            return Err(bad(
+                "模板声明了两次 kinds (the template declares its kinds twice)".into(),
+            ));
+        }
+        let mut codes = Vec::new();
+        for part in list.split(',') {
+            let part = part.trim();
+            match part.parse::<u8>() {
+                Ok(c @ 1..=8) if !codes.contains(&c) => codes.push(c),
+                _ => {
+                    return Err(bad(format!(
+                        "模板声明的证书类型代码“{part}”无效，应为 1–8，各一次 (invalid type code {part:?} in `ecert: kinds`: expected 1–8, each once)"
+                    )));
+                }
+            }
+        }
+        kinds = Some(codes);
+    }
+    Ok(kinds.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each shipped template declares exactly the type codes it is the default for.
+    #[test]
+    fn shipped_templates_declare_their_kinds() {
+        for b in Builtin::ALL {
+            let declared = Template::builtin(b).kinds().to_vec();
+            let defaults: Vec<u8> = (1..=8)
+                .filter(|c| Builtin::for_type_code(*c) == Some(b))
+                .collect();
+            assert_eq!(declared, defaults, "{}", b.name());
+            declared_kinds(b.name(), b.source().as_bytes()).expect("well-formed");
+        }
+        assert!(Template::builtin(Builtin::Supplement).kinds().is_empty());
+    }
+
+    #[test]
+    fn kinds_declarations() {
+        let t = |src: &str| {
+            Template::from_files("t", "/main.typ", [("/main.typ".to_string(), src.into())])
+        };
+        let ok = t("// my template\n//ecert: kinds = 7, 1\n#import \"/ecert.typ\": *\n")
+            .expect("declared");
+        assert_eq!(ok.kinds(), [7, 1]);
+        assert!(t("= Title\n").expect("undeclared").kinds().is_empty());
+        // Only the opening comment lines count.
+        let late = t("#let x = 1\n// ecert: kinds = 7\n").expect("late line");
+        assert!(late.kinds().is_empty());
+        for bad in [
+            "// ecert: kinds = 9\n",
+            "// ecert: kinds = 1, 1\n",
+            "// ecert: kinds = \n",
+            "// ecert: kind = 1\n",
+            "// ecert: kinds = 1\n// ecert: kinds = 2\n",
+        ] {
+            assert!(matches!(t(bad), Err(LayoutError::Template(_))), "{bad:?}");
+        }
     }
 }

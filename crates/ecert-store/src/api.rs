@@ -3,12 +3,12 @@
 
 use serde_json::json;
 use sqlx::Row;
-use sqlx::any::AnyRow;
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, append_in};
 use crate::crypto::{MasterKey, aad, new_id};
 use crate::error::{Result, StoreError, db, is_unique_violation};
+use crate::rows::At;
 use crate::store::{Store, now_ms};
 
 /// AAD purpose of encrypted client secrets.
@@ -59,21 +59,37 @@ pub enum IdempotencyState {
     Mismatch,
 }
 
-fn client_from_row(row: &AnyRow) -> Result<ApiClient> {
-    let op = "reading an API client";
-    let secret: Option<Vec<u8>> = row.try_get("secret_cipher").map_err(db(op))?;
-    let enabled: i64 = row.try_get("enabled").map_err(db(op))?;
-    Ok(ApiClient {
-        id: row.try_get("id").map_err(db(op))?,
-        name: row.try_get("name").map_err(db(op))?,
-        public_key: row.try_get("public_key").map_err(db(op))?,
-        has_secret: secret.is_some(),
-        enabled: enabled != 0,
-        created_at_ms: row.try_get("created_at").map_err(db(op))?,
-    })
+const CLIENT_COLUMNS: &str = "id, name, public_key, secret_cipher, enabled, created_at";
+
+/// A row of `api_clients`, read with [`CLIENT_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    id: String,
+    name: String,
+    public_key: Option<Vec<u8>>,
+    secret_cipher: Option<Vec<u8>>,
+    enabled: i64,
+    created_at: i64,
 }
 
-const CLIENT_COLUMNS: &str = "id, name, public_key, secret_cipher, enabled, created_at";
+impl TryFrom<ClientRow> for ApiClient {
+    type Error = StoreError;
+
+    fn try_from(row: ClientRow) -> Result<Self> {
+        let at = At {
+            table: "api_clients",
+            key: &row.id,
+        };
+        Ok(ApiClient {
+            enabled: at.flag("enabled", row.enabled)?,
+            has_secret: row.secret_cipher.is_some(),
+            public_key: row.public_key,
+            created_at_ms: row.created_at,
+            name: row.name,
+            id: row.id,
+        })
+    }
+}
 
 impl Store {
     /// Registers a client. A shared secret is encrypted under `master` (required then).
@@ -168,27 +184,26 @@ impl Store {
 
     /// Every client, by name.
     pub async fn api_clients(&self) -> Result<Vec<ApiClient>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query_as::<_, ClientRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {CLIENT_COLUMNS} FROM api_clients ORDER BY name"
         )))
         .fetch_all(&self.pool)
         .await
         .map_err(db("listing API clients"))?
-        .iter()
-        .map(client_from_row)
+        .into_iter()
+        .map(ApiClient::try_from)
         .collect()
     }
 
     async fn client_where(&self, col: &'static str, v: &str) -> Result<Option<ApiClient>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query_as::<_, ClientRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {CLIENT_COLUMNS} FROM api_clients WHERE {col} = $1"
         )))
         .bind(v.to_owned())
         .fetch_optional(&self.pool)
         .await
         .map_err(db("looking up an API client"))?
-        .as_ref()
-        .map(client_from_row)
+        .map(ApiClient::try_from)
         .transpose()
     }
 

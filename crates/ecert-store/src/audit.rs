@@ -211,18 +211,35 @@ pub(crate) async fn append_in(tx: &mut WriteTx, event: &AuditEvent<'_>) -> Resul
     })
 }
 
-fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
-    let op = "reading an audit entry";
-    Ok(AuditEntry {
-        seq: row.try_get("seq").map_err(db(op))?,
-        at_ms: row.try_get("at").map_err(db(op))?,
-        actor: row.try_get("actor").map_err(db(op))?,
-        action: row.try_get("action").map_err(db(op))?,
-        subject: row.try_get("subject").map_err(db(op))?,
-        details: row.try_get("details").map_err(db(op))?,
-        prev_hash: row.try_get("prev_hash").map_err(db(op))?,
-        hash: row.try_get("hash").map_err(db(op))?,
-    })
+/// The columns of `audit_log`, in the order of [`EntryRow`].
+const ENTRY_COLUMNS: &str = "seq, at, actor, action, subject, details, prev_hash, hash";
+
+/// A row of `audit_log`, read with [`ENTRY_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    seq: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    subject: String,
+    details: String,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl From<EntryRow> for AuditEntry {
+    fn from(row: EntryRow) -> Self {
+        AuditEntry {
+            seq: row.seq,
+            at_ms: row.at,
+            actor: row.actor,
+            action: row.action,
+            subject: row.subject,
+            details: row.details,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        }
+    }
 }
 
 fn to32(v: &[u8], seq: i64) -> Result<[u8; 32]> {
@@ -259,29 +276,27 @@ impl Store {
 
     /// Entries with `seq` in `from..=to`, in order.
     pub async fn audit_entries(&self, from: i64, to: i64) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log \
-             WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
-        )
+        let rows = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq"
+        )))
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
         .await
         .map_err(db("reading audit entries"))?;
-        rows.iter().map(entry_from_row).collect()
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
     /// Entries about one subject (e.g. a certificate number), in order.
     pub async fn audit_entries_for(&self, subject: &str) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query(
-            "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log \
-             WHERE subject = $1 ORDER BY seq",
-        )
+        let rows = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE subject = $1 ORDER BY seq"
+        )))
         .bind(subject.to_owned())
         .fetch_all(&self.pool)
         .await
         .map_err(db("reading audit entries"))?;
-        rows.iter().map(entry_from_row).collect()
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
     /// Walks the whole chain from entry 1 and reports the first edited, removed, inserted or
@@ -316,13 +331,12 @@ impl Store {
         let mut prev: Vec<u8> = GENESIS.to_vec();
         let mut anchor_seen = false;
         {
-            let mut rows = sqlx::query(
-                "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log \
-                 ORDER BY seq",
-            )
+            let mut rows = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(format!(
+                "SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq"
+            )))
             .fetch(&mut *tx);
             while let Some(row) = rows.try_next().await.map_err(db("reading the audit log"))? {
-                let e = entry_from_row(&row)?;
+                let e = AuditEntry::from(row);
                 entries += 1;
                 let bad = |problem| AuditFault { seq: 0, problem };
                 let found = if e.seq > head_seq {

@@ -6,12 +6,12 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use serde_json::json;
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::audit::{AuditEvent, append_in};
 use crate::blobs::{ProblemKind, ReplicaProblem, VerifiedFile, certificate_key, supplement_key};
 use crate::crypto::{ct_eq, hex, new_id, random_bytes, sm3, token_hash};
 use crate::error::{Result, StoreError, db, is_unique_violation};
+use crate::rows::At;
 use crate::store::{CrashPoint, Store, WriteTx, now_ms};
 
 /// Life state of a certificate record.
@@ -206,6 +206,9 @@ pub struct DownloadEntry {
     pub channel: String,
     /// Remote address.
     pub remote: Option<String>,
+    /// The sequence number of the audit entry written with it (R-6.5d); `None` for downloads
+    /// logged before the store recorded it.
+    pub audit_seq: Option<i64>,
 }
 
 /// A filter for listing certificates (API list/search). Dates are `YYYY-MM-DD`, inclusive.
@@ -260,82 +263,144 @@ const CERT_COLUMNS: &str = "id, number, identifier, kind, customer_name, instrum
 const SUPP_COLUMNS: &str = "id, certificate_id, seq, number, file_name, file_sm3, file_size, \
     blob_key, created_at, token_hash";
 
-fn hash32(v: Vec<u8>, table: &'static str, key: &str, col: &str) -> Result<[u8; 32]> {
-    v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
-        table,
-        key: key.to_owned(),
-        problem: format!("{col} has {} bytes, expected 32", v.len()),
-    })
+/// A row of `certificates`, read with [`CERT_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct CertRow {
+    id: String,
+    number: String,
+    identifier: String,
+    kind: i64,
+    customer_name: String,
+    instrument_name: String,
+    serial_number: String,
+    issue_date: String,
+    status: String,
+    revision: i64,
+    revises: Option<String>,
+    superseded_by: Option<String>,
+    token_hash: Vec<u8>,
+    check_code: String,
+    file_name: String,
+    file_sm3: Vec<u8>,
+    file_size: i64,
+    blob_key: String,
+    created_at: i64,
+    status_at: i64,
+    retention_until: Option<String>,
 }
 
-fn cert_from_row(row: &AnyRow) -> Result<CertificateRecord> {
-    let op = "reading a certificate record";
-    let id: String = row.try_get("id").map_err(db(op))?;
-    let status: String = row.try_get("status").map_err(db(op))?;
-    let status = CertificateStatus::parse(&status).ok_or_else(|| StoreError::Corrupt {
-        table: "certificates",
-        key: id.clone(),
-        problem: format!("unknown status {status:?}"),
-    })?;
-    Ok(CertificateRecord {
-        number: row.try_get("number").map_err(db(op))?,
-        identifier: row.try_get("identifier").map_err(db(op))?,
-        kind: row.try_get("kind").map_err(db(op))?,
-        customer_name: row.try_get("customer_name").map_err(db(op))?,
-        instrument_name: row.try_get("instrument_name").map_err(db(op))?,
-        serial_number: row.try_get("serial_number").map_err(db(op))?,
-        issue_date: row.try_get("issue_date").map_err(db(op))?,
-        status,
-        revision: row.try_get("revision").map_err(db(op))?,
-        revises: row.try_get("revises").map_err(db(op))?,
-        superseded_by: row.try_get("superseded_by").map_err(db(op))?,
-        token_hash: hash32(
-            row.try_get("token_hash").map_err(db(op))?,
-            "certificates",
-            &id,
-            "token_hash",
-        )?,
-        check_code: row.try_get("check_code").map_err(db(op))?,
-        file_name: row.try_get("file_name").map_err(db(op))?,
-        file_sm3: hash32(
-            row.try_get("file_sm3").map_err(db(op))?,
-            "certificates",
-            &id,
-            "file_sm3",
-        )?,
-        file_size: row.try_get("file_size").map_err(db(op))?,
-        blob_key: row.try_get("blob_key").map_err(db(op))?,
-        created_at_ms: row.try_get("created_at").map_err(db(op))?,
-        status_at_ms: row.try_get("status_at").map_err(db(op))?,
-        retention_until: row.try_get("retention_until").map_err(db(op))?,
-        id,
-    })
+impl TryFrom<CertRow> for CertificateRecord {
+    type Error = StoreError;
+
+    fn try_from(row: CertRow) -> Result<Self> {
+        let at = At {
+            table: "certificates",
+            key: &row.id,
+        };
+        let status = CertificateStatus::parse(&row.status).ok_or_else(|| {
+            at.unknown(
+                "status",
+                &row.status,
+                "valid, revised, supplemented or disposed",
+            )
+        })?;
+        let token_hash = at.hash("token_hash", row.token_hash)?;
+        let file_sm3 = at.hash("file_sm3", row.file_sm3)?;
+        Ok(CertificateRecord {
+            id: row.id,
+            number: row.number,
+            identifier: row.identifier,
+            kind: row.kind,
+            customer_name: row.customer_name,
+            instrument_name: row.instrument_name,
+            serial_number: row.serial_number,
+            issue_date: row.issue_date,
+            status,
+            revision: row.revision,
+            revises: row.revises,
+            superseded_by: row.superseded_by,
+            token_hash,
+            check_code: row.check_code,
+            file_name: row.file_name,
+            file_sm3,
+            file_size: row.file_size,
+            blob_key: row.blob_key,
+            created_at_ms: row.created_at,
+            status_at_ms: row.status_at,
+            retention_until: row.retention_until,
+        })
+    }
 }
 
-fn supp_from_row(row: &AnyRow) -> Result<SupplementRecord> {
-    let op = "reading a supplement record";
-    let id: String = row.try_get("id").map_err(db(op))?;
-    Ok(SupplementRecord {
-        certificate_id: row.try_get("certificate_id").map_err(db(op))?,
-        seq: row.try_get("seq").map_err(db(op))?,
-        number: row.try_get("number").map_err(db(op))?,
-        file_name: row.try_get("file_name").map_err(db(op))?,
-        file_sm3: hash32(
-            row.try_get("file_sm3").map_err(db(op))?,
-            "supplements",
-            &id,
-            "file_sm3",
-        )?,
-        file_size: row.try_get("file_size").map_err(db(op))?,
-        blob_key: row.try_get("blob_key").map_err(db(op))?,
-        created_at_ms: row.try_get("created_at").map_err(db(op))?,
-        token_hash: row
-            .try_get::<Option<Vec<u8>>, _>("token_hash")
-            .map_err(db(op))?
-            .map(|v| hash32(v, "supplements", &id, "token_hash"))
-            .transpose()?,
-        id,
-    })
+/// A row of `supplements`, read with [`SUPP_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct SuppRow {
+    id: String,
+    certificate_id: String,
+    seq: i64,
+    number: String,
+    file_name: String,
+    file_sm3: Vec<u8>,
+    file_size: i64,
+    blob_key: String,
+    created_at: i64,
+    token_hash: Option<Vec<u8>>,
+}
+
+impl TryFrom<SuppRow> for SupplementRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SuppRow) -> Result<Self> {
+        let at = At {
+            table: "supplements",
+            key: &row.id,
+        };
+        let file_sm3 = at.hash("file_sm3", row.file_sm3)?;
+        let token_hash = row
+            .token_hash
+            .map(|h| at.hash("token_hash", h))
+            .transpose()?;
+        Ok(SupplementRecord {
+            id: row.id,
+            certificate_id: row.certificate_id,
+            seq: row.seq,
+            number: row.number,
+            file_name: row.file_name,
+            file_sm3,
+            file_size: row.file_size,
+            blob_key: row.blob_key,
+            created_at_ms: row.created_at,
+            token_hash,
+        })
+    }
+}
+
+const DOWNLOAD_COLUMNS: &str = "at, certificate_id, supplement_id, who, channel, remote, audit_seq";
+
+/// A row of `download_log`, read with [`DOWNLOAD_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct DownloadRow {
+    at: i64,
+    certificate_id: String,
+    supplement_id: Option<String>,
+    who: String,
+    channel: String,
+    remote: Option<String>,
+    audit_seq: Option<i64>,
+}
+
+impl From<DownloadRow> for DownloadEntry {
+    fn from(row: DownloadRow) -> Self {
+        DownloadEntry {
+            at_ms: row.at,
+            certificate_id: row.certificate_id,
+            supplement_id: row.supplement_id,
+            who: row.who,
+            channel: row.channel,
+            remote: row.remote,
+            audit_seq: row.audit_seq,
+        }
+    }
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> StoreError {
@@ -422,7 +487,7 @@ impl Store {
         arg: BindArg,
     ) -> Result<Option<CertificateRecord>> {
         let sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE {clause}");
-        let q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let q = sqlx::query_as::<_, CertRow>(sqlx::AssertSqlSafe(sql));
         let q = match arg {
             BindArg::Text(s) => q.bind(s),
             BindArg::Bytes(b) => q.bind(b),
@@ -430,8 +495,7 @@ impl Store {
         q.fetch_optional(&self.pool)
             .await
             .map_err(db("looking up a certificate"))?
-            .as_ref()
-            .map(cert_from_row)
+            .map(CertificateRecord::try_from)
             .transpose()
     }
 
@@ -481,15 +545,14 @@ impl Store {
         &self,
         digest: &[u8; 32],
     ) -> Result<Option<SupplementRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query_as::<_, SuppRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {SUPP_COLUMNS} FROM supplements WHERE file_sm3 = $1"
         )))
         .bind(digest.to_vec())
         .fetch_optional(&self.pool)
         .await
         .map_err(db("looking up a supplement by file hash"))?
-        .as_ref()
-        .map(supp_from_row)
+        .map(SupplementRecord::try_from)
         .transpose()
     }
 
@@ -572,27 +635,26 @@ impl Store {
 
     /// Supplements of a certificate, in order.
     pub async fn supplements_of(&self, certificate_id: &str) -> Result<Vec<SupplementRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows = sqlx::query_as::<_, SuppRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {SUPP_COLUMNS} FROM supplements WHERE certificate_id = $1 ORDER BY seq"
         )))
         .bind(certificate_id.to_owned())
         .fetch_all(&self.pool)
         .await
         .map_err(db("listing supplements"))?;
-        rows.iter().map(supp_from_row).collect()
+        rows.into_iter().map(SupplementRecord::try_from).collect()
     }
 
     /// A supplement by record id.
     pub async fn supplement(&self, id: &str) -> Result<Option<SupplementRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query_as::<_, SuppRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {SUPP_COLUMNS} FROM supplements WHERE id = $1"
         )))
         .bind(id.to_owned())
         .fetch_optional(&self.pool)
         .await
         .map_err(db("looking up a supplement"))?
-        .as_ref()
-        .map(supp_from_row)
+        .map(SupplementRecord::try_from)
         .transpose()
     }
 
@@ -602,15 +664,14 @@ impl Store {
         &self,
         token: &str,
     ) -> Result<Option<(SupplementRecord, StatusView)>> {
-        let supp = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let supp = sqlx::query_as::<_, SuppRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {SUPP_COLUMNS} FROM supplements WHERE token_hash = $1"
         )))
         .bind(token_hash(token).to_vec())
         .fetch_optional(&self.pool)
         .await
         .map_err(db("looking up a supplement by token"))?
-        .as_ref()
-        .map(supp_from_row)
+        .map(SupplementRecord::try_from)
         .transpose()?;
         match supp {
             None => Ok(None),
@@ -626,15 +687,14 @@ impl Store {
 
     /// A supplement by its number.
     pub async fn supplement_by_number(&self, number: &str) -> Result<Option<SupplementRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query_as::<_, SuppRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {SUPP_COLUMNS} FROM supplements WHERE number = $1"
         )))
         .bind(number.to_owned())
         .fetch_optional(&self.pool)
         .await
         .map_err(db("looking up a supplement"))?
-        .as_ref()
-        .map(supp_from_row)
+        .map(SupplementRecord::try_from)
         .transpose()
     }
 
@@ -686,7 +746,7 @@ impl Store {
             n => n.min(1000),
         };
         sql.push_str(&format!(" ORDER BY issue_date, number LIMIT {limit}"));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, CertRow>(sqlx::AssertSqlSafe(sql));
         for a in args {
             query = query.bind(a);
         }
@@ -694,7 +754,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(db("listing certificates"))?;
-        rows.iter().map(cert_from_row).collect()
+        rows.into_iter().map(CertificateRecord::try_from).collect()
     }
 
     /// Refuses a new certificate whose number, identifier or token is taken.
@@ -1234,22 +1294,9 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO download_log (id, at, certificate_id, supplement_id, who, channel, remote) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(new_id()?)
-        .bind(now)
-        .bind(c.id.clone())
-        .bind(s.map(|s| s.id.clone()))
-        .bind(access.who.clone())
-        .bind(access.channel.clone())
-        .bind(access.remote.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(db("writing the download log"))?;
         let problems: Vec<String> = file.problems.iter().map(|p| p.to_string()).collect();
-        append_in(
+        // The audit entry first: its sequence number orders downloads of the same millisecond.
+        let entry = append_in(
             &mut tx,
             &AuditEvent {
                 actor: &access.who,
@@ -1266,32 +1313,35 @@ impl Store {
             },
         )
         .await?;
+        sqlx::query(
+            "INSERT INTO download_log (id, at, certificate_id, supplement_id, who, channel, remote, \
+             audit_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(new_id()?)
+        .bind(now)
+        .bind(c.id.clone())
+        .bind(s.map(|s| s.id.clone()))
+        .bind(access.who.clone())
+        .bind(access.channel.clone())
+        .bind(access.remote.clone())
+        .bind(entry.seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("writing the download log"))?;
         tx.commit().await.map_err(db("committing the download log"))
     }
 
     /// The download log of a certificate (its supplements included), oldest first.
     pub async fn downloads_of(&self, certificate_id: &str) -> Result<Vec<DownloadEntry>> {
-        let op = "reading the download log";
-        let rows = sqlx::query(
-            "SELECT at, certificate_id, supplement_id, who, channel, remote FROM download_log \
-             WHERE certificate_id = $1 ORDER BY at, id",
-        )
+        let rows = sqlx::query_as::<_, DownloadRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {DOWNLOAD_COLUMNS} FROM download_log WHERE certificate_id = $1 \
+             ORDER BY at, audit_seq, id"
+        )))
         .bind(certificate_id.to_owned())
         .fetch_all(&self.pool)
         .await
-        .map_err(db(op))?;
-        rows.iter()
-            .map(|r| {
-                Ok(DownloadEntry {
-                    at_ms: r.try_get("at").map_err(db(op))?,
-                    certificate_id: r.try_get("certificate_id").map_err(db(op))?,
-                    supplement_id: r.try_get("supplement_id").map_err(db(op))?,
-                    who: r.try_get("who").map_err(db(op))?,
-                    channel: r.try_get("channel").map_err(db(op))?,
-                    remote: r.try_get("remote").map_err(db(op))?,
-                })
-            })
-            .collect()
+        .map_err(db("reading the download log"))?;
+        Ok(rows.into_iter().map(DownloadEntry::from).collect())
     }
 
     /// Every (blob key, SM3) the database references.

@@ -4,12 +4,12 @@
 
 use serde_json::json;
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use crate::audit::{AuditEvent, append_in};
 use crate::certificates::{CertificateRecord, CertificateStatus};
 use crate::crypto::new_id;
 use crate::error::{Result, StoreError, db};
+use crate::rows::At;
 use crate::store::{Store, now_ms};
 
 /// R-6.5c: certificates are kept at least this many years after issue.
@@ -74,27 +74,45 @@ pub struct DisposalRecord {
 const DISP_COLUMNS: &str = "d.id, d.certificate_id, c.number, d.state, d.proposed_by, \
     d.proposed_at, d.approved_by, d.approved_at, d.executed_by, d.executed_at";
 
-fn disp_from_row(row: &AnyRow) -> Result<DisposalRecord> {
-    let op = "reading a disposal record";
-    let id: String = row.try_get("id").map_err(db(op))?;
-    let state: String = row.try_get("state").map_err(db(op))?;
-    let state = DisposalState::parse(&state).ok_or_else(|| StoreError::Corrupt {
-        table: "disposals",
-        key: id.clone(),
-        problem: format!("unknown state {state:?}"),
-    })?;
-    Ok(DisposalRecord {
-        certificate_id: row.try_get("certificate_id").map_err(db(op))?,
-        number: row.try_get("number").map_err(db(op))?,
-        state,
-        proposed_by: row.try_get("proposed_by").map_err(db(op))?,
-        proposed_at_ms: row.try_get("proposed_at").map_err(db(op))?,
-        approved_by: row.try_get("approved_by").map_err(db(op))?,
-        approved_at_ms: row.try_get("approved_at").map_err(db(op))?,
-        executed_by: row.try_get("executed_by").map_err(db(op))?,
-        executed_at_ms: row.try_get("executed_at").map_err(db(op))?,
-        id,
-    })
+/// A row of `disposals` joined with its certificate's number, read with [`DISP_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct DispRow {
+    id: String,
+    certificate_id: String,
+    number: String,
+    state: String,
+    proposed_by: String,
+    proposed_at: i64,
+    approved_by: Option<String>,
+    approved_at: Option<i64>,
+    executed_by: Option<String>,
+    executed_at: Option<i64>,
+}
+
+impl TryFrom<DispRow> for DisposalRecord {
+    type Error = StoreError;
+
+    fn try_from(row: DispRow) -> Result<Self> {
+        let state = DisposalState::parse(&row.state).ok_or_else(|| {
+            At {
+                table: "disposals",
+                key: &row.id,
+            }
+            .unknown("state", &row.state, "proposed, approved or executed")
+        })?;
+        Ok(DisposalRecord {
+            id: row.id,
+            certificate_id: row.certificate_id,
+            number: row.number,
+            state,
+            proposed_by: row.proposed_by,
+            proposed_at_ms: row.proposed_at,
+            approved_by: row.approved_by,
+            approved_at_ms: row.approved_at,
+            executed_by: row.executed_by,
+            executed_at_ms: row.executed_at,
+        })
+    }
 }
 
 fn invalid(field: &'static str, problem: impl Into<String>) -> StoreError {
@@ -385,7 +403,7 @@ impl Store {
 
     /// The disposal of a certificate, if any.
     pub async fn disposal_of(&self, certificate_id: &str) -> Result<Option<DisposalRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
+        sqlx::query_as::<_, DispRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {DISP_COLUMNS} FROM disposals d JOIN certificates c ON c.id = d.certificate_id \
              WHERE d.certificate_id = $1"
         )))
@@ -393,8 +411,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await
         .map_err(db("looking up a disposal"))?
-        .as_ref()
-        .map(disp_from_row)
+        .map(DisposalRecord::try_from)
         .transpose()
     }
 
@@ -416,7 +433,7 @@ impl Store {
             sql.push_str(" WHERE d.state = $1");
         }
         sql.push_str(" ORDER BY d.proposed_at, c.number");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query_as::<_, DispRow>(sqlx::AssertSqlSafe(sql));
         if let Some(s) = state {
             q = q.bind(s.as_str().to_owned());
         }
@@ -424,7 +441,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(db("listing disposals"))?;
-        rows.iter().map(disp_from_row).collect()
+        rows.into_iter().map(DisposalRecord::try_from).collect()
     }
 }
 

@@ -51,6 +51,23 @@ pub enum StoreError {
         /// What is wrong.
         problem: String,
     },
+    /// A column holds a value the store never writes (edited by hand, or a bug). Raised while
+    /// turning a row into a record, instead of guessing or panicking.
+    #[error(
+        "corrupt record in {table} ({key}): column {column} holds {value}, expected {expected}"
+    )]
+    CorruptColumn {
+        /// Table name.
+        table: &'static str,
+        /// Key of the row.
+        key: String,
+        /// The column.
+        column: &'static str,
+        /// The value found: text quoted, integers as they are, byte strings by their length.
+        value: String,
+        /// What the column must hold.
+        expected: &'static str,
+    },
     /// Input refused before anything was written.
     #[error("invalid {field}: {problem}")]
     Invalid {

@@ -55,6 +55,7 @@ mod crypto;
 mod disposal;
 mod error;
 mod library;
+mod rows;
 mod store;
 
 pub use api::{ApiClient, ClientCredential, IdempotencyState};

@@ -4,12 +4,12 @@
 
 use serde_json::json;
 use sqlx::Row;
-use sqlx::any::AnyRow;
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, append_in};
 use crate::crypto::{KEY_ALG, MasterKey, aad, hex, new_id, parse_hex, sm3};
 use crate::error::{Result, StoreError, db, is_unique_violation};
+use crate::rows::At;
 use crate::store::{Store, now_ms};
 
 /// Plaintext of the master-key check value.
@@ -19,7 +19,8 @@ const CHECK_SETTING: &str = "master_key_check";
 /// A seal to add to the library.
 #[derive(Debug, Clone)]
 pub struct NewSeal {
-    /// Unique name (e.g. "XX计量院校准电子证书专用章").
+    /// Name, its title (e.g. "XX计量院校准电子证书专用章"): unique among active seals; a
+    /// retired seal's name can be given to a new seal (key roll-over).
     pub name: String,
     /// Kind (检定/校准/检验/检测, or the application's code for it).
     pub kind: String,
@@ -99,23 +100,117 @@ pub struct Institute {
 const SEAL_COLUMNS: &str = "id, name, kind, image, image_format, seal_der, maker_cert_der, \
     signer_cert_der, key_alg, status, created_at, updated_at";
 
-fn seal_from_row(row: &AnyRow) -> Result<SealRecord> {
-    let op = "reading a seal";
-    let status: String = row.try_get("status").map_err(db(op))?;
-    Ok(SealRecord {
-        id: row.try_get("id").map_err(db(op))?,
-        name: row.try_get("name").map_err(db(op))?,
-        kind: row.try_get("kind").map_err(db(op))?,
-        image: row.try_get("image").map_err(db(op))?,
-        image_format: row.try_get("image_format").map_err(db(op))?,
-        seal_der: row.try_get("seal_der").map_err(db(op))?,
-        maker_cert_der: row.try_get("maker_cert_der").map_err(db(op))?,
-        signer_cert_der: row.try_get("signer_cert_der").map_err(db(op))?,
-        key_alg: row.try_get("key_alg").map_err(db(op))?,
-        active: status == "active",
-        created_at_ms: row.try_get("created_at").map_err(db(op))?,
-        updated_at_ms: row.try_get("updated_at").map_err(db(op))?,
-    })
+/// A row of `seals` without the encrypted key, read with [`SEAL_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct SealRow {
+    id: String,
+    name: String,
+    kind: String,
+    image: Vec<u8>,
+    image_format: String,
+    seal_der: Option<Vec<u8>>,
+    maker_cert_der: Vec<u8>,
+    signer_cert_der: Vec<u8>,
+    key_alg: String,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<SealRow> for SealRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SealRow) -> Result<Self> {
+        let active = match row.status.as_str() {
+            "active" => true,
+            "retired" => false,
+            other => {
+                return Err(At {
+                    table: "seals",
+                    key: &row.id,
+                }
+                .unknown("status", other, "active or retired"));
+            }
+        };
+        Ok(SealRecord {
+            id: row.id,
+            name: row.name,
+            kind: row.kind,
+            image: row.image,
+            image_format: row.image_format,
+            seal_der: row.seal_der,
+            maker_cert_der: row.maker_cert_der,
+            signer_cert_der: row.signer_cert_der,
+            key_alg: row.key_alg,
+            active,
+            created_at_ms: row.created_at,
+            updated_at_ms: row.updated_at,
+        })
+    }
+}
+
+const TEMPLATE_COLUMNS: &str = "name, version, kind, body_sm3, created_at";
+
+/// A row of `templates` without its body, read with [`TEMPLATE_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct TemplateRow {
+    name: String,
+    version: i64,
+    kind: Option<i64>,
+    body_sm3: Vec<u8>,
+    created_at: i64,
+}
+
+/// A row of `templates` with its body: [`TEMPLATE_COLUMNS`] and `body`.
+#[derive(sqlx::FromRow)]
+struct TemplateBodyRow {
+    #[sqlx(flatten)]
+    meta: TemplateRow,
+    body: Vec<u8>,
+}
+
+impl TryFrom<TemplateRow> for TemplateRecord {
+    type Error = StoreError;
+
+    fn try_from(row: TemplateRow) -> Result<Self> {
+        let key = format!("{} v{}", row.name, row.version);
+        let body_sm3 = At {
+            table: "templates",
+            key: &key,
+        }
+        .hash("body_sm3", row.body_sm3)?;
+        Ok(TemplateRecord {
+            name: row.name,
+            version: row.version,
+            kind: row.kind,
+            body_sm3,
+            created_at_ms: row.created_at,
+        })
+    }
+}
+
+const INSTITUTE_COLUMNS: &str = "id, name, org_code, accreditation_id, details";
+
+/// A row of `institutes`, read with [`INSTITUTE_COLUMNS`].
+#[derive(sqlx::FromRow)]
+struct InstituteRow {
+    id: String,
+    name: String,
+    org_code: String,
+    accreditation_id: Option<String>,
+    details: String,
+}
+
+impl From<InstituteRow> for Institute {
+    fn from(row: InstituteRow) -> Self {
+        Institute {
+            id: row.id,
+            name: row.name,
+            org_code: row.org_code,
+            accreditation_id: row.accreditation_id,
+            details: row.details,
+        }
+    }
 }
 
 impl Store {
@@ -185,6 +280,8 @@ impl Store {
 
     /// Adds a seal; the signer's private key is encrypted with SM4-GCM under `master`, with a
     /// fresh nonce, bound to this seal's id (R-5.2.2, R-7.2.3d). Audited as `seal.create`.
+    /// [`StoreError::AlreadyExists`] (`what`: "active seal") while an active seal has the same
+    /// name; once that seal is retired the name is free again.
     pub async fn add_seal(
         &self,
         seal: &NewSeal,
@@ -236,7 +333,7 @@ impl Store {
         if let Err(e) = r {
             return Err(if is_unique_violation(&e) {
                 StoreError::AlreadyExists {
-                    what: "seal",
+                    what: "active seal",
                     name: seal.name.clone(),
                 }
             } else {
@@ -271,36 +368,42 @@ impl Store {
 
     /// A seal by id.
     pub async fn seal(&self, id: &str) -> Result<Option<SealRecord>> {
-        self.seal_where("id", id).await
+        self.seal_where("id = $1", id).await
     }
 
-    /// A seal by name.
+    /// A seal by name. Several seals can share a name — a retired seal's name can be given to
+    /// a new one — so this is the active seal of that name if there is one (there is at most
+    /// one), else the newest retired one (latest `created_at`; then the greatest id).
     pub async fn seal_by_name(&self, name: &str) -> Result<Option<SealRecord>> {
-        self.seal_where("name", name).await
+        self.seal_where(
+            "name = $1 ORDER BY CASE status WHEN 'active' THEN 0 ELSE 1 END, created_at DESC, \
+             id DESC LIMIT 1",
+            name,
+        )
+        .await
     }
 
-    async fn seal_where(&self, col: &'static str, v: &str) -> Result<Option<SealRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SEAL_COLUMNS} FROM seals WHERE {col} = $1"
+    async fn seal_where(&self, clause: &'static str, v: &str) -> Result<Option<SealRecord>> {
+        sqlx::query_as::<_, SealRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {SEAL_COLUMNS} FROM seals WHERE {clause}"
         )))
         .bind(v.to_owned())
         .fetch_optional(&self.pool)
         .await
         .map_err(db("looking up a seal"))?
-        .as_ref()
-        .map(seal_from_row)
+        .map(SealRecord::try_from)
         .transpose()
     }
 
-    /// All seals, by name.
+    /// All seals, by name; seals sharing a name oldest first.
     pub async fn list_seals(&self) -> Result<Vec<SealRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SEAL_COLUMNS} FROM seals ORDER BY name"
+        let rows = sqlx::query_as::<_, SealRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {SEAL_COLUMNS} FROM seals ORDER BY name, created_at, id"
         )))
         .fetch_all(&self.pool)
         .await
         .map_err(db("listing seals"))?;
-        rows.iter().map(seal_from_row).collect()
+        rows.into_iter().map(SealRecord::try_from).collect()
     }
 
     /// Stores the made seal (SES_Seal DER) of a seal record.
@@ -309,7 +412,8 @@ impl Store {
             .await
     }
 
-    /// Retires a seal (kept for verification of what it sealed; no longer offered for use).
+    /// Retires a seal (kept for verification of what it sealed; no longer offered for use). Its
+    /// name is then free for a new seal.
     pub async fn retire_seal(&self, id: &str, actor: &str) -> Result<()> {
         self.seal_update(id, actor, "seal.retire", None, Some("retired"))
             .await
@@ -546,70 +650,40 @@ impl Store {
         name: &str,
         version: Option<i64>,
     ) -> Result<Option<(TemplateRecord, Vec<u8>)>> {
-        let op = "reading a template";
-        let row = sqlx::query(
-            "SELECT name, version, kind, body, body_sm3, created_at FROM templates \
-             WHERE name = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
-        )
+        let row = sqlx::query_as::<_, TemplateBodyRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {TEMPLATE_COLUMNS}, body FROM templates \
+             WHERE name = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1"
+        )))
         .bind(name.to_owned())
         .bind(version.unwrap_or(0))
         .fetch_optional(&self.pool)
         .await
-        .map_err(db(op))?;
-        let Some(row) = row else { return Ok(None) };
-        let body: Vec<u8> = row.try_get("body").map_err(db(op))?;
-        let stored: Vec<u8> = row.try_get("body_sm3").map_err(db(op))?;
-        let version: i64 = row.try_get("version").map_err(db(op))?;
-        let digest = sm3(&body);
-        if stored[..] != digest[..] {
+        .map_err(db("reading a template"))?;
+        let Some(TemplateBodyRow { meta, body }) = row else {
+            return Ok(None);
+        };
+        let record = TemplateRecord::try_from(meta)?;
+        if record.body_sm3 != sm3(&body) {
             return Err(StoreError::Corrupt {
                 table: "templates",
-                key: format!("{name} v{version}"),
+                key: format!("{name} v{}", record.version),
                 problem: "body does not match its SM3".into(),
             });
         }
-        Ok(Some((
-            TemplateRecord {
-                name: row.try_get("name").map_err(db(op))?,
-                version,
-                kind: row.try_get("kind").map_err(db(op))?,
-                body_sm3: digest,
-                created_at_ms: row.try_get("created_at").map_err(db(op))?,
-            },
-            body,
-        )))
+        Ok(Some((record, body)))
     }
 
     /// The latest version of every template.
     pub async fn list_templates(&self) -> Result<Vec<TemplateRecord>> {
-        let op = "listing templates";
-        let rows = sqlx::query(
-            "SELECT t.name, t.version, t.kind, t.body_sm3, t.created_at FROM templates t \
+        let rows = sqlx::query_as::<_, TemplateRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {TEMPLATE_COLUMNS} FROM templates t \
              WHERE t.version = (SELECT MAX(u.version) FROM templates u WHERE u.name = t.name) \
-             ORDER BY t.name",
-        )
+             ORDER BY t.name"
+        )))
         .fetch_all(&self.pool)
         .await
-        .map_err(db(op))?;
-        rows.iter()
-            .map(|row| {
-                let name: String = row.try_get("name").map_err(db(op))?;
-                Ok(TemplateRecord {
-                    body_sm3: {
-                        let v: Vec<u8> = row.try_get("body_sm3").map_err(db(op))?;
-                        v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
-                            table: "templates",
-                            key: name.clone(),
-                            problem: "body_sm3 is not 32 bytes".into(),
-                        })?
-                    },
-                    version: row.try_get("version").map_err(db(op))?,
-                    kind: row.try_get("kind").map_err(db(op))?,
-                    created_at_ms: row.try_get("created_at").map_err(db(op))?,
-                    name,
-                })
-            })
-            .collect()
+        .map_err(db("listing templates"))?;
+        rows.into_iter().map(TemplateRecord::try_from).collect()
     }
 
     /// Inserts or replaces an institute.
@@ -648,23 +722,13 @@ impl Store {
 
     /// An institute by id.
     pub async fn institute(&self, id: &str) -> Result<Option<Institute>> {
-        let op = "reading an institute";
-        let row = sqlx::query(
-            "SELECT id, name, org_code, accreditation_id, details FROM institutes WHERE id = $1",
-        )
+        let row = sqlx::query_as::<_, InstituteRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {INSTITUTE_COLUMNS} FROM institutes WHERE id = $1"
+        )))
         .bind(id.to_owned())
         .fetch_optional(&self.pool)
         .await
-        .map_err(db(op))?;
-        row.map(|r| {
-            Ok(Institute {
-                id: r.try_get("id").map_err(db(op))?,
-                name: r.try_get("name").map_err(db(op))?,
-                org_code: r.try_get("org_code").map_err(db(op))?,
-                accreditation_id: r.try_get("accreditation_id").map_err(db(op))?,
-                details: r.try_get("details").map_err(db(op))?,
-            })
-        })
-        .transpose()
+        .map_err(db("reading an institute"))?;
+        Ok(row.map(Institute::from))
     }
 }

@@ -26,6 +26,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "disposal_and_supplement_tokens",
         include_str!("../migrations/0003_disposal_and_supplement_tokens.sql"),
     ),
+    (
+        4,
+        "seal_title_reuse",
+        include_str!("../migrations/0004_seal_title_reuse.sql"),
+    ),
+    (
+        5,
+        "download_audit_seq",
+        include_str!("../migrations/0005_download_audit_seq.sql"),
+    ),
 ];
 
 /// Which database is behind the store.

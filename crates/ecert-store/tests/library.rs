@@ -6,11 +6,12 @@
 #[macro_use]
 mod common;
 
-use common::{Backend, Env};
+use common::{Backend, Env, cert, file};
 use ecert_store::{
     ClientCredential, IdempotencyState, Institute, MasterKey, NewSeal, StoreError, hex, sm3,
 };
-use sqlx::Row;
+use serde_json::json;
+use sqlx::{Executor, Row};
 use zeroize::Zeroizing;
 
 both_backends!(
@@ -21,6 +22,8 @@ both_backends!(
     r_5_2_2_templates_are_versioned,
     settings_and_institutes,
     api_clients_nonces_and_idempotency_keys,
+    impossible_stored_values_are_refused_naming_table_row_column_and_value,
+    r_5_2_2_a_retired_seal_s_title_can_be_given_to_a_new_seal,
 );
 
 const PKCS8: &[u8] = b"0\x81\x87\x02\x01\x000\x13\x06\x07*\x86H\xce=\x02\x01\x06\x08*\x81\x1c\xcfU\x01\x82-\x04m0k\x02\x01\x01\x04 SECRET-SIGNER-KEY-BYTES-0123456";
@@ -83,7 +86,13 @@ async fn r_5_2_2_r_7_2_3d_seal_keys_are_stored_only_encrypted(env: Env) {
         .await
         .unwrap_err();
     assert!(
-        matches!(dup, StoreError::AlreadyExists { what: "seal", .. }),
+        matches!(
+            dup,
+            StoreError::AlreadyExists {
+                what: "active seal",
+                ..
+            }
+        ),
         "{dup}"
     );
     s.retire_seal(&rec2.id, "admin").await.unwrap();
@@ -444,4 +453,200 @@ async fn api_clients_nonces_and_idempotency_keys(env: Env) {
         "none is that old"
     );
     assert_eq!(s.purge_idempotency(i64::MAX).await.unwrap(), 2);
+}
+
+/// Runs `sql` as someone editing the database by hand could, with the CHECK constraint of
+/// `table.column` out of the way: SQLite ignores CHECK constraints on this connection, on
+/// PostgreSQL the constraint is dropped.
+async fn edit_by_hand(env: &Env, table: &str, column: &str, sql: &str) {
+    let mut conn = env.store.pool().acquire().await.unwrap();
+    let unchecked = match env.backend {
+        Backend::Sqlite => "PRAGMA ignore_check_constraints = ON".to_owned(),
+        Backend::Postgres => format!("ALTER TABLE {table} DROP CONSTRAINT {table}_{column}_check"),
+    };
+    conn.execute(sqlx::AssertSqlSafe(unchecked)).await.unwrap();
+    conn.execute(sqlx::AssertSqlSafe(sql.to_owned()))
+        .await
+        .unwrap();
+    if env.backend == Backend::Sqlite {
+        conn.execute("PRAGMA ignore_check_constraints = OFF")
+            .await
+            .unwrap();
+    }
+}
+
+/// A value the store never writes (a status it does not know, a hash of the wrong length, a
+/// flag that is neither 0 nor 1) is reported as `CorruptColumn` naming the table, the row, the
+/// column and the value — by every read of the record, single or listed — instead of being
+/// guessed at (an unknown seal status used to read as "retired") or panicking.
+async fn impossible_stored_values_are_refused_naming_table_row_column_and_value(env: Env) {
+    let s = &env.store;
+    let is_bad = |e: &StoreError, t: &str, k: &str, c: &str, v: &str| {
+        matches!(e, StoreError::CorruptColumn { table, key, column, value, .. }
+            if *table == t && key == k && *column == c && value == v)
+    };
+    let mk = MasterKey::generate().unwrap();
+    let sealed = s.add_seal(&seal("章A"), &mk, "admin").await.unwrap();
+    edit_by_hand(
+        &env,
+        "seals",
+        "status",
+        "UPDATE seals SET status = 'revoked'",
+    )
+    .await;
+    for e in [
+        s.seal(&sealed.id).await.unwrap_err(),
+        s.seal_by_name("章A").await.unwrap_err(),
+        s.list_seals().await.unwrap_err(),
+    ] {
+        assert!(
+            is_bad(&e, "seals", &sealed.id, "status", "\"revoked\""),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "corrupt record in seals ({}): column status holds \"revoked\", expected active \
+                 or retired",
+                sealed.id
+            )
+        );
+    }
+
+    let c = s
+        .issue_certificate(&cert(1), file(1, 100), "u", &json!(null))
+        .await
+        .unwrap();
+    edit_by_hand(
+        &env,
+        "certificates",
+        "status",
+        "UPDATE certificates SET status = 'void'",
+    )
+    .await;
+    for e in [
+        s.certificate(&c.id).await.unwrap_err(),
+        s.certificate_by_number(&c.number).await.unwrap_err(),
+        s.list_certificates(&Default::default()).await.unwrap_err(),
+    ] {
+        assert!(
+            is_bad(&e, "certificates", &c.id, "status", "\"void\""),
+            "{e:?}"
+        );
+    }
+    sqlx::query("UPDATE certificates SET status = 'valid', file_sm3 = $1")
+        .bind(vec![0u8; 31])
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let e = s.certificate(&c.id).await.unwrap_err();
+    assert!(
+        is_bad(&e, "certificates", &c.id, "file_sm3", "31 bytes"),
+        "{e:?}"
+    );
+    sqlx::query("UPDATE certificates SET file_sm3 = $1")
+        .bind(c.file_sm3.to_vec())
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(s.certificate(&c.id).await.unwrap().unwrap(), c);
+
+    // Past retention (issued 2026, kept until 2032), so a disposal can be proposed.
+    let d = s
+        .propose_disposal(&c.id, "张三", "2040-01-01", 6)
+        .await
+        .unwrap();
+    edit_by_hand(
+        &env,
+        "disposals",
+        "state",
+        "UPDATE disposals SET state = 'lost'",
+    )
+    .await;
+    for e in [
+        s.disposal_of(&c.id).await.unwrap_err(),
+        s.disposals(None).await.unwrap_err(),
+    ] {
+        assert!(is_bad(&e, "disposals", &d.id, "state", "\"lost\""), "{e:?}");
+    }
+
+    let client = s
+        .add_api_client("erp", ClientCredential::PublicKey(b"spki"), None, "admin")
+        .await
+        .unwrap();
+    sqlx::query("UPDATE api_clients SET enabled = 7")
+        .execute(s.pool())
+        .await
+        .unwrap();
+    for e in [
+        s.api_client(&client.id).await.unwrap_err(),
+        s.api_client_by_name("erp").await.unwrap_err(),
+        s.api_clients().await.unwrap_err(),
+    ] {
+        assert!(
+            is_bad(&e, "api_clients", &client.id, "enabled", "7"),
+            "{e:?}"
+        );
+    }
+}
+
+/// Key roll-over (issue 19): once a seal is retired, a new seal may take its title; two active
+/// seals with one title are refused with a typed error and nothing stored. By name, the active
+/// seal comes first, else the newest retired one.
+async fn r_5_2_2_a_retired_seal_s_title_can_be_given_to_a_new_seal(env: Env) {
+    let s = &env.store;
+    let mk = MasterKey::generate().unwrap();
+    let title = "某计量院校准电子证书专用章";
+    let refused = |e: &StoreError| matches!(e, StoreError::AlreadyExists { what: "active seal", name } if name == title);
+    // Seals made one after the other get different creation times (unix ms).
+    let next_ms = || std::thread::sleep(std::time::Duration::from_millis(3));
+
+    let first = s.add_seal(&seal(title), &mk, "admin").await.unwrap();
+    let e = s.add_seal(&seal(title), &mk, "admin").await.unwrap_err();
+    assert!(refused(&e), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("active seal {title:?} already exists")
+    );
+    assert_eq!(s.list_seals().await.unwrap().len(), 1, "nothing stored");
+
+    s.retire_seal(&first.id, "admin").await.unwrap();
+    next_ms();
+    let second = s.add_seal(&seal(title), &mk, "admin").await.unwrap();
+    assert!(second.active);
+    assert_ne!(second.id, first.id);
+    assert!(second.created_at_ms > first.created_at_ms);
+    assert_eq!(s.seal_by_name(title).await.unwrap().unwrap().id, second.id);
+    let e = s.add_seal(&seal(title), &mk, "admin").await.unwrap_err();
+    assert!(refused(&e), "{e}");
+
+    // Every seal of the title retired: by name gives the newest.
+    s.retire_seal(&second.id, "admin").await.unwrap();
+    let newest = s.seal_by_name(title).await.unwrap().unwrap();
+    assert_eq!(
+        (newest.id.as_str(), newest.active),
+        (second.id.as_str(), false)
+    );
+
+    // A third one; it is the one by name although two older ones share its title.
+    next_ms();
+    let third = s.add_seal(&seal(title), &mk, "admin").await.unwrap();
+    assert_eq!(s.seal_by_name(title).await.unwrap().unwrap(), third);
+    let list = s.list_seals().await.unwrap();
+    assert_eq!(
+        list.iter()
+            .map(|r| (r.id.as_str(), r.active))
+            .collect::<Vec<_>>(),
+        [
+            (first.id.as_str(), false),
+            (second.id.as_str(), false),
+            (third.id.as_str(), true)
+        ],
+        "oldest first"
+    );
+    // Each keeps its own signer key.
+    for r in &list {
+        assert_eq!(&s.seal_signer_key(&r.id, &mk).await.unwrap()[..], PKCS8);
+    }
+    assert!(s.verify_audit_chain().await.unwrap().is_ok());
 }

@@ -447,6 +447,27 @@ async fn r_7_2_3b_downloads_are_logged_with_time_and_identity(env: Env) {
         .collect();
     assert_eq!(downloads.len(), 2);
     assert_eq!(downloads[0].actor, "customer:13800000000");
+    // Each logged download names its audit entry; the entries' order is the log's order, also
+    // for downloads made within the same millisecond.
+    let seqs: Vec<_> = log.iter().map(|d| d.audit_seq).collect();
+    assert_eq!(
+        seqs,
+        downloads.iter().map(|e| Some(e.seq)).collect::<Vec<_>>()
+    );
+    for _ in 0..20 {
+        s.download_certificate(&orig.id, &who).await.unwrap();
+        s.download_supplement(&sup.id, &who).await.unwrap();
+    }
+    let log = s.downloads_of(&orig.id).await.unwrap();
+    assert_eq!(log.len(), 42);
+    for (i, d) in log.iter().enumerate() {
+        assert_eq!(
+            d.supplement_id.is_some(),
+            i % 2 == 1,
+            "download {i} out of order"
+        );
+    }
+    assert!(log.windows(2).all(|w| w[0].audit_seq < w[1].audit_seq));
 }
 
 async fn listing_by_customer_date_status_and_number_prefix_with_pagination(env: Env) {

@@ -5,14 +5,19 @@
 #[macro_use]
 mod common;
 
+use std::borrow::Cow;
+
 use common::{Backend, Env, cert, file};
-use ecert_store::{Replica, Store, StoreError};
+use ecert_store::{MasterKey, NewSeal, Replica, Store, StoreError};
 use serde_json::json;
-use sqlx::Row;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Row, SqlSafeStr};
+use zeroize::Zeroizing;
 
 both_backends!(
     reopening_keeps_data_and_applies_migrations_once,
-    sqlite_runs_in_wal_with_foreign_keys
+    sqlite_runs_in_wal_with_foreign_keys,
+    migration_0004_keeps_every_seal_and_frees_retired_titles,
 );
 
 async fn reopening_keeps_data_and_applies_migrations_once(env: Env) {
@@ -78,6 +83,160 @@ async fn sqlite_runs_in_wal_with_foreign_keys(env: Env) {
     .await
     .unwrap_err();
     assert!(e.to_string().to_lowercase().contains("foreign key"), "{e}");
+}
+
+/// Every column of every seal, as text, in id order.
+async fn seal_rows(pool: &AnyPool) -> Vec<String> {
+    sqlx::query(
+        "SELECT id, name, kind, image, image_format, seal_der, maker_cert_der, signer_cert_der, \
+         key_alg, key_nonce, key_ciphertext, status, created_at, updated_at FROM seals ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        let text = |c: &str| r.get::<String, _>(c);
+        let bytes = |c: &str| r.get::<Vec<u8>, _>(c);
+        format!(
+            "{:?}",
+            (
+                (text("id"), text("name"), text("kind"), bytes("image")),
+                (
+                    text("image_format"),
+                    r.get::<Option<Vec<u8>>, _>("seal_der")
+                ),
+                (
+                    bytes("maker_cert_der"),
+                    bytes("signer_cert_der"),
+                    text("key_alg")
+                ),
+                (bytes("key_nonce"), bytes("key_ciphertext"), text("status")),
+                (r.get::<i64, _>("created_at"), r.get::<i64, _>("updated_at")),
+            )
+        )
+    })
+    .collect()
+}
+
+/// Migration 0004 (issue 19) on a database that version 3 made: the seals table is rebuilt
+/// without its UNIQUE name, every row comes back unchanged (on SQLite the byte columns still
+/// hold BLOBs), a retired seal's name is free again and an active seal's name is not.
+async fn migration_0004_keeps_every_seal_and_frees_retired_titles(env: Env) {
+    let url = env.empty_database("v3").await;
+    let pool = AnyPool::connect(&url).await.unwrap();
+    let v3 = [
+        (1, "init", include_str!("../migrations/0001_init.sql")),
+        (
+            2,
+            "file_hash_index",
+            include_str!("../migrations/0002_file_hash_index.sql"),
+        ),
+        (
+            3,
+            "disposal_and_supplement_tokens",
+            include_str!("../migrations/0003_disposal_and_supplement_tokens.sql"),
+        ),
+    ];
+    Migrator::with_migrations(
+        v3.into_iter()
+            .map(|(v, d, sql)| {
+                Migration::new(
+                    v,
+                    Cow::Borrowed(d),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+    .run(&pool)
+    .await
+    .unwrap();
+    let insert = |id: &'static str, name: &'static str, status: &'static str| {
+        sqlx::query(
+            "INSERT INTO seals (id, name, kind, image, image_format, seal_der, maker_cert_der, \
+             signer_cert_der, key_alg, key_nonce, key_ciphertext, status, created_at, updated_at) \
+             VALUES ($1, $2, '校准', $3, 'png', $4, $5, $6, 'SM4-GCM', $7, $8, $9, $10, $11)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(format!("image {id} \0\u{ff}").into_bytes())
+        .bind((status == "active").then(|| b"seal der \x00\x80".to_vec()))
+        .bind(b"maker\x00".to_vec())
+        .bind(b"signer\x00".to_vec())
+        .bind(vec![0x80u8; 12])
+        .bind(vec![0u8, 1, 2, 0xfe, 0xff])
+        .bind(status)
+        .bind(1_700_000_000_000i64)
+        .bind(1_700_000_000_001i64)
+        .execute(&pool)
+    };
+    insert("a", "甲电子证书专用章", "active").await.unwrap();
+    insert("b", "乙电子证书专用章", "retired").await.unwrap();
+    // Version 3: the retired seal's name is taken.
+    insert("c", "乙电子证书专用章", "active").await.unwrap_err();
+    let before = seal_rows(&pool).await;
+    assert_eq!(before.len(), 2);
+    pool.close().await;
+
+    let store = Store::open(
+        &url,
+        vec![Replica::local("r", env.dir.path().join("v3-files")).unwrap()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(seal_rows(store.pool()).await, before);
+    if env.backend == Backend::Sqlite {
+        let kinds: String = sqlx::query(
+            "SELECT group_concat(typeof(image) || typeof(maker_cert_der) || \
+             typeof(signer_cert_der) || typeof(key_nonce) || typeof(key_ciphertext)) AS t \
+             FROM seals",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get("t");
+        assert_eq!(kinds, ["blob".repeat(5), "blob".repeat(5)].join(","));
+    }
+    let a = store.seal("a").await.unwrap().unwrap();
+    assert!(a.active);
+    assert_eq!(a.seal_der.as_deref(), Some(&b"seal der \x00\x80"[..]));
+    assert!(!store.seal("b").await.unwrap().unwrap().active);
+
+    let mk = MasterKey::generate().unwrap();
+    let new = |name: &str| NewSeal {
+        name: name.into(),
+        kind: "校准".into(),
+        image: b"png".to_vec(),
+        image_format: "png".into(),
+        seal_der: None,
+        maker_cert_der: b"maker".to_vec(),
+        signer_cert_der: b"signer".to_vec(),
+        signer_key: Zeroizing::new(b"key".to_vec()),
+    };
+    let reused = store
+        .add_seal(&new("乙电子证书专用章"), &mk, "admin")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .seal_by_name("乙电子证书专用章")
+            .await
+            .unwrap()
+            .unwrap(),
+        reused
+    );
+    let e = store
+        .add_seal(&new("甲电子证书专用章"), &mk, "admin")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::AlreadyExists { what: "active seal", name } if name == "甲电子证书专用章"),
+        "{e}"
+    );
+    store.close().await;
 }
 
 #[tokio::test]

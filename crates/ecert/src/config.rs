@@ -9,7 +9,7 @@
 //! [institute]
 //! name = "示例市计量测试研究院"
 //! org_code = "123456788"                     # 组织机构代码 (9) or 统一社会信用代码 (18)
-//! accreditation = "CNAS L12345"
+//! accreditations = ["CNAS L12345", "（苏）法计（2023）00001"]   # 认可/授权标识, the first is the default
 //!
 //! [storage]
 //! database = "sqlite://data/ecert.db"        # or postgres://user@host/db
@@ -22,6 +22,15 @@
 //! [server]                                   # `ecert serve` (docs/serve.md); every key optional
 //! listen = "127.0.0.1:8080"
 //! ```
+//!
+//! `[institute]` is what every certificate says about its issuer (name, address, org_code,
+//! phone; `base_url` is its website): content may leave those out or repeat them, never name
+//! others (`domain::issuer`). An institute may hold several accreditations or authorisations
+//! (`accreditations`, a list; a certificate's content picks one by value for part 4 of its
+//! identifier, R-4.5.5, and gets the first by default). Files written before the list existed
+//! have the single key `accreditation = "…"`, which still reads as a list of one. Both keys
+//! together are accepted only when `accreditation` is the first of `accreditations` (the
+//! default either way); otherwise the configuration is refused, naming both.
 
 use std::path::{Path, PathBuf};
 
@@ -80,6 +89,9 @@ pub enum ConfigError {
     /// A value the standard or the service does not allow; the message names the key.
     #[error("{0}")]
     Refused(&'static str),
+    /// `[institute]` is inconsistent (the message names the keys and values).
+    #[error("{0}")]
+    Institute(String),
     /// The naming rule breaks R-4.4.3.
     #[error(transparent)]
     Naming(#[from] FileNameError),
@@ -265,11 +277,56 @@ pub struct InstituteConfig {
     pub address: String,
     /// Organisation code / USCC (identifier part 3).
     pub org_code: String,
-    /// Accreditation / authorisation id (identifier part 4).
-    pub accreditation: String,
+    /// Accreditation / authorisation id (identifier part 4): the key of files written before
+    /// `accreditations`; see [`InstituteConfig::accreditations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accreditation: Option<String>,
+    /// Accreditations / authorisations the institute holds (identifier part 4); the first is
+    /// the default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accreditations: Vec<String>,
     /// Telephone.
     #[serde(default)]
     pub phone: String,
+}
+
+impl InstituteConfig {
+    /// The configured accreditations, the default first: `accreditations`, or the old single
+    /// `accreditation` when the list is absent ([`InstituteConfig::check_accreditations`]
+    /// refuses the two when they disagree).
+    pub fn accreditations(&self) -> Vec<String> {
+        if self.accreditations.is_empty() {
+            self.accreditation.iter().cloned().collect()
+        } else {
+            self.accreditations.clone()
+        }
+    }
+
+    /// At least one accreditation, none twice, and the old key, when set beside the list,
+    /// the list's first.
+    pub fn check_accreditations(&self) -> Result<(), ConfigError> {
+        let list = self.accreditations();
+        if list.is_empty() {
+            return Err(ConfigError::Refused(
+                "[institute] 缺少认可/授权标识：请配置 accreditations = [\"…\"] (configure at least one accreditation, identifier part 4, R-4.5.5)",
+            ));
+        }
+        if let (Some(one), Some(first)) = (&self.accreditation, self.accreditations.first())
+            && one.trim() != first.trim()
+        {
+            return Err(ConfigError::Institute(format!(
+                "[institute] accreditation = {one:?} 与 accreditations 的第一项 {first:?} 不一致：请只保留 accreditations (accreditation must equal the first of accreditations, the default; keep only the list)"
+            )));
+        }
+        for (i, a) in list.iter().enumerate() {
+            if list[..i].iter().any(|b| b.trim() == a.trim()) {
+                return Err(ConfigError::Institute(format!(
+                    "[institute] accreditations 中“{a}”出现两次 (listed twice)"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[storage]`
@@ -317,7 +374,8 @@ impl Config {
                 name: "示例市计量测试研究院".into(),
                 address: "江苏省苏州市示例区计量路1号".into(),
                 org_code: "123456788".into(),
-                accreditation: "CNAS L12345".into(),
+                accreditation: None,
+                accreditations: vec!["CNAS L12345".into(), "（苏）法计（2023）00001".into()],
                 phone: "0512-00000000".into(),
             },
             storage: StorageConfig {
@@ -366,15 +424,18 @@ impl Config {
                 "至少需要配置 2 个副本目录 (configure at least two replicas, R-6.5b)",
             ));
         }
-        let probe = crate::domain::Identifier::new(
-            &self.instance.root_oid,
-            crate::domain::CertificateKind::Other,
-            &self.institute.org_code,
-            &self.institute.accreditation,
-            "X",
-            0,
-        )?;
-        probe.check_root_allowed(self.instance.demo)?;
+        self.institute.check_accreditations()?;
+        for accreditation in self.institute.accreditations() {
+            let probe = crate::domain::Identifier::new(
+                &self.instance.root_oid,
+                crate::domain::CertificateKind::Other,
+                &self.institute.org_code,
+                &accreditation,
+                "X",
+                0,
+            )?;
+            probe.check_root_allowed(self.instance.demo)?;
+        }
         if !(self.instance.base_url.starts_with("https://")
             || self.instance.base_url.starts_with("http://"))
         {
@@ -480,5 +541,41 @@ mod tests {
         let mut c = Config::demo();
         c.institute.org_code = "123456789".into();
         assert!(matches!(c.check(), Err(ConfigError::Identifier(_))));
+    }
+
+    /// `[institute]`: the old single `accreditation` still reads (as a list of one); beside
+    /// `accreditations` it must be the list's first; an empty, repeated or malformed
+    /// accreditation is refused.
+    #[test]
+    fn accreditations_old_and_new_keys() {
+        let demo = toml::to_string_pretty(&Config::demo()).expect("toml");
+        assert!(demo.contains("accreditations = ["), "{demo}");
+        let old = demo.replace(
+            "accreditations = [\n    \"CNAS L12345\",\n    \"（苏）法计（2023）00001\",\n]",
+            "accreditation = \"CNAS L12345\"",
+        );
+        assert!(old.contains("accreditation = \"CNAS L12345\""), "{old}");
+        let c: Config = toml::from_str(&old).expect("an old file loads");
+        c.check().expect("and checks");
+        assert_eq!(c.institute.accreditations(), ["CNAS L12345"]);
+
+        let mut c = Config::demo();
+        c.institute.accreditation = Some("CNAS L12345".into());
+        c.check().expect("the old key repeating the default");
+        c.institute.accreditation = Some("（苏）法计（2023）00001".into());
+        let err = c
+            .check()
+            .expect_err("old key disagrees with the list's default");
+        assert!(err.to_string().contains("accreditation"), "{err}");
+
+        let mut c = Config::demo();
+        c.institute.accreditations.clear();
+        assert!(c.check().is_err(), "no accreditation at all");
+        let mut c = Config::demo();
+        c.institute.accreditations.push("CNAS L12345".into());
+        assert!(c.check().is_err(), "listed twice");
+        let mut c = Config::demo();
+        c.institute.accreditations.push("A·B".into());
+        assert!(c.check().is_err(), "not an identifier part");
     }
 }

@@ -10,10 +10,7 @@ use ofd::write::{DocumentWriter, Path as OPath, PathStyle, Stroke, TextStyle};
 use ofd::{Color, DocInfo, FontSource, GraphicObject, OfdFile, PathOp, Rect};
 
 const NOTICE: &str = "本证书为电子证书，请到发证机构官网验证";
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/ofdrw/"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/ofdrw/");
 const FONT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../assets/fonts/ECertSerifSC-Regular.ttf"
@@ -461,7 +458,14 @@ fn r_5_2_1_handed_over_ofd_is_sealed_with_notice_code_and_identifier() {
 #[test]
 fn r_5_2_1_refuses_files_that_break_the_rules() {
     let inst = Instance::new();
-    let fixture = |name: &str| format!("{FIXTURES}{name}");
+    let fixture = |name: &str| {
+        let p = format!("{FIXTURES}{name}");
+        assert!(
+            Path::new(&p).exists(),
+            "缺少测试文件 {p}，它应在本仓库的 fixtures/ofdrw/ 中 (fixture {p} is missing: it belongs in this repository's fixtures/ofdrw/, see fixtures/README.md)"
+        );
+        p
+    };
     inst.refused(&fixture("helloworld.ofd"), &[], "HO-R1", "R-4.1.6");
     inst.refused(&fixture("invoice-suwell.ofd"), &[], "HO-R2", "R-4.3.3");
     inst.refused(&fixture("v4signed.ofd"), &[], "HO-R3", "R-4.1.3");

@@ -509,8 +509,9 @@ fn r_6_5h_disposal_needs_two_people_and_destroys_every_copy() {
 }
 
 /// `ecert issue --template`: a shipped template by name, an institute's own `.typ` file (it may
-/// use the shipped helpers), several files in one run; a template that breaks or an
-/// unknown name is refused and nothing is stored.
+/// use the shipped helpers) declaring the kinds it serves, several files in one run; a template
+/// of another kind than the certificate, one that declares no kind, one that breaks
+/// and an unknown name are refused, and nothing is stored.
 #[test]
 fn r_4_3_1_issue_with_a_chosen_template() {
     let i = Instance::new();
@@ -518,17 +519,33 @@ fn r_4_3_1_issue_with_a_chosen_template() {
     let o = out.path().to_string_lossy().into_owned();
     let a = i.ok(&[
         "issue",
-        &i.example("calibration.json"),
+        &i.example("energy-label.json"),
         "--template",
         "report",
         "-o",
         &o,
     ]);
-    assert!(a.contains("JZ2024-000123"), "{a}");
+    assert!(a.contains("NX2024-000008"), "{a}");
+    // A calibration certificate is not laid out with the report template: refused, naming
+    // both, nothing stored.
+    let err = i.fails(
+        &[
+            "issue",
+            &i.example("calibration.json"),
+            "--template",
+            "report",
+            "-o",
+            &o,
+        ],
+        &[],
+        "模板“report”不用于校准证书（类型代码 7）",
+    );
+    assert!(err.contains("4 型式评价报告"), "{err}");
+    i.fails(&["show", "JZ2024-000123"], &[], "找不到证书");
     let own = write(
         out.path(),
         "own.typ",
-        "#import \"/ecert.typ\": certificate\n#certificate(json(\"/data.json\"), json(\"/ecert.json\"), kind: \"verification\")\n",
+        "// 本院检定证书模板\n// ecert: kinds = 1, 2\n#import \"/ecert.typ\": certificate\n#certificate(json(\"/data.json\"), json(\"/ecert.json\"), kind: \"verification\")\n",
     );
     // Two files in one run, with the institute's own template.
     let b = i.ok(&[
@@ -544,10 +561,42 @@ fn r_4_3_1_issue_with_a_chosen_template() {
         b.contains("JD2024-000456") && b.contains("JT2024-000077"),
         "{b}"
     );
+    // The same template without its declaration serves no kind.
+    let undeclared = write(
+        out.path(),
+        "undeclared.typ",
+        "#import \"/ecert.typ\": certificate\n#certificate(json(\"/data.json\"), json(\"/ecert.json\"), kind: \"verification\")\n",
+    );
+    i.fails(
+        &[
+            "issue",
+            &i.example("arbitration-verification.json"),
+            "--template",
+            &undeclared,
+            "-o",
+            &o,
+        ],
+        &[],
+        "模板未声明所用的证书类型",
+    );
+    i.fails(&["show", "ZJ2024-000012"], &[], "找不到证书");
+    let malformed = write(out.path(), "malformed.typ", "// ecert: kinds = 9\n= x\n");
+    i.fails(
+        &[
+            "issue",
+            &i.example("other-report.json"),
+            "--template",
+            &malformed,
+            "-o",
+            &o,
+        ],
+        &[],
+        "ecert: kinds",
+    );
     let bad = write(
         out.path(),
         "bad.typ",
-        "#set page(paper: \"a4\")\n= 没有电子证书声明\n",
+        "// ecert: kinds = 8\n#set page(paper: \"a4\")\n= 没有电子证书声明\n",
     );
     i.fails(
         &[

@@ -3,13 +3,10 @@
 use std::process::Command;
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../../../shared/fixtures/ofdrw/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../../fixtures/ofdrw/{name}", env!("CARGO_MANIFEST_DIR"));
     assert!(
         std::path::Path::new(&path).exists(),
-        "fixture {path} is absent: it comes from the steering repository's shared/"
+        "缺少测试文件 {path}，它应在本仓库的 fixtures/ofdrw/ 中 (fixture {path} is missing: it belongs in this repository's fixtures/ofdrw/, see fixtures/README.md)"
     );
     path
 }

@@ -345,7 +345,7 @@ fn verify_file_judges_a_file_against_the_records() {
         assert_eq!(v.record.as_ref().unwrap().number, "VF-0001");
         assert!(v.mismatches.is_empty() && v.messages.is_empty());
         // The demo instance trusts its own trial root: the signatures pass in full.
-        assert_eq!(v.report.indication, ses::verify::Indication::Passed);
+        assert_eq!(v.report.indication(), ses::verify::Indication::Passed);
 
         // Altered: a digit changed on page 1; the record is found by the identifier.
         let altered = with_entry(&first.file, "Content.xml", |mut c| {

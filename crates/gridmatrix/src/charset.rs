@@ -28,10 +28,25 @@ static HANZI: [u16; HANZI_LEN] = {
 /// Units ≥ this are GB 2312 double-byte codes; below are single bytes.
 pub(crate) const GB_UNIT_MIN: u16 = 0xA1A1;
 
-/// The GB 2312 code of `c` under ecert's rule: the GB 18030 mapping of the GB 2312 cells
-/// (U+00B7 → A1A4, U+2014 → A1AA), plus the Unicode GB2312.TXT mapping of those two cells
-/// (U+30FB → A1A4, U+2015 → A1AA) as aliases, so that text prepared for either table encodes
-/// to the same cell. ASCII is not a GB 2312 double-byte character (returns `None`).
+/// GB 2312 cells that the common tables map to different characters, with (the GB 18030 /
+/// GBK / WHATWG / `encoding_rs` character, the Unicode GB2312.TXT / Python `gb2312` / zint /
+/// zxing-cpp character). Checked over all 94 × 94 cells: these two are the only assigned
+/// cells on which Python's `gb2312` and `encoding_rs`'s GB18030 decoder disagree
+/// (`tests/ambiguous.rs` runs that comparison). A reader shows either character for the cell.
+pub(crate) const AMBIGUOUS_CELLS: [(u16, char, char); 2] = [
+    (0xA1A4, '\u{00B7}', '\u{30FB}'), // MIDDLE DOT · / KATAKANA MIDDLE DOT ・
+    (0xA1AA, '\u{2014}', '\u{2015}'), // EM DASH — / HORIZONTAL BAR ―
+];
+
+/// Whether a GB 2312 code is one of [`AMBIGUOUS_CELLS`].
+pub(crate) fn is_ambiguous_cell(code: u16) -> bool {
+    AMBIGUOUS_CELLS.iter().any(|&(cell, _, _)| cell == code)
+}
+
+/// The GB 2312 code of `c`: the GB 18030 mapping of the GB 2312 cells (U+00B7 → A1A4,
+/// U+2014 → A1AA), plus the Unicode GB2312.TXT mapping of those two cells (U+30FB → A1A4,
+/// U+2015 → A1AA) as aliases. Whether an ambiguous cell may be used is decided by the caller
+/// ([`text_to_gb_units`]). ASCII is not a GB 2312 double-byte character (returns `None`).
 pub(crate) fn gb2312_code(c: char) -> Option<u16> {
     let cp = u32::from(c);
     match cp {
@@ -61,16 +76,44 @@ pub(crate) fn is_chinese_mode_pair(c1: u8, c2: u8) -> bool {
     ((0xA1..=0xA9).contains(&c1) || (0xB0..=0xF7).contains(&c1)) && (0xA1..=0xFE).contains(&c2)
 }
 
-/// Text → units in the GB 2312 character set. Returns the index (in chars) and the
-/// character of the first one that is neither ASCII nor GB 2312.
-pub(crate) fn text_to_gb_units(text: &str, out: &mut Vec<u16>) -> Result<(), (usize, char)> {
+/// Why text cannot be written in the GB 2312 character set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NotGb {
+    /// The character at this index (in chars) is neither ASCII nor GB 2312.
+    Outside(usize, char),
+    /// The character at this index would be this ambiguous cell, which is not allowed.
+    Ambiguous(usize, char, u16),
+}
+
+/// Text → units in the GB 2312 character set; characters of [`AMBIGUOUS_CELLS`] only with
+/// `allow_ambiguous`. Stops at the first character that cannot be written.
+pub(crate) fn text_to_gb_units(
+    text: &str,
+    allow_ambiguous: bool,
+    out: &mut Vec<u16>,
+) -> Result<(), NotGb> {
     for (i, c) in text.chars().enumerate() {
         if c.is_ascii() {
             out.push(c as u16);
         } else if let Some(code) = gb2312_code(c) {
+            if !allow_ambiguous && is_ambiguous_cell(code) {
+                return Err(NotGb::Ambiguous(i, c, code));
+            }
             out.push(code);
         } else {
-            return Err((i, c));
+            return Err(NotGb::Outside(i, c));
+        }
+    }
+    Ok(())
+}
+
+/// Text → units in ISO 8859-1 (ECI 3): one byte a character. Returns the index (in chars)
+/// and the character of the first one above U+00FF.
+pub(crate) fn text_to_latin1_units(text: &str, out: &mut Vec<u16>) -> Result<(), (usize, char)> {
+    for (i, c) in text.chars().enumerate() {
+        match u8::try_from(u32::from(c)) {
+            Ok(b) => out.push(u16::from(b)),
+            Err(_) => return Err((i, c)),
         }
     }
     Ok(())
@@ -126,6 +169,30 @@ mod tests {
             .count();
         assert_eq!(hanzi, 6763);
         assert_eq!(gb2312_code('\u{4E02}'), None); // 丂: GBK, not GB 2312
+    }
+
+    #[test]
+    fn ambiguous_cells_only_when_allowed() {
+        let mut u = Vec::new();
+        assert_eq!(
+            text_to_gb_units("证书·1", false, &mut u),
+            Err(NotGb::Ambiguous(2, '·', 0xA1A4))
+        );
+        assert_eq!(
+            text_to_gb_units("a―", false, &mut u),
+            Err(NotGb::Ambiguous(1, '―', 0xA1AA))
+        );
+        assert_eq!(
+            text_to_gb_units("a😀", true, &mut u),
+            Err(NotGb::Outside(1, '😀'))
+        );
+        u.clear();
+        assert_eq!(text_to_gb_units("证·", true, &mut u), Ok(()));
+        assert_eq!(u, [0xD6A4, 0xA1A4]);
+        u.clear();
+        assert_eq!(text_to_latin1_units("é·", &mut u), Ok(()));
+        assert_eq!(u, [0xE9, 0xB7]);
+        assert_eq!(text_to_latin1_units("—", &mut u), Err((0, '—')));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! It exists so that symbols with mixed content can be tested by round trip, and so that
 //! zint's output can be read independently of our encoder. It is written from the structure
-//! of the standard as the brief describes it (sections 1–4), not from the encoder: its own
+//! of the standard (GB/T 27766-2011: structure, error correction, data), not from the encoder: its own
 //! block table, its own GF(2⁷) arithmetic (bitwise, no tables), the spiral order walked ring by
 //! ring (the encoder uses a closed form), and a bit-stream parser. It checks:
 //!
@@ -22,7 +22,7 @@ use crate::{Mode, Symbol};
 #[non_exhaustive]
 pub struct DecodeOptions {
     /// Read the unassigned start-state indicator `0110` as Byte, as released zint
-    /// (≤ 2.16.0) writes it (brief, section 8, bug 1). Off by default: such symbols are wrong.
+    /// (≤ 2.16.0) writes it (`tests/zint_bugs.rs`). Off by default: such symbols are wrong.
     pub accept_zint_byte_indicator_bug: bool,
 }
 
@@ -158,8 +158,11 @@ impl Decoded {
             .collect()
     }
 
-    /// The text: bytes decoded per ECI (none or 29: GB 2312 read with the GB 18030 mapping;
-    /// 26: UTF-8; 3: ISO 8859-1).
+    /// The text: bytes decoded per ECI. None or 29: GB 2312, read with the GB 18030 mapping
+    /// (A1A4 is "·" U+00B7, A1AA is "—" U+2014; a reader using the Unicode GB2312.TXT table
+    /// shows "・" and "―"); 26: UTF-8; 3: ISO 8859-1; 32: GB 18030; and the other single-byte
+    /// sets zint picks by itself for text outside its GB 2312 table: ECIs 4–10, 12, 15–18
+    /// (ISO 8859-2 … -8, -10, -13 … -16) and 21–24 (Windows-1250, -1251, -1252, -1256).
     pub fn text(&self) -> Result<String, DecodeError> {
         let mut out = String::new();
         let mut i = 0;
@@ -170,19 +173,25 @@ impl Decoded {
                 bytes.extend_from_slice(&s.bytes);
                 i += 1;
             }
-            match eci {
-                None | Some(29) => {
-                    let (s, bad) = encoding_rs::GBK.decode_without_bom_handling(&bytes);
-                    if bad {
-                        return Err(DecodeError::Charset { eci });
-                    }
-                    out.push_str(&s);
+            let strict = |enc: &'static encoding_rs::Encoding| {
+                let (s, bad) = enc.decode_without_bom_handling(&bytes);
+                if bad {
+                    Err(DecodeError::Charset { eci })
+                } else {
+                    Ok(s)
                 }
+            };
+            match eci {
+                None | Some(29) => out.push_str(&strict(encoding_rs::GBK)?),
+                Some(32) => out.push_str(&strict(encoding_rs::GB18030)?),
                 Some(26) => out.push_str(
                     std::str::from_utf8(&bytes).map_err(|_| DecodeError::Charset { eci })?,
                 ),
                 Some(3) => out.extend(bytes.iter().map(|&b| char::from(b))),
-                _ => return Err(DecodeError::Charset { eci }),
+                Some(e) => match single_byte_charset(e) {
+                    Some(enc) => out.push_str(&strict(enc)?),
+                    None => return Err(DecodeError::Charset { eci }),
+                },
             }
         }
         Ok(out)
@@ -203,6 +212,35 @@ impl Decoded {
         }
         parts.join(" ")
     }
+}
+
+/// The single-byte character set of an ECI among those zint picks by itself for text outside
+/// its GB 2312 table (ECIs 3–24 in order, then 26), where `encoding_rs` (WHATWG) has the same
+/// table: ISO 8859-2 … 8859-8, 8859-10, 8859-13 … 8859-16 (ECIs 4–10, 12, 15–18) and
+/// Windows-1250, -1251, -1252, -1256 (ECIs 21–24). ECI 3 (ISO 8859-1) is read byte by byte;
+/// ISO 8859-9 and 8859-11 (ECIs 11, 13) are not read: WHATWG replaces them by Windows code
+/// pages whose 0x80–0x9F differ.
+fn single_byte_charset(eci: u32) -> Option<&'static encoding_rs::Encoding> {
+    use encoding_rs as e;
+    Some(match eci {
+        4 => e::ISO_8859_2,
+        5 => e::ISO_8859_3,
+        6 => e::ISO_8859_4,
+        7 => e::ISO_8859_5,
+        8 => e::ISO_8859_6,
+        9 => e::ISO_8859_7,
+        10 => e::ISO_8859_8,
+        12 => e::ISO_8859_10,
+        15 => e::ISO_8859_13,
+        16 => e::ISO_8859_14,
+        17 => e::ISO_8859_15,
+        18 => e::ISO_8859_16,
+        21 => e::WINDOWS_1250,
+        22 => e::WINDOWS_1251,
+        23 => e::WINDOWS_1252,
+        24 => e::WINDOWS_1256,
+        _ => return None,
+    })
 }
 
 /// Reads a [`Symbol`] (strict).

@@ -18,17 +18,27 @@
 //! # Characters: the rule
 //!
 //! [`encode`] takes a `&str`:
-//! * If every character is ASCII or a GB 2312 character, the symbol carries no ECI (GB 2312 is
-//!   Grid Matrix's default character set). GB 2312 characters are looked up **as GB 18030
-//!   maps them**, so U+00B7 MIDDLE DOT "·" (the separator of ecert identifiers, R-4.5.5) is
-//!   GB 2312 0xA1A4 and U+2014 EM DASH is 0xA1AA. The older Unicode GB2312.TXT mapping of those
-//!   two cells (U+30FB "・", U+2015 "―", used by zint and Python's `gb2312`) is accepted as an
-//!   alias, so the same cell is written either way. A reader using GB2312.TXT shows "・" where
-//!   a GB 18030 reader shows "·"; the symbol is the same.
-//! * Otherwise the whole text is encoded as UTF-8 under ECI 26, and no character is put in
-//!   Chinese mode as a GB 2312 character (its single bytes may still use Chinese mode's
-//!   byte codes).
-//! * [`Options::eci`] forces a character set: 29 (GB 2312, with an explicit ECI header), 26
+//! * If every character is ASCII or an unambiguous GB 2312 character, the symbol carries no
+//!   ECI (GB 2312 is Grid Matrix's default character set) and hanzi use Chinese mode.
+//! * Two GB 2312 cells read back as different characters in the common tables: A1A4 is
+//!   U+00B7 MIDDLE DOT "·" in GB 18030, GBK and WHATWG (`encoding_rs`), but U+30FB KATAKANA
+//!   MIDDLE DOT "・" in the Unicode consortium's GB2312.TXT (Python's `gb2312`, zint,
+//!   zxing-cpp); A1AA is U+2014 EM DASH "—" or U+2015 HORIZONTAL BAR "―". No other assigned
+//!   cell differs (checked over all cells in `tests/ambiguous.rs`). Written as A1A4, the
+//!   separator "·" of ecert identifiers would come out of a GB2312.TXT reader as
+//!   "・". So by default ([`Ambiguous::Eci`]) these four characters are never written as
+//!   GB 2312: text containing one is encoded under an ECI, like text outside GB 2312.
+//! * Text that needs an ECI is encoded as ISO 8859-1 under ECI 3 when every character is at
+//!   most U+00FF (zint's first choice; never longer than UTF-8, the bytes being the same or
+//!   fewer), otherwise as UTF-8 under ECI 26. The whole text is then bytes of that character
+//!   set: hanzi are UTF-8 bytes (in Byte mode, or Chinese mode's single-byte codes where
+//!   shorter), never GB 2312 double-byte codes, whose two bytes a reader would take as
+//!   Latin-1 or UTF-8. ASCII keeps its compact modes (Numeral, Upper, Lower, Mixed).
+//! * [`Ambiguous::Gb2312`] writes the four characters as their cells without ECI (the
+//!   earlier behaviour; what zint does for "・" and "―"): a reader then shows whichever
+//!   character its table has.
+//! * [`Options::eci`] forces a character set: 29 (GB 2312, with an explicit ECI header; an
+//!   ambiguous character is [`Error::AmbiguousInGb2312`] unless [`Ambiguous::Gb2312`]), 26
 //!   (UTF-8) or 3 (ISO 8859-1). Other ECIs: convert yourself and use [`encode_bytes`].
 //!
 //! [`encode_bytes`] takes bytes as they are, with the ECI header of [`Options::eci`] if set.
@@ -80,7 +90,7 @@ mod tables;
 
 pub use render::RectMm;
 
-/// Quiet zone on every side, in modules (AIMD014 §7.1 as cited by zint; brief section 1).
+/// Quiet zone on every side, in modules (AIMD014 §7.1 as cited by zint).
 pub const QUIET_ZONE_MODULES: u32 = 6;
 
 /// Inputs longer than this many units (characters) cannot fit any symbol: even Numeral,
@@ -136,6 +146,26 @@ pub enum Ecc {
     Prefer(u8),
 }
 
+/// What [`encode`] does with a character whose GB 2312 code the common tables read back as
+/// different characters: U+00B7 "·" and U+30FB "・" (cell A1A4), U+2014 "—" and U+2015 "―"
+/// (cell A1AA). See "Characters: the rule" in the crate docs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ambiguous {
+    /// Never write such a character as GB 2312: text that contains one is encoded under an
+    /// ECI that represents it unambiguously (3, ISO 8859-1, when every character fits it,
+    /// else 26, UTF-8). With [`Options::eci`] 29 it is an error
+    /// ([`Error::AmbiguousInGb2312`]).
+    #[default]
+    Eci,
+    /// Write it as its GB 2312 cell (A1A4, A1AA) like any GB 2312 character, without ECI:
+    /// the behaviour before issue 19, and what zint does for U+30FB and U+2015. A reader
+    /// using the Unicode GB2312.TXT table (zint, zxing-cpp, Python `gb2312`) shows U+00B7 as
+    /// "・", one using GB 18030 (WHATWG, `encoding_rs`, this crate's decoder) shows U+30FB
+    /// as "·".
+    Gb2312,
+}
+
 /// Encoding options. `Options::default()` chooses the smallest version at its recommended
 /// ECC level and the character set by the rule in the crate docs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -149,6 +179,9 @@ pub struct Options {
     pub ecc: Ecc,
     /// An ECI to write at the start (0–811799). For text: 29, 26 or 3 only.
     pub eci: Option<u32>,
+    /// Characters whose GB 2312 cell reads back differently in the common tables
+    /// ([`Ambiguous::Eci`]: never as GB 2312).
+    pub gb2312_ambiguous: Ambiguous,
 }
 
 impl Options {
@@ -174,6 +207,12 @@ impl Options {
     #[must_use]
     pub fn eci(mut self, eci: u32) -> Self {
         self.eci = Some(eci);
+        self
+    }
+    /// Sets what happens to characters of an ambiguous GB 2312 cell.
+    #[must_use]
+    pub fn gb2312_ambiguous(mut self, a: Ambiguous) -> Self {
+        self.gb2312_ambiguous = a;
         self
     }
 }
@@ -240,6 +279,21 @@ pub enum Error {
         code: u32,
         /// The ECI whose set it is not in.
         eci: u32,
+    },
+    /// [`Options::eci`] 29 (GB 2312) and a character whose GB 2312 cell the common tables
+    /// read back as different characters, with [`Ambiguous::Eci`] (see [`Ambiguous`]).
+    #[error(
+        "character {ch:?} (U+{code:04X}) at index {index} would be GB 2312 {cell:04X}, which readers map to different characters (encode under ECI 26 or 3, or allow the cell with Ambiguous::Gb2312)"
+    )]
+    AmbiguousInGb2312 {
+        /// Index of the character (in chars).
+        index: usize,
+        /// The character.
+        ch: char,
+        /// Its scalar value.
+        code: u32,
+        /// The GB 2312 cell (EUC-CN code) it would be written as.
+        cell: u16,
     },
     /// A module size of zero pixels, or an image too large to render.
     #[error("cannot render {size} modules at {module_px} px a module (at most {max_px} px a side)")]
@@ -356,23 +410,37 @@ pub fn encode(text: &str, options: &Options) -> Result<Symbol, Error> {
         return Err(too_long(text.chars().count(), options));
     }
     let mut units = Vec::with_capacity(text.len());
+    let allow_ambiguous = options.gb2312_ambiguous == Ambiguous::Gb2312;
     let eci = match options.eci {
-        None => match charset::text_to_gb_units(text, &mut units) {
+        None => match charset::text_to_gb_units(text, allow_ambiguous, &mut units) {
             Ok(()) => None,
             Err(_) => {
+                // ISO 8859-1 when every character fits (never longer than UTF-8: the same
+                // bytes for ASCII, one byte instead of two for the rest), else UTF-8.
                 units.clear();
-                charset::bytes_to_units(text.as_bytes(), false, &mut units);
-                Some(26)
+                if charset::text_to_latin1_units(text, &mut units).is_ok() {
+                    Some(3)
+                } else {
+                    units.clear();
+                    charset::bytes_to_units(text.as_bytes(), false, &mut units);
+                    Some(26)
+                }
             }
         },
         Some(29) => {
-            charset::text_to_gb_units(text, &mut units).map_err(|(index, ch)| {
-                Error::NotInCharset {
+            charset::text_to_gb_units(text, allow_ambiguous, &mut units).map_err(|e| match e {
+                charset::NotGb::Outside(index, ch) => Error::NotInCharset {
                     index,
                     ch,
                     code: u32::from(ch),
                     eci: 29,
-                }
+                },
+                charset::NotGb::Ambiguous(index, ch, cell) => Error::AmbiguousInGb2312 {
+                    index,
+                    ch,
+                    code: u32::from(ch),
+                    cell,
+                },
             })?;
             Some(29)
         }
@@ -381,20 +449,14 @@ pub fn encode(text: &str, options: &Options) -> Result<Symbol, Error> {
             Some(26)
         }
         Some(3) => {
-            for (index, ch) in text.chars().enumerate() {
-                let code = u32::from(ch);
-                match u8::try_from(code) {
-                    Ok(b) => units.push(u16::from(b)),
-                    Err(_) => {
-                        return Err(Error::NotInCharset {
-                            index,
-                            ch,
-                            code,
-                            eci: 3,
-                        });
-                    }
+            charset::text_to_latin1_units(text, &mut units).map_err(|(index, ch)| {
+                Error::NotInCharset {
+                    index,
+                    ch,
+                    code: u32::from(ch),
+                    eci: 3,
                 }
-            }
+            })?;
             Some(3)
         }
         Some(other) => return Err(Error::UnsupportedTextEci(other)),

@@ -1,5 +1,5 @@
 //! Reed–Solomon over GF(2⁷), primitive polynomial x⁷ + x³ + 1, generator roots α¹ … α^E
-//! (brief, section 3).
+//! (GB/T 27766-2011, error correction).
 
 /// Field size minus one.
 const ORDER: usize = 127;

@@ -1,7 +1,7 @@
 //! Optimal segmentation: the shortest bit stream over all mode sequences.
 //!
 //! A shortest-path dynamic program over (position, state). Every edge costs exactly the bits
-//! it writes (brief, section 4), so the result is the minimum over all streams this encoder
+//! it writes (`stream.rs`), so the result is the minimum over all streams this encoder
 //! can write, not an estimate:
 //!
 //! * states: Chinese `H`, Numeral after a full 3-digit group (`NO`, may take more groups),
@@ -31,7 +31,7 @@
 //! | `GB/T 27766-2011` | 94 (U5 N10) | 99 (U4 N11) |
 //!
 //! zint is shorter only where its stream is wrong: "1.2.156.112" is 76 bits as N12 in
-//! zint, but reads back as "1.20.156.112" (brief section 8); the shortest correct stream is
+//! zint, but reads back as "1.20.156.112" (`tests/zint_bugs.rs`); the shortest correct stream is
 //! 91 bits (B4 N7). Random mixed inputs are compared in `tests/zint_live.rs`.
 //! What is not searched: ending a mode with its end-of-data code and re-entering from the
 //! start state (never shorter than a latch, and readers may stop at the first end code), and
@@ -417,7 +417,7 @@ mod tests {
 
     fn units(s: &str) -> Vec<u16> {
         let mut u = Vec::new();
-        crate::charset::text_to_gb_units(s, &mut u).expect("GB 2312 text");
+        crate::charset::text_to_gb_units(s, true, &mut u).expect("GB 2312 text");
         u
     }
 

@@ -1,4 +1,4 @@
-//! The data bit stream (brief, section 4): mode indicators, latches, character codes,
+//! The data bit stream (GB/T 27766-2011): mode indicators, latches, character codes,
 //! end-of-data, then 7-bit codewords.
 
 use crate::Mode;
@@ -117,7 +117,7 @@ fn end_code(mode: Option<Mode>) -> (u32, u32) {
     }
 }
 
-/// Chinese-mode value of a GB 2312 code (brief, section 4).
+/// Chinese-mode value of a GB 2312 code (GB/T 27766-2011, Chinese mode).
 pub(crate) fn chinese_value(code: u16) -> u32 {
     let c1 = u32::from(code >> 8);
     let c2 = u32::from(code & 0xFF);

@@ -1,4 +1,4 @@
-//! Reed–Solomon blocks, interleaving and module placement (brief, sections 1–3).
+//! Reed–Solomon blocks, interleaving and module placement (GB/T 27766-2011).
 
 use crate::rs;
 use crate::tables::{self, macro_side, symbol_size};
@@ -109,7 +109,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spiral_matches_brief() {
+    fn spiral_matches_the_reader_order() {
         // Ring 1, clockwise from top-middle, ending top-left.
         let expect = [
             (1, 0),
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn layer_ids_match_reader_pairs() {
-        // (centre, ring 1) per ECC level, brief section 1.
+        // (centre, ring 1) per ECC level, as a reader pairs them.
         let pairs = [(3, 2), (3, 0), (2, 3), (1, 2), (0, 1)];
         for (e, &(c, r1)) in (1..=5u8).zip(pairs.iter()) {
             assert_eq!((layer_id(0, e), layer_id(1, e)), (c, r1), "e{e}");

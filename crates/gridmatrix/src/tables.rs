@@ -1,6 +1,5 @@
 //! Symbol capacity tables of GB/T 27766 (as cited by zint: "Table 11" for the ECC levels a
-//! version allows, "Table A.1" for the Reed–Solomon block structure). See the brief,
-//! sections 1 and 3.
+//! version allows, "Table A.1" for the Reed–Solomon block structure).
 
 /// Smallest and largest version (number of layers around the centre macromodule).
 pub(crate) const MIN_VERSION: u8 = 1;
@@ -107,7 +106,7 @@ pub(crate) fn data_codewords(v: u8, e: u8) -> usize {
 mod tests {
     use super::*;
 
-    /// Data-codeword table of the brief (section 3), typed separately from Table A.1.
+    /// Data codewords per version and ECC level, typed separately from Table A.1.
     #[rustfmt::skip]
     const DATA: [[usize; 5]; 13] = [
         [0, 15, 13, 11, 9], [45, 40, 35, 30, 25], [89, 79, 69, 59, 49], [146, 130, 114, 98, 81],

@@ -71,3 +71,32 @@ fn intact_symbol_reads() {
     let back = decode_rows(&rows(), &DecodeOptions::default()).expect("reads");
     assert_eq!(back.text().expect("text"), "校准证书 1022CN0200036");
 }
+
+/// ECIs are read into text with their own character sets: the single-byte sets zint picks by
+/// itself (here ISO 8859-2, -7, Windows-1250, -1251), GB 18030, and none for the others.
+#[test]
+fn eci_character_sets_are_read() {
+    let cases: [(u32, &[u8], Option<&str>); 8] = [
+        (4, &[0xF1], Some("ń")),
+        (9, &[0xE1, 0xB7, 0xE2], Some("α·β")),
+        (21, &[0x41, 0x97, 0x42], Some("A—B")),
+        (22, &[0xC0], Some("А")),
+        (32, &[0xA1, 0xA4, 0xA1, 0xAA], Some("·—")),
+        (3, &[0xB7, 0xDF], Some("·ß")),
+        (11, &[0xE1], None), // ISO 8859-9: not read (WHATWG has Windows-1254 instead)
+        (899, &[0x00], None),
+    ];
+    for (eci, bytes, text) in cases {
+        let sym = gridmatrix::encode_bytes(bytes, &Options::default().eci(eci)).expect("fits");
+        let back = gridmatrix::decode::decode_symbol(&sym).expect("reads");
+        assert_eq!(back.ecis, vec![eci]);
+        match text {
+            Some(t) => assert_eq!(back.text().expect("text"), t, "ECI {eci}"),
+            None => assert_eq!(
+                back.text(),
+                Err(DecodeError::Charset { eci: Some(eci) }),
+                "ECI {eci}"
+            ),
+        }
+    }
+}

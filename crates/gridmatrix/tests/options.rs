@@ -1,5 +1,5 @@
 //! Version and ECC choice, option validation and the character rule.
-use gridmatrix::{Ecc, Error, Mode, Options};
+use gridmatrix::{Ambiguous, Ecc, Error, Mode, Options};
 
 fn enc(s: &str, o: Options) -> Result<gridmatrix::Symbol, Error> {
     gridmatrix::encode(s, &o)
@@ -157,17 +157,33 @@ fn text_outside_gb2312_goes_to_utf8_under_eci_26() {
     assert_eq!(s.eci(), Some(26));
     let back = gridmatrix::decode::decode_symbol(&s).expect("reads");
     assert_eq!(back.text().expect("text"), "证书 😀");
-    // GB 2312 text (with the middle dot) needs no ECI and uses Chinese mode.
-    let s = enc("证书·", Options::default()).expect("fits");
+    // GB 2312 text needs no ECI and uses Chinese mode.
+    let s = enc("证书（2023）", Options::default()).expect("fits");
     assert_eq!(s.eci(), None);
     assert_eq!(s.segments()[0].mode, Mode::Chinese);
+    // With the middle dot, whose GB 2312 cell readers map differently (issue 19): UTF-8.
+    let s = enc("证书·", Options::default()).expect("fits");
+    assert_eq!(s.eci(), Some(26));
+    assert_eq!(s.modes_summary(), "ECI26 B8");
 }
 
+/// With `Ambiguous::Gb2312` (the behaviour before issue 19) both mappings of cell A1A4 are
+/// written as that cell; by default neither is.
 #[test]
-fn both_mappings_of_a1a4_give_the_same_symbol() {
+fn both_mappings_of_a1a4_give_the_same_symbol_when_asked() {
+    let gb = Options::default().gb2312_ambiguous(Ambiguous::Gb2312);
+    let a = enc("1·2", gb.clone()).expect("fits");
+    let b = enc("1・2", gb).expect("fits");
+    assert_eq!(a.rows(), b.rows());
+    assert_eq!(a.eci(), None);
+    let bytes = gridmatrix::decode::decode_symbol(&a)
+        .expect("reads")
+        .bytes();
+    assert_eq!(bytes, [b'1', 0xA1, 0xA4, b'2']);
     let a = enc("1·2", Options::default()).expect("fits");
     let b = enc("1・2", Options::default()).expect("fits");
-    assert_eq!(a.rows(), b.rows());
+    assert_eq!((a.eci(), b.eci()), (Some(3), Some(26)));
+    assert_ne!(a.rows(), b.rows());
 }
 
 #[test]
@@ -204,7 +220,7 @@ fn empty_input_encodes_to_the_smallest_symbol() {
     );
 }
 
-/// The brief's example (section 6): zint HEAD gives v2/ECC4 for `--secure=5`, by lowering the
+/// zint HEAD gives v2/ECC4 for `--secure=5`, by lowering the
 /// level instead of growing the version as 2.11.1 did; `Ecc::Prefer` follows HEAD.
 #[test]
 fn prefer_lowers_the_level_instead_of_growing_the_version() {

@@ -1,7 +1,8 @@
 //! Property tests: mixed content round-trips through our decoder at every version and ECC
-//! level that holds it, including the identifier format of with U+00B7.
+//! level that holds it, including the identifier format of with U+00B7 and
+//! every character of GB 2312's ambiguous cells (issue 19), with either `Ambiguous` choice.
 use gridmatrix::decode::decode_symbol;
-use gridmatrix::{Ecc, Error, Options};
+use gridmatrix::{Ambiguous, Ecc, Error, Mode, Options};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
@@ -14,6 +15,11 @@ fn config() -> ProptestConfig {
 
 /// Encodes at every allowed (version, ECC) and checks the round trip; returns how many fit.
 fn every_size(text: &str) -> usize {
+    every_size_with(text, &Options::default(), text)
+}
+
+/// [`every_size`] with base options and the text our decoder is to read back.
+fn every_size_with(text: &str, base: &Options, expect: &str) -> usize {
     let mut fitted = 0;
     for v in 1..=13u8 {
         let min = match v {
@@ -22,7 +28,7 @@ fn every_size(text: &str) -> usize {
             _ => 1,
         };
         for e in 1..=5u8 {
-            let r = gridmatrix::encode(text, &Options::default().version(v).ecc(Ecc::Fixed(e)));
+            let r = gridmatrix::encode(text, &base.clone().version(v).ecc(Ecc::Fixed(e)));
             match r {
                 Ok(sym) => {
                     assert!(e >= min);
@@ -33,7 +39,7 @@ fn every_size(text: &str) -> usize {
                     assert_eq!((back.version, back.ecc), (v, e));
                     assert_eq!(
                         back.text().expect("text"),
-                        text,
+                        expect,
                         "v{v} e{e} {}",
                         sym.modes_summary()
                     );
@@ -63,6 +69,45 @@ fn hanzi() -> impl Strategy<Value = char> {
         let (s, _) = encoding_rs::GBK.decode_without_bom_handling(&bytes);
         s.chars().next().unwrap_or('中')
     })
+}
+
+/// Double-byte (GB 2312) codes the symbol carries in Chinese mode (2 bytes for 1 character;
+/// every other Chinese-mode code gives as many bytes as characters).
+fn double_byte_count(sym: &gridmatrix::Symbol) -> usize {
+    decode_symbol(sym)
+        .expect("reads")
+        .segments
+        .iter()
+        .filter(|s| s.mode == Mode::Chinese)
+        .map(|s| s.bytes.len() - s.chars)
+        .sum()
+}
+
+/// Text with at least one character of GB 2312's ambiguous cells (· ・ — ―), among hanzi,
+/// digits, Latin letters, punctuation, identifier parts and URLs.
+fn with_ambiguous() -> impl Strategy<Value = String> {
+    let ambiguous = prop::sample::select(vec!["·", "・", "—", "―"]);
+    let piece = prop_oneof![
+        prop::collection::vec(hanzi(), 1..6).prop_map(|v| v.into_iter().collect::<String>()),
+        "[0-9]{1,10}",
+        "[A-Za-z]{1,8}",
+        "[ .,:/+（）-]{1,2}",
+        Just("1.2.156.112".to_string()),
+        Just("（苏）法计（2023）00001".to_string()),
+        Just("https://cert.example.cn/v/".to_string()),
+        "[àéßü]{1,2}",
+        ambiguous.clone().prop_map(str::to_string),
+    ];
+    (
+        prop::collection::vec(piece, 0..10),
+        ambiguous,
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(mut pieces, a, at)| {
+            let i = at.index(pieces.len() + 1);
+            pieces.insert(i, a.to_string());
+            pieces.concat()
+        })
 }
 
 fn url() -> impl Strategy<Value = String> {
@@ -113,11 +158,43 @@ proptest! {
     }
 
     #[test]
-    fn r_4_5_5_identifier_round_trips_without_eci(s in identifier()) {
+    fn r_4_5_5_identifier_round_trips_under_an_eci(s in identifier()) {
         prop_assert!(every_size(&s) > 0);
-        // "·" is GB 2312 A1A4 (GB 18030 mapping): no ECI, no UTF-8 bytes.
+        // "·" is never GB 2312 A1A4 (issue 19): ISO 8859-1 (one byte, B7) when the whole
+        // identifier fits it, else UTF-8; no GB 2312 double-byte code either way.
         let sym = gridmatrix::encode(&s, &Options::default()).expect("fits");
-        prop_assert_eq!(sym.eci(), None);
+        let latin1 = s.chars().all(|c| u32::from(c) <= 0xFF);
+        prop_assert_eq!(sym.eci(), Some(if latin1 { 3 } else { 26 }));
+        prop_assert_eq!(double_byte_count(&sym), 0);
+    }
+
+    #[test]
+    fn issue_19_ambiguous_characters_round_trip_mixed(s in with_ambiguous()) {
+        prop_assert!(every_size(&s) > 0);
+        let sym = gridmatrix::encode(&s, &Options::default()).expect("fits");
+        prop_assert!(sym.eci().is_some(), "{:?}: {}", s, sym.modes_summary());
+        prop_assert_eq!(double_byte_count(&sym), 0);
+        // The old behaviour reads back in the GB 18030 mapping of the two cells.
+        let gb = Options::default().gb2312_ambiguous(Ambiguous::Gb2312);
+        let as_gb18030 = s.replace('\u{30FB}', "\u{00B7}").replace('\u{2015}', "\u{2014}");
+        if gridmatrix::encode(&s, &gb).is_ok_and(|sym| sym.eci().is_none()) {
+            prop_assert!(every_size_with(&s, &gb, &as_gb18030) > 0);
+        } else {
+            // Text outside GB 2312 (ß) goes under an ECI anyway and reads back as it is.
+            prop_assert!(every_size_with(&s, &gb, &s) > 0);
+        }
+    }
+
+    #[test]
+    fn eci_3_is_never_longer_than_eci_26(s in "[\\x20-\\x7e\u{a0}-\u{ff}]{0,80}") {
+        let latin1 = gridmatrix::encode(&s, &Options::default().eci(3)).expect("fits");
+        let utf8 = gridmatrix::encode(&s, &Options::default().eci(26)).expect("fits");
+        prop_assert!(latin1.data_bits() <= utf8.data_bits());
+        let auto = gridmatrix::encode(&s, &Options::default()).expect("fits");
+        if auto.eci().is_some() {
+            prop_assert_eq!(auto.eci(), Some(3));
+            prop_assert_eq!(auto.rows(), latin1.rows());
+        }
     }
 
     #[test]
@@ -147,23 +224,43 @@ proptest! {
     }
 }
 
+/// The sample identifier goes under ECI 3, "·" as the single byte B7; the symbol is no larger
+/// than with "·" as GB 2312 A1A4 (13 bits either way in Chinese mode, plus the 15-bit ECI).
 #[test]
-fn r_4_5_5_sample_identifier_uses_chinese_mode_for_the_middle_dot() {
+fn r_4_5_5_sample_identifier_under_eci_3() {
     let id = "1.2.156.112233·7·12100000400012345X·CNAS L0001·2025JZ000123·0";
     let sym = gridmatrix::encode(id, &Options::default()).expect("fits");
-    assert_eq!(sym.eci(), None);
-    assert!(
-        sym.segments()
-            .iter()
-            .any(|s| s.mode == gridmatrix::Mode::Chinese),
-        "{}",
-        sym.modes_summary()
-    );
-    assert_eq!(
-        decode_symbol(&sym).expect("reads").text().expect("text"),
-        id
-    );
+    assert_eq!(sym.eci(), Some(3));
+    assert_eq!(double_byte_count(&sym), 0);
+    let back = decode_symbol(&sym).expect("reads");
+    assert_eq!(back.text().expect("text"), id);
+    assert_eq!(back.bytes().iter().filter(|&&b| b == 0xB7).count(), 5);
+    let old = gridmatrix::encode(id, &Options::default().gb2312_ambiguous(Ambiguous::Gb2312))
+        .expect("fits");
+    assert_eq!(old.eci(), None);
+    let old_bytes = decode_symbol(&old).expect("reads").bytes();
+    let a1a4 = old_bytes.windows(2).filter(|w| w == &[0xA1, 0xA4]).count();
+    assert_eq!(a1a4, 5, "{}", old.modes_summary());
+    assert_eq!(sym.version(), old.version());
     assert!(every_size(id) > 10);
+}
+
+/// Issue 19's identifier shape (hanzi and full-width brackets beside "·"), and a URL.
+#[test]
+fn issue_19_identifier_with_hanzi_and_url_round_trip() {
+    for (s, eci) in [
+        (
+            "1.2.156.112·1·123456788·（苏）法计（2023）00001·JZ-2026-0001·0",
+            26,
+        ),
+        ("https://cert.example.cn/v/ab3·def?n=1·2", 3),
+        ("检定电子证书·质字—2023・12―31", 26),
+    ] {
+        let sym = gridmatrix::encode(s, &Options::default()).expect("fits");
+        assert_eq!(sym.eci(), Some(eci), "{s}");
+        assert_eq!(double_byte_count(&sym), 0, "{s}");
+        assert!(every_size(s) > 5, "{s}");
+    }
 }
 
 /// Found by the fuzzer: Numeral restarted through an empty Upper run reads back.

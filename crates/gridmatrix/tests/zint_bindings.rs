@@ -3,7 +3,8 @@
 //! (`$ECERT_ORACLE_VENV`, default /opt/ecert-oracles; `.ci/packages/gridmatrix.pip`).
 //! * every single-class vector (shared fixture and ours) is encoded the same by this zint;
 //! * on mixed inputs our stream is never longer than this zint's where its symbol is right;
-//! * its release still has both bugs of the brief, section 8.
+//! * its release still has both bugs shown in `tests/zint_bugs.rs`;
+//! * for text with "·" or "—" it picks the same ECI as we do (issue 19).
 mod common;
 use common::*;
 use gridmatrix::decode::{DecodeOptions, decode_rows};
@@ -88,10 +89,7 @@ fn flag<T: std::str::FromStr>(v: &Vector, name: &str) -> Option<T> {
 #[test]
 fn r_4_3_4_single_class_vectors_equal_libzint_2_15() {
     let mut z = Oracle::start();
-    let mut vectors = load_vectors(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/gridmatrix/zint-canonical.jsonl"
-    ));
+    let mut vectors = load_vectors(ZINT_CANONICAL);
     vectors.extend(load_vectors(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/zint-single-class.jsonl"
@@ -219,4 +217,37 @@ fn libzint_2_15_still_has_both_bugs() {
     )
     .expect("lenient");
     assert_eq!(read.bytes(), b"\x80\x81\x82");
+}
+
+/// Issue 19 with the newer zint: for text with "·" or "—" libzint 2.15 picks the same ECI as
+/// we do (3 or 26), its symbol reads (leniently: its Byte-start bug) as the input, and where
+/// it starts in a text mode the symbol is ours bit for bit.
+#[test]
+fn issue_19_libzint_2_15_picks_our_eci_for_the_middle_dot() {
+    let mut z = Oracle::start();
+    let lenient = DecodeOptions::default().accept_zint_byte_indicator_bug(true);
+    for (input, eci, same_symbol) in [
+        ("https://a.cn/v/x·y", 3, true),
+        ("ABC·DEF", 3, true),
+        ("检定电子证书·质字", 26, false),
+        ("第一章—总则", 26, false),
+        ("Straße·1", 3, false),
+    ] {
+        let rows = z
+            .encode(input.as_bytes(), None, None, None, false)
+            .unwrap_or_else(|e| panic!("{input:?}: zint {} failed: {e}", z.version));
+        let theirs = decode_rows(&rows, &lenient).expect("zint's symbol reads");
+        let ours = gridmatrix::encode(input, &Default::default()).expect("fits");
+        assert_eq!(ours.eci(), Some(eci), "{input:?}");
+        assert_eq!(theirs.ecis, vec![eci], "{input:?}: zint {}", z.version);
+        assert_eq!(theirs.text().expect("text"), input);
+        assert_eq!(theirs.data_bits, ours.data_bits(), "{input:?}");
+        assert_eq!(
+            diff_rows(&ours.rows(), &rows).is_none(),
+            same_symbol,
+            "{input:?}: ours {}, zint {}",
+            ours.modes_summary(),
+            theirs.modes_summary()
+        );
+    }
 }

@@ -1,5 +1,5 @@
 //! Inputs that released zint (Debian 2.11.1, and every release up to 2.16.0) misencodes
-//! (brief, section 8), run live against the zint CLI. Each test shows zint's symbol is wrong
+//! run live against the zint CLI. Each test shows zint's symbol is wrong
 //! when read by our decoder, and that ours reads back right.
 mod common;
 use common::*;

@@ -4,10 +4,14 @@
 //! * random mixed inputs: our data bit stream is never longer than zint's (zint's symbol read
 //!   by our decoder; inputs zint misencodes are set aside), and under the same options our
 //!   symbol is never larger;
-//! * documented inputs where zint's heuristic split is longer than the optimum.
+//! * documented inputs where zint's heuristic split is longer than the optimum;
+//! * text with a character of GB 2312's ambiguous cells (issue 19): zint's own ECI choice,
+//!   read from its warning, is ours where it is ISO 8859-1 or UTF-8, and the symbols agree
+//!   bit for bit, or as far as zint's known bugs let them.
 mod common;
 use common::*;
-use gridmatrix::{Ecc, Options};
+use gridmatrix::decode::{DecodeError, DecodeOptions, decode_rows, decode_symbol};
+use gridmatrix::{Ecc, Mode, Options};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
@@ -85,11 +89,11 @@ proptest! {
         let back = gridmatrix::decode::decode_symbol(&ours).expect("our symbol reads");
         prop_assert_eq!(back.text().expect("text"), s.clone());
         let theirs = zint_dump(s.as_bytes(), &[]);
-        // Read zint's symbol; allow its Byte-indicator bug (brief section 8) to measure it.
+        // Read zint's symbol; allow its Byte-indicator bug (`tests/zint_bugs.rs`) to measure it.
         let lenient = gridmatrix::decode::DecodeOptions::default().accept_zint_byte_indicator_bug(true);
         let z = gridmatrix::decode::decode_rows(&theirs, &lenient)
             .unwrap_or_else(|e| panic!("{s:?}: zint's symbol does not read: {e}"));
-        // Where zint's symbol reads back wrong (its Numeral bug, brief section 8), its
+        // Where zint's symbol reads back wrong (its Numeral bug, `tests/zint_bugs.rs`), its
         // stream is not a valid encoding of the input and is not a yardstick.
         prop_assume!(z.text().ok().as_deref() == Some(s.as_str()));
         prop_assert!(
@@ -153,5 +157,157 @@ fn documented_inputs_where_zint_is_longer() {
             .expect("zint's symbol reads");
         assert_eq!(z.text().expect("text"), s, "zint reads back right");
         assert_eq!(z.data_bits, zint_bits, "{s:?}: zint {}", z.modes_summary());
+    }
+}
+
+/// What comparing zint's symbol with ours shows for an input with a character of GB 2312's
+/// ambiguous cells (issue 19).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Same ECI, and with version and ECC forced our symbol equals zint's bit for bit.
+    BitForBit,
+    /// Same ECI, modes and bit length, but zint writes the start indicator of Byte mode after
+    /// the ECI header as 0110 (its bug 1): its symbol reads only leniently.
+    ZintByteBug,
+    /// Same ECI, but zint's Numeral groups with several non-digits read back wrong (bug 2).
+    ZintNumeralBug,
+    /// Same ECI and text; our stream is shorter (zint's averaged costs).
+    OursShorter,
+    /// zint picks a single-byte character set this crate does not write (we take UTF-8).
+    OtherEci,
+    /// zint writes the character as its GB 2312 cell without ECI ("・" and "―" are in its
+    /// GB2312.TXT table): read with GB 18030, the text changes; ours goes under ECI 26.
+    ZintWritesTheCell,
+}
+
+/// Issue 19 against the outside encoder: for text with "·" (and the other characters of
+/// GB 2312's ambiguous cells) zint chooses an ECI by itself, announced on standard error
+/// ("Warning 222: Encoded data includes ECI 3"). We choose the same one wherever zint's is
+/// ISO 8859-1 or UTF-8, and our symbol equals zint's bit for bit where zint segments the same
+/// and is correct; elsewhere both symbols read (ours strictly) as the input under the same ECI.
+#[test]
+fn issue_19_ambiguous_characters_get_zints_eci() {
+    use Outcome::*;
+    let cases: [(&str, Option<u32>, Outcome); 20] = [
+        ("https://a.cn/v/x·y", Some(3), BitForBit),
+        ("https://cert.example.cn/v/ab3·def", Some(3), BitForBit),
+        ("ABC·DEF", Some(3), BitForBit),
+        ("abc·def", Some(3), BitForBit),
+        ("检定电子证书·质字", Some(26), ZintByteBug),
+        ("计量·", Some(26), ZintByteBug),
+        ("第一章—总则", Some(26), ZintByteBug),
+        ("Straße·1", Some(3), ZintByteBug),
+        ("·", Some(3), ZintByteBug),
+        ("Prüfung · Kalibrierung", Some(3), ZintByteBug),
+        (
+            "1.2.156.112233·7·12100000400012345X·CNAS L0001·2025JZ000123·0",
+            Some(3),
+            ZintNumeralBug,
+        ),
+        (
+            "1.2.156.112·1·123456788·（苏）法计（2023）00001·JZ-2026-0001·0",
+            Some(26),
+            ZintNumeralBug,
+        ),
+        ("CNAS L0001·2025", Some(3), OursShorter),
+        ("2023·12", Some(3), OursShorter),
+        ("x—y", Some(21), OtherEci),
+        ("—", Some(21), OtherEci),
+        ("α·β", Some(9), OtherEci),
+        ("・", None, ZintWritesTheCell),
+        ("x・y", None, ZintWritesTheCell),
+        ("a―b", None, ZintWritesTheCell),
+    ];
+    let lenient = DecodeOptions::default().accept_zint_byte_indicator_bug(true);
+    for (input, zint_eci, outcome) in cases {
+        let (rows, eci) = zint_dump_with_eci(input.as_bytes(), &[]);
+        assert_eq!(eci, zint_eci, "{input:?}: zint's ECI choice");
+        let z = decode_rows(&rows, &lenient)
+            .unwrap_or_else(|e| panic!("{input:?}: zint's symbol does not read: {e}"));
+        assert_eq!(
+            z.ecis,
+            zint_eci.into_iter().collect::<Vec<_>>(),
+            "{input:?}"
+        );
+        let strict_z = decode_rows(&rows, &DecodeOptions::default());
+
+        let ours = gridmatrix::encode(input, &Options::default()).expect("fits");
+        let back = decode_symbol(&ours).expect("ours reads strictly");
+        assert_eq!(back.text().expect("text"), input, "{input:?}");
+        let our_eci = ours.eci().expect("an ambiguous character gets an ECI");
+        assert_eq!(back.ecis, vec![our_eci]);
+        let same_eci = zint_eci == Some(our_eci);
+        assert_eq!(
+            same_eci,
+            matches!(
+                outcome,
+                BitForBit | ZintByteBug | ZintNumeralBug | OursShorter
+            ),
+            "{input:?}: zint ECI {zint_eci:?}, ours {our_eci}"
+        );
+        match outcome {
+            BitForBit => {
+                assert!(strict_z.is_ok(), "{input:?}");
+                assert_eq!(z.text().expect("text"), input);
+                // Same symbol at zint's own choice, and with version and ECC forced.
+                assert_eq!(diff_rows(&ours.rows(), &rows), None, "{input:?}");
+                let v = z.version + 1;
+                let flags = vec![format!("--vers={v}"), "--secure=3".to_string()];
+                let (forced, _) = zint_dump_with_eci(input.as_bytes(), &flags);
+                let (opts, _) = zint_flags_to_options(&flags);
+                let ours = gridmatrix::encode(input, &opts).expect("fits");
+                assert_eq!((ours.version(), ours.ecc()), (v, 3), "{input:?}");
+                assert_eq!(diff_rows(&ours.rows(), &forced), None, "{input:?} v{v}");
+            }
+            ZintByteBug => {
+                assert!(
+                    matches!(strict_z, Err(DecodeError::Bitstream { .. })),
+                    "{input:?}: zint's symbol reads strictly: its Byte bug is gone"
+                );
+                assert_eq!(z.segments.first().map(|s| s.mode), Some(Mode::Byte));
+                assert_eq!(z.text().expect("text"), input);
+                assert_eq!(z.modes_summary(), back.modes_summary(), "{input:?}");
+                assert_eq!(z.data_bits, ours.data_bits(), "{input:?}");
+                assert_eq!(z.bytes(), back.bytes());
+            }
+            ZintNumeralBug => {
+                assert!(strict_z.is_ok(), "{input:?}");
+                let z_text = z.text().expect("text");
+                assert_ne!(
+                    z_text, input,
+                    "zint reads back right: its Numeral bug is gone"
+                );
+                assert!(z_text.starts_with("1.20."), "{z_text:?}");
+            }
+            OursShorter => {
+                assert!(strict_z.is_ok(), "{input:?}");
+                assert_eq!(z.text().expect("text"), input);
+                assert!(
+                    ours.data_bits() < z.data_bits,
+                    "{input:?}: ours {} ({}), zint {} ({})",
+                    ours.data_bits(),
+                    ours.modes_summary(),
+                    z.data_bits,
+                    z.modes_summary()
+                );
+            }
+            OtherEci => {
+                assert_eq!(our_eci, 26, "{input:?}");
+                assert_eq!(z.text().expect("text"), input, "zint's {zint_eci:?}");
+            }
+            ZintWritesTheCell => {
+                assert_eq!(our_eci, 26, "{input:?}");
+                let cell: &[u8] = if input.contains('・') {
+                    &[0xA1, 0xA4]
+                } else {
+                    &[0xA1, 0xAA]
+                };
+                assert!(z.bytes().windows(2).any(|w| w == cell), "{input:?}");
+                // Read with the GB 18030 mapping, zint's symbol gives the other character.
+                let z_text = z.text().expect("text");
+                assert_eq!(z_text, input.replace('・', "·").replace('―', "—"));
+                assert_ne!(z_text, input);
+            }
+        }
     }
 }

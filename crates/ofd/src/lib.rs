@@ -17,7 +17,11 @@
 //! - [`edit::set_signatures_loc`]: adds the `Signatures` pointer to `OFD.xml` for sealing.
 //! - [`overlay::Overlay`]: adds objects (text with embedded font subsets, paths), custom tags
 //!   and `CustomDatas` to a file someone else wrote, keeping its own objects and bytes, and
-//!   finds free room on its pages.
+//!   finds free room on its pages ([`extent::page_object_boxes`]: where a page is painted).
+//! - `render` (cargo feature `render`, off by default): a page to an RGBA raster and PNG
+//!   (tiny-skia, PNG and JPEG decoders), and `render::inspect`, a serialisable structural
+//!   summary. Reading, writing and overlaying need none of it, so `ses` and `ecert-layout` do
+//!   not compile a rasteriser; `ecert` enables it.
 //! - [`sample`]: the three-page demonstration document (`cargo run -p ofd --example sample`).
 //!
 //! ```no_run
@@ -78,13 +82,16 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod arc;
 pub mod edit;
+pub mod extent;
 pub mod font;
 pub mod loc;
 pub mod model;
 pub mod overlay;
 pub mod package;
 pub mod read;
+#[cfg(feature = "render")]
 pub mod render;
 pub mod sample;
 pub mod write;

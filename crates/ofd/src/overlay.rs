@@ -2,7 +2,7 @@
 //!
 //! An [`Overlay`] opens a package with the strict [reader](crate::read), tells where the
 //! existing objects of a page may paint ([`Overlay::object_boxes`], the renderer's own rule:
-//! [`crate::render::page_object_boxes`]) and where a rectangle is still free
+//! [`crate::extent::page_object_boxes`]) and where a rectangle is still free
 //! ([`Overlay::is_free`]), and collects new content written with the ordinary
 //! [`LayerWriter`] (text with embedded font subsets, paths, R-4.1.6). [`Overlay::finish`]
 //! then changes the package as little as it can:
@@ -212,9 +212,9 @@ impl Overlay {
     }
 
     /// Where existing objects may paint on page `page` (see
-    /// [`crate::render::page_object_boxes`]) plus the boundaries of the objects added so far.
+    /// [`crate::extent::page_object_boxes`]) plus the boundaries of the objects added so far.
     pub fn object_boxes(&self, page: usize) -> Vec<Rect> {
-        let mut out = crate::render::page_object_boxes(self.document(), page);
+        let mut out = crate::extent::page_object_boxes(self.document(), page);
         if let Some(p) = self.writer.pages_so_far().get(page) {
             for l in &p.layers {
                 for o in &l.objects {

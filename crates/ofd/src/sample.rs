@@ -323,7 +323,7 @@ pub fn build_with_attachment(
     let page1 = doc.page(0).map(|p| p.id()).unwrap_or(Id(0));
     let tag = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<cert:Certificate xmlns:cert=\"urn:ecert:certificate:1\"><cert:Identifier>{}</cert:Identifier><cert:ObjectRef PageRef=\"{}\">{}</cert:ObjectRef></cert:Certificate>",
-        esc(&data.cert_no),
+        crate::xml_out::escape_text(&data.cert_no),
         page1,
         cert_obj
     );
@@ -340,10 +340,4 @@ pub fn build_with_attachment(
         Some(format!("{}T09:30:00", data.date)),
     )?;
     doc.finish()
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

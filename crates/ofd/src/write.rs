@@ -209,7 +209,7 @@ impl Path {
         y: f64,
     ) -> &mut Self {
         let from = self.current_point();
-        let segs = crate::render::arc::arc_to_cubics(from, rx, ry, angle, large, sweep, (x, y));
+        let segs = crate::arc::arc_to_cubics(from, rx, ry, angle, large, sweep, (x, y));
         for [c1, c2, p] in segs {
             self.ops
                 .push(PathOp::Cubic(c1.0, c1.1, c2.0, c2.1, p.0, p.1));

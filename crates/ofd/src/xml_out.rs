@@ -1,8 +1,14 @@
 //! Serialising the [model](crate::model) to OFD XML parts ([`Xml`]: every attribute value and
 //! text node escaped as quick-xml escapes them; no indentation, so no whitespace ever enters a
 //! `TextCode`). Child elements follow the XSD sequence order of GB/T 33190-2016 Annex A.
+//!
+//! [`escape_text`] and [`escape_attr`] are the workspace's one XML escaper, for code that
+//! writes XML of its own (the signature files of `ses`, custom tags): the same escaping [`Xml`]
+//! applies, so what they write reads back, through any conforming parser, as the exact string
+//! that was escaped.
 
 use crate::model::*;
+use std::borrow::Cow;
 
 /// The OFD namespace (clause 7.1).
 pub const OFD_NS: &str = "http://www.ofdspec.org/2016";
@@ -127,28 +133,85 @@ pub fn path_data(ops: &[PathOp]) -> String {
     s
 }
 
-/// Appends `s` escaped as quick-xml escapes text (`<`, `>`, `&`, `'`, `"` and CR, which XML
-/// would turn into LF) or, with `attr`, an attribute value (also LF and TAB, which attribute
-/// value normalisation would turn into spaces).
+/// What the byte `b` is written as, when it must be escaped: `<`, `>`, `&`, `'`, `"` always
+/// (as quick-xml does; then the text is safe inside either kind of quotes and `]]>` cannot
+/// occur), CR always (XML end-of-line handling would read a literal CR, or CR LF, as LF), and in
+/// an attribute value (`attr`) also LF and TAB (attribute-value normalisation would read them as
+/// spaces). Only ASCII bytes are replaced, so UTF-8 stays intact around them.
+fn replacement(b: u8, attr: bool) -> Option<&'static str> {
+    Some(match b {
+        b'<' => "&lt;",
+        b'>' => "&gt;",
+        b'&' => "&amp;",
+        b'\'' => "&apos;",
+        b'"' => "&quot;",
+        b'\r' => "&#13;",
+        b'\n' if attr => "&#10;",
+        b'\t' if attr => "&#9;",
+        _ => return None,
+    })
+}
+
+/// Appends `s` escaped as text or, with `attr`, as an attribute value ([`replacement`]).
 fn push_escaped(buf: &mut Vec<u8>, s: &str, attr: bool) {
     let mut from = 0;
     for (i, &b) in s.as_bytes().iter().enumerate() {
-        let rep: &[u8] = match b {
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'&' => b"&amp;",
-            b'\'' => b"&apos;",
-            b'"' => b"&quot;",
-            b'\r' => b"&#13;",
-            b'\n' if attr => b"&#10;",
-            b'\t' if attr => b"&#9;",
-            _ => continue,
+        let Some(rep) = replacement(b, attr) else {
+            continue;
         };
         buf.extend_from_slice(&s.as_bytes()[from..i]);
-        buf.extend_from_slice(rep);
+        buf.extend_from_slice(rep.as_bytes());
         from = i + 1;
     }
     buf.extend_from_slice(&s.as_bytes()[from..]);
+}
+
+fn escape(s: &str, attr: bool) -> Cow<'_, str> {
+    let bytes = s.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| replacement(b, attr).is_some()) else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate().skip(first) {
+        if let Some(rep) = replacement(b, attr) {
+            // `i` is at an ASCII byte, so both slices end on character boundaries.
+            out.push_str(&s[from..i]);
+            out.push_str(rep);
+            from = i + 1;
+        }
+    }
+    out.push_str(&s[from..]);
+    Cow::Owned(out)
+}
+
+/// `s` escaped for an element's text content: `&`, `<`, `>`, `'`, `"` as entity references and
+/// CR as `&#13;` (a literal CR, or CR LF, would be read back as LF). LF and TAB stay literal.
+/// Borrowed when nothing needs escaping.
+///
+/// The bytes are those [`Xml::text`] and quick-xml's writer give. Characters that XML 1.0 cannot
+/// carry at all (C0 controls other than TAB, LF and CR; U+FFFE, U+FFFF) are passed through —
+/// no reference can represent them; callers that accept such input must refuse it first.
+///
+/// ```
+/// use ofd::xml_out::escape_text;
+/// assert_eq!(escape_text("A&B <1>\r\n"), "A&amp;B &lt;1&gt;&#13;\n");
+/// assert!(matches!(escape_text("校准证书"), std::borrow::Cow::Borrowed(_)));
+/// ```
+pub fn escape_text(s: &str) -> Cow<'_, str> {
+    escape(s, false)
+}
+
+/// `s` escaped for an attribute value in double or single quotes: as [`escape_text`], and LF
+/// and TAB as `&#10;` and `&#9;` too (attribute-value normalisation would read them, and CR, as
+/// spaces). Borrowed when nothing needs escaping.
+///
+/// ```
+/// use ofd::xml_out::escape_attr;
+/// assert_eq!(escape_attr("a\"b'\tc\r\n"), "a&quot;b&apos;&#9;c&#13;&#10;");
+/// ```
+pub fn escape_attr(s: &str) -> Cow<'_, str> {
+    escape(s, true)
 }
 
 /// A writer of `ofd:`-prefixed elements straight into the part's bytes, escaping as quick-xml
@@ -584,6 +647,112 @@ mod tests {
                 String::from_utf8(ours).unwrap(),
                 String::from_utf8(theirs).unwrap()
             );
+        }
+    }
+
+    /// Strings that exercise every escape, with neighbours on both sides and non-ASCII text.
+    const TRICKY: [&str; 9] = [
+        "",
+        "plain 校准证书",
+        "a<b>&c'd\"e",
+        "CR\ralone",
+        "CR LF\r\nand LF\nand TAB\tend",
+        "\r\r\n\n\t \t",
+        "&amp; already escaped &#13; stays literal",
+        "]]> <![CDATA[ x ]]>",
+        "\u{10FFFF}\u{FEFF}证&书\r",
+    ];
+
+    /// `<r a="…">…</r>` with `s` escaped as attribute value and as text.
+    fn doc_of(s: &str) -> String {
+        format!(
+            "<r a=\"{}\" b='{}'>{}</r>",
+            escape_attr(s),
+            escape_attr(s),
+            escape_text(s)
+        )
+    }
+
+    /// What the reader the crate uses (roxmltree, which applies XML's end-of-line handling and
+    /// attribute-value normalisation) gives back: the exact strings escaped, CR included.
+    #[test]
+    fn escaped_strings_round_trip_through_roxmltree() {
+        for s in TRICKY {
+            let xml = doc_of(s);
+            let doc = roxmltree::Document::parse(&xml).unwrap();
+            let r = doc.root_element();
+            assert_eq!(r.attribute("a"), Some(s), "{xml:?}");
+            assert_eq!(r.attribute("b"), Some(s), "{xml:?}");
+            assert_eq!(r.text().unwrap_or_default(), s, "{xml:?}");
+        }
+        // Why CR (and, in attributes, LF and TAB) are references: written literally, a parser
+        // hands back something else.
+        let raw = roxmltree::Document::parse("<r a=\"x\ty\nz\">p\r\nq\rr</r>").unwrap();
+        assert_eq!(raw.root_element().attribute("a"), Some("x y z"));
+        assert_eq!(raw.root_element().text(), Some("p\nq\nr"));
+    }
+
+    /// quick-xml (the oracle of `writes_what_quick_xml_writes`), with XML 1.0 end-of-line and
+    /// attribute-value normalisation, reads them back the same.
+    #[test]
+    fn escaped_strings_round_trip_through_quick_xml() {
+        use quick_xml::XmlVersion::Implicit1_0 as V;
+        use quick_xml::events::Event;
+        for s in TRICKY {
+            let xml = doc_of(s);
+            let mut reader = quick_xml::Reader::from_str(&xml);
+            let mut text = String::new();
+            let mut attrs = Vec::new();
+            loop {
+                match reader.read_event().unwrap() {
+                    Event::Start(e) => {
+                        for a in e.attributes() {
+                            attrs.push(a.unwrap().normalized_value(V).unwrap().into_owned());
+                        }
+                    }
+                    Event::Text(t) => text.push_str(&t.xml_content(V)),
+                    Event::GeneralRef(r) => match r.resolve_char_ref().unwrap() {
+                        Some(c) => text.push(c),
+                        None => text.push_str(
+                            quick_xml::escape::resolve_predefined_entity(r.as_ref()).unwrap(),
+                        ),
+                    },
+                    Event::Eof => break,
+                    _ => {}
+                }
+            }
+            assert_eq!(attrs, [s, s], "{xml:?}");
+            assert_eq!(text, s, "{xml:?}");
+        }
+    }
+
+    /// The public functions write what the part writer writes, and borrow when they can.
+    #[test]
+    fn public_escapers_agree_with_the_writer() {
+        for s in TRICKY {
+            let mut x = Xml::fragment();
+            x.text(s);
+            assert_eq!(x.finish(), escape_text(s).as_bytes());
+            let mut x = Xml::fragment();
+            x.empty("E", &[("A", s.to_owned())]);
+            assert_eq!(
+                String::from_utf8(x.finish()).unwrap(),
+                format!("<ofd:E A=\"{}\"/>", escape_attr(s))
+            );
+        }
+        assert!(matches!(escape_text("本证书 ok"), Cow::Borrowed(_)));
+        assert!(matches!(escape_attr("a\tb"), Cow::Owned(_)));
+        assert!(matches!(escape_text("a\tb\n"), Cow::Borrowed(_)));
+    }
+
+    proptest::proptest! {
+        /// Any string XML can carry round-trips through roxmltree, as text and as attribute.
+        #[test]
+        fn any_xml_string_round_trips(s in "[\t\n\r\u{20}-\u{7F}&<>\"'\u{A0}-\u{D7FF}\u{E000}-\u{FFFD}\u{10000}-\u{10FFFF}]{0,40}") {
+            let xml = doc_of(&s);
+            let doc = roxmltree::Document::parse(&xml).unwrap();
+            proptest::prop_assert_eq!(doc.root_element().attribute("a"), Some(s.as_str()));
+            proptest::prop_assert_eq!(doc.root_element().text().unwrap_or_default(), s.as_str());
         }
     }
 

@@ -10,15 +10,12 @@ use ofd::overlay::{Overlay, OverlayError};
 use ofd::write::{CustomTagSpec, Path, PathStyle, TextStyle};
 use ofd::{Color, GraphicObject, OfdFile, Rect, sample};
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/ofdrw/"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/ofdrw/");
 
 fn fixture(name: &str) -> Vec<u8> {
     let p = format!("{FIXTURES}{name}");
     std::fs::read(&p).unwrap_or_else(|e| {
-        panic!("fixture {p} is missing ({e}); it comes from ofdrw, see /work/shared/fixtures/ofdrw/README.md")
+        panic!("缺少测试文件 {p}（{e}），它来自 ofdrw，应在本仓库的 fixtures/ofdrw/ 中 (fixture {p} is missing ({e}): it comes from ofdrw and belongs in this repository's fixtures/ofdrw/, see fixtures/README.md)")
     })
 }
 

@@ -1,7 +1,7 @@
 //! Visual tests of the page renderer: pixels are asserted, and every rendered page is also
 //! written to `$CARGO_TARGET_TMPDIR/render/` for a human to look at.
 //!
-//! Fixtures from ofdrw are read from `../shared/fixtures/ofdrw/` (never copied here); the
+//! Fixtures from ofdrw are read from the repository's `fixtures/ofdrw/`; the
 //! sample and the synthetic pages use the Debian fonts `fonts-wqy-microhei` and
 //! `fonts-dejavu-core` (`.ci/packages/ofd.apt`, `.ci/packages/ofd-render.apt`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -15,15 +15,12 @@ use ofd::*;
 use std::sync::{Arc, OnceLock};
 use tiny_skia::Pixmap;
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/ofdrw"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/ofdrw");
 
 fn fixture(name: &str) -> OfdFile {
     let p = format!("{FIXTURES}/{name}");
     let bytes = std::fs::read(&p).unwrap_or_else(|e| {
-        panic!("fixture {p} is missing ({e}); the ofdrw fixtures live in ../shared/fixtures/ofdrw")
+        panic!("缺少测试文件 {p}（{e}），它来自 ofdrw，应在本仓库的 fixtures/ofdrw/ 中 (fixture {p} is missing ({e}): it comes from ofdrw and belongs in this repository's fixtures/ofdrw/, see fixtures/README.md)")
     });
     OfdFile::read(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
 }

@@ -246,9 +246,11 @@ fn without_text(bytes: &[u8]) -> Vec<u8> {
 fn ofd_cli_runs_without_system_fonts() {
     let p = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/ofdrw/invoice-suwell.ofd"
+        "/../../fixtures/ofdrw/invoice-suwell.ofd"
     );
-    let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("fixture {p} is missing: {e}"));
+    let bytes = std::fs::read(p).unwrap_or_else(|e| {
+        panic!("缺少测试文件 {p}（{e}），它来自 ofdrw，应在本仓库的 fixtures/ofdrw/ 中 (fixture {p} is missing ({e}): it comes from ofdrw and belongs in this repository's fixtures/ofdrw/, see fixtures/README.md)")
+    });
     let file = OfdFile::read(&bytes).unwrap();
     let doc = &file.ofd.docs[0].document;
     let page_w = doc.page_box(0).unwrap().w;

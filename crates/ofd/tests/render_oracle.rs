@@ -239,9 +239,11 @@ fn sample_matches_easyofd() {
 fn suwell_invoice_matches_easyofd() {
     let p = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/ofdrw/invoice-suwell.ofd"
+        "/../../fixtures/ofdrw/invoice-suwell.ofd"
     );
-    let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("fixture {p} is missing: {e}"));
+    let bytes = std::fs::read(p).unwrap_or_else(|e| {
+        panic!("缺少测试文件 {p}（{e}），它来自 ofdrw，应在本仓库的 fixtures/ofdrw/ 中 (fixture {p} is missing ({e}): it comes from ofdrw and belongs in this repository's fixtures/ofdrw/, see fixtures/README.md)")
+    });
     let fb =
         Arc::new(FallbackFonts::system().unwrap_or_else(|e| panic!("{e} (bash scripts/setup)")));
     // easyofd draws the two "print detection" strokes at the right edge (RGB colours

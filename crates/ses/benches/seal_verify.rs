@@ -85,7 +85,7 @@ fn benches(c: &mut Criterion) {
         validation_time: None,
     };
     assert_eq!(
-        verify_bytes(&sealed, &vopts).unwrap().indication,
+        verify_bytes(&sealed, &vopts).unwrap().indication(),
         ses::verify::Indication::Passed
     );
 

@@ -23,8 +23,9 @@ use crate::error::{Error, Result};
 use crate::pki::{Cert, UnixTime};
 use crate::seal::{self, TimeStampHook};
 use crate::sm::SealSigner;
-use crate::xmlsig::{self, SignatureRecord, esc};
+use crate::xmlsig::{self, SignatureRecord};
 use ofd::package::Package;
+use ofd::xml_out::{escape_attr, escape_text};
 use serde::Serialize;
 
 /// `CheckMethod` written: the SM3 OID (as the tax-system files; ofdrw accepts it and "SM3").
@@ -506,17 +507,19 @@ pub fn seal_package_checked<S: SealSigner + ?Sized>(
         n_refs += 1;
         refs.push_str(&format!(
             "<ofd:Reference FileRef=\"/{}\"><ofd:CheckValue>{}</ofd:CheckValue></ofd:Reference>",
-            esc(path),
+            escape_attr(path),
             xmlsig::b64(&known.hash(path, data))
         ));
     }
     let p = &opts.provider;
     let xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ofd:Signature xmlns:ofd=\"{ns}\"><ofd:SignedInfo><ofd:Provider ProviderName=\"{pn}\" Version=\"{pv}\" Company=\"{pc}\"/><ofd:SignatureMethod>{SIGNATURE_METHOD}</ofd:SignatureMethod><ofd:SignatureDateTime>{dt}</ofd:SignatureDateTime><ofd:References CheckMethod=\"{CHECK_METHOD}\">{refs}</ofd:References>{stamp_xml}<ofd:Seal><ofd:BaseLoc>/{seal_path}</ofd:BaseLoc></ofd:Seal></ofd:SignedInfo><ofd:SignedValue>/{sv_path}</ofd:SignedValue></ofd:Signature>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ofd:Signature xmlns:ofd=\"{ns}\"><ofd:SignedInfo><ofd:Provider ProviderName=\"{pn}\" Version=\"{pv}\" Company=\"{pc}\"/><ofd:SignatureMethod>{SIGNATURE_METHOD}</ofd:SignatureMethod><ofd:SignatureDateTime>{dt}</ofd:SignatureDateTime><ofd:References CheckMethod=\"{CHECK_METHOD}\">{refs}</ofd:References>{stamp_xml}<ofd:Seal><ofd:BaseLoc>/{seal_loc}</ofd:BaseLoc></ofd:Seal></ofd:SignedInfo><ofd:SignedValue>/{sv_loc}</ofd:SignedValue></ofd:Signature>",
         ns = xmlsig::OFD_NS,
-        pn = esc(&p.name),
-        pv = esc(&p.version),
-        pc = esc(&p.company),
+        seal_loc = escape_text(&seal_path),
+        sv_loc = escape_text(&sv_path),
+        pn = escape_attr(&p.name),
+        pv = escape_attr(&p.version),
+        pc = escape_attr(&p.company),
         dt = crate::pki::format_time(time),
     )
     .into_bytes();

@@ -25,6 +25,51 @@
 //! unsigned files added and referenced, signature records removed or added, seals or
 //! SignedValue swapped in from another file, hashes recomputed without re-signing, Signature.xml
 //! edited, ZIP tricks; expired or foreign seals and certificates.
+//!
+//! # Reading a report
+//! A [`Report`] is made only by the verifier: its fields are private and read through methods,
+//! and checks are looked up by [`CheckId`] ([`SignatureReport::check`], [`Report::package_check`]),
+//! never by position. Its JSON form (`Serialize`: `ecert verify --json`, the verification page's
+//! answer) is a public contract and does not change with the Rust API.
+//!
+//! **`NOT_APPLICABLE` is not a pass.** Only two checks may be N/A, where GB/T 33190 makes their
+//! subject optional ([`CheckId::may_be_not_applicable`]): `SEAL_FILE_MATCH` (Signature.xml need
+//! not name a Seal file) and `SIGNATURE_METHOD` (the element is optional). There N/A neither
+//! passes nor fails: the verdict rests on the other checks. Any other check that was not decided
+//! (N/A where it must apply) makes the verdict INDETERMINATE, never PASSED, and a signature
+//! counts as valid ([`Report::valid_signatures_count`]) only when its own verdict is PASSED.
+//!
+//! # Proof, not the absence of an error
+//! Code that acts on a verification (storing an issued certificate, telling a user a file is
+//! genuine) should not test fields or look for failures: an empty list of failed checks is also
+//! what an INDETERMINATE report has. It asks the report for a [`Verified`], which only this
+//! module can make (in the spirit of rustls's `HandshakeSignatureValid`), and requires one:
+//! - [`Report::passed`] gives a `Verified` only when the overall indication is PASSED;
+//! - [`Report::passed_allowing`] also accepts INDETERMINATE outcomes the caller names, one by
+//!   one, in an [`Acceptance`] (check and sub-indication). It is meant for a verifier that
+//!   knowingly runs without some anchor — e.g. without trust roots, so that `CERTIFICATES` is
+//!   INDETERMINATE with `NO_CERTIFICATE_CHAIN_FOUND` — and must say so in its code. A FAILED
+//!   check is never acceptable, nor an INDETERMINATE outcome that is not named (another check,
+//!   or the same check with another sub-indication), nor a report without a signature. When it
+//!   refuses, [`Unverified`] lists every check that stopped it with its number, name, status,
+//!   sub-indication and reason (`Display`: Chinese first, English beside it).
+//!
+//! An issuer checking a file it has just sealed should verify with its own trust roots (the
+//! trial root of a demonstration instance, the CA roots of a real one) and require
+//! [`Report::passed`].
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ses::verify::{Acceptance, CheckId, SubIndication, VerifyOptions, verify_bytes};
+//! let file = std::fs::read("sealed.ofd")?;
+//! // No trust roots at hand: the certificates' issuers cannot be checked, and we say so.
+//! let report = verify_bytes(&file, &VerifyOptions::default())?;
+//! let without_roots = Acceptance::strict()
+//!     .allow_indeterminate(CheckId::Certificates, SubIndication::NoCertificateChainFound);
+//! let verified = report.passed_allowing(&without_roots)?;
+//! assert!(verified.tolerated() || report.passed().is_some());
+//! # Ok(()) }
+//! ```
 
 use crate::error::Error;
 use crate::pki::{self, Cert, ChainStatus, TrustStore, UnixTime};
@@ -113,8 +158,31 @@ pub enum Status {
     Failed,
     /// Undecided.
     Indeterminate,
-    /// Does not apply (the reason says why).
+    /// Does not apply (the reason says why). Not a pass: see the [module](self) documentation.
     NotApplicable,
+}
+
+impl Status {
+    /// The name, as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Passed => "PASSED",
+            Status::Failed => "FAILED",
+            Status::Indeterminate => "INDETERMINATE",
+            Status::NotApplicable => "NOT_APPLICABLE",
+        }
+    }
+}
+
+impl Indication {
+    /// The name, as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            Indication::Passed => "PASSED",
+            Indication::Failed => "FAILED",
+            Indication::Indeterminate => "INDETERMINATE",
+        }
+    }
 }
 
 /// The checks, numbered as in issue 4.
@@ -170,22 +238,30 @@ impl CheckId {
     pub fn number(self) -> u8 {
         self as u8 + 1
     }
+
+    /// Whether NOT_APPLICABLE is a legitimate outcome of this check: only where GB/T 33190-2016
+    /// makes its subject optional — `SEAL_FILE_MATCH` (a Signature.xml need not name a Seal
+    /// file) and `SIGNATURE_METHOD` (the element is optional). Every other check must be
+    /// decided; N/A there counts as INDETERMINATE.
+    pub fn may_be_not_applicable(self) -> bool {
+        matches!(self, CheckId::SealFileMatch | CheckId::SignatureMethod)
+    }
+
+    /// Whether this is a per-signature check (1–10), as opposed to a package check (11, 12).
+    pub fn is_per_signature(self) -> bool {
+        !matches!(self, CheckId::Coverage | CheckId::ZipAmbiguity)
+    }
 }
 
 /// One check's outcome.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// Number 1–12.
-    pub number: u8,
-    /// Stable name.
-    pub id: CheckId,
-    /// Result.
-    pub status: Status,
-    /// Sub-indication when not passed.
+    number: u8,
+    id: CheckId,
+    status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub_indication: Option<SubIndication>,
-    /// Human-readable reason.
-    pub reason: String,
+    sub_indication: Option<SubIndication>,
+    reason: String,
 }
 
 impl Check {
@@ -215,69 +291,296 @@ impl Check {
     fn na(id: CheckId, reason: impl Into<String>) -> Self {
         Self::new(id, Status::NotApplicable, None, reason)
     }
+
+    /// Number 1–12.
+    pub fn number(&self) -> u8 {
+        self.number
+    }
+    /// Stable name.
+    pub fn id(&self) -> CheckId {
+        self.id
+    }
+    /// Result, as reported.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+    /// Sub-indication when not passed.
+    pub fn sub_indication(&self) -> Option<SubIndication> {
+        self.sub_indication
+    }
+    /// Human-readable reason.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The status as it counts towards a verdict: NOT_APPLICABLE is neutral (`None`) only for
+    /// a check that [may be N/A](CheckId::may_be_not_applicable); elsewhere it counts as
+    /// INDETERMINATE. Never PASSED unless the check passed.
+    fn counts_as(&self) -> Option<Status> {
+        match self.status {
+            Status::NotApplicable if self.id.may_be_not_applicable() => None,
+            Status::NotApplicable => Some(Status::Indeterminate),
+            s => Some(s),
+        }
+    }
 }
 
 /// The report about one signature record.
 #[derive(Clone, Debug, Serialize)]
 pub struct SignatureReport {
-    /// Document index (DocBody).
-    pub doc: usize,
-    /// `Signature/@ID`.
-    pub id: String,
-    /// `Signature/@Type`.
-    pub sig_type: String,
-    /// Package path of Signature.xml.
-    pub path: String,
-    /// SES version.
+    doc: usize,
+    id: String,
+    sig_type: String,
+    path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<seal::SesVersion>,
-    /// Claimed signing time (TBS_Sign.timeInfo).
+    version: Option<seal::SesVersion>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signing_time: Option<String>,
-    /// Seal name.
+    signing_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seal_name: Option<String>,
-    /// Seal esID.
+    seal_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seal_id: Option<String>,
-    /// Signer certificate.
+    seal_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub signer: Option<pki::CertSummary>,
-    /// Seal maker certificate.
+    signer: Option<pki::CertSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub maker: Option<pki::CertSummary>,
-    /// Whether this signature covers Signatures.xml.
-    pub whole_protected: bool,
-    /// Verdict for this signature.
-    pub indication: Indication,
-    /// Sub-indication of the first failed (or undecided) check.
+    maker: Option<pki::CertSummary>,
+    whole_protected: bool,
+    indication: Indication,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub_indication: Option<SubIndication>,
-    /// All checks 1–10.
-    pub checks: Vec<Check>,
+    sub_indication: Option<SubIndication>,
+    checks: Vec<Check>,
 }
 
-/// The verification report.
+impl SignatureReport {
+    /// Document index (DocBody).
+    pub fn doc(&self) -> usize {
+        self.doc
+    }
+    /// `Signature/@ID`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// `Signature/@Type`.
+    pub fn sig_type(&self) -> &str {
+        &self.sig_type
+    }
+    /// Package path of Signature.xml.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// SES version.
+    pub fn version(&self) -> Option<seal::SesVersion> {
+        self.version
+    }
+    /// Claimed signing time (TBS_Sign.timeInfo).
+    pub fn signing_time(&self) -> Option<&str> {
+        self.signing_time.as_deref()
+    }
+    /// Seal name.
+    pub fn seal_name(&self) -> Option<&str> {
+        self.seal_name.as_deref()
+    }
+    /// Seal esID.
+    pub fn seal_id(&self) -> Option<&str> {
+        self.seal_id.as_deref()
+    }
+    /// Signer certificate.
+    pub fn signer(&self) -> Option<&pki::CertSummary> {
+        self.signer.as_ref()
+    }
+    /// Seal maker certificate.
+    pub fn maker(&self) -> Option<&pki::CertSummary> {
+        self.maker.as_ref()
+    }
+    /// Whether this signature covers Signatures.xml.
+    pub fn whole_protected(&self) -> bool {
+        self.whole_protected
+    }
+    /// Verdict for this signature.
+    pub fn indication(&self) -> Indication {
+        self.indication
+    }
+    /// Sub-indication of the first failed (or undecided) check.
+    pub fn sub_indication(&self) -> Option<SubIndication> {
+        self.sub_indication
+    }
+    /// All checks 1–10, in number order.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
+    }
+    /// Check `id` of this signature (`None` for the package checks 11 and 12).
+    pub fn check(&self, id: CheckId) -> Option<&Check> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+    /// The report with its checks and the verdict over them.
+    fn with_checks(mut self, checks: Vec<Check>) -> Self {
+        (self.indication, self.sub_indication) = summarise(&checks, &SIGNATURE_CHECKS);
+        self.checks = checks;
+        self
+    }
+    /// Whether check `id` of this signature PASSED.
+    fn passed(&self, id: CheckId) -> bool {
+        self.check(id).is_some_and(|c| c.status == Status::Passed)
+    }
+}
+
+/// The verification report. Made only by the verifier; see the [module](self) documentation.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    /// Validation policy name and version.
-    pub policy: &'static str,
-    /// When the validation ran (UTC).
-    pub validation_time: String,
-    /// Overall verdict.
-    pub indication: Indication,
-    /// Sub-indication of the overall verdict.
+    policy: &'static str,
+    validation_time: String,
+    indication: Indication,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub_indication: Option<SubIndication>,
-    /// Number of signatures.
-    pub signatures_count: usize,
-    /// Number of signatures that PASSED.
-    pub valid_signatures_count: usize,
-    /// One report per signature record.
-    pub signatures: Vec<SignatureReport>,
-    /// Checks 11 and 12.
-    pub package_checks: Vec<Check>,
+    sub_indication: Option<SubIndication>,
+    signatures_count: usize,
+    valid_signatures_count: usize,
+    signatures: Vec<SignatureReport>,
+    package_checks: Vec<Check>,
 }
+
+/// Proof that a [`Report`] was accepted: its overall indication is PASSED ([`Report::passed`]),
+/// or every check that did not pass is an INDETERMINATE outcome named in the caller's
+/// [`Acceptance`] ([`Report::passed_allowing`]).
+///
+/// Only this module makes one: the field is private, and there is no constructor and no
+/// `Default`. Code that must not act on an unverified file takes a `Verified` as an argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Verified {
+    tolerated: bool,
+}
+
+impl Verified {
+    /// Whether an [`Acceptance`] let an INDETERMINATE check through (`false`: the report
+    /// PASSED outright).
+    pub fn tolerated(self) -> bool {
+        self.tolerated
+    }
+}
+
+/// The INDETERMINATE outcomes a caller accepts, each named by check and sub-indication, for
+/// [`Report::passed_allowing`]. [`Acceptance::strict`] (also `Default`) accepts none.
+///
+/// ```
+/// use ses::verify::{Acceptance, CheckId, SubIndication};
+/// // A verifier without trust roots: the certificates' chains cannot be checked.
+/// let a = Acceptance::strict()
+///     .allow_indeterminate(CheckId::Certificates, SubIndication::NoCertificateChainFound);
+/// assert_eq!(a.allowed(), [(CheckId::Certificates, SubIndication::NoCertificateChainFound)]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Acceptance {
+    indeterminate: Vec<(CheckId, SubIndication)>,
+}
+
+impl Acceptance {
+    /// Nothing but PASSED: `report.passed_allowing(&Acceptance::strict())` accepts exactly what
+    /// [`Report::passed`] accepts.
+    pub fn strict() -> Self {
+        Self::default()
+    }
+
+    /// Also accepts check `id` when it is INDETERMINATE with sub-indication `sub` (never when
+    /// it FAILED, and never another sub-indication of it).
+    pub fn allow_indeterminate(mut self, id: CheckId, sub: SubIndication) -> Self {
+        if !self.indeterminate.contains(&(id, sub)) {
+            self.indeterminate.push((id, sub));
+        }
+        self
+    }
+
+    /// The accepted (check, sub-indication) pairs, in the order given.
+    pub fn allowed(&self) -> &[(CheckId, SubIndication)] {
+        &self.indeterminate
+    }
+
+    /// Whether `check` is an outcome this acceptance names: INDETERMINATE, with a listed
+    /// (check, sub-indication) pair.
+    pub fn accepts(&self, check: &Check) -> bool {
+        check.status == Status::Indeterminate
+            && check
+                .sub_indication
+                .is_some_and(|sub| self.indeterminate.contains(&(check.id, sub)))
+    }
+}
+
+/// A check that stopped [`Report::passed_allowing`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    /// `Signature/@ID` of the signature the check belongs to; `None` for a package check.
+    pub signature: Option<String>,
+    /// The check (number, id, status, sub-indication, reason).
+    pub check: Check,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.check;
+        match &self.signature {
+            Some(id) => write!(f, "签章 signature {id}: ")?,
+            None => write!(f, "文件 package: ")?,
+        }
+        write!(f, "[{}] {} {}", c.number, c.id.name(), c.status.name())?;
+        if let Some(sub) = c.sub_indication {
+            write!(f, " ({})", sub.name())?;
+        }
+        write!(f, " — {}", c.reason)
+    }
+}
+
+/// Why [`Report::passed_allowing`] refused: the report's indication and every check that
+/// stopped it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unverified {
+    indication: Indication,
+    sub_indication: Option<SubIndication>,
+    stopped: Vec<Stopped>,
+}
+
+impl Unverified {
+    /// The report's overall indication.
+    pub fn indication(&self) -> Indication {
+        self.indication
+    }
+    /// The report's overall sub-indication.
+    pub fn sub_indication(&self) -> Option<SubIndication> {
+        self.sub_indication
+    }
+    /// Every check that was neither PASSED, nor N/A where N/A is legitimate, nor accepted.
+    pub fn stopped(&self) -> &[Stopped] {
+        &self.stopped
+    }
+    /// The ids of [`Unverified::stopped`], in report order.
+    pub fn check_ids(&self) -> Vec<CheckId> {
+        self.stopped.iter().map(|s| s.check.id).collect()
+    }
+}
+
+impl std::fmt::Display for Unverified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "签章验证未通过 (the verification did not pass): {}",
+            self.indication.name()
+        )?;
+        if let Some(sub) = self.sub_indication {
+            write!(f, " ({})", sub.name())?;
+        }
+        if self.stopped.is_empty() {
+            return Ok(());
+        }
+        write!(f, "; 未通过的检查 (checks that stopped it): ")?;
+        for (i, s) in self.stopped.iter().enumerate() {
+            if i > 0 {
+                write!(f, "; ")?;
+            }
+            write!(f, "{s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Unverified {}
 
 /// The file could not be read at all (CLI exit code 3).
 #[derive(Debug, thiserror::Error)]
@@ -370,6 +673,92 @@ impl VerifyOptions {
 }
 
 impl Report {
+    /// Validation policy name and version.
+    pub fn policy(&self) -> &'static str {
+        self.policy
+    }
+    /// When the validation ran (UTC).
+    pub fn validation_time(&self) -> &str {
+        &self.validation_time
+    }
+    /// Overall verdict.
+    pub fn indication(&self) -> Indication {
+        self.indication
+    }
+    /// Sub-indication of the overall verdict.
+    pub fn sub_indication(&self) -> Option<SubIndication> {
+        self.sub_indication
+    }
+    /// Number of signatures.
+    pub fn signatures_count(&self) -> usize {
+        self.signatures_count
+    }
+    /// Number of signatures whose own verdict is PASSED (N/A is not a pass: module docs).
+    pub fn valid_signatures_count(&self) -> usize {
+        self.valid_signatures_count
+    }
+    /// One report per signature record, in the order of Signatures.xml.
+    pub fn signatures(&self) -> &[SignatureReport] {
+        &self.signatures
+    }
+    /// Checks 11 and 12.
+    pub fn package_checks(&self) -> &[Check] {
+        &self.package_checks
+    }
+    /// Package check `id` (11 `COVERAGE` or 12 `ZIP_AMBIGUITY`; `None` for the per-signature
+    /// checks, which are in [`SignatureReport::check`]).
+    pub fn package_check(&self, id: CheckId) -> Option<&Check> {
+        self.package_checks.iter().find(|c| c.id == id)
+    }
+
+    /// Every check with the signature it belongs to (`None`: a package check).
+    fn all_checks(&self) -> impl Iterator<Item = (Option<&str>, &Check)> {
+        self.signatures
+            .iter()
+            .flat_map(|s| s.checks.iter().map(move |c| (Some(s.id.as_str()), c)))
+            .chain(self.package_checks.iter().map(|c| (None, c)))
+    }
+
+    /// A [`Verified`] when, and only when, the overall indication is PASSED.
+    pub fn passed(&self) -> Option<Verified> {
+        if self.indication != Indication::Passed {
+            return None;
+        }
+        self.passed_allowing(&Acceptance::strict()).ok()
+    }
+
+    /// A [`Verified`] when every check PASSED (or is N/A where it [may
+    /// be](CheckId::may_be_not_applicable)) except INDETERMINATE outcomes `acceptance` names,
+    /// and the report has a signature and did not fail. Otherwise [`Unverified`] lists every
+    /// check that stopped it. See the [module](self) documentation for when to use this instead
+    /// of [`Report::passed`].
+    pub fn passed_allowing(&self, acceptance: &Acceptance) -> Result<Verified, Unverified> {
+        let mut tolerated = false;
+        let mut stopped = Vec::new();
+        for (signature, c) in self.all_checks() {
+            match c.counts_as() {
+                None | Some(Status::Passed) => {}
+                Some(_) if acceptance.accepts(c) => tolerated = true,
+                Some(_) => stopped.push(Stopped {
+                    signature: signature.map(str::to_owned),
+                    check: c.clone(),
+                }),
+            }
+        }
+        if stopped.is_empty()
+            && !self.signatures.is_empty()
+            && self.indication != Indication::Failed
+        {
+            Ok(Verified { tolerated })
+        } else {
+            Err(Unverified {
+                indication: self.indication,
+                sub_indication: self.sub_indication,
+                stopped,
+            })
+        }
+    }
+
     /// Exit code for `ecert verify`: 0 PASSED, 1 FAILED, 2 INDETERMINATE
     /// (3, [`EXIT_UNREADABLE`], is for [`Unreadable`]).
     pub fn exit_code(&self) -> i32 {
@@ -380,22 +769,13 @@ impl Report {
         }
     }
 
-    /// The failed checks (signature id or "package", check).
+    /// The failed checks (signature id or "package", check). Not a verdict: an INDETERMINATE
+    /// report has none; use [`Report::passed`] to act on a verification.
     pub fn failed_checks(&self) -> Vec<(String, CheckId)> {
-        let mut v = Vec::new();
-        for s in &self.signatures {
-            for c in &s.checks {
-                if c.status == Status::Failed {
-                    v.push((s.id.clone(), c.id));
-                }
-            }
-        }
-        for c in &self.package_checks {
-            if c.status == Status::Failed {
-                v.push(("package".into(), c.id));
-            }
-        }
-        v
+        self.all_checks()
+            .filter(|(_, c)| c.status == Status::Failed)
+            .map(|(s, c)| (s.unwrap_or("package").to_owned(), c.id))
+            .collect()
     }
 
     /// A plain-text rendering (Chinese first, English names).
@@ -619,57 +999,96 @@ fn verify_package_known(
     }
     let package_checks = package_checks(pkg, &records, &sig_files, format_problem.as_deref());
     let signatures: Vec<SignatureReport> = records.into_iter().map(|r| r.report).collect();
-    let valid = signatures
+    Report::assemble(pki::format_time(now), signatures, package_checks)
+}
+
+impl Report {
+    /// The report over these signatures and package checks, with the verdict and counts.
+    fn assemble(
+        validation_time: String,
+        signatures: Vec<SignatureReport>,
+        package_checks: Vec<Check>,
+    ) -> Self {
+        let valid = signatures
+            .iter()
+            .filter(|s| s.indication == Indication::Passed)
+            .count();
+        let (indication, sub) = overall(&signatures, &package_checks);
+        Report {
+            policy: POLICY,
+            validation_time,
+            indication,
+            sub_indication: sub,
+            signatures_count: signatures.len(),
+            valid_signatures_count: valid,
+            signatures,
+            package_checks,
+        }
+    }
+}
+
+/// The checks of every signature record, in number order.
+const SIGNATURE_CHECKS: [CheckId; 10] = [
+    CheckId::ReferenceHashes,
+    CheckId::DataHash,
+    CheckId::SignerSignature,
+    CheckId::SealMakerSignature,
+    CheckId::SealFileMatch,
+    CheckId::SignerInSeal,
+    CheckId::SealValidity,
+    CheckId::Certificates,
+    CheckId::SignatureMethod,
+    CheckId::PropertyInfo,
+];
+
+/// The package checks.
+const PACKAGE_CHECKS: [CheckId; 2] = [CheckId::Coverage, CheckId::ZipAmbiguity];
+
+/// The verdict over `checks`, which must decide every check in `expected`: FAILED when one
+/// failed; else INDETERMINATE when one is undecided (INDETERMINATE, N/A where the check must
+/// apply — [`Check::counts_as`] —, or missing); else PASSED. N/A is never counted as a pass. The
+/// sub-indication is that of the first check that decided the verdict.
+fn summarise(checks: &[Check], expected: &[CheckId]) -> (Indication, Option<SubIndication>) {
+    let counted = || {
+        checks
+            .iter()
+            .filter_map(|c| c.counts_as().map(|s| (s, c.sub_indication)))
+    };
+    if let Some((_, sub)) = counted().find(|(s, _)| *s == Status::Failed) {
+        return (Indication::Failed, sub);
+    }
+    if let Some((_, sub)) = counted().find(|(s, _)| *s == Status::Indeterminate) {
+        return (Indication::Indeterminate, sub);
+    }
+    if expected
         .iter()
-        .filter(|s| s.indication == Indication::Passed)
-        .count();
-    let (mut indication, mut sub) = (Indication::Passed, None);
+        .any(|id| !checks.iter().any(|c| c.id == *id))
+    {
+        return (Indication::Indeterminate, None);
+    }
+    (Indication::Passed, None)
+}
+
+/// The overall verdict: the first FAILED of the signatures' verdicts and the package checks,
+/// else the first INDETERMINATE, else PASSED — and FAILED (`NO_SIGNATURE_FOUND`) without a
+/// signature.
+fn overall(
+    signatures: &[SignatureReport],
+    package_checks: &[Check],
+) -> (Indication, Option<SubIndication>) {
     let all: Vec<(Indication, Option<SubIndication>)> = signatures
         .iter()
         .map(|s| (s.indication, s.sub_indication))
-        .chain(
-            package_checks
-                .iter()
-                .map(|c| (status_to_ind(c.status), c.sub_indication)),
-        )
+        .chain([summarise(package_checks, &PACKAGE_CHECKS)])
         .collect();
-    if let Some(f) = all.iter().find(|(i, _)| *i == Indication::Failed) {
-        (indication, sub) = (Indication::Failed, f.1);
-    } else if let Some(f) = all.iter().find(|(i, _)| *i == Indication::Indeterminate) {
-        (indication, sub) = (Indication::Indeterminate, f.1);
-    }
+    let first = |i: Indication| all.iter().find(|(x, _)| *x == i).copied();
+    let (indication, sub) = first(Indication::Failed)
+        .or_else(|| first(Indication::Indeterminate))
+        .unwrap_or((Indication::Passed, None));
     if signatures.is_empty() && indication == Indication::Passed {
-        indication = Indication::Failed;
-        sub = Some(SubIndication::NoSignatureFound);
+        return (Indication::Failed, Some(SubIndication::NoSignatureFound));
     }
-    Report {
-        policy: POLICY,
-        validation_time: pki::format_time(now),
-        indication,
-        sub_indication: sub,
-        signatures_count: signatures.len(),
-        valid_signatures_count: valid,
-        signatures,
-        package_checks,
-    }
-}
-
-fn status_to_ind(s: Status) -> Indication {
-    match s {
-        Status::Failed => Indication::Failed,
-        Status::Indeterminate => Indication::Indeterminate,
-        Status::Passed | Status::NotApplicable => Indication::Passed,
-    }
-}
-
-fn summarise(checks: &[Check]) -> (Indication, Option<SubIndication>) {
-    if let Some(c) = checks.iter().find(|c| c.status == Status::Failed) {
-        return (Indication::Failed, c.sub_indication);
-    }
-    if let Some(c) = checks.iter().find(|c| c.status == Status::Indeterminate) {
-        return (Indication::Indeterminate, c.sub_indication);
-    }
-    (Indication::Passed, None)
+    (indication, sub)
 }
 
 fn verify_record(
@@ -697,38 +1116,20 @@ fn verify_record(
         sub_indication: None,
         checks: Vec::new(),
     };
-    let all_ids = [
-        ReferenceHashes,
-        DataHash,
-        SignerSignature,
-        SealMakerSignature,
-        SealFileMatch,
-        SignerInSeal,
-        SealValidity,
-        Certificates,
-        SignatureMethod,
-        PropertyInfo,
-    ];
-    let finish = |mut report: SignatureReport, checks: Vec<Check>, xml: Option<SignatureXml>| {
-        let (i, s) = summarise(&checks);
-        report.indication = i;
-        report.sub_indication = s;
-        report.checks = checks;
-        Record {
-            rec: rec.clone(),
-            xml,
-            report,
-        }
+    let finish = |report: SignatureReport, checks: Vec<Check>, xml: Option<SignatureXml>| Record {
+        rec: rec.clone(),
+        xml,
+        report: report.with_checks(checks),
     };
     let fail_all = |report: SignatureReport, sub: SubIndication, why: &str| {
-        let checks = all_ids
+        let checks = SIGNATURE_CHECKS
             .iter()
             .map(|&id| Check::fail(id, sub, why))
             .collect();
         finish(report, checks, None)
     };
     if rec.sig_type != "Seal" {
-        let checks = all_ids
+        let checks = SIGNATURE_CHECKS
             .iter()
             .map(|&id| {
                 Check::undecided(
@@ -774,8 +1175,12 @@ fn verify_record(
     let sv = match sv {
         Ok(v) => v,
         Err(why) => {
-            for id in &all_ids[1..] {
-                checks.push(Check::fail(*id, SubIndication::FormatFailure, why.clone()));
+            // Check 1 is decided; every other check needs the signature value.
+            for id in SIGNATURE_CHECKS
+                .into_iter()
+                .filter(|id| *id != ReferenceHashes)
+            {
+                checks.push(Check::fail(id, SubIndication::FormatFailure, why.clone()));
             }
             return finish(report, checks, Some(xml));
         }
@@ -1126,22 +1531,13 @@ fn package_checks(
         let Some(x) = &r.xml else { continue };
         // A signature covers files when its references, dataHash and signer signature hold
         // (checks 1–3); certificate or policy failures do not make the files unprotected.
-        let ok = |i: usize| {
-            r.report
-                .checks
-                .get(i)
-                .is_some_and(|c| c.status == Status::Passed)
-        };
-        if ok(0) && ok(1) && ok(2) {
+        let ok = |id: CheckId| r.report.passed(id);
+        if ok(ReferenceHashes) && ok(DataHash) && ok(SignerSignature) {
             covered.extend(x.references.iter().filter_map(|rf| rf.path.clone()));
             whole |= r.report.whole_protected;
             covered.insert(r.rec.path.clone());
             covered.extend(x.signed_value_path.clone());
-            if r.report
-                .checks
-                .get(4)
-                .is_some_and(|c| c.status == Status::Passed)
-            {
+            if ok(SealFileMatch) {
                 covered.extend(x.seal_path.clone());
             }
         }
@@ -1303,5 +1699,315 @@ fn package_checks(
 impl From<Unreadable> for Error {
     fn from(u: Unreadable) -> Self {
         Error::Package(u.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CheckId::*;
+
+    /// A signature record with these checks (the verdict computed as the verifier does).
+    fn sig(id: &str, checks: Vec<Check>) -> SignatureReport {
+        SignatureReport {
+            doc: 0,
+            id: id.into(),
+            sig_type: "Seal".into(),
+            path: format!("Doc_0/Signs/Sign_{id}/Signature.xml"),
+            version: None,
+            signing_time: None,
+            seal_name: None,
+            seal_id: None,
+            signer: None,
+            maker: None,
+            whole_protected: true,
+            indication: Indication::Failed,
+            sub_indication: None,
+            checks: Vec::new(),
+        }
+        .with_checks(checks)
+    }
+
+    /// All ten signature checks passed, then `replace` swapped in.
+    fn checks_with(replace: &[Check]) -> Vec<Check> {
+        SIGNATURE_CHECKS
+            .iter()
+            .map(|&id| {
+                replace
+                    .iter()
+                    .find(|c| c.id == id)
+                    .cloned()
+                    .unwrap_or_else(|| Check::pass(id, "ok"))
+            })
+            .collect()
+    }
+
+    fn package_ok() -> Vec<Check> {
+        vec![Check::pass(Coverage, "ok"), Check::pass(ZipAmbiguity, "ok")]
+    }
+
+    fn report(signatures: Vec<SignatureReport>, package: Vec<Check>) -> Report {
+        Report::assemble("2026-01-01T00:00:00Z".into(), signatures, package)
+    }
+
+    fn no_chain() -> Check {
+        Check::undecided(
+            Certificates,
+            SubIndication::NoCertificateChainFound,
+            "no trust root configured",
+        )
+    }
+
+    fn without_roots() -> Acceptance {
+        Acceptance::strict()
+            .allow_indeterminate(Certificates, SubIndication::NoCertificateChainFound)
+    }
+
+    #[test]
+    fn all_passed_gives_a_verified() {
+        let r = report(vec![sig("1", checks_with(&[]))], package_ok());
+        assert_eq!(r.indication(), Indication::Passed);
+        assert_eq!(r.valid_signatures_count(), 1);
+        let v = r.passed().expect("PASSED");
+        assert!(!v.tolerated());
+        assert_eq!(r.passed_allowing(&without_roots()), Ok(v));
+    }
+
+    /// N/A where the check must apply is not a pass: the signature is INDETERMINATE, is not
+    /// counted as valid, and gives no `Verified` — for every check but the two whose subject is
+    /// optional.
+    #[test]
+    fn not_applicable_is_not_counted_as_passed() {
+        for id in SIGNATURE_CHECKS {
+            let r = report(
+                vec![sig("1", checks_with(&[Check::na(id, "not evaluated")]))],
+                package_ok(),
+            );
+            if id.may_be_not_applicable() {
+                // Neutral: the verdict rests on the other nine checks, all passed.
+                assert_eq!(r.indication(), Indication::Passed, "{id:?}");
+                assert_eq!(r.valid_signatures_count(), 1, "{id:?}");
+                assert!(r.passed().is_some(), "{id:?}");
+                continue;
+            }
+            assert_eq!(
+                r.signatures()[0].indication(),
+                Indication::Indeterminate,
+                "{id:?}"
+            );
+            assert_eq!(r.indication(), Indication::Indeterminate, "{id:?}");
+            assert_eq!(r.valid_signatures_count(), 0, "{id:?}");
+            assert_eq!(r.exit_code(), 2, "{id:?}");
+            assert!(r.passed().is_none(), "{id:?}");
+            let e = r.passed_allowing(&Acceptance::strict()).unwrap_err();
+            assert_eq!(e.check_ids(), [id]);
+            assert_eq!(e.stopped()[0].check.status(), Status::NotApplicable);
+        }
+        assert_eq!(
+            SIGNATURE_CHECKS
+                .iter()
+                .filter(|id| id.may_be_not_applicable())
+                .count(),
+            2
+        );
+        // A package check that was not evaluated (COVERAGE) does not pass either.
+        let r = report(
+            vec![sig("1", checks_with(&[]))],
+            vec![
+                Check::na(Coverage, "not evaluated"),
+                Check::pass(ZipAmbiguity, "ok"),
+            ],
+        );
+        assert_eq!(r.indication(), Indication::Indeterminate);
+        assert!(r.passed().is_none());
+        assert_eq!(
+            r.passed_allowing(&without_roots()).unwrap_err().check_ids(),
+            [Coverage]
+        );
+        // Nor do checks that are missing altogether.
+        let r = report(vec![sig("1", Vec::new())], package_ok());
+        assert_eq!(r.signatures()[0].indication(), Indication::Indeterminate);
+        assert_eq!(r.valid_signatures_count(), 0);
+        assert!(r.passed().is_none());
+        let r = report(
+            vec![sig("1", checks_with(&[]))],
+            vec![Check::pass(Coverage, "ok")],
+        );
+        assert_eq!(r.indication(), Indication::Indeterminate);
+        assert!(r.passed().is_none());
+    }
+
+    #[test]
+    fn indeterminate_gives_no_verified_unless_named() {
+        let r = report(vec![sig("1", checks_with(&[no_chain()]))], package_ok());
+        assert_eq!(r.indication(), Indication::Indeterminate);
+        assert!(
+            r.failed_checks().is_empty(),
+            "nothing failed, yet it did not pass"
+        );
+        assert!(r.passed().is_none());
+        let e = r.passed_allowing(&Acceptance::strict()).unwrap_err();
+        assert_eq!(e.indication(), Indication::Indeterminate);
+        assert_eq!(
+            e.stopped(),
+            [Stopped {
+                signature: Some("1".into()),
+                check: no_chain()
+            }]
+        );
+        let v = r
+            .passed_allowing(&without_roots())
+            .expect("named outcome accepted");
+        assert!(v.tolerated());
+        // The same check with another sub-indication is not the named outcome.
+        let other_sub = Check::undecided(Certificates, SubIndication::OutOfBounds, "time?");
+        let r = report(vec![sig("1", checks_with(&[other_sub]))], package_ok());
+        assert_eq!(
+            r.passed_allowing(&without_roots()).unwrap_err().check_ids(),
+            [Certificates]
+        );
+        // FAILED is never acceptable, whatever its sub-indication.
+        let failed = Check::fail(
+            Certificates,
+            SubIndication::NoCertificateChainFound,
+            "no path",
+        );
+        let r = report(vec![sig("1", checks_with(&[failed]))], package_ok());
+        assert_eq!(r.indication(), Indication::Failed);
+        let e = r.passed_allowing(&without_roots()).unwrap_err();
+        assert_eq!(e.check_ids(), [Certificates]);
+        assert_eq!(e.stopped()[0].check.status(), Status::Failed);
+    }
+
+    /// The acceptance names CERTIFICATES only: an INDETERMINATE outcome of any other check
+    /// stops it, and is the one listed.
+    #[test]
+    fn acceptance_refuses_indeterminate_outcomes_of_other_checks() {
+        let cases = [
+            Check::undecided(
+                SealValidity,
+                SubIndication::OutOfBounds,
+                "timeInfo unreadable",
+            ),
+            Check::undecided(SignerSignature, SubIndication::NoCertificateChainFound, "x"),
+            Check::undecided(DataHash, SubIndication::Unsupported, "Type=\"Sign\""),
+        ];
+        for other in cases {
+            let id = other.id;
+            let r = report(
+                vec![sig("1", checks_with(&[no_chain(), other]))],
+                package_ok(),
+            );
+            assert_eq!(r.indication(), Indication::Indeterminate);
+            let e = r.passed_allowing(&without_roots()).unwrap_err();
+            assert_eq!(e.check_ids(), [id], "{e}");
+        }
+        // And a package check likewise, in a second signature's report too.
+        let r = report(
+            vec![
+                sig("1", checks_with(&[no_chain()])),
+                sig("2", checks_with(&[no_chain()])),
+            ],
+            vec![
+                Check::pass(Coverage, "ok"),
+                Check::undecided(ZipAmbiguity, SubIndication::ContainerAmbiguity, "?"),
+            ],
+        );
+        let e = r.passed_allowing(&without_roots()).unwrap_err();
+        assert_eq!(e.stopped().len(), 1);
+        assert_eq!(e.stopped()[0].signature, None);
+        assert_eq!(e.check_ids(), [ZipAmbiguity]);
+        // Named too, it is accepted.
+        let both =
+            without_roots().allow_indeterminate(ZipAmbiguity, SubIndication::ContainerAmbiguity);
+        assert!(r.passed_allowing(&both).is_ok_and(Verified::tolerated));
+    }
+
+    #[test]
+    fn a_report_without_signatures_is_never_verified() {
+        let r = report(Vec::new(), package_ok());
+        assert_eq!(r.indication(), Indication::Failed);
+        assert_eq!(r.sub_indication(), Some(SubIndication::NoSignatureFound));
+        assert!(r.passed().is_none());
+        let e = r.passed_allowing(&without_roots()).unwrap_err();
+        assert!(e.stopped().is_empty());
+        assert_eq!(e.sub_indication(), Some(SubIndication::NoSignatureFound));
+        assert!(e.to_string().contains("NO_SIGNATURE_FOUND"), "{e}");
+    }
+
+    /// The refusal names every check that stopped it, Chinese first and English beside it.
+    #[test]
+    fn unverified_lists_the_checks_that_stopped_it() {
+        let r = report(
+            vec![sig("7", checks_with(&[no_chain()]))],
+            vec![
+                Check::fail(
+                    Coverage,
+                    SubIndication::NotCovered,
+                    "loaded but not covered: Doc_0/x",
+                ),
+                Check::pass(ZipAmbiguity, "ok"),
+            ],
+        );
+        let e = r.passed_allowing(&Acceptance::strict()).unwrap_err();
+        assert_eq!(e.check_ids(), [Certificates, Coverage]);
+        assert_eq!(
+            e.to_string(),
+            "签章验证未通过 (the verification did not pass): FAILED (NOT_COVERED); \
+             未通过的检查 (checks that stopped it): \
+             签章 signature 7: [8] CERTIFICATES INDETERMINATE (NO_CERTIFICATE_CHAIN_FOUND) — no trust root configured; \
+             文件 package: [11] COVERAGE FAILED (NOT_COVERED) — loaded but not covered: Doc_0/x"
+        );
+    }
+
+    #[test]
+    fn checks_are_found_by_id() {
+        let r = report(vec![sig("1", checks_with(&[no_chain()]))], package_ok());
+        let s = &r.signatures()[0];
+        for id in SIGNATURE_CHECKS {
+            assert_eq!(s.check(id).map(Check::id), Some(id));
+            assert_eq!(s.check(id).map(Check::number), Some(id.number()));
+            assert!(r.package_check(id).is_none());
+            assert!(id.is_per_signature());
+        }
+        for id in PACKAGE_CHECKS {
+            assert_eq!(r.package_check(id).map(Check::id), Some(id));
+            assert!(s.check(id).is_none());
+            assert!(!id.is_per_signature());
+        }
+        assert_eq!(
+            s.check(Certificates).map(Check::status),
+            Some(Status::Indeterminate)
+        );
+    }
+
+    /// The JSON form is a public contract (`ecert verify --json`, `POST /verify`): private fields
+    /// keep their names and order.
+    #[test]
+    fn json_keeps_its_field_names_and_order() {
+        let mut s = sig("1", checks_with(&[no_chain()]));
+        s.seal_name = Some("章".into());
+        let r = report(vec![s], package_ok());
+        let json = serde_json::to_string(&r).unwrap();
+        let keys = [
+            "\"policy\":\"ecert-ses-strict/1\"",
+            "\"validation_time\":",
+            "\"indication\":\"INDETERMINATE\"",
+            "\"sub_indication\":\"NO_CERTIFICATE_CHAIN_FOUND\"",
+            "\"signatures_count\":1",
+            "\"valid_signatures_count\":0",
+            "\"signatures\":[{\"doc\":0,\"id\":\"1\",\"sig_type\":\"Seal\",\"path\":",
+            "\"seal_name\":\"章\",\"whole_protected\":true,\"indication\":\"INDETERMINATE\"",
+            "\"checks\":[{\"number\":1,\"id\":\"REFERENCE_HASHES\",\"status\":\"PASSED\",\"reason\":\"ok\"}",
+            "{\"number\":8,\"id\":\"CERTIFICATES\",\"status\":\"INDETERMINATE\",\"sub_indication\":\"NO_CERTIFICATE_CHAIN_FOUND\",\"reason\":",
+            "\"package_checks\":[{\"number\":11,\"id\":\"COVERAGE\"",
+        ];
+        let mut at = 0;
+        for k in keys {
+            let i = json[at..]
+                .find(k)
+                .unwrap_or_else(|| panic!("{k} after {at} in {json}"));
+            at += i + k.len();
+        }
     }
 }

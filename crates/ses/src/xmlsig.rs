@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use ofd::xml_out::{escape_attr, escape_text};
 use serde::Serialize;
 
 /// The OFD namespace.
@@ -209,35 +210,20 @@ pub fn parse_signature_xml(path: &str, bytes: &[u8]) -> Result<SignatureXml> {
     Ok(out)
 }
 
-/// Escapes text and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
-
-/// Writes `Signatures.xml` in XSD order (`MaxSignId`, then `Signature*`).
+/// Writes `Signatures.xml` in XSD order (`MaxSignId`, then `Signature*`); text and attribute
+/// values escaped by `ofd::xml_out` (the workspace's one escaper), so they read back exactly.
 pub fn write_signatures(max_sign_id: &str, records: &[SignatureRecord]) -> Vec<u8> {
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     s.push_str(&format!(
         "<ofd:Signatures xmlns:ofd=\"{OFD_NS}\"><ofd:MaxSignId>{}</ofd:MaxSignId>",
-        esc(max_sign_id)
+        escape_text(max_sign_id)
     ));
     for r in records {
         s.push_str(&format!(
             "<ofd:Signature ID=\"{}\" Type=\"{}\" BaseLoc=\"{}\"/>",
-            esc(&r.id),
-            esc(&r.sig_type),
-            esc(&r.base_loc)
+            escape_attr(&r.id),
+            escape_attr(&r.sig_type),
+            escape_attr(&r.base_loc)
         ));
     }
     s.push_str("</ofd:Signatures>");
@@ -247,4 +233,31 @@ pub fn write_signatures(max_sign_id: &str, records: &[SignatureRecord]) -> Vec<u
 /// Base64 of bytes.
 pub fn b64(b: &[u8]) -> String {
     B64.encode(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `write_signatures` escapes reads back exactly through the parser the verifier uses,
+    /// CR (which XML would read as LF) and LF/TAB in attributes (read as spaces) included.
+    #[test]
+    fn signatures_file_round_trips_tricky_values() {
+        let tricky = "a&b<c>d\"e'f\rg\r\nh\ti 签章";
+        let records = vec![SignatureRecord {
+            id: tricky.into(),
+            sig_type: "Seal\r".into(),
+            base_loc: "/Doc_0/Signs/A&B'\"/Signature.xml".into(),
+            path: "Doc_0/Signs/A&B'\"/Signature.xml".into(),
+        }];
+        let bytes = write_signatures(tricky, &records);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            !text.contains('\r'),
+            "CR is written as a reference: {text:?}"
+        );
+        let back = parse_signatures("Doc_0/Signs/Signatures.xml", &bytes).unwrap();
+        assert_eq!(back.max_sign_id.as_deref(), Some(tricky));
+        assert_eq!(back.records, records);
+    }
 }

@@ -19,27 +19,27 @@ fn sealed_sample_passes_every_check_with_the_demo_root_r_4_1_3() {
         },
     )
     .unwrap();
-    assert_eq!(rep.indication, Indication::Passed, "{}", rep.to_text());
+    assert_eq!(rep.indication(), Indication::Passed, "{}", rep.to_text());
     assert_eq!(rep.exit_code(), 0);
-    let s = &rep.signatures[0];
-    assert!(s.whole_protected);
-    assert_eq!(s.checks.len(), 10);
+    let s = &rep.signatures()[0];
+    assert!(s.whole_protected());
+    assert_eq!(s.checks().len(), 10);
     assert!(
-        s.checks.iter().all(|c| c.status == Status::Passed),
+        s.checks().iter().all(|c| c.status() == Status::Passed),
         "{}",
         rep.to_text()
     );
     assert!(
-        rep.package_checks
+        rep.package_checks()
             .iter()
-            .all(|c| c.status == Status::Passed),
+            .all(|c| c.status() == Status::Passed),
         "{}",
         rep.to_text()
     );
     // Without a configured root: INDETERMINATE (check 8), exit code 2.
     let rep = verify_bytes(&out, &VerifyOptions::default()).unwrap();
     assert_eq!(
-        rep.indication,
+        rep.indication(),
         Indication::Indeterminate,
         "{}",
         rep.to_text()
@@ -57,7 +57,7 @@ fn sealed_sample_passes_every_check_with_the_demo_root_r_4_1_3() {
         },
     )
     .unwrap();
-    assert_eq!(rep.indication, Indication::Failed);
+    assert_eq!(rep.indication(), Indication::Failed);
     assert_eq!(
         rep.failed_checks(),
         vec![(String::from("1"), CheckId::Certificates)]
@@ -88,7 +88,7 @@ fn revoked_signer_fails_check_8() {
         rep.to_text()
     );
     assert_eq!(
-        rep.sub_indication,
+        rep.sub_indication(),
         Some(ses::verify::SubIndication::Revoked)
     );
 }
@@ -208,8 +208,8 @@ fn continue_mode_allows_a_second_signature_and_whole_protected_refuses_one() {
         },
     )
     .unwrap();
-    assert_eq!(rep.signatures_count, 2);
-    assert_eq!(rep.indication, Indication::Passed, "{}", rep.to_text());
+    assert_eq!(rep.signatures_count(), 2);
+    assert_eq!(rep.indication(), Indication::Passed, "{}", rep.to_text());
     // The second signature protects the first one's files.
     let pkg = ofd::Package::from_zip(&twice, &ofd::Limits::default()).unwrap();
     let x2 = String::from_utf8(
@@ -494,11 +494,10 @@ fn demo_directory_seal_and_verify_r_7_1d() {
         },
     )
     .unwrap();
-    assert_eq!(rep.indication, Indication::Passed, "{}", rep.to_text());
+    assert_eq!(rep.indication(), Indication::Passed, "{}", rep.to_text());
     assert!(
-        rep.signatures[0]
-            .signer
-            .as_ref()
+        rep.signatures()[0]
+            .signer()
             .unwrap()
             .subject
             .contains("试用 TEST")
@@ -527,14 +526,14 @@ fn verifying_with_what_sealing_computed_reports_the_same_and_still_sees_changes(
     let zip = pkg.to_zip().unwrap();
     let full = verify_bytes(&zip, &vopts).unwrap();
     let reused = ses::verify::verify_bytes_known(&zip, &vopts, &outcome.known).unwrap();
-    assert_eq!(full.indication, Indication::Passed, "{}", full.to_text());
+    assert_eq!(full.indication(), Indication::Passed, "{}", full.to_text());
     assert_eq!(
-        serde_json::to_value(&full.signatures).unwrap(),
-        serde_json::to_value(&reused.signatures).unwrap()
+        serde_json::to_value(full.signatures()).unwrap(),
+        serde_json::to_value(reused.signatures()).unwrap()
     );
     assert_eq!(
-        serde_json::to_value(&full.package_checks).unwrap(),
-        serde_json::to_value(&reused.package_checks).unwrap()
+        serde_json::to_value(full.package_checks()).unwrap(),
+        serde_json::to_value(reused.package_checks()).unwrap()
     );
 
     // A page changed after sealing: the remembered digest is for other bytes, so it is not used.
@@ -550,7 +549,7 @@ fn verifying_with_what_sealing_computed_reports_the_same_and_still_sees_changes(
     let report =
         ses::verify::verify_bytes_known(&pkg.to_zip().unwrap(), &vopts, &outcome.known).unwrap();
     assert_eq!(
-        report.indication,
+        report.indication(),
         Indication::Failed,
         "{}",
         report.to_text()
@@ -571,7 +570,132 @@ fn verifying_with_what_sealing_computed_reports_the_same_and_still_sees_changes(
     let full = verify_bytes(&zip, &vopts).unwrap();
     let reused = ses::verify::verify_bytes_known(&zip, &vopts, &outcome.known).unwrap();
     assert_eq!(
-        serde_json::to_value(&full.signatures).unwrap(),
-        serde_json::to_value(&reused.signatures).unwrap()
+        serde_json::to_value(full.signatures()).unwrap(),
+        serde_json::to_value(reused.signatures()).unwrap()
+    );
+}
+
+/// A `Verified` comes from a PASSED report, or from an INDETERMINATE one only through an
+/// acceptance that names the outcome: here our own sealed file, verified with, without and with
+/// the wrong trust roots.
+#[test]
+fn only_a_passed_report_or_a_named_outcome_is_verified() {
+    use ses::verify::{Acceptance, SubIndication};
+    let m = material();
+    let out = seal_zip(&sample_zip(), &m, SignMode::WholeProtected);
+    let without_roots = Acceptance::strict().allow_indeterminate(
+        CheckId::Certificates,
+        SubIndication::NoCertificateChainFound,
+    );
+
+    let trusted = verify_bytes(
+        &out,
+        &VerifyOptions {
+            trust: m.trust.clone(),
+            validation_time: None,
+        },
+    )
+    .unwrap();
+    let v = trusted.passed().expect("PASSED with the demo root");
+    assert!(!v.tolerated());
+    assert_eq!(trusted.passed_allowing(&without_roots), Ok(v));
+
+    // No roots: nothing failed, yet nothing proves the certificates.
+    let bare = verify_bytes(&out, &VerifyOptions::default()).unwrap();
+    assert_eq!(bare.indication(), Indication::Indeterminate);
+    assert!(bare.failed_checks().is_empty());
+    assert!(bare.passed().is_none());
+    let e = bare.passed_allowing(&Acceptance::strict()).unwrap_err();
+    assert_eq!(e.check_ids(), [CheckId::Certificates], "{e}");
+    assert_eq!(
+        e.stopped()[0].check.sub_indication(),
+        Some(SubIndication::NoCertificateChainFound)
+    );
+    assert_eq!(e.stopped()[0].signature.as_deref(), Some("1"));
+    let v = bare
+        .passed_allowing(&without_roots)
+        .expect("the named outcome");
+    assert!(v.tolerated());
+    // An acceptance that names another check does not let CERTIFICATES through.
+    let other = Acceptance::strict()
+        .allow_indeterminate(CheckId::SealValidity, SubIndication::OutOfBounds)
+        .allow_indeterminate(CheckId::Certificates, SubIndication::OutOfBounds);
+    assert_eq!(
+        bare.passed_allowing(&other).unwrap_err().check_ids(),
+        [CheckId::Certificates]
+    );
+
+    // Another institute's root: FAILED (same sub-indication), which no acceptance lets through.
+    let mut ts = ses::pki::TrustStore::new();
+    ts.add_root(ses::demo::DemoCa::new("别家").unwrap().root_cert().unwrap());
+    let foreign = verify_bytes(
+        &out,
+        &VerifyOptions {
+            trust: ts,
+            validation_time: None,
+        },
+    )
+    .unwrap();
+    let cert = foreign.signatures()[0]
+        .check(CheckId::Certificates)
+        .unwrap();
+    assert_eq!(cert.status(), Status::Failed);
+    assert_eq!(
+        cert.sub_indication(),
+        Some(SubIndication::NoCertificateChainFound)
+    );
+    assert!(foreign.passed().is_none());
+    let e = foreign.passed_allowing(&without_roots).unwrap_err();
+    assert_eq!(e.indication(), Indication::Failed);
+    assert_eq!(e.check_ids(), [CheckId::Certificates]);
+}
+
+/// Values the sealer writes into the signature files are escaped by `ofd::xml_out`: a provider
+/// name with CR, quotes and `&`, and a signatures directory with `&` in its name (from the
+/// document's own OFD.xml) read back exactly, and the file verifies.
+#[test]
+fn signature_files_escape_what_they_write() {
+    let m = material();
+    let mut pkg = ofd::Package::from_zip(&tiny_ofd(), &ofd::Limits::default()).unwrap();
+    let ofd_xml = String::from_utf8(pkg.get("OFD.xml").unwrap().to_vec()).unwrap();
+    let ofd_xml = ofd_xml.replace(
+        "</ofd:DocRoot>",
+        "</ofd:DocRoot><ofd:Signatures>/Doc_0/R&amp;D/Signatures.xml</ofd:Signatures>",
+    );
+    pkg.insert("OFD.xml", ofd_xml.into_bytes()).unwrap();
+    let name = "ecert \"试用\" <R&D>\r\n'v1'\t";
+    let opts = ses::sign::SealOptions {
+        provider: ses::sign::Provider {
+            name: name.into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let sealed = ses::sign::seal_bytes(
+        &pkg.to_zip().unwrap(),
+        &m.seal,
+        &m.signer,
+        &opts,
+        &Hooks::default(),
+    )
+    .unwrap();
+    let rep = verify_bytes(
+        &sealed,
+        &VerifyOptions {
+            trust: m.trust.clone(),
+            validation_time: None,
+        },
+    )
+    .unwrap();
+    assert!(rep.passed().is_some(), "{}", rep.to_text());
+    let sig_path = "Doc_0/R&D/Sign_0/Signature.xml";
+    assert_eq!(rep.signatures()[0].path(), sig_path);
+    let pkg = ofd::Package::from_zip(&sealed, &ofd::Limits::default()).unwrap();
+    let xml = ses::xmlsig::parse_signature_xml(sig_path, pkg.get(sig_path).unwrap()).unwrap();
+    assert_eq!(xml.provider.as_deref(), Some(name));
+    assert_eq!(xml.seal_path.as_deref(), Some("Doc_0/R&D/Sign_0/Seal.esl"));
+    assert_eq!(
+        xml.signed_value_path.as_deref(),
+        Some("Doc_0/R&D/Sign_0/SignedValue.dat")
     );
 }

@@ -30,7 +30,7 @@ fn close(p: &ofd::Package) -> Vec<u8> {
 /// Asserts FAILED and that `(signature id or "package", check)` is among the failed checks.
 fn rejected(name: &str, rep: &Report, sig: &str, check: CheckId) {
     assert_eq!(
-        rep.indication,
+        rep.indication(),
         Indication::Failed,
         "{name}: not rejected:\n{}",
         rep.to_text()
@@ -66,7 +66,7 @@ const SIGS: &str = "Doc_0/Signs/Signatures.xml";
 fn the_untampered_file_passes() {
     let m = material();
     let good = seal_zip(&sample_zip(), &m, SignMode::WholeProtected);
-    assert_eq!(verify(&good, &m).indication, Indication::Passed);
+    assert_eq!(verify(&good, &m).indication(), Indication::Passed);
 }
 
 /// One byte changed in every file of the package, one variant per file.
@@ -94,11 +94,11 @@ fn a_byte_changed_in_each_kind_of_file() {
         };
         let rep = verify(&bad, &m);
         if path == SIGS
-            && rep.signatures_count == 1
-            && rep.signatures[0].id.starts_with("(unlisted")
+            && rep.signatures_count() == 1
+            && rep.signatures()[0].id().starts_with("(unlisted")
         {
             // The list itself became unreadable: the signature beside it is still checked.
-            let id = rep.signatures[0].id.clone();
+            let id = rep.signatures()[0].id().to_owned();
             rejected("byte changed in Signatures.xml", &rep, &id, expected);
             rejected(
                 "byte changed in Signatures.xml",
@@ -413,7 +413,7 @@ fn zip_tricks() {
         .collect();
     // The writer itself is faithful: the same entries verify.
     assert_eq!(
-        verify(&raw_zip(&entries, &[]), &m).indication,
+        verify(&raw_zip(&entries, &[]), &m).indication(),
         Indication::Passed
     );
     let page = "Doc_0/Pages/Page_0/Content.xml";

@@ -8,7 +8,7 @@ use common::*;
 use ses::verify::{CheckId, Indication, Status, VerifyOptions, verify_bytes};
 
 fn status(r: &ses::verify::SignatureReport, id: CheckId) -> Status {
-    r.checks.iter().find(|c| c.id == id).unwrap().status
+    r.check(id).unwrap().status()
 }
 
 #[test]
@@ -19,8 +19,8 @@ fn ofdrw_sesv4_signature_passes_crypto_checks_and_fails_validity() {
     )
     .unwrap();
     println!("{}", rep.to_text());
-    assert_eq!(rep.signatures_count, 1);
-    let s = &rep.signatures[0];
+    assert_eq!(rep.signatures_count(), 1);
+    let s = &rep.signatures()[0];
     for id in [
         CheckId::ReferenceHashes,
         CheckId::DataHash,
@@ -36,7 +36,7 @@ fn ofdrw_sesv4_signature_passes_crypto_checks_and_fails_validity() {
     // Signed 2026-08-04, seal and certificates expired 2022-04: checks 7 and 8 fail.
     assert_eq!(status(s, CheckId::SealValidity), Status::Failed);
     assert_eq!(status(s, CheckId::Certificates), Status::Failed);
-    assert_eq!(rep.indication, Indication::Failed);
+    assert_eq!(rep.indication(), Indication::Failed);
     assert_eq!(rep.exit_code(), 1);
 }
 
@@ -44,7 +44,7 @@ fn ofdrw_sesv4_signature_passes_crypto_checks_and_fails_validity() {
 fn tax_invoice_signature_passes_crypto_checks() {
     let rep = verify_bytes(&fixture_bytes("v4signed.ofd"), &VerifyOptions::default()).unwrap();
     println!("{}", rep.to_text());
-    let s = &rep.signatures[0];
+    let s = &rep.signatures()[0];
     for id in [
         CheckId::ReferenceHashes,
         CheckId::DataHash,
@@ -60,13 +60,9 @@ fn tax_invoice_signature_passes_crypto_checks() {
     );
     // The invoice's Document.xml says TPLS/… for the entry Tpls/… (ambiguous on case-insensitive
     // file systems): check 12 names it.
-    let zip = rep
-        .package_checks
-        .iter()
-        .find(|c| c.id == CheckId::ZipAmbiguity)
-        .unwrap();
-    assert_eq!(zip.status, Status::Failed, "{}", zip.reason);
-    assert!(zip.reason.contains("TPLS"), "{}", zip.reason);
+    let zip = rep.package_check(CheckId::ZipAmbiguity).unwrap();
+    assert_eq!(zip.status(), Status::Failed, "{}", zip.reason());
+    assert!(zip.reason().contains("TPLS"), "{}", zip.reason());
     // JSON for `ecert verify --json`.
     let json = serde_json::to_value(&rep).unwrap();
     assert_eq!(json["signatures"][0]["checks"][0]["id"], "REFERENCE_HASHES");
@@ -76,9 +72,9 @@ fn tax_invoice_signature_passes_crypto_checks() {
 #[test]
 fn unsigned_fixture_fails_with_no_signature_found() {
     let rep = verify_bytes(&fixture_bytes("helloworld.ofd"), &VerifyOptions::default()).unwrap();
-    assert_eq!(rep.indication, Indication::Failed);
+    assert_eq!(rep.indication(), Indication::Failed);
     assert_eq!(
-        rep.sub_indication,
+        rep.sub_indication(),
         Some(ses::verify::SubIndication::NoSignatureFound)
     );
 }

@@ -1,6 +1,7 @@
 //! Test harness: every test body runs against SQLite and against PostgreSQL, each time in a
-//! fresh database (PostgreSQL: `ecert_test_<random>`, dropped afterwards) with two fresh local
-//! replica folders. PostgreSQL is expected at 127.0.0.1:5432 (user `postgres`, trust auth;
+//! fresh database (PostgreSQL: `ecert_test_<random>`, dropped afterwards together with any
+//! database the test made beside it, `Env::empty_database`) with two fresh local replica
+//! folders. PostgreSQL is expected at 127.0.0.1:5432 (user `postgres`, trust auth;
 //! `scripts/setup` starts it) or at `$ECERT_TEST_PG` (a server URL without database).
 #![allow(dead_code)]
 
@@ -43,6 +44,28 @@ impl Env {
             );
         }
         v
+    }
+
+    /// The URL of a second, empty database for this test: SQLite, a file in the test's folder;
+    /// PostgreSQL, `<the test's database>_<suffix>`, dropped with the test's own.
+    pub async fn empty_database(&self, suffix: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!(
+                "sqlite://{}?mode=rwc",
+                self.dir.path().join(format!("{suffix}.db")).display()
+            ),
+            Backend::Postgres => {
+                let own = self.url.rsplit('/').next().expect("database name");
+                let name = format!("{own}_{suffix}");
+                let mut admin = pg_admin().await;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("CREATE DATABASE");
+                admin.close().await.ok();
+                format!("{}/{name}", pg_server())
+            }
+        }
     }
 
     /// Opens another handle on the same database with other replicas.
@@ -121,12 +144,25 @@ where
     store.close().await;
     if let Some(name) = pg_db {
         let mut admin = pg_admin().await;
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
+        // The test's database and the ones `Env::empty_database` made beside it.
+        let all: Vec<String> = sqlx::query("SELECT datname::text AS datname FROM pg_database")
+            .fetch_all(&mut admin)
             .await
-            .expect("DROP DATABASE");
+            .expect("listing databases")
+            .iter()
+            .map(|r| sqlx::Row::get(r, "datname"))
+            .collect();
+        for db in all
+            .into_iter()
+            .filter(|d| *d == name || d.starts_with(&format!("{name}_")))
+        {
+            admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+                )))
+                .await
+                .expect("DROP DATABASE");
+        }
         admin.close().await.ok();
     }
     if let Err(e) = outcome {

@@ -115,7 +115,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
                 println!("  核验码 (check code): {}", issued.check_code);
                 println!(
                     "  页数 (pages): {}  验证 (verification): {:?}",
-                    issued.pages, report.indication
+                    issued.pages,
+                    report.indication()
                 );
             });
             bar.inc(1);
@@ -177,7 +178,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         println!("  补充文件验证网址 (supplement URL): {}", supp.verify_url);
         println!(
             "  页数 (pages): {}  验证 (verification): {:?}",
-            supp.pages, report.indication
+            supp.pages,
+            report.indication()
         );
         let view = instance.status_of(&supp.original.number).await?;
         for m in service::status_messages(&view) {

@@ -6,15 +6,18 @@
 //! for verifications, signatories and remarks. The standard itself leaves content to the issuer;
 //! this schema is ecert's. Field names are camelCase; the JSON Schema is `docs/content.schema.json`.
 //!
-//! Deserialisation is lenient (every field optional, unknown fields refused) so that
-//! [`Content::validate`] can list **every** problem at once, each with its JSON pointer.
+//! Reading is in two steps so that **every** problem is listed at once, each at its JSON pointer:
+//! [`Content::from_json`] reports malformed JSON (line and column), a member named twice, and
+//! every wrong type, `null` and unknown field of the document; [`Content::validate`] then checks
+//! the values (every field optional in the struct, required ones checked by the rule table
+//! [`super::rules::CONTENT`], which also renders the schema) and the rules across fields.
 
 use serde::{Deserialize, Serialize};
 
 use super::kind::CertificateKind;
 
 /// A certificate's content.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Content {
     /// Type code 1–8 (R-4.5.5).
@@ -58,7 +61,7 @@ pub struct Content {
 }
 
 /// The issuing institute.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Issuer {
     /// 发证机构名称
@@ -76,7 +79,7 @@ pub struct Issuer {
 }
 
 /// The customer (委托方).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Customer {
     /// 名称
@@ -94,7 +97,7 @@ pub struct Customer {
 }
 
 /// The instrument (计量器具).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Instrument {
     /// 器具名称
@@ -112,7 +115,7 @@ pub struct Instrument {
 }
 
 /// Environmental conditions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Environment {
     /// 温度, e.g. "20.5 ℃"
@@ -124,7 +127,7 @@ pub struct Environment {
 }
 
 /// A method document (规程/规范).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Method {
     /// 编号, e.g. "JJF 1587-2016"
@@ -134,7 +137,7 @@ pub struct Method {
 }
 
 /// A measurement standard used, with its traceability.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Standard {
     /// 名称
@@ -154,7 +157,7 @@ pub struct Standard {
 }
 
 /// A results table.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResultTable {
     /// Caption, e.g. "直流电压"
@@ -168,7 +171,7 @@ pub struct ResultTable {
 }
 
 /// A person who signs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Signatory {
     /// 角色: 检定员/校准员/检测员, 核验员, 批准人
@@ -182,16 +185,73 @@ pub struct Signatory {
 /// One problem found in the content, located by its JSON pointer (RFC 6901).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// Where, e.g. `/instrument/serialNo` or `/results/0/rows/3`.
+    /// Where, e.g. `/instrument/serialNo` or `/results/0/rows/3`; empty for the whole document
+    /// (malformed JSON).
     pub pointer: String,
     /// What is wrong, Chinese first.
     pub message: String,
+    /// Which rule it breaks (`rule` in the API's `problems`).
+    pub rule: Rule,
+}
+
+/// The rule a [`Problem`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Rule {
+    /// Malformed JSON (the message names line and column).
+    Syntax,
+    /// A member named twice in one object.
+    DuplicateKey,
+    /// A member the schema does not have.
+    UnknownField,
+    /// A wrong JSON type, or `null`.
+    Type,
+    /// A required field is missing or empty, or a required list has too few items.
+    Required,
+    /// A text longer than allowed.
+    TooLong,
+    /// Too many items or rows.
+    TooMany,
+    /// A control character.
+    Control,
+    /// A bidirectional control character.
+    Bidi,
+    /// Another invisible format character.
+    Invisible,
+    /// Not a calendar date `YYYY-MM-DD`.
+    Date,
+    /// Dates in the wrong order.
+    DateOrder,
+    /// An issue date more than a day after today (Beijing time).
+    FutureDate,
+    /// A certificate or supplement number outside the character set.
+    Number,
+    /// A type code outside 1–8.
+    TypeCode,
+    /// A malformed phone number or e-mail address.
+    Format,
+    /// Issuer data other than the institute's configured ones.
+    Issuer,
+    /// A table row whose cell count differs from the columns.
+    RowWidth,
+    /// What a certificate of its kind must state (uncertainty, approver, conclusion, …).
+    Content,
 }
 
 /// Content that could not be used, with every problem found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("证书内容有 {} 处问题 (content has {} problem(s)): {}", .0.len(), .0.len(), summary(.0))]
 pub struct ContentErrors(pub Vec<Problem>);
+
+impl ContentErrors {
+    /// Whether a problem of `rule` is reported at `pointer`.
+    pub fn has(&self, pointer: &str, rule: Rule) -> bool {
+        self.0
+            .iter()
+            .any(|p| p.pointer == pointer && p.rule == rule)
+    }
+}
 
 fn summary(problems: &[Problem]) -> String {
     problems
@@ -216,23 +276,64 @@ pub const MAX_FIELD_CHARS: usize = 2000;
 /// Most rows in all result tables together.
 pub const MAX_ROWS: usize = 5000;
 
+/// What the validator checks beyond the schema (listed in the schema's description).
+const STRICTER_THAN_THE_SCHEMA: &[&str] = &[
+    "dates are real calendar dates (2023-02-29 is refused)",
+    "receiptDate ≤ performedDate ≤ issueDate < validUntil, and a standard's validUntil not before performedDate",
+    "issueDate at most one day after today in Beijing time (UTC+8)",
+    "each row of a table has as many cells as the table has columns; at most 5000 rows in all tables together",
+    "a passed verification (type code 1, conclusion with 合格 and without 不合格) has validUntil; a notice of verification result (type code 2) is for a failed item",
+    "the issuer (name, address, orgCode, accreditation, phone, website) is the institute's configured one: leave it out, or repeat the configured values",
+    "format characters and separators outside the basic multilingual plane are refused in every text (U+110BD, U+E0001, U+E0020–U+E007F, …)",
+];
+
+/// An approver's role contains this (批准人).
+const APPROVER: &str = "批准";
+
+fn is_uncertainty_column(col: &str) -> bool {
+    col.contains('U') || col.contains("不确定度")
+}
+
+/// The cross-field rules the schema states besides the rule table, each checked in
+/// [`Content::validate_on`] too.
+fn schema_rules() -> Vec<super::rules::SchemaRule> {
+    use serde_json::json;
+    vec![
+        super::rules::SchemaRule {
+            comment: "签字人员中须有批准人：角色含“批准” (an approver, role containing 批准, signs)",
+            kinds: None,
+            schema: json!({"properties": {"signatories": {"contains": {
+                "type": "object",
+                "required": ["role"],
+                "properties": {"role": {"type": "string", "pattern": APPROVER}},
+            }}}}),
+        },
+        super::rules::SchemaRule {
+            comment: "校准结果应给出测量不确定度：至少一列标题含“不确定度”或“U” (calibration results state the measurement uncertainty, ISO/IEC 17025 7.8.4.1)",
+            kinds: Some(&[7]),
+            schema: json!({"properties": {"results": {"contains": {
+                "type": "object",
+                "required": ["columns"],
+                "properties": {"columns": {"contains": {"type": "string", "pattern": "U|不确定度"}}},
+            }}}}),
+        },
+    ]
+}
+
 impl Content {
-    /// The JSON Schema of the content (draft 2020-12), as committed in `docs/content.schema.json`.
+    /// The JSON Schema of the content (draft 2020-12), as committed in
+    /// `docs/content.schema.json`: rendered from the validator's rule table
+    /// ([`super::rules::CONTENT`]) and its cross-field rules.
     pub fn json_schema() -> String {
-        let schema = schemars::schema_for!(Content);
+        let schema = super::rules::content_schema(schema_rules(), STRICTER_THAN_THE_SCHEMA);
         serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
     }
 
-    /// Parses content JSON. A syntax or type error is reported with its JSON pointer.
+    /// Parses content JSON. Malformed JSON is one problem naming its line and column; every
+    /// wrong type, `null` and unknown field is reported at once, each at its JSON pointer.
     pub fn from_json(text: &str) -> Result<Content, ContentErrors> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let pointer = path_to_pointer(e.path());
-            ContentErrors(vec![Problem {
-                pointer,
-                message: format!("无法解析 (cannot parse): {}", e.inner()),
-            }])
-        })
+        let value = parse_typed(text, super::rules::CONTENT)?;
+        from_value(value)
     }
 
     /// Parses and validates.
@@ -248,101 +349,29 @@ impl Content {
             .and_then(|c| CertificateKind::from_code(c).ok())
     }
 
-    /// Checks the content for what a certificate of its kind must hold; lists every problem.
+    /// Checks the content for what a certificate of its kind must hold, on today's date in
+    /// Beijing; lists every problem.
     pub fn validate(&self) -> Result<(), ContentErrors> {
+        self.validate_on(super::dates::today_beijing())
+    }
+
+    /// [`Content::validate`] on the date `today` (Beijing time).
+    pub fn validate_on(&self, today: Date) -> Result<(), ContentErrors> {
         let mut v = Validator::default();
-        let kind = match self.type_code {
-            None => {
-                v.problem(
-                    "/typeCode",
-                    "缺少证书类型代码 1–8 (type code 1–8 is required)",
-                );
-                None
-            }
-            Some(code) => match CertificateKind::from_code(code) {
-                Ok(kind) => Some(kind),
-                Err(e) => {
-                    v.problem("/typeCode", &e.to_string());
-                    None
-                }
-            },
-        };
-        v.required_text("/certificateNo", self.certificate_no.as_deref(), "证书编号");
-        v.optional_text("/originalRecordNo", self.original_record_no.as_deref());
+        let kind = self.kind();
+        v.table(self, super::rules::CONTENT, self.type_code);
 
-        match &self.customer {
-            None => v.problem("/customer", "缺少委托方 (customer is required)"),
-            Some(c) => {
-                v.required_text("/customer/name", c.name.as_deref(), "委托方名称");
-                for (p, t) in [
-                    ("/customer/address", &c.address),
-                    ("/customer/contact", &c.contact),
-                    ("/customer/uscc", &c.uscc),
-                ] {
-                    v.optional_text(p, t.as_deref());
-                }
-                if let Some(m) = &c.mobile {
-                    let digits = m.chars().filter(|c| c.is_ascii_digit()).count();
-                    if !(7..=15).contains(&digits)
-                        || m.chars()
-                            .any(|c| !(c.is_ascii_digit() || "+- ".contains(c)))
-                    {
-                        v.problem(
-                            "/customer/mobile",
-                            "手机号码格式不正确 (mobile number is not a phone number)",
-                        );
-                    }
-                }
-                if let Some(e) = &c.email {
-                    let ok = e.split_once('@').is_some_and(|(l, d)| {
-                        !l.is_empty() && d.contains('.') && !d.starts_with('.')
-                    });
-                    if !ok || e.chars().any(char::is_whitespace) {
-                        v.problem(
-                            "/customer/email",
-                            "电子邮箱格式不正确 (e-mail address is malformed)",
-                        );
-                    }
-                }
-            }
-        }
-        match &self.instrument {
-            None => v.problem("/instrument", "缺少计量器具信息 (instrument is required)"),
-            Some(i) => {
-                v.required_text("/instrument/name", i.name.as_deref(), "器具名称");
-                v.required_text("/instrument/serialNo", i.serial_no.as_deref(), "出厂编号");
-                for (p, t) in [
-                    ("/instrument/model", &i.model),
-                    ("/instrument/manufacturer", &i.manufacturer),
-                    ("/instrument/range", &i.range),
-                    ("/instrument/accuracy", &i.accuracy),
-                ] {
-                    v.optional_text(p, t.as_deref());
-                }
-            }
-        }
-        if let Some(issuer) = &self.issuer {
-            for (p, t) in [
-                ("/issuer/name", &issuer.name),
-                ("/issuer/address", &issuer.address),
-                ("/issuer/orgCode", &issuer.org_code),
-                ("/issuer/accreditation", &issuer.accreditation),
-                ("/issuer/phone", &issuer.phone),
-                ("/issuer/website", &issuer.website),
-            ] {
-                v.optional_text(p, t.as_deref());
-            }
-        }
-
-        let receipt = v.date("/receiptDate", self.receipt_date.as_deref(), false);
-        let performed = v.date("/performedDate", self.performed_date.as_deref(), true);
-        let issued = v.date("/issueDate", self.issue_date.as_deref(), true);
-        let valid_until = v.date("/validUntil", self.valid_until.as_deref(), false);
+        let date = |d: &Option<String>| d.as_deref().and_then(parse_date);
+        let receipt = date(&self.receipt_date);
+        let performed = date(&self.performed_date);
+        let issued = date(&self.issue_date);
+        let valid_until = date(&self.valid_until);
         if let (Some(r), Some(p)) = (receipt, performed)
             && r > p
         {
             v.problem(
                 "/receiptDate",
+                Rule::DateOrder,
                 "接收日期晚于检定/校准日期 (receipt date is after the date performed)",
             );
         }
@@ -351,281 +380,161 @@ impl Content {
         {
             v.problem(
                 "/issueDate",
+                Rule::DateOrder,
                 "签发日期早于检定/校准日期 (issue date is before the date performed)",
             );
+        }
+        if let Some(i) = issued {
+            v.not_in_future("/issueDate", i, today);
         }
         if let (Some(p), Some(u)) = (performed, valid_until)
             && u <= p
         {
             v.problem(
                 "/validUntil",
+                Rule::DateOrder,
                 "有效期至应晚于检定/校准日期 (valid-until must be after the date performed)",
             );
         }
-        v.optional_text("/location", self.location.as_deref());
-        if let Some(e) = &self.environment {
-            for (p, t) in [
-                ("/environment/temperature", &e.temperature),
-                ("/environment/humidity", &e.humidity),
-                ("/environment/other", &e.other),
-            ] {
-                v.optional_text(p, t.as_deref());
+        for (n, s) in self.standards.iter().flatten().enumerate() {
+            if let (Some(u), Some(p)) = (date(&s.valid_until), performed)
+                && u < p
+            {
+                v.problem(
+                    &format!("/standards/{n}/validUntil"),
+                    Rule::DateOrder,
+                    "标准器证书在检定/校准日期已过期 (the standard's certificate had expired on the date performed)",
+                );
             }
         }
 
-        match self.methods.as_deref() {
-            None | Some([]) => v.problem(
-                "/methods",
-                "缺少依据的技术文件 (at least one method document is required)",
-            ),
-            Some(methods) => {
-                for (n, m) in methods.iter().enumerate() {
-                    v.required_text(
-                        &format!("/methods/{n}/code"),
-                        m.code.as_deref(),
-                        "技术文件编号",
-                    );
-                    v.optional_text(&format!("/methods/{n}/title"), m.title.as_deref());
-                }
-            }
-        }
-
-        let needs_traceability = matches!(
-            kind,
-            Some(
-                CertificateKind::Verification
-                    | CertificateKind::ArbitrationVerification
-                    | CertificateKind::Calibration
-            )
-        );
-        match self.standards.as_deref() {
-            None | Some([]) if needs_traceability => v.problem(
-                "/standards",
-                "缺少计量标准器及其溯源信息 (measurement standards and their traceability are required, ISO/IEC 17025 7.8.4)",
-            ),
-            None | Some([]) => {}
-            Some(standards) => {
-                for (n, s) in standards.iter().enumerate() {
-                    v.required_text(&format!("/standards/{n}/name"), s.name.as_deref(), "标准器名称");
-                    for (f, t) in [("model", &s.model), ("serialNo", &s.serial_no), ("range", &s.range), ("uncertainty", &s.uncertainty), ("certNo", &s.cert_no)] {
-                        v.optional_text(&format!("/standards/{n}/{f}"), t.as_deref());
-                    }
-                    let until = v.date(&format!("/standards/{n}/validUntil"), s.valid_until.as_deref(), false);
-                    if let (Some(u), Some(p)) = (until, performed)
-                        && u < p {
-                            v.problem(
-                                &format!("/standards/{n}/validUntil"),
-                                "标准器证书在检定/校准日期已过期 (the standard's certificate had expired on the date performed)",
-                            );
-                        }
-                }
-            }
-        }
-
-        let mut total_rows = 0usize;
-        let mut has_uncertainty = false;
-        match self.results.as_deref() {
-            None | Some([]) => v.problem(
-                "/results",
-                "缺少结果 (at least one results table is required)",
-            ),
-            Some(tables) => {
-                for (t, table) in tables.iter().enumerate() {
-                    v.optional_text(&format!("/results/{t}/title"), table.title.as_deref());
-                    let width = match table.columns.as_deref() {
-                        None | Some([]) => {
-                            v.problem(
-                                &format!("/results/{t}/columns"),
-                                "表格缺少列标题 (table has no columns)",
-                            );
-                            None
-                        }
-                        Some(cols) => {
-                            for (c, col) in cols.iter().enumerate() {
-                                v.required_text(
-                                    &format!("/results/{t}/columns/{c}"),
-                                    Some(col),
-                                    "列标题",
-                                );
-                                if col.contains('U') || col.contains("不确定度") {
-                                    has_uncertainty = true;
-                                }
-                            }
-                            Some(cols.len())
-                        }
-                    };
-                    match table.rows.as_deref() {
-                        None | Some([]) => v.problem(
-                            &format!("/results/{t}/rows"),
-                            "表格没有数据行 (table has no rows)",
-                        ),
-                        Some(rows) => {
-                            total_rows += rows.len();
-                            for (r, row) in rows.iter().enumerate() {
-                                if let Some(w) = width
-                                    && row.len() != w
-                                {
-                                    v.problem(
-                                            &format!("/results/{t}/rows/{r}"),
-                                            &format!("该行有 {} 个单元格，列数为 {w} (row has {} cells, the table {w} columns)", row.len(), row.len()),
-                                        );
-                                }
-                                for (c, cell) in row.iter().enumerate() {
-                                    v.optional_text(
-                                        &format!("/results/{t}/rows/{r}/{c}"),
-                                        Some(cell),
-                                    );
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let tables = self.results.as_deref().unwrap_or_default();
+        v.row_widths(tables);
+        let total_rows: usize = tables
+            .iter()
+            .map(|t| t.rows.as_ref().map_or(0, Vec::len))
+            .sum();
         if total_rows > MAX_ROWS {
             v.problem(
                 "/results",
+                Rule::TooMany,
                 &format!("结果行数 {total_rows} 超过上限 {MAX_ROWS} (too many result rows)"),
             );
         }
-        if kind == Some(CertificateKind::Calibration)
-            && self.results.as_deref().is_some_and(|r| !r.is_empty())
-            && !has_uncertainty
-        {
+        let has_uncertainty = tables
+            .iter()
+            .flat_map(|t| t.columns.iter().flatten())
+            .any(|c| is_uncertainty_column(c));
+        if kind == Some(CertificateKind::Calibration) && !tables.is_empty() && !has_uncertainty {
             v.problem(
                 "/results",
+                Rule::Content,
                 "校准结果应给出测量不确定度：至少一列标题含“不确定度”或“U” (calibration results must state the measurement uncertainty, ISO/IEC 17025 7.8.4.1)",
             );
         }
 
-        let verification_like = matches!(
-            kind,
-            Some(
-                CertificateKind::Verification
-                    | CertificateKind::ArbitrationVerification
-                    | CertificateKind::VerificationResultNotice
-            )
-        );
-        match self.conclusion.as_deref() {
-            None if verification_like => v.problem(
-                "/conclusion",
-                "缺少检定结论 (a verification needs a conclusion)",
-            ),
-            Some(c) => {
-                v.required_text("/conclusion", Some(c), "检定结论");
-                let passed = c.contains("合格") && !c.contains("不合格");
-                if matches!(kind, Some(CertificateKind::Verification))
-                    && passed
-                    && self.valid_until.is_none()
-                {
-                    v.problem(
-                        "/validUntil",
-                        "检定合格的证书应给出有效期至 (a passed verification needs valid-until)",
-                    );
-                }
-                if matches!(kind, Some(CertificateKind::VerificationResultNotice)) && passed {
-                    v.problem("/conclusion", "检定结果通知书用于检定不合格的器具 (a notice of verification result is for items that failed)");
-                }
+        if let Some(c) = self.conclusion.as_deref().filter(|c| !c.trim().is_empty()) {
+            let passed = c.contains("合格") && !c.contains("不合格");
+            if kind == Some(CertificateKind::Verification) && passed && self.valid_until.is_none() {
+                v.problem(
+                    "/validUntil",
+                    Rule::Required,
+                    "检定合格的证书应给出有效期至 (a passed verification needs valid-until)",
+                );
             }
-            None => {}
+            if kind == Some(CertificateKind::VerificationResultNotice) && passed {
+                v.problem(
+                    "/conclusion",
+                    Rule::Content,
+                    "检定结果通知书用于检定不合格的器具 (a notice of verification result is for items that failed)",
+                );
+            }
         }
-        for (n, s) in self.statements.iter().flatten().enumerate() {
-            v.required_text(&format!("/statements/{n}"), Some(s), "声明");
-        }
-        for (n, s) in self.remarks.iter().flatten().enumerate() {
-            v.required_text(&format!("/remarks/{n}"), Some(s), "备注");
-        }
-        match self.signatories.as_deref() {
-            None | Some([]) => v.problem(
+        if let Some(list) = self.signatories.as_deref().filter(|l| !l.is_empty())
+            && !list
+                .iter()
+                .any(|s| s.role.as_deref().is_some_and(|r| r.contains(APPROVER)))
+        {
+            v.problem(
                 "/signatories",
-                "缺少签字人员 (signatories are required: performer, checker, approver)",
-            ),
-            Some(list) => {
-                for (n, s) in list.iter().enumerate() {
-                    v.required_text(&format!("/signatories/{n}/role"), s.role.as_deref(), "角色");
-                    v.required_text(&format!("/signatories/{n}/name"), s.name.as_deref(), "姓名");
-                    v.optional_text(&format!("/signatories/{n}/title"), s.title.as_deref());
-                }
-                if !list
-                    .iter()
-                    .any(|s| s.role.as_deref().is_some_and(|r| r.contains("批准")))
-                {
-                    v.problem(
-                        "/signatories",
-                        "缺少批准人 (an approver, role containing “批准”, is required)",
-                    );
-                }
-            }
+                Rule::Content,
+                "缺少批准人 (an approver, role containing “批准”, is required)",
+            );
         }
         v.finish()
     }
 }
 
+/// A calendar date (year, month, day).
+pub type Date = super::dates::Date;
+
+/// Collects problems.
 #[derive(Default)]
 pub(crate) struct Validator {
     problems: Vec<Problem>,
 }
 
 impl Validator {
-    pub(crate) fn problem(&mut self, pointer: &str, message: &str) {
+    pub(crate) fn problem(&mut self, pointer: &str, rule: Rule, message: &str) {
         self.problems.push(Problem {
             pointer: pointer.to_owned(),
             message: message.to_owned(),
+            rule,
         });
     }
 
-    pub(crate) fn required_text(&mut self, pointer: &str, value: Option<&str>, what: &str) {
-        match value {
-            Some(v) if !v.trim().is_empty() => self.optional_text(pointer, Some(v)),
-            _ => self.problem(
-                pointer,
-                &format!("缺少{what}或为空 ({pointer} is required and must not be empty)"),
-            ),
-        }
-    }
-
-    pub(crate) fn optional_text(&mut self, pointer: &str, value: Option<&str>) {
-        let Some(v) = value else { return };
-        if v.chars().count() > MAX_FIELD_CHARS {
-            self.problem(
-                pointer,
-                &format!(
-                    "超过 {MAX_FIELD_CHARS} 个字符 (longer than {MAX_FIELD_CHARS} characters)"
-                ),
-            );
-        }
-        if let Some(c) = v.chars().find(|c| c.is_control() && *c != '\n') {
-            self.problem(
-                pointer,
-                &format!(
-                    "含控制字符 U+{:04X} (contains a control character)",
-                    u32::from(c)
-                ),
-            );
-        }
-    }
-
-    pub(crate) fn date(
+    /// The rule table's checks of `fields` over `value` serialised (absent fields as absent).
+    pub(crate) fn table(
         &mut self,
-        pointer: &str,
-        value: Option<&str>,
-        required: bool,
-    ) -> Option<(i32, u32, u32)> {
-        match value {
-            None if required => {
-                self.problem(pointer, "缺少日期 (date is required, YYYY-MM-DD)");
-                None
+        value: &impl Serialize,
+        fields: &[super::rules::Field],
+        kind: Option<u8>,
+    ) {
+        match serde_json::to_value(value) {
+            Ok(mut json) => {
+                strip_nulls(&mut json);
+                super::rules::check_values(&json, fields, kind, &mut self.problems);
             }
-            None => None,
-            Some(text) => {
-                let parsed = parse_date(text);
-                if parsed.is_none() {
+            Err(e) => self.problem("", Rule::Type, &e.to_string()),
+        }
+    }
+
+    /// An issue date more than one day after `today` (Beijing time) is refused.
+    pub(crate) fn not_in_future(&mut self, pointer: &str, date: Date, today: Date) {
+        let latest = super::dates::latest_issue_date(today);
+        if date > latest {
+            self.problem(
+                pointer,
+                Rule::FutureDate,
+                &format!(
+                    "签发日期 {} 晚于今天（北京时间 {}）超过一天 (the issue date is more than one day after today, {} in Beijing)",
+                    super::dates::format_date(date),
+                    super::dates::format_date(today),
+                    super::dates::format_date(today)
+                ),
+            );
+        }
+    }
+
+    /// Each row of each table has as many cells as the table has columns.
+    pub(crate) fn row_widths(&mut self, tables: &[ResultTable]) {
+        for (t, table) in tables.iter().enumerate() {
+            let width = table.columns.as_ref().map_or(0, Vec::len);
+            if width == 0 {
+                continue;
+            }
+            for (r, row) in table.rows.iter().flatten().enumerate() {
+                if row.len() != width {
                     self.problem(
-                        pointer,
-                        &format!("日期“{text}”不是有效的 YYYY-MM-DD (not a valid date)"),
+                        &format!("/results/{t}/rows/{r}"),
+                        Rule::RowWidth,
+                        &format!(
+                            "该行有 {} 个单元格，列数为 {width} (row has {} cells, the table {width} columns)",
+                            row.len(),
+                            row.len()
+                        ),
                     );
                 }
-                parsed
             }
         }
     }
@@ -636,6 +545,147 @@ impl Validator {
         } else {
             Err(ContentErrors(self.problems))
         }
+    }
+}
+
+/// Removes `null` members of objects, recursively (a `None` field is absent).
+pub(crate) fn strip_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+/// Parses JSON text into a value, refusing duplicate members: malformed JSON is one problem
+/// with its line and column and an empty pointer; a member named twice is one problem at its
+/// pointer. Then checks the JSON types against `fields`, reporting every wrong type at once.
+pub(crate) fn parse_typed(
+    text: &str,
+    fields: &[super::rules::Field],
+) -> Result<serde_json::Value, ContentErrors> {
+    use serde::de::DeserializeSeed;
+    let duplicate = std::cell::RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = Strict {
+        at: String::new(),
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v));
+    let value = parsed.map_err(|e| {
+        let (line, column) = (e.line(), e.column());
+        let text = e.to_string();
+        let what = text
+            .strip_suffix(&format!(" at line {line} column {column}"))
+            .unwrap_or(&text);
+        let (pointer, rule) = match duplicate.borrow_mut().take() {
+            Some(p) => (p, Rule::DuplicateKey),
+            None => (String::new(), Rule::Syntax),
+        };
+        ContentErrors(vec![Problem {
+            pointer,
+            message: format!(
+                "JSON 格式错误：第 {line} 行第 {column} 列 (malformed JSON at line {line}, column {column}): {what}"
+            ),
+            rule,
+        }])
+    })?;
+    let mut problems = Vec::new();
+    super::rules::check_types(&value, fields, &mut problems);
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(ContentErrors(problems))
+    }
+}
+
+/// Deserialises a value that [`parse_typed`] accepted.
+pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ContentErrors> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        ContentErrors(vec![Problem {
+            pointer: path_to_pointer(e.path()),
+            message: format!("无法解析 (cannot parse): {}", e.inner()),
+            rule: Rule::Type,
+        }])
+    })
+}
+
+/// A JSON value that refuses a member named twice in one object, remembering its pointer.
+struct Strict<'a> {
+    at: String,
+    duplicate: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strict<'_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(Strict {
+            at: format!("{}/{}", self.at, items.len()),
+            duplicate: self.duplicate,
+        })? {
+            items.push(v);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let at = format!("{}/{}", self.at, key.replace('~', "~0").replace('/', "~1"));
+            if out.contains_key(&key) {
+                *self.duplicate.borrow_mut() = Some(at);
+                return Err(serde::de::Error::custom(format!(
+                    "“{key}”出现两次 (duplicate member `{key}`)"
+                )));
+            }
+            let v = map.next_value_seed(Strict {
+                at,
+                duplicate: self.duplicate,
+            })?;
+            out.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(out))
     }
 }
 
@@ -742,13 +792,114 @@ mod tests {
     }
 
     #[test]
-    fn syntax_and_type_errors_carry_a_pointer() {
+    fn type_errors_carry_a_pointer_and_come_all_at_once() {
         let err = Content::from_json(r#"{"typeCode": 7, "instrument": {"name": 5}}"#)
             .expect_err("type error");
         assert_eq!(err.0[0].pointer, "/instrument/name");
+        assert_eq!(err.0[0].rule, Rule::Type);
         let err =
             Content::from_json(r#"{"typeCode": 7, "colour": "red"}"#).expect_err("unknown field");
-        assert!(err.0[0].message.contains("colour"), "{err}");
+        assert!(err.has("/colour", Rule::UnknownField), "{err}");
+        // Every wrong type at once, `null` included, not only the first.
+        let err = Content::from_json(
+            r#"{"typeCode": "7", "certificateNo": null, "customer": {"name": ["甲"]},
+                "results": [{"columns": ["U"], "rows": [["1", 2, null]]}], "remarks": "x"}"#,
+        )
+        .expect_err("type errors");
+        let found: Vec<&str> = err.0.iter().map(|p| p.pointer.as_str()).collect();
+        assert_eq!(
+            found,
+            [
+                "/typeCode",
+                "/certificateNo",
+                "/customer/name",
+                "/results/0/rows/0/1",
+                "/results/0/rows/0/2",
+                "/remarks"
+            ],
+            "{err}"
+        );
+        assert!(err.0.iter().all(|p| p.rule == Rule::Type), "{err}");
+    }
+
+    /// Malformed JSON names its line and column, with an empty pointer (not a field it did
+    /// not get to); a member named twice is refused at its pointer.
+    #[test]
+    fn malformed_json_names_line_and_column() {
+        let text = "{\n  \"typeCode\": 7,\n  \"certificateNo\": \"JZ-1\" \"customer\": {}\n}";
+        let err = Content::from_json(text).expect_err("missing comma");
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(err.0[0].pointer, "");
+        assert_eq!(err.0[0].rule, Rule::Syntax);
+        assert!(
+            err.0[0]
+                .message
+                .contains("第 3 行第 27 列 (malformed JSON at line 3, column 27)"),
+            "{}",
+            err.0[0].message
+        );
+        let err = Content::from_json("{\"typeCode\": 7} x").expect_err("trailing characters");
+        assert!(err.0[0].message.contains("第 1 行第 17 列"), "{err}");
+        let err =
+            Content::from_json(r#"{"typeCode": 7, "customer": {"name": "甲", "name": "乙"}}"#)
+                .expect_err("duplicate member");
+        assert!(err.has("/customer/name", Rule::DuplicateKey), "{err}");
+        assert!(err.0[0].message.contains("第 1 行"), "{err}");
+    }
+
+    /// Bidirectional controls and other invisible characters are refused in any string of
+    /// the content, table cells and signatories included, each at its pointer.
+    #[test]
+    fn bidi_and_invisible_characters_anywhere() {
+        let mut c = Content::from_json(&example("calibration.json")).expect("parse");
+        c.customer.as_mut().expect("customer").name = Some("示例\u{202E}gpj.exe".into());
+        c.results.as_mut().expect("results")[0]
+            .rows
+            .as_mut()
+            .expect("rows")[0][1] = "10\u{200B}.0".into();
+        c.signatories.as_mut().expect("signatories")[0].name = Some("李\u{2067}四".into());
+        c.remarks = Some(vec!["\u{FEFF}备注".into()]);
+        let err = c.validate_on((2024, 3, 8)).expect_err("refused");
+        assert!(err.has("/customer/name", Rule::Bidi), "{err}");
+        assert!(err.has("/results/0/rows/0/1", Rule::Invisible), "{err}");
+        assert!(err.has("/signatories/0/name", Rule::Bidi), "{err}");
+        assert!(err.has("/remarks/0", Rule::Invisible), "{err}");
+        assert_eq!(err.0.len(), 4, "{err}");
+    }
+
+    /// An issue date more than one day after today (Beijing time) is refused; tomorrow is not.
+    #[test]
+    fn issue_dates_in_the_future() {
+        let c = Content::from_json(&example("calibration.json")).expect("parse");
+        assert_eq!(c.issue_date.as_deref(), Some("2024-03-08"));
+        c.validate_on((2024, 3, 7)).expect("tomorrow is accepted");
+        let err = c
+            .validate_on((2024, 3, 6))
+            .expect_err("the day after tomorrow");
+        assert!(err.has("/issueDate", Rule::FutureDate), "{err}");
+        assert!(err.0[0].message.contains("2024-03-06"), "{err}");
+        // The dates performed and received cannot be later than the issue date either.
+        let mut late = c.clone();
+        late.performed_date = Some("2024-03-09".into());
+        late.receipt_date = Some("2024-03-10".into());
+        let err = late
+            .validate_on((2024, 3, 8))
+            .expect_err("performed after issue");
+        assert!(err.has("/issueDate", Rule::DateOrder), "{err}");
+        assert!(err.has("/receiptDate", Rule::DateOrder), "{err}");
+    }
+
+    /// Certificate numbers keep the documented character set.
+    #[test]
+    fn certificate_numbers_keep_the_character_set() {
+        let mut c = Content::from_json(&example("calibration.json")).expect("parse");
+        for bad in ["JZ/2024-1", "../JZ1", "JZ 1", "JZ1.", &"N".repeat(33)] {
+            c.certificate_no = Some(bad.into());
+            let err = c.validate_on((2024, 3, 8)).expect_err(bad);
+            assert!(err.has("/certificateNo", Rule::Number), "{bad}: {err}");
+        }
+        c.certificate_no = Some("（2024）苏量校字第00123号".into());
+        c.validate_on((2024, 3, 8)).expect("a Chinese number");
     }
 
     #[test]

@@ -111,6 +111,73 @@ impl CertificateKind {
     }
 }
 
+/// A template used for a certificate of a kind it does not declare to serve (R-4.3.1: one
+/// uniform style per kind).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "模板“{template}”不用于{kind}（类型代码 {code}）：{serves_zh} (template {template:?} does not serve the {kind_en}, type code {code}: {serves_en}; a template declares the kinds it serves with a line `// ecert: kinds = 1, 3` at the top of its main.typ)",
+    code = .kind.code(),
+    kind_en = .kind.name_en(),
+    serves_zh = serves_zh(.serves),
+    serves_en = serves_en(.serves)
+)]
+pub struct TemplateKindError {
+    /// The template's name or path.
+    pub template: String,
+    /// The certificate's kind.
+    pub kind: CertificateKind,
+    /// The type codes the template declares (empty: none declared).
+    pub serves: Vec<u8>,
+}
+
+fn kind_list(serves: &[u8], name: fn(CertificateKind) -> &'static str) -> String {
+    serves
+        .iter()
+        .map(|c| match CertificateKind::from_code(*c) {
+            Ok(k) => format!("{c} {}", name(k)),
+            Err(_) => c.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn serves_zh(serves: &[u8]) -> String {
+    if serves.is_empty() {
+        "模板未声明所用的证书类型".into()
+    } else {
+        format!("它声明用于 {}", kind_list(serves, CertificateKind::name_zh))
+    }
+}
+
+fn serves_en(serves: &[u8]) -> String {
+    if serves.is_empty() {
+        "it declares no kind".into()
+    } else {
+        format!(
+            "it declares {}",
+            kind_list(serves, CertificateKind::name_en)
+        )
+    }
+}
+
+/// Refuses a template for a certificate of a kind outside the type codes it declares
+/// (`serves`, from `ecert_layout::Template::kinds`).
+pub fn check_template_serves(
+    template: &str,
+    serves: &[u8],
+    kind: CertificateKind,
+) -> Result<(), TemplateKindError> {
+    if serves.contains(&kind.code()) {
+        Ok(())
+    } else {
+        Err(TemplateKindError {
+            template: template.to_owned(),
+            kind,
+            serves: serves.to_vec(),
+        })
+    }
+}
+
 impl fmt::Display for CertificateKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name_zh())
@@ -174,5 +241,24 @@ mod tests {
         }
         assert!(CertificateKind::from_code(0).is_err());
         assert!(CertificateKind::from_code(9).is_err());
+    }
+
+    #[test]
+    fn a_template_serves_the_kinds_it_declares() {
+        check_template_serves("verification", &[1, 3], CertificateKind::Verification)
+            .expect("declared");
+        let err = check_template_serves("report", &[4, 5, 6, 8], CertificateKind::Calibration)
+            .expect_err("not declared");
+        assert_eq!(err.kind, CertificateKind::Calibration);
+        let text = err.to_string();
+        assert!(
+            text.contains("“report”")
+                && text.contains("校准证书")
+                && text.contains("4 型式评价报告"),
+            "{text}"
+        );
+        let err = check_template_serves("own.typ", &[], CertificateKind::Other)
+            .expect_err("nothing declared");
+        assert!(err.to_string().contains("未声明"), "{err}");
     }
 }

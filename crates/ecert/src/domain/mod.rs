@@ -1,14 +1,18 @@
 //! The certificate domain: kinds, identifiers, file names.
 
+pub mod charset;
 pub mod content;
+pub mod dates;
 pub mod filename;
 pub mod identifier;
+pub mod issuer;
 pub mod kind;
+pub mod rules;
 pub mod supplement;
 pub mod tag;
 pub mod token;
 
-pub use content::{Content, ContentErrors, Problem};
+pub use content::{Content, ContentErrors, Problem, Rule};
 pub use filename::{FileNameError, FileNameParts, file_name};
 pub use identifier::{Identifier, IdentifierError};
 pub use kind::CertificateKind;

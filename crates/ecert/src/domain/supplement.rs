@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::content::{
-    ContentErrors, Problem, ResultTable, Signatory, Validator, parse_date, path_to_pointer,
+    ContentErrors, ResultTable, Rule, Signatory, Validator, from_value, parse_date, parse_typed,
 };
 
 /// The content of a supplementary file. Which certificate it supplements is given separately
@@ -39,102 +39,37 @@ pub struct SupplementItem {
 }
 
 impl SupplementContent {
-    /// Parses and validates; every problem is listed with its JSON pointer.
+    /// Parses and validates; every problem is listed with its JSON pointer (see
+    /// [`super::content::Content::from_json`]).
     pub fn parse_valid(text: &str) -> Result<SupplementContent, ContentErrors> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let c: SupplementContent = serde_path_to_error::deserialize(de).map_err(|e| {
-            ContentErrors(vec![Problem {
-                pointer: path_to_pointer(e.path()),
-                message: format!("无法解析 (cannot parse): {}", e.inner()),
-            }])
-        })?;
+        let value = parse_typed(text, super::rules::SUPPLEMENT)?;
+        let c: SupplementContent = from_value(value)?;
         c.validate()?;
         Ok(c)
     }
 
-    /// Checks the content; lists every problem.
+    /// Checks the content on today's date in Beijing; lists every problem.
     pub fn validate(&self) -> Result<(), ContentErrors> {
+        self.validate_on(super::dates::today_beijing())
+    }
+
+    /// [`SupplementContent::validate`] on the date `today` (Beijing time).
+    pub fn validate_on(&self, today: super::dates::Date) -> Result<(), ContentErrors> {
         let mut v = Validator::default();
-        if let Some(n) = &self.supplement_no {
-            v.required_text("/supplementNo", Some(n), "补充文件编号");
-            if n.chars().any(|c| c == '/' || c == '\\' || c == '·') {
-                v.problem(
-                    "/supplementNo",
-                    "补充文件编号不得含 / \\ · (must not contain / \\ or ·)",
-                );
-            }
+        v.table(self, super::rules::SUPPLEMENT, None);
+        if let Some(d) = self.issue_date.as_deref().and_then(parse_date) {
+            v.not_in_future("/issueDate", d, today);
         }
-        if let Some(d) = &self.issue_date
-            && parse_date(d).is_none()
-        {
-            v.date("/issueDate", Some(d), false);
-        }
-        v.required_text("/reason", self.reason.as_deref(), "补充原因");
         let items = self.items.as_deref().unwrap_or_default();
         let tables = self.results.as_deref().unwrap_or_default();
         if items.is_empty() && tables.is_empty() {
             v.problem(
                 "/items",
+                Rule::Required,
                 "缺少补充内容 (at least one item or results table is required)",
             );
         }
-        for (i, item) in items.iter().enumerate() {
-            v.optional_text(&format!("/items/{i}/title"), item.title.as_deref());
-            v.required_text(
-                &format!("/items/{i}/text"),
-                item.text.as_deref(),
-                "补充内容",
-            );
-        }
-        for (t, table) in tables.iter().enumerate() {
-            v.optional_text(&format!("/results/{t}/title"), table.title.as_deref());
-            let cols = table.columns.as_deref().unwrap_or_default();
-            if cols.is_empty() {
-                v.problem(
-                    &format!("/results/{t}/columns"),
-                    "表格缺少列标题 (table has no columns)",
-                );
-            }
-            let rows = table.rows.as_deref().unwrap_or_default();
-            if rows.is_empty() {
-                v.problem(
-                    &format!("/results/{t}/rows"),
-                    "表格没有数据行 (table has no rows)",
-                );
-            }
-            for (r, row) in rows.iter().enumerate() {
-                if !cols.is_empty() && row.len() != cols.len() {
-                    v.problem(
-                        &format!("/results/{t}/rows/{r}"),
-                        &format!(
-                            "该行有 {} 个单元格，列数为 {} (row has {} cells, the table {} columns)",
-                            row.len(),
-                            cols.len(),
-                            row.len(),
-                            cols.len()
-                        ),
-                    );
-                }
-                for (c, cell) in row.iter().enumerate() {
-                    v.optional_text(&format!("/results/{t}/rows/{r}/{c}"), Some(cell));
-                }
-            }
-        }
-        for (i, r) in self.remarks.iter().flatten().enumerate() {
-            v.optional_text(&format!("/remarks/{i}"), Some(r));
-        }
-        for (i, s) in self.signatories.iter().flatten().enumerate() {
-            v.required_text(
-                &format!("/signatories/{i}/role"),
-                s.role.as_deref(),
-                "签字角色",
-            );
-            v.required_text(
-                &format!("/signatories/{i}/name"),
-                s.name.as_deref(),
-                "签字人",
-            );
-        }
+        v.row_widths(tables);
         v.finish()
     }
 }
@@ -164,6 +99,41 @@ mod tests {
             assert!(pointers.contains(&p), "{p} in {pointers:?}");
         }
         let e = SupplementContent::parse_valid(r#"{"reason":"x","extra":1}"#).expect_err("unknown");
-        assert!(e.to_string().contains("extra"), "{e}");
+        assert!(e.has("/extra", Rule::UnknownField), "{e}");
+        // Supplements name no issuer: it comes from the configuration.
+        let e = SupplementContent::parse_valid(
+            r#"{"reason":"x","items":[{"text":"y"}],"issuer":{"name":"别的计量院"}}"#,
+        )
+        .expect_err("no issuer in a supplement");
+        assert!(e.has("/issuer", Rule::UnknownField), "{e}");
+    }
+
+    /// Bidirectional controls anywhere (table cells too), a future date and a number outside
+    /// the character set are refused at their pointers.
+    #[test]
+    fn bidi_future_dates_and_numbers() {
+        let json = serde_json::json!({
+            "supplementNo": "JZ/2024-BC1",
+            "issueDate": "2024-03-12",
+            "reason": "更正",
+            "results": [{"columns": ["a"], "rows": [["1\u{202E}gpj.exe"]]}],
+            "signatories": [{"role": "批准人", "name": "李\u{2066}四"}],
+        });
+        let c: SupplementContent = serde_json::from_value(json).expect("shape");
+        let e = c.validate_on((2024, 3, 10)).expect_err("invalid");
+        assert!(e.has("/supplementNo", Rule::Number), "{e}");
+        assert!(e.has("/issueDate", Rule::FutureDate), "{e}");
+        assert!(e.has("/results/0/rows/0/0", Rule::Bidi), "{e}");
+        assert!(e.has("/signatories/0/name", Rule::Bidi), "{e}");
+        assert_eq!(e.0.len(), 4, "{e}");
+        let mut ok = c.clone();
+        ok.supplement_no = Some("JZ2024-BC1".into());
+        ok.results = None;
+        ok.items = Some(vec![SupplementItem {
+            title: None,
+            text: Some("内容".into()),
+        }]);
+        ok.signatories = None;
+        ok.validate_on((2024, 3, 11)).expect("tomorrow is fine");
     }
 }

@@ -13,7 +13,7 @@ use super::messages::{MSG_DISPOSED, revised_message};
 use crate::config::ConfigError;
 use crate::domain::filename::FileNameError;
 use crate::domain::identifier::IdentifierError;
-use crate::domain::{ContentErrors, Problem};
+use crate::domain::{ContentErrors, Problem, Rule};
 use crate::seal_image::{SealImageError, SealKind};
 
 /// What kind of record was looked for.
@@ -103,13 +103,14 @@ pub enum Error {
         /// The name.
         name: String,
     },
-    /// The seal library has a seal of this name already.
-    #[error(
-        "无法保存印章“{name}”：印章库中已有同名印章 (cannot store the seal: the library has a seal of this name)"
-    )]
+    /// An active seal of the library has this title already (a retired one's may be given to
+    /// a new seal: key roll-over).
+    #[error("{}", seal_name_taken(name, active.as_deref()))]
     SealNameTaken {
-        /// The seal's name.
+        /// The title.
         name: String,
+        /// The id of the active seal with this title, when known.
+        active: Option<String>,
     },
     /// The seal is retired already.
     #[error("印章“{name}”已停用 (the seal is already retired)")]
@@ -189,6 +190,9 @@ pub enum Error {
         /// Its name.
         name: String,
     },
+    /// The template does not declare the certificate's kind.
+    #[error(transparent)]
+    TemplateKind(#[from] crate::domain::kind::TemplateKindError),
     /// The template could not be read or breaks a rule of R-4.3.
     #[error("模板 {name} 无效 (invalid template)")]
     TemplateInvalid {
@@ -225,11 +229,8 @@ pub enum Error {
         message: String,
     },
     /// Our own verifier refused the file just sealed; nothing was stored.
-    #[error("签章后的文件未通过自检 (the sealed file fails our verifier): {checks:?}")]
-    SelfCheckFailed {
-        /// The failed checks: (signature, check).
-        checks: Vec<(String, ses::verify::CheckId)>,
-    },
+    #[error("签章后的文件未通过自检 (the sealed file fails our verifier)")]
+    SelfCheckFailed(#[source] ses::verify::Unverified),
     /// An uploaded or given file is not a readable OFD file.
     #[error("不是可读取的 OFD 文件 (not a readable OFD file): {reason}")]
     NotOfd {
@@ -354,6 +355,19 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+fn seal_name_taken(title: &str, active: Option<&str>) -> String {
+    match active {
+        Some(id) => format!(
+            "无法保存印章“{title}”：同名印章 {id} 仍在使用，请先停用（ecert seal retire {id}）\
+             (cannot store the seal “{title}”: the seal {id} with this title is still active; \
+             retire it first)"
+        ),
+        None => format!(
+            "无法保存印章“{title}”：印章库中已有同名印章 (cannot store the seal: the library has an active seal of this name)"
+        ),
+    }
+}
+
 fn not_current(role: &str, subject: &str, problem: CertTime, when: &str) -> String {
     match problem {
         CertTime::Expired => format!(
@@ -390,6 +404,7 @@ impl Error {
             Error::FileDestroyed { .. } => StatusCode::GONE,
             Error::TemplateUnknown { .. }
             | Error::TemplateNotForCertificates { .. }
+            | Error::TemplateKind(_)
             | Error::TemplateInvalid { .. }
             | Error::Layout { .. }
             | Error::ContentInvalid(_)
@@ -405,7 +420,7 @@ impl Error {
             | Error::CertificateUnreadable { .. }
             | Error::CertificateNotCurrent { .. }
             | Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::SelfCheckFailed { .. }
+            Error::SelfCheckFailed(_)
             | Error::Config(_)
             | Error::Storage(_)
             | Error::Io { .. }
@@ -432,7 +447,7 @@ impl Error {
             Error::TemplateUnknown { .. } | Error::TemplateNotForCertificates { .. } => {
                 "template_unknown"
             }
-            Error::TemplateInvalid { .. } => "template_invalid",
+            Error::TemplateInvalid { .. } | Error::TemplateKind(_) => "template_invalid",
             Error::Layout { .. } => "layout_failed",
             Error::ContentInvalid(_) | Error::Identifier(_) | Error::FileName(_) => {
                 "invalid_content"
@@ -447,7 +462,7 @@ impl Error {
             | Error::CertificateUnreadable { .. }
             | Error::CertificateNotCurrent { .. } => "invalid_seal",
             Error::Invalid { .. } => "invalid",
-            Error::SelfCheckFailed { .. }
+            Error::SelfCheckFailed(_)
             | Error::Config(_)
             | Error::Storage(_)
             | Error::Io { .. }
@@ -462,10 +477,12 @@ impl Error {
             Error::Identifier(e) => Some(vec![Problem {
                 pointer: String::new(),
                 message: e.to_string(),
+                rule: Rule::Content,
             }]),
             Error::FileName(e) => Some(vec![Problem {
                 pointer: String::new(),
                 message: e.to_string(),
+                rule: Rule::Content,
             }]),
             _ => None,
         }
@@ -484,11 +501,12 @@ impl Error {
         error_chain(self)
     }
 
-    /// One content problem at `pointer`.
-    pub(crate) fn content(pointer: &str, message: String) -> Error {
+    /// One content problem at `pointer`, breaking `rule`.
+    pub(crate) fn content(pointer: &str, rule: Rule, message: String) -> Error {
         Error::ContentInvalid(ContentErrors(vec![Problem {
             pointer: pointer.to_owned(),
             message,
+            rule,
         }]))
     }
 }
@@ -617,7 +635,11 @@ mod tests {
 
     #[test]
     fn content_problems_are_422_with_their_pointers() {
-        let e = Error::content("/issueDate", "早于原证书 (predates the original)".into());
+        let e = Error::content(
+            "/issueDate",
+            Rule::DateOrder,
+            "早于原证书 (predates the original)".into(),
+        );
         assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(e.code(), "invalid_content");
         let problems = e.problems().expect("problems");

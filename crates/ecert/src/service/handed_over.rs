@@ -21,7 +21,7 @@ use ofd::{GraphicObject, OfdFile, Rect, Warning};
 
 use super::seal::{ActiveSeal, Sealed, seal_checked};
 use crate::domain::{CertificateTag, CheckCode, Content, ContentErrors, Identifier, VerifyToken};
-use crate::service::{Error, Instance, Issued, code_path, internal, seal_kind_for, today_utc};
+use crate::service::{Error, Instance, Issued, code_path, internal, seal_kind_for, today_beijing};
 
 /// The largest seal picture (`ecert seal create` accepts 20–60 mm).
 const MAX_SEAL_MM: f64 = 60.0;
@@ -448,16 +448,18 @@ impl Instance {
         let cfg = &self.config;
         let content = metadata_content(content_json)?;
         let kind = content.kind().ok_or_else(|| {
-            Error::content("/typeCode", "证书类型代码无效 (invalid type code)".into())
+            Error::content(
+                "/typeCode",
+                crate::domain::Rule::TypeCode,
+                "证书类型代码无效 (invalid type code)".into(),
+            )
         })?;
         let number = content.certificate_no.clone().unwrap_or_default();
-        let issuer = content.issuer.clone().unwrap_or_default();
-        let org_code = issuer
-            .org_code
-            .unwrap_or_else(|| cfg.institute.org_code.clone());
-        let accreditation = issuer
-            .accreditation
-            .unwrap_or_else(|| cfg.institute.accreditation.clone());
+        // The issuer is the configured institute: metadata may only repeat it (issue 19).
+        let issuer = crate::domain::issuer::Institute::from_config(cfg)
+            .resolve(content.issuer.as_ref(), None)?;
+        let org_code = issuer.org_code.unwrap_or_default();
+        let accreditation = issuer.accreditation.unwrap_or_default();
         let identifier = Identifier::new(
             &cfg.instance.root_oid,
             kind,
@@ -467,7 +469,7 @@ impl Instance {
             0,
         )?;
         identifier.check_root_allowed(cfg.instance.demo)?;
-        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         let file_name = self.file_name_for(kind, &number, &content)?;
         self.refuse_taken_number(&number).await?;
         // The seal that will be used (its printed size decides where it goes).

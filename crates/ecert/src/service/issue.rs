@@ -12,7 +12,7 @@ use super::error::{bug, io};
 use super::seal::{ActiveSeal, Sealed, seal_checked};
 use super::{
     Error, Instance, Issued, Record, Result, add_years, internal, random_hex, seal_kind_for,
-    strip_nulls, today_utc,
+    strip_nulls, today_beijing,
 };
 use crate::domain::filename::{self, FileNameParts};
 use crate::domain::{CertificateKind, CertificateTag, CheckCode, Content, Identifier, VerifyToken};
@@ -121,28 +121,30 @@ impl Instance {
         let cfg = &self.config;
         let mut content = Content::parse_valid(content_json)?;
         let kind = content.kind().ok_or_else(|| {
-            Error::content("/typeCode", "证书类型代码无效 (invalid type code)".into())
+            Error::content(
+                "/typeCode",
+                crate::domain::Rule::TypeCode,
+                "证书类型代码无效 (invalid type code)".into(),
+            )
         })?;
         let number = content.certificate_no.clone().unwrap_or_default();
-        // The institute's own settings fill in what the content leaves out.
-        let issuer = content.issuer.get_or_insert_with(Default::default);
-        issuer
-            .name
-            .get_or_insert_with(|| cfg.institute.name.clone());
-        if issuer.address.is_none() && !cfg.institute.address.is_empty() {
-            issuer.address = Some(cfg.institute.address.clone());
+        if let Some(t) = template {
+            crate::domain::kind::check_template_serves(t.name(), t.kinds(), kind)?;
         }
-        issuer
-            .org_code
-            .get_or_insert_with(|| cfg.institute.org_code.clone());
-        issuer
-            .accreditation
-            .get_or_insert_with(|| cfg.institute.accreditation.clone());
-        issuer
-            .website
-            .get_or_insert_with(|| cfg.instance.base_url.clone());
+        // The issuer is the configured institute: content may only repeat it (issue 19); a
+        // revision keeps its original's accreditation.
+        let kept = revises
+            .as_ref()
+            .map(|o| o.identifier.parse::<Identifier>())
+            .transpose()
+            .map_err(internal("已存证书的标识 (a stored identifier)"))?;
+        let issuer = crate::domain::issuer::Institute::from_config(cfg).resolve(
+            content.issuer.as_ref(),
+            kept.as_ref().map(Identifier::accreditation),
+        )?;
         let org_code = issuer.org_code.clone().unwrap_or_default();
         let accreditation = issuer.accreditation.clone().unwrap_or_default();
+        content.issuer = Some(issuer);
 
         let identifier = match &revises {
             None => Identifier::new(
@@ -161,6 +163,7 @@ impl Instance {
                 if old_id.kind() != kind {
                     return Err(Error::content(
                         "/typeCode",
+                        crate::domain::Rule::TypeCode,
                         format!(
                             "修改后的证书类型须与原证书相同 (a revision keeps the kind: {} ≠ {})",
                             kind,
@@ -175,7 +178,7 @@ impl Instance {
         let token = VerifyToken::generate()?;
         let check_code = CheckCode::generate()?;
         let verify_url = token.url(&cfg.instance.base_url);
-        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         let file_name = self.file_name_for(kind, &number, &content)?;
 
         // Refuse early what the store would refuse after the expensive work.

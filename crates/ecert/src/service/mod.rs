@@ -122,12 +122,9 @@ where
         .map_err(internal("签发线程 (the issuing thread)"))?
 }
 
-/// Today's date (UTC), `YYYY-MM-DD`.
-pub(crate) fn today_utc() -> String {
-    ses::pki::format_time(ses::pki::now())
-        .chars()
-        .take(10)
-        .collect()
+/// Today's date in Beijing (UTC+8, how Chinese institutes date certificates), `YYYY-MM-DD`.
+pub(crate) fn today_beijing() -> String {
+    crate::domain::dates::format_date(crate::domain::dates::today_beijing())
 }
 
 pub(crate) fn add_years(date: &str, years: u32) -> String {
@@ -161,6 +158,6 @@ mod tests {
     fn dates() {
         assert_eq!(add_years("2024-02-29", 6), "2030-02-28");
         assert_eq!(add_years("2024-03-08", 6), "2030-03-08");
-        assert_eq!(today_utc().len(), 10);
+        assert_eq!(today_beijing().len(), 10);
     }
 }

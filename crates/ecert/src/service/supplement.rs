@@ -6,7 +6,7 @@ use ecert_store::CertificateRecord;
 use super::issue::LayoutJob;
 use super::{
     Error, Instance, Result, internal, random_hex, seal_kind_for, strip_nulls, supplement_message,
-    today_utc,
+    today_beijing,
 };
 use crate::domain::filename;
 use crate::domain::{CertificateKind, Identifier, SupplementContent, SupplementTag, VerifyToken};
@@ -41,10 +41,11 @@ impl Instance {
         if self.store.supplement_by_number(&number).await?.is_some() {
             return Err(Error::SupplementNumberTaken { number });
         }
-        let issue_date = content.issue_date.clone().unwrap_or_else(today_utc);
+        let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         if issue_date < original.issue_date {
             return Err(Error::content(
                 "/issueDate",
+                crate::domain::Rule::DateOrder,
                 format!(
                     "补充文件的签发日期 {issue_date} 早于原证书的 {} (a supplement cannot predate the original)",
                     original.issue_date
@@ -61,19 +62,11 @@ impl Instance {
             obj.insert("supplementNo".into(), number.clone().into());
             obj.insert("issueDate".into(), issue_date.clone().into());
             obj.insert("typeCode".into(), kind.code().into());
-            let mut issuer = serde_json::json!({
-                "name": cfg.institute.name,
-                "accreditation": cfg.institute.accreditation,
-                "website": cfg.instance.base_url,
-            });
-            for (k, v) in [
-                ("address", &cfg.institute.address),
-                ("phone", &cfg.institute.phone),
-            ] {
-                if !v.is_empty() {
-                    issuer[k] = v.clone().into();
-                }
-            }
+            // The configured institute, with the original's accreditation (issue 19).
+            let issuer = crate::domain::issuer::Institute::from_config(cfg)
+                .resolve(None, Some(orig_id.accreditation()))?;
+            let mut issuer = serde_json::to_value(issuer).map_err(internal("内容 (content)"))?;
+            strip_nulls(&mut issuer);
             obj.insert("issuer".into(), issuer);
             obj.insert(
                 "original".into(),
@@ -190,6 +183,7 @@ fn supplement_file_name(kind: CertificateKind, number: &str) -> Result<String> {
     if name.len() > 255 {
         return Err(Error::content(
             "/supplementNo",
+            crate::domain::Rule::TooLong,
             "补充文件编号过长 (supplement number too long for a file name)".into(),
         ));
     }

@@ -423,7 +423,7 @@ impl Instance {
                 record: c.number.clone(),
             });
         }
-        if v.report.indication == ses::verify::Indication::Failed {
+        if v.report.indication() == ses::verify::Indication::Failed {
             v.mismatches.push(Mismatch::SignatureFailed {
                 checks: v.report.failed_checks(),
             });

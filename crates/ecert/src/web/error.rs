@@ -283,6 +283,7 @@ mod tests {
             crate::service::Error::ContentInvalid(crate::domain::ContentErrors(vec![Problem {
                 pointer: "/reason".into(),
                 message: "必填 (required)".into(),
+                rule: crate::domain::Rule::Required,
             }]))
             .into();
         assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);

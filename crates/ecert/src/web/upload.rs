@@ -165,7 +165,7 @@ pub(crate) async fn verify_upload(
                     "remote": remote,
                     "size": verdict.file_size,
                     "verdict": name,
-                    "indication": verdict.report.indication,
+                    "indication": verdict.report.indication(),
                     "record": verdict.record.as_ref().map(|r| &r.number),
                     "claimed": verdict.claimed,
                 }),
@@ -243,7 +243,7 @@ struct CheckRow {
 {% if let Some(id) = r.claimed.identifier %}<dt>{{ l_identifier }}</dt><dd class="small">{{ id }}</dd>{% endif %}
 {% if let Some(n) = r.claimed.number %}<dt>{{ l_number }}</dt><dd>{{ n }}</dd>{% endif %}
 {% if let Some(rec) = r.record %}<dt>{{ l_record }}</dt><dd>{{ rec.number }} · {{ record_status }} · {{ rec.issue_date }}</dd>{% endif %}
-<dt>{{ l_signatures }}</dt><dd>{{ indication }} ({{ r.report.valid_signatures_count }}/{{ r.report.signatures_count }})</dd>
+<dt>{{ l_signatures }}</dt><dd>{{ indication }} ({{ r.report.valid_signatures_count() }}/{{ r.report.signatures_count() }})</dd>
 </dl>
 <h2>{{ l_report }}</h2>
 <table><tr><th>#</th><th>{{ l_check }}</th><th>{{ l_result }}</th><th>{{ l_reason }}</th></tr>
@@ -282,27 +282,27 @@ fn status_name(s: ses::verify::Status) -> &'static str {
 
 fn result_html(r: &Verdict, lang: Lang) -> String {
     let mut rows = Vec::new();
-    for s in &r.report.signatures {
-        for c in &s.checks {
+    for s in r.report.signatures() {
+        for c in s.checks() {
             rows.push(CheckRow {
-                signature: s.id.clone(),
-                number: c.number,
-                name: c.id.name(),
-                status: status_name(c.status),
-                reason: c.reason.clone(),
+                signature: s.id().to_owned(),
+                number: c.number(),
+                name: c.id().name(),
+                status: status_name(c.status()),
+                reason: c.reason().to_owned(),
             });
         }
     }
-    for c in &r.report.package_checks {
+    for c in r.report.package_checks() {
         rows.push(CheckRow {
             signature: lang.t("文件", "package").to_owned(),
-            number: c.number,
-            name: c.id.name(),
-            status: status_name(c.status),
-            reason: c.reason.clone(),
+            number: c.number(),
+            name: c.id().name(),
+            status: status_name(c.status()),
+            reason: c.reason().to_owned(),
         });
     }
-    let indication = match r.report.indication {
+    let indication = match r.report.indication() {
         ses::verify::Indication::Passed => lang.t("签章验证通过 PASSED", "PASSED"),
         ses::verify::Indication::Failed => lang.t("签章验证失败 FAILED", "FAILED"),
         ses::verify::Indication::Indeterminate => lang.t("无法确定 INDETERMINATE", "INDETERMINATE"),

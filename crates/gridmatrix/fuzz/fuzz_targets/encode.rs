@@ -1,7 +1,7 @@
 //! Encoding arbitrary text or bytes with arbitrary options never panics, and whatever encodes
 //! reads back to the input through the checking decoder.
 #![no_main]
-use gridmatrix::{Ecc, Options};
+use gridmatrix::{Ambiguous, Ecc, Options};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,6 +30,9 @@ fuzz_target!(|data: &[u8]| {
             _ => u32::from(eci) * 40,
         });
     }
+    if flags & 128 != 0 {
+        o.gb2312_ambiguous = Ambiguous::Gb2312;
+    }
     let text_mode = flags & 32 != 0;
     let result = if text_mode {
         gridmatrix::encode(&String::from_utf8_lossy(payload), &o)
@@ -41,7 +44,12 @@ fuzz_target!(|data: &[u8]| {
     if text_mode {
         let mut text = String::from_utf8_lossy(payload).into_owned();
         if matches!(sym.eci(), None | Some(29)) {
-            // GB 2312 cells A1A4 and A1AA read back in the GB 18030 mapping.
+            // Only with Ambiguous::Gb2312 are cells A1A4 and A1AA written; they read back in
+            // the GB 18030 mapping.
+            assert!(
+                o.gb2312_ambiguous == Ambiguous::Gb2312
+                    || !text.contains(['\u{B7}', '\u{30FB}', '\u{2014}', '\u{2015}'])
+            );
             text = text
                 .replace('\u{30FB}', "\u{B7}")
                 .replace('\u{2015}', "\u{2014}");

@@ -23,9 +23,15 @@ pub fn hex_to_bytes(hex: &str) -> Vec<u8> {
         .collect()
 }
 
+/// zint's canonical vectors, in the repository's `fixtures/gridmatrix`.
+pub const ZINT_CANONICAL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../fixtures/gridmatrix/zint-canonical.jsonl"
+);
+
 pub fn load_vectors(path: &str) -> Vec<Vector> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!("cannot read vector file {path}: {e} (the shared fixtures must be checked out beside the repository)")
+        panic!("无法读取向量文件 {path}（{e}），它应在本仓库中：fixtures/gridmatrix/ 或 crates/gridmatrix/tests/data/ (cannot read the vector file {path}: {e}; it belongs in this repository, in fixtures/gridmatrix/ or crates/gridmatrix/tests/data/)")
     });
     text.lines()
         .filter(|l| !l.trim().is_empty())
@@ -104,6 +110,12 @@ pub fn zint_flags_to_options(flags: &[String]) -> (Options, bool) {
 
 /// Runs `zint -b GRIDMATRIX --dump` on exact bytes; returns the rows as 0/1 strings.
 pub fn zint_dump(data: &[u8], flags: &[String]) -> Vec<String> {
+    zint_dump_with_eci(data, flags).0
+}
+
+/// [`zint_dump`], and the ECI zint chose by itself, read from its warning on standard error
+/// ("Warning 222: Encoded data includes ECI 3").
+pub fn zint_dump_with_eci(data: &[u8], flags: &[String]) -> (Vec<String>, Option<u32>) {
     let dir = std::env::temp_dir().join(format!("gm-zint-{}-{}", std::process::id(), unique()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let input = dir.join("in.bin");
@@ -124,7 +136,16 @@ pub fn zint_dump(data: &[u8], flags: &[String]) -> Vec<String> {
         data,
         String::from_utf8_lossy(&out.stderr)
     );
-    parse_dump(&String::from_utf8_lossy(&out.stdout))
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let eci = stderr.lines().find_map(|l| {
+        l.strip_prefix("Warning 222: Encoded data includes ECI ")
+            .map(|n| {
+                n.trim()
+                    .parse::<u32>()
+                    .expect("ECI number in zint's warning")
+            })
+    });
+    (parse_dump(&String::from_utf8_lossy(&out.stdout)), eci)
 }
 
 fn unique() -> u64 {

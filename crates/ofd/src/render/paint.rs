@@ -1,7 +1,8 @@
 //! Drawing the model's graphic objects onto a tiny-skia pixmap.
 
 use super::fonts::{FaceKey, GlyphCache};
-use super::{RenderOptions, RenderReport, arc, image};
+use super::{RenderOptions, RenderReport, image};
+use crate::arc;
 use crate::model::*;
 use std::collections::HashMap;
 use tiny_skia::{
@@ -353,7 +354,7 @@ impl<'a> PageRenderer<'a> {
         }
         let mut clip = ctx.clip;
         // A missing or empty Boundary (sloppy files) does not hide the object.
-        if let Some(b) = super::clip_box(c) {
+        if let Some(b) = crate::extent::clip_box(c) {
             clip = clip.intersect(&PxRect::of(&ctx.m, &b));
         }
         (!clip.empty()).then_some((m, clip))

@@ -4,16 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Path of a file in `shared/fixtures/ofdrw`, failing clearly when the fixtures are absent.
+/// Path of a file in the repository's `fixtures/ofdrw`, failing clearly when it is absent.
 pub fn fixture(name: &str) -> PathBuf {
-    let p = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/ofdrw"
-    ))
-    .join(name);
+    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/ofdrw")).join(name);
     assert!(
         p.exists(),
-        "fixture {} is missing: the ofdrw fixtures must be in shared/fixtures/ofdrw (see its README)",
+        "缺少测试文件 {0}，它应在本仓库的 fixtures/ofdrw/ 中 (fixture {0} is missing: it belongs in this repository's fixtures/ofdrw/, see fixtures/README.md)",
         p.display()
     );
     p
