@@ -85,6 +85,18 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// Adds `root` to the instance's trust roots (`[server] trust_roots` in ecert.toml).
+fn trust(dir: &Path, root: &str) {
+    let path = dir.join("ecert.toml");
+    let text = std::fs::read_to_string(&path).expect("ecert.toml");
+    assert!(text.contains("trust_roots = []"), "{text}");
+    std::fs::write(
+        &path,
+        text.replace("trust_roots = []", &format!("trust_roots = [{root:?}]")),
+    )
+    .expect("write ecert.toml");
+}
+
 fn seal_names(i: &Instance) -> Vec<String> {
     i.ok(&["seal", "list"]).lines().map(str::to_owned).collect()
 }
@@ -113,6 +125,9 @@ fn r_4_2_seal_create_from_pem_and_pkcs12() {
         Cert::from_der(&maker.cert_der).expect("cert").to_pem(),
     );
     let before = seal_names(&i).len();
+    // The instance trusts the institute's CA, or what its seals seal fails the self-check.
+    let root = write(w, "root.pem", ca.root_cert().expect("root").to_pem());
+    trust(i.path(), &root);
 
     // PEM pair with the institute's maker; generated picture.
     let out = i.ok(&[
@@ -148,7 +163,6 @@ fn r_4_2_seal_create_from_pem_and_pkcs12() {
         .expect("a file")
         .expect("entry")
         .path();
-    let root = write(w, "root.pem", ca.root_cert().expect("root").to_pem());
     let v = Command::new(env!("CARGO_BIN_EXE_ecert"))
         .args(["verify", "--json", "--trust", &root])
         .arg(&file)

@@ -121,6 +121,16 @@ fn a_retired_seal_s_title_goes_to_the_renewed_seal_and_old_certificates_still_ve
         Cert::from_der(&maker.cert_der).expect("cert").to_pem(),
     );
     let root = write(w, "root.pem", ca.root_cert().expect("root").to_pem());
+    // The instance trusts the institute's CA (`[server] trust_roots`): the self-check passes
+    // only what chains to one of its roots.
+    let config = i.join("ecert.toml");
+    let text = std::fs::read_to_string(&config).expect("ecert.toml");
+    assert!(text.contains("trust_roots = []"), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("trust_roots = []", &format!("trust_roots = [{root:?}]")),
+    )
+    .expect("write ecert.toml");
     // The signer's key and certificate of 2025, and the renewed ones.
     let mut signers = Vec::new();
     for who in ["旧签章人", "新签章人"] {

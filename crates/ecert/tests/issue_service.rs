@@ -101,8 +101,14 @@ fn a_cached_seal_seals_many_and_a_retired_seal_none() {
 fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
+        let mut instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
         instance.create_trial_seals().await.unwrap();
+        // The institute's own CA signs the signers of the seals made below: its root is one of
+        // the instance's trust roots, or the self-check could not pass what they seal.
+        let ca = ses::demo::DemoCa::new("本院 CA").unwrap();
+        let root = dir.path().join("own-ca.pem");
+        std::fs::write(&root, ca.root_cert().unwrap().to_pem()).unwrap();
+        instance.config.server.trust_roots.push(root);
         // The stamp on page 1 (not a riding-seam slice), read back from the file.
         let stamp = |file: &[u8]| -> [f64; 4] {
             let f = ofd::OfdFile::read(file).unwrap();
@@ -131,7 +137,6 @@ fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
             "{trial:?}"
         );
 
-        let ca = ses::demo::DemoCa::new("本院 CA").unwrap();
         let create = |size_mm: u32| {
             let signer = ca
                 .issue("校准签章人", ses::demo::Role::Signer, 365)
@@ -437,5 +442,92 @@ fn verify_file_judges_a_file_against_the_records() {
             .unwrap_err();
         assert!(matches!(err, Error::NotOfd { .. }), "{err:?}");
         assert_eq!(err.status().as_u16(), 422);
+    });
+}
+
+/// Verification that proves itself (issue 14, item 2): the self-check after sealing must PASS
+/// against the instance's own trust roots — no INDETERMINATE chain is accepted. A real
+/// (non-demo) instance without any root configured cannot issue at all; one whose roots do not
+/// include its seal's CA is refused naming the seal; with the CA's root in `[server]
+/// trust_roots` it issues, and the file verifies PASSED. Nothing is stored when refused.
+#[test]
+fn a_real_instance_issues_only_against_its_own_ca_roots() {
+    use ecert::service::{Error, Outcome};
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::demo();
+        config.instance.demo = false;
+        config.instance.root_oid = "1.2.156.999999.1".into();
+        let mut instance = Instance::init(dir.path(), config).await.unwrap();
+        let ca = ses::demo::DemoCa::new("本院 CA").unwrap();
+        let signer = ca
+            .issue("校准签章人", ses::demo::Role::Signer, 365)
+            .unwrap();
+        let maker = ca
+            .issue("本院制章者", ses::demo::Role::SealMaker, 365)
+            .unwrap();
+        instance
+            .create_seal(
+                ecert::service::SealRequest {
+                    kind: ecert::seal_image::SealKind::Calibration,
+                    title: "示例市计量测试研究院校准电子证书专用章".into(),
+                    signer,
+                    maker: Some(maker),
+                    image: None,
+                    size_mm: 42,
+                    valid_days: 365,
+                },
+                "test",
+            )
+            .await
+            .unwrap();
+
+        // No root configured: refused before any work, saying which key to set.
+        let err = instance
+            .issue(&content("REAL-0001"), "test")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NoTrustRoots), "{err:?}");
+        assert_eq!((err.status().as_u16(), err.code()), (409, "no_trust_root"));
+        assert!(err.to_string().contains("[server] trust_roots"), "{err}");
+
+        // Another CA's root: the seal's chain cannot be decided, so nothing passes.
+        let other = ses::demo::DemoCa::new("别的 CA").unwrap();
+        let other_root = dir.path().join("other-ca.pem");
+        std::fs::write(&other_root, other.root_cert().unwrap().to_pem()).unwrap();
+        instance.config.server.trust_roots = vec![other_root];
+        let err = instance
+            .issue(&content("REAL-0001"), "test")
+            .await
+            .unwrap_err();
+        match &err {
+            Error::SealUntrusted { seal, unverified } => {
+                assert_eq!(seal, "示例市计量测试研究院校准电子证书专用章");
+                assert!(
+                    unverified
+                        .check_ids()
+                        .contains(&ses::verify::CheckId::Certificates),
+                    "{unverified}"
+                );
+            }
+            other => panic!("expected SealUntrusted, got {other:?}"),
+        }
+        assert!(
+            instance
+                .certificate_by_number("REAL-0001")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // The institute's own CA root: issued, and the file PASSES.
+        let root = dir.path().join("own-ca.pem");
+        std::fs::write(&root, ca.root_cert().unwrap().to_pem()).unwrap();
+        instance.config.server.trust_roots.push(root);
+        let issued = instance.issue(&content("REAL-0001"), "test").await.unwrap();
+        let v = instance.verify_file(issued.file.into()).await.unwrap();
+        assert_eq!(v.outcome, Outcome::GenuineCurrent);
+        assert_eq!(v.report.indication(), ses::verify::Indication::Passed);
+        assert!(v.report.passed().is_some());
     });
 }

@@ -151,6 +151,27 @@ pub enum Error {
         /// Its number.
         number: String,
     },
+    /// The instance has no trust root, so our verifier cannot pass what it seals: a real
+    /// instance must name the CA root(s) of its seals.
+    #[error(
+        "本实例未配置印章证书的 CA 根证书，签章后的文件无法通过自检：请在 ecert.toml 的 [server] trust_roots 中配置（PEM 文件路径）\
+         (no trust root configured: our verifier cannot pass what this instance seals; list the CA root(s) \
+         of the seals' certificates in [server] trust_roots in ecert.toml, as PEM file paths)"
+    )]
+    NoTrustRoots,
+    /// The seal's certificates do not chain to a trust root of the instance.
+    #[error(
+        "印章“{seal}”的证书不能链接到本实例配置的根证书：请在 ecert.toml 的 [server] trust_roots 中加入其 CA 根证书\
+         (the certificates of the seal {seal:?} do not chain to a trust root of this instance; add their CA root to \
+         [server] trust_roots in ecert.toml)"
+    )]
+    SealUntrusted {
+        /// The seal's name.
+        seal: String,
+        /// What the verifier said.
+        #[source]
+        unverified: ses::verify::Unverified,
+    },
     /// The seal library holds no active seal of the kind a certificate needs (R-4.1.3).
     #[error(
         "印章库中没有{}（无法签章）(no {} seal in the seal library)",
@@ -397,9 +418,11 @@ impl Error {
             | Error::InstanceExists { .. } => StatusCode::CONFLICT,
             // The seal library or the configuration does not allow issuing now: the request
             // is fine, the issuer has to act (409, not a server fault to retry).
-            Error::NoActiveSeal { .. } | Error::SealTooLarge { .. } | Error::DemoOnly { .. } => {
-                StatusCode::CONFLICT
-            }
+            Error::NoActiveSeal { .. }
+            | Error::SealTooLarge { .. }
+            | Error::DemoOnly { .. }
+            | Error::NoTrustRoots
+            | Error::SealUntrusted { .. } => StatusCode::CONFLICT,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::FileDestroyed { .. } => StatusCode::GONE,
             Error::TemplateUnknown { .. }
@@ -442,6 +465,7 @@ impl Error {
             Error::SealRetired { .. } => "already_retired",
             Error::Disposed { .. } | Error::FileDestroyed { .. } => "disposed",
             Error::NoActiveSeal { .. } => "no_seal",
+            Error::NoTrustRoots | Error::SealUntrusted { .. } => "no_trust_root",
             Error::SealTooLarge { .. } => "seal_too_large",
             Error::DemoOnly { .. } => "demo_only",
             Error::TemplateUnknown { .. } | Error::TemplateNotForCertificates { .. } => {

@@ -472,6 +472,7 @@ impl Instance {
         let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         let file_name = self.file_name_for(kind, &number, &content)?;
         self.refuse_taken_number(&number).await?;
+        let verify = self.issuing_options()?;
         // The seal that will be used (its printed size decides where it goes).
         let seal = self.active_seal(seal_kind_for(kind)).await?;
         let token = VerifyToken::generate()?;
@@ -494,6 +495,7 @@ impl Instance {
             fonts: self.fonts.clone(),
             verify_url: verify_url.clone(),
             check_code: check_code.clone(),
+            verify,
         };
         let done = super::cpu(move || job.run()).await?;
         let new = self.new_record(
@@ -504,29 +506,35 @@ impl Instance {
             &token,
             &check_code,
             file_name,
+            done.sealed.verified(),
         );
-        let context = serde_json::json!({
-            "source": "handed-over OFD",
-            "original_sm3": ecert_store::hex(&ecert_store::sm3(ofd_bytes)),
-            "original_size": ofd_bytes.len(),
-            "notice_added_on_pages": done.notices,
-            "code_at_mm": [done.code.x, done.code.y],
-            "seal_at_mm": [done.seal.x, done.seal.y],
-            "seal": done.sealed.seal_name,
-            "sealing": done.sealed.events,
-            "pages": done.sealed.pages,
-        });
+        let mut context = done.sealed.audit_context();
+        for (k, v) in [
+            ("source", serde_json::json!("handed-over OFD")),
+            (
+                "original_sm3",
+                serde_json::json!(ecert_store::hex(&ecert_store::sm3(ofd_bytes))),
+            ),
+            ("original_size", serde_json::json!(ofd_bytes.len())),
+            ("notice_added_on_pages", serde_json::json!(done.notices)),
+            ("code_at_mm", serde_json::json!([done.code.x, done.code.y])),
+            ("seal_at_mm", serde_json::json!([done.seal.x, done.seal.y])),
+        ] {
+            context[k] = v;
+        }
+        let pages = done.sealed.pages();
+        let file = done.sealed.into_file();
         let record = self
             .store
-            .issue_certificate(&new, done.sealed.file.clone().into(), actor, &context)
+            .issue_certificate(&new, file.clone().into(), actor, &context)
             .await?;
         Ok(Issued {
             record,
-            file: done.sealed.file,
+            file,
             identifier,
             verify_url,
             check_code,
-            pages: done.sealed.pages,
+            pages,
         })
     }
 }
@@ -545,6 +553,8 @@ struct HandedOverJob {
     fonts: Arc<ecert_layout::Fonts>,
     verify_url: String,
     check_code: CheckCode,
+    /// The verifier's settings for the self-check.
+    verify: Arc<ses::verify::VerifyOptions>,
 }
 
 /// The handed-over file sealed, and where things were added.
@@ -569,6 +579,7 @@ impl HandedOverJob {
             fonts,
             verify_url,
             check_code,
+            verify,
         } = self;
         let seal_size = active_seal.size_mm();
         // The handed-over file, read by the strict reader and checked.
@@ -750,7 +761,13 @@ impl HandedOverJob {
             )
         })?;
 
-        let sealed = seal_checked(&mut package, &active_seal, to_layout(seal), page_count)?;
+        let sealed = seal_checked(
+            &mut package,
+            &active_seal,
+            to_layout(seal),
+            page_count,
+            &verify,
+        )?;
         Ok(HandedOverSealed {
             sealed,
             notices,

@@ -13,6 +13,9 @@ use super::{
 use crate::config::{Config, ConfigError};
 use crate::seal_image::{SealDesign, SealKind};
 
+/// A trust root file as last read: path, modification time, size.
+pub(crate) type RootStamp = (PathBuf, Option<std::time::SystemTime>, u64);
+
 impl Instance {
     /// Creates a new instance in `dir` with `config` (folders, master key, database).
     pub async fn init(dir: &Path, config: Config) -> Result<Instance> {
@@ -67,7 +70,7 @@ impl Instance {
             store,
             master_key,
             fonts: std::sync::Arc::new(ecert_layout::Fonts::builtin()),
-            verify_options: std::sync::OnceLock::new(),
+            verify_options: Mutex::default(),
             sealers: Mutex::default(),
         })
     }
@@ -152,13 +155,9 @@ impl Instance {
         Ok(root_pem)
     }
 
-    /// The verifier's settings for this instance: the configured trust roots
-    /// (`[server] trust_roots`) plus, on a demo instance, its trial root
-    /// (`trial-ca/root.pem`, R-7.1d). Read once.
-    pub fn verify_options(&self) -> Result<Arc<ses::verify::VerifyOptions>> {
-        if let Some(o) = self.verify_options.get() {
-            return Ok(o.clone());
-        }
+    /// The trust root files of this instance: the configured ones (`[server] trust_roots` in
+    /// `ecert.toml`) plus, on a demo instance, its trial root (`trial-ca/root.pem`, R-7.1d).
+    fn trust_root_paths(&self) -> Vec<PathBuf> {
         let cfg = &self.config;
         let mut paths: Vec<PathBuf> = cfg
             .server
@@ -169,6 +168,31 @@ impl Instance {
         let trial = self.dir.join(TRIAL_CA_DIR).join("root.pem");
         if cfg.instance.demo && trial.exists() && !paths.contains(&trial) {
             paths.push(trial);
+        }
+        paths
+    }
+
+    /// The verifier's settings for this instance: its trust roots
+    /// ([`Instance::trust_root_paths`]). Read again only when a root file or the list changed
+    /// (a demo's trial root grows when a seal gets a trial maker).
+    pub fn verify_options(&self) -> Result<Arc<ses::verify::VerifyOptions>> {
+        let paths = self.trust_root_paths();
+        let stamps: Vec<RootStamp> = paths
+            .iter()
+            .map(|p| {
+                let meta = std::fs::metadata(p).ok();
+                (
+                    p.clone(),
+                    meta.as_ref().and_then(|m| m.modified().ok()),
+                    meta.map_or(0, |m| m.len()),
+                )
+            })
+            .collect();
+        if let Ok(cached) = self.verify_options.lock()
+            && let Some((s, o)) = cached.as_ref()
+            && *s == stamps
+        {
+            return Ok(o.clone());
         }
         let mut pems = Vec::new();
         for path in paths {
@@ -192,8 +216,21 @@ impl Instance {
         let options = ses::verify::VerifyOptions::with_roots_pem(&pems)
             .map_err(internal("信任根 (trust roots)"))?;
         let options = Arc::new(options);
-        let _ = self.verify_options.set(options.clone());
+        if let Ok(mut cached) = self.verify_options.lock() {
+            *cached = Some((stamps, options.clone()));
+        }
         Ok(options)
+    }
+
+    /// The verifier's settings for the self-check after sealing: a certificate is
+    /// stored only when our verifier PASSES it against the instance's own trust roots. An
+    /// instance without any root (a real one whose `[server] trust_roots` is empty) cannot
+    /// issue: [`Error::NoTrustRoots`], before any work.
+    pub(crate) fn issuing_options(&self) -> Result<Arc<ses::verify::VerifyOptions>> {
+        if self.trust_root_paths().is_empty() {
+            return Err(Error::NoTrustRoots);
+        }
+        self.verify_options()
     }
 
     /// Refuses a certificate that is no longer current: revised (void, R-6.4.1) or disposed

@@ -181,8 +181,10 @@ impl Instance {
         let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         let file_name = self.file_name_for(kind, &number, &content)?;
 
-        // Refuse early what the store would refuse after the expensive work.
+        // Refuse early what the store would refuse after the expensive work, and an instance
+        // whose verifier could not pass what it seals.
         self.refuse_taken_number(&number).await?;
+        let verify = self.issuing_options()?;
 
         // Layout with the identifier and check code; DocInfo carries both.
         // Templates read absent fields with defaults: leave out what is None, not `null`.
@@ -237,10 +239,10 @@ impl Instance {
             tag,
             seal,
             fonts: self.fonts.clone(),
+            verify,
         };
         let sealed = super::cpu(move || job.run()).await?;
-        let page_count = sealed.pages;
-        let file = sealed.file;
+        let page_count = sealed.pages();
 
         let new = self.new_record(
             &content,
@@ -250,13 +252,11 @@ impl Instance {
             &token,
             &check_code,
             file_name,
+            sealed.verified(),
         );
-        let context = serde_json::json!({
-            "seal": sealed.seal_name,
-            "sealing": sealed.events,
-            "template": template_name,
-            "pages": page_count,
-        });
+        let mut context = sealed.audit_context();
+        context["template"] = template_name.into();
+        let file = sealed.into_file();
         let record = match &revises {
             None => {
                 self.store
@@ -280,7 +280,9 @@ impl Instance {
     }
 
     /// The record of a certificate about to be stored: number, identifier (kind, revision),
-    /// customer and instrument from the content, tokens, file name, retention (R-6.5c).
+    /// customer and instrument from the content, tokens, file name, retention (R-6.5c). Only a
+    /// file our verifier passed gets one: `_verified` is the verifier's proof, which nothing
+    /// but the verifier can make ([`Sealed::verified`]).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new_record(
         &self,
@@ -291,6 +293,7 @@ impl Instance {
         token: &VerifyToken,
         check_code: &CheckCode,
         file_name: String,
+        _verified: ses::verify::Verified,
     ) -> NewCertificate {
         let instrument = content.instrument.clone().unwrap_or_default();
         NewCertificate {
@@ -362,6 +365,8 @@ pub(crate) struct LayoutJob {
     pub(crate) seal: ActiveSeal,
     /// The instance's fonts.
     pub(crate) fonts: Arc<ecert_layout::Fonts>,
+    /// The verifier's settings for the self-check (the instance's trust roots).
+    pub(crate) verify: Arc<ses::verify::VerifyOptions>,
 }
 
 impl LayoutJob {
@@ -385,7 +390,13 @@ impl LayoutJob {
             .document
             .finish()
             .map_err(internal("OFD 文件 (the OFD file)"))?;
-        seal_checked(&mut package, &self.seal, laid.seal_slot, laid.page_count)
+        seal_checked(
+            &mut package,
+            &self.seal,
+            laid.seal_slot,
+            laid.page_count,
+            &self.verify,
+        )
     }
 }
 

@@ -72,8 +72,14 @@ pub struct Instance {
     pub(crate) store: Store,
     master_key: MasterKey,
     pub(crate) fonts: std::sync::Arc<ecert_layout::Fonts>,
-    /// The verifier's settings (trust roots), read on first use.
-    verify_options: std::sync::OnceLock<std::sync::Arc<ses::verify::VerifyOptions>>,
+    /// The verifier's settings (trust roots) with the state of the root files they were read
+    /// from.
+    verify_options: Mutex<
+        Option<(
+            Vec<instance::RootStamp>,
+            std::sync::Arc<ses::verify::VerifyOptions>,
+        )>,
+    >,
     /// Seals checked once with their decrypted signers, by seal id and last change.
     sealers: Mutex<std::collections::HashMap<String, std::sync::Arc<seal::Sealer>>>,
 }

@@ -87,13 +87,17 @@ impl ActiveSeal {
 
 /// Seals a finished package with `seal`: a stamp at the seal's own size
 /// centred in `seal_slot` on page 1 and a riding seam over all pages when there are several
-/// then our own strict verifier must accept the file (nothing is stored otherwise).
-/// CPU only: no store, no runtime.
+/// then our own strict verifier, with the instance's trust roots (`verify`), must
+/// PASS the file: the [`Sealed`] it returns carries that proof (`ses::verify::Verified`), and
+/// no record is made without one. No INDETERMINATE outcome is accepted — an issuer verifies
+/// against its own roots (a demo's trial root, a real institute's CA roots), so its chains can
+/// be decided. CPU only: no store, no runtime.
 pub(crate) fn seal_checked(
     package: &mut ofd::Package,
     seal: &ActiveSeal,
     seal_slot: ecert_layout::geom::Rect,
     page_count: usize,
+    verify: &ses::verify::VerifyOptions,
 ) -> Result<Sealed> {
     let sealer = &seal.sealer;
     let s = stamp_in_slot(sealer.checked.size_mm(), seal_slot, &seal.name)?;
@@ -125,33 +129,38 @@ pub(crate) fn seal_checked(
     let file = package.to_zip().map_err(internal("签章 (sealing)"))?;
     // The whole verification over the bytes as stored; what sealing computed is reused
     // only for parts that come back byte for byte the same (`ses::verify::Known`).
-    let report = ses::verify::verify_bytes_known(
-        &file,
-        &ses::verify::VerifyOptions::default(),
-        &sealed.known,
-    )
-    .map_err(|e| {
+    let report = ses::verify::verify_bytes_known(&file, verify, &sealed.known).map_err(|e| {
         bug(
             "自检 (self-check)",
             format!("签章后的文件无法读取 (sealed file unreadable): {}", e.0),
         )
     })?;
-    // Without trust roots (as today) check 8 can only be INDETERMINATE with
-    // NO_CERTIFICATE_CHAIN_FOUND: that one outcome is accepted by name, anything else that
-    // did not pass is refused. The self-check is to get the instance's own roots (the
-    // demo's trial root, a real instance's CA roots) and then require `report.passed()`.
-    let without_roots = ses::verify::Acceptance::strict().allow_indeterminate(
-        ses::verify::CheckId::Certificates,
-        ses::verify::SubIndication::NoCertificateChainFound,
-    );
-    let _verified = report
-        .passed_allowing(&without_roots)
-        .map_err(Error::SelfCheckFailed)?;
+    // `passed_allowing(strict)` accepts exactly what `passed()` does, and says why not.
+    let verified = report
+        .passed_allowing(&ses::verify::Acceptance::strict())
+        .map_err(|unverified| {
+            // Only the chains undecided: the seal's CA is not among the instance's roots.
+            let untrusted = !unverified.stopped().is_empty()
+                && unverified.stopped().iter().all(|s| {
+                    s.check.id() == ses::verify::CheckId::Certificates
+                        && s.check.sub_indication()
+                            == Some(ses::verify::SubIndication::NoCertificateChainFound)
+                });
+            if untrusted {
+                Error::SealUntrusted {
+                    seal: seal.name.clone(),
+                    unverified,
+                }
+            } else {
+                Error::SelfCheckFailed(unverified)
+            }
+        })?;
     Ok(Sealed {
         file,
         seal_name: seal.name.clone(),
         events: events.take(),
         pages: page_count,
+        verified,
     })
 }
 
@@ -403,16 +412,43 @@ impl Instance {
     }
 }
 
-/// A sealed file that passed our verifier.
+/// A sealed file that our verifier PASSED: only [`seal_checked`] makes one, and it carries the
+/// verifier's proof ([`ses::verify::Verified`]), which the records are built from
+/// ([`Instance::new_record`], supplements).
 pub(crate) struct Sealed {
     /// The sealed OFD file.
-    pub(crate) file: Vec<u8>,
+    file: Vec<u8>,
     /// The seal's name.
-    pub(crate) seal_name: String,
+    seal_name: String,
     /// The sealing events (R-7.2.2b) for the audit entry.
-    pub(crate) events: Vec<ses::sign::SealEvent>,
+    events: Vec<ses::sign::SealEvent>,
     /// Page count.
-    pub(crate) pages: usize,
+    pages: usize,
+    /// Our verifier passed the file.
+    verified: ses::verify::Verified,
+}
+
+impl Sealed {
+    /// The file, taken.
+    pub(crate) fn into_file(self) -> Vec<u8> {
+        self.file
+    }
+    /// Page count.
+    pub(crate) fn pages(&self) -> usize {
+        self.pages
+    }
+    /// The proof that our verifier passed the file.
+    pub(crate) fn verified(&self) -> ses::verify::Verified {
+        self.verified
+    }
+    /// What the audit entry says about sealing: the seal and the sealing events (R-7.2.2b).
+    pub(crate) fn audit_context(&self) -> serde_json::Value {
+        serde_json::json!({
+            "seal": self.seal_name,
+            "sealing": self.events,
+            "pages": self.pages,
+        })
+    }
 }
 
 /// Collects the sealing events (R-7.2.2b) for the audit entry.

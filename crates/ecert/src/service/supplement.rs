@@ -41,6 +41,7 @@ impl Instance {
         if self.store.supplement_by_number(&number).await?.is_some() {
             return Err(Error::SupplementNumberTaken { number });
         }
+        let verify = self.issuing_options()?;
         let issue_date = content.issue_date.clone().unwrap_or_else(today_beijing);
         if issue_date < original.issue_date {
             return Err(Error::content(
@@ -122,37 +123,41 @@ impl Instance {
             tag,
             seal: self.active_seal(seal_kind_for(kind)).await?,
             fonts: self.fonts.clone(),
+            verify,
         };
         let sealed = super::cpu(move || job.run()).await?;
-        let page_count = sealed.pages;
-        let context = serde_json::json!({
-            "seal": sealed.seal_name,
-            "sealing": sealed.events,
-            "template": template_name,
-            "pages": page_count,
-        });
+        let page_count = sealed.pages();
+        let mut context = sealed.audit_context();
+        context["template"] = template_name.into();
+        let new = new_supplement(number, file_name, &token, sealed.verified());
+        let file = sealed.into_file();
         let record = self
             .store
-            .add_supplement(
-                &original.id,
-                &ecert_store::NewSupplement {
-                    number: number.clone(),
-                    file_name,
-                    verify_token: Some(token.as_str().to_owned()),
-                },
-                sealed.file.clone().into(),
-                actor,
-                &context,
-            )
+            .add_supplement(&original.id, &new, file.clone().into(), actor, &context)
             .await?;
         Ok(Supplemented {
             message: supplement_message(&original.number),
             record,
             original,
-            file: sealed.file,
+            file,
             verify_url,
             pages: page_count,
         })
+    }
+}
+
+/// The record of a supplement about to be stored; like a certificate's, only for a file our
+/// verifier passed (`_verified`, see `Sealed::verified`).
+fn new_supplement(
+    number: String,
+    file_name: String,
+    token: &VerifyToken,
+    _verified: ses::verify::Verified,
+) -> ecert_store::NewSupplement {
+    ecert_store::NewSupplement {
+        number,
+        file_name,
+        verify_token: Some(token.as_str().to_owned()),
     }
 }
 
