@@ -2,8 +2,27 @@
 //! looking at certificates): the page from `ofd::render`, then every seal impression of every
 //! signature (`StampAnnot`, with its riding-seam `Clip`) painted from the seal's own picture.
 
-use anyhow::{Context, anyhow};
 use resvg::tiny_skia;
+
+/// Why a page preview cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PreviewError {
+    /// The file is not a readable OFD file.
+    #[error("无法读取 OFD 文件 (cannot read the OFD file)")]
+    Read(#[source] ofd::read::ReadError),
+    /// No such page.
+    #[error("没有第 {number} 页，共 {pages} 页 (no such page)")]
+    NoPage {
+        /// The page asked for (1-based).
+        number: usize,
+        /// The pages the document has.
+        pages: usize,
+    },
+    /// The renderer failed.
+    #[error("无法绘制页面 (cannot render the page)")]
+    Render(#[from] ofd::render::RenderError),
+}
 
 /// A seal impression found in the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,14 +99,14 @@ pub fn impressions(file: &ofd::OfdFile) -> Vec<Impression> {
 }
 
 /// Renders page `number` (1-based) of an OFD file to PNG at `dpi`, seals included.
-pub fn render_page_png(bytes: &[u8], number: usize, dpi: f64) -> anyhow::Result<Vec<u8>> {
-    let file = ofd::OfdFile::read(bytes).context("无法读取 OFD 文件 (cannot read the OFD file)")?;
+pub fn render_page_png(bytes: &[u8], number: usize, dpi: f64) -> Result<Vec<u8>, PreviewError> {
+    let file = ofd::OfdFile::read(bytes).map_err(PreviewError::Read)?;
     let doc = ofd::render::first_document(&file.ofd)?;
     if number == 0 || number > doc.pages.len() {
-        return Err(anyhow!(
-            "没有第 {number} 页，共 {} 页 (no such page)",
-            doc.pages.len()
-        ));
+        return Err(PreviewError::NoPage {
+            number,
+            pages: doc.pages.len(),
+        });
     }
     let mut options = ofd::render::RenderOptions::with_dpi(dpi);
     if let Ok(fallback) = ofd::render::FallbackFonts::shared_system() {

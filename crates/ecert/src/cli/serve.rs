@@ -63,7 +63,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Runs `ecert serve`.
 pub fn serve(dir: &Path, args: &ServeArgs) -> anyhow::Result<()> {
-    runtime()?.block_on(ecert::web::run(dir, args.listen.as_deref()))
+    Ok(runtime()?.block_on(ecert::web::run(dir, args.listen.as_deref()))?)
 }
 
 /// Runs `ecert api-client add`: a new client with a random secret, printed once, or with the

@@ -115,6 +115,14 @@ fn random_hex(bytes: usize) -> Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+impl Instance {
+    /// The master key (R-7.2.3d): API client secrets are decrypted with it when a request's
+    /// signature is checked.
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+}
+
 /// Runs the CPU part of a service call on a blocking thread, so that the runtime's own threads
 /// stay free for the async parts (the store, other requests). The caller awaits it on the
 /// runtime; nothing here blocks on a future.

@@ -155,7 +155,7 @@ async fn check_signature(
         Some(spki) => auth::verify_sm2(spki, method, path, ts.trim(), nonce, body, sig.trim()),
         None => {
             let secret = store
-                .api_client_secret(&client.id, &app.inner.master_key)
+                .api_client_secret(&client.id, app.inner.instance.master_key())
                 .await
                 .map_err(Error::from)?
                 .ok_or_else(failed)?;

@@ -90,7 +90,7 @@ pub fn sign_sm2(
     timestamp: &str,
     nonce: &str,
     body: &[u8],
-) -> anyhow::Result<String> {
+) -> Result<String, ses::Error> {
     use base64::Engine as _;
     let text = string_to_sign_sm2(method, path_and_query, timestamp, nonce, body);
     let sig = key.sign_der(text.as_bytes())?;

@@ -29,11 +29,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
 use axum::Router;
-use ecert_store::MasterKey;
 
 pub(crate) use error::Error;
+pub use tls::TlsError;
 
 use crate::config::{Config, ServerConfig};
 use crate::service::Instance;
@@ -54,7 +53,6 @@ impl std::fmt::Debug for App {
 
 pub(crate) struct Shared {
     pub(crate) instance: Instance,
-    pub(crate) master_key: MasterKey,
     pub(crate) server: ServerConfig,
     pub(crate) pages: cache::PageCache,
     pub(crate) previews: cache::PreviewCache,
@@ -67,31 +65,51 @@ pub(crate) struct Shared {
     pub(crate) issuing: admission::Admission,
 }
 
-/// Reads the instance's master key (the same file [`Instance::open`] read); API client secrets
-/// are encrypted under it (R-7.2.3d).
-pub fn load_master_key(instance: &Instance) -> anyhow::Result<MasterKey> {
-    let path = Config::resolve(&instance.dir, &instance.config.storage.master_key_file);
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "无法读取主密钥 {} (cannot read the master key)",
-            path.display()
-        )
-    })?;
-    Ok(MasterKey::from_hex(text.trim())?)
+/// Why `ecert serve` cannot start, or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The instance cannot be opened or served (configuration, store, trust roots).
+    #[error(transparent)]
+    Service(#[from] crate::service::Error),
+    /// `[server]` or the environment is refused.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// `listen` is not `IP:PORT`.
+    #[error("监听地址无效 {0} (listen must be IP:PORT)")]
+    ListenAddress(String),
+    /// Plain HTTP off loopback without `allow_plain_http`.
+    #[error(
+        "明文 HTTP 仅允许监听本机回环地址：{0} 不是回环地址。请在 TLS 反向代理之后运行并在 [server] 中设置 allow_plain_http = true \
+         (plain HTTP only on loopback; behind a TLS proxy set allow_plain_http = true)"
+    )]
+    PlainHttp(SocketAddr),
+    /// The address cannot be listened on.
+    #[error("无法监听 {addr} (cannot listen)")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The server failed while running.
+    #[error("服务出错 (the server failed)")]
+    Io(#[source] std::io::Error),
 }
 
 impl App {
     /// The service over an opened instance (its `[server]` settings as they are now).
-    pub fn new(instance: Instance) -> anyhow::Result<App> {
+    pub fn new(instance: Instance) -> Result<App, ServeError> {
         instance.config.server.check()?;
-        let master_key = load_master_key(&instance)?;
         // The trust roots are read now, so that a wrong path stops the server at start.
         instance.verify_options()?;
         let server = instance.config.server.clone();
         let cache_dir = instance.dir.join("cache").join("previews");
         Ok(App {
             inner: Arc::new(Shared {
-                master_key,
                 pages: cache::PageCache::new(std::time::Duration::from_secs(
                     server.status_cache_secs,
                 )),
@@ -153,7 +171,10 @@ impl App {
     /// `now_ms` (ms since the Unix epoch): without it both tables grow with every request.
     /// A nonce is kept twice the allowed clock skew: a replay later than that carries a
     /// timestamp the API refuses anyway.
-    pub async fn housekeeping_at(&self, now_ms: i64) -> anyhow::Result<Housekeeping> {
+    pub async fn housekeeping_at(
+        &self,
+        now_ms: i64,
+    ) -> Result<Housekeeping, crate::service::Error> {
         let store = &self.inner.instance.store;
         let skew_ms = i64::try_from(self.inner.server.api_max_skew_secs)
             .unwrap_or(i64::MAX / 4_000)
@@ -185,7 +206,7 @@ impl App {
                     .await
                 {
                     Ok(done) => tracing::debug!(?done, "housekeeping"),
-                    Err(e) => tracing::error!(error = %e, "housekeeping (清理) failed"),
+                    Err(e) => tracing::error!(error = %e.chain(), "housekeeping (清理) failed"),
                 }
             }
         })
@@ -219,10 +240,12 @@ pub async fn serve_tls(
     cert: &Path,
     key: &Path,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     use axum::serve::ListenerExt;
     let config = tls::server_config(cert, key)?;
-    let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| {});
+    let listener = tls::TlsListener::new(listener, config)
+        .map_err(ServeError::Io)?
+        .tap_io(|_| {});
     let router = app.router().layer(axum::middleware::map_response(
         |mut r: axum::response::Response| async move {
             r.headers_mut().insert(
@@ -237,8 +260,8 @@ pub async fn serve_tls(
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await?;
-    Ok(())
+    .await
+    .map_err(ServeError::Io)
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -280,7 +303,7 @@ fn init_logs(server: &ServerConfig) {
 
 /// `ecert serve`: opens the instance in `dir`, applies the environment and `listen`, and
 /// serves until Ctrl-C / SIGTERM.
-pub async fn run(dir: &Path, listen: Option<&str>) -> anyhow::Result<()> {
+pub async fn run(dir: &Path, listen: Option<&str>) -> Result<(), ServeError> {
     let mut instance = Instance::open(dir).await?;
     instance.config.server.apply_env(std::env::vars())?;
     if let Some(l) = listen {
@@ -291,16 +314,13 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> anyhow::Result<()> {
     let addr: SocketAddr = server
         .listen
         .parse()
-        .with_context(|| format!("监听地址无效 {} (listen must be IP:PORT)", server.listen))?;
+        .map_err(|_| ServeError::ListenAddress(server.listen.clone()))?;
     let tls = match (&server.tls_cert, &server.tls_key) {
         (Some(c), Some(k)) => Some((Config::resolve(dir, c), Config::resolve(dir, k))),
         _ => None,
     };
     if tls.is_none() && !is_loopback(&addr) && !server.allow_plain_http {
-        bail!(
-            "明文 HTTP 仅允许监听本机回环地址：{addr} 不是回环地址。请在 TLS 反向代理之后运行并在 [server] 中设置 allow_plain_http = true \
-             (plain HTTP only on loopback; behind a TLS proxy set allow_plain_http = true)"
-        );
+        return Err(ServeError::PlainHttp(addr));
     }
     if let Some((c, k)) = &tls {
         // Fail before listening when the files are wrong.
@@ -310,8 +330,8 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> anyhow::Result<()> {
     let _housekeeping = app.spawn_housekeeping();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("无法监听 {addr} (cannot listen)"))?;
-    let local = listener.local_addr()?;
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let local = listener.local_addr().map_err(ServeError::Io)?;
     let base = app.instance().config.instance.base_url.clone();
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%local, base_url = %base, scheme, "ecert serve 已启动 (listening)");
@@ -322,7 +342,9 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> anyhow::Result<()> {
     }
     match tls {
         Some((c, k)) => serve_tls(app, listener, &c, &k, shutdown_signal()).await?,
-        None => serve(app, listener, shutdown_signal()).await?,
+        None => serve(app, listener, shutdown_signal())
+            .await
+            .map_err(ServeError::Io)?,
     }
     Ok(())
 }

@@ -5,42 +5,73 @@
 //! to the HTTP server through a channel.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::server::TlsStream;
 
+/// Why the TLS certificate or key cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The certificate file cannot be read or is not PEM.
+    #[error("无法读取 TLS 证书 {} (cannot read the certificate PEM)", path.display())]
+    Certificate {
+        /// The file.
+        path: PathBuf,
+        /// The PEM reader's error.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The certificate file holds no certificate.
+    #[error("{} 中没有证书 (no CERTIFICATE in the PEM file)", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The key file cannot be read or is not a PEM private key.
+    #[error("无法读取 TLS 私钥 {} (cannot read the key)", path.display())]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// The PEM reader's error.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// rustls refused the certificate and key.
+    #[error("TLS 证书与私钥不匹配或无效 (certificate/key rejected)")]
+    Rejected(#[source] rustls::Error),
+}
+
 /// Reads the certificate chain and key into a rustls server configuration (TLS 1.2 and 1.3,
 /// ALPN `http/1.1`).
-pub(crate) fn server_config(cert: &Path, key: &Path) -> anyhow::Result<rustls::ServerConfig> {
+pub(crate) fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, TlsError> {
+    let bad_cert = |source| TlsError::Certificate {
+        path: cert.to_owned(),
+        source,
+    };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("无法读取 TLS 证书 {} (cannot read)", cert.display()))?
+        .map_err(bad_cert)?
         .collect::<Result<_, _>>()
-        .map_err(|e| anyhow!("TLS 证书无效 {} (invalid PEM): {e}", cert.display()))?;
+        .map_err(bad_cert)?;
     if certs.is_empty() {
-        return Err(anyhow!(
-            "{} 中没有证书 (no CERTIFICATE in the PEM file)",
-            cert.display()
-        ));
+        return Err(TlsError::NoCertificate {
+            path: cert.to_owned(),
+        });
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
-        anyhow!(
-            "无法读取 TLS 私钥 {} (cannot read the key): {e}",
-            key.display()
-        )
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::Key {
+        path: key.to_owned(),
+        source,
     })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| anyhow!("TLS: {e}"))?
+        .map_err(TlsError::Rejected)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| anyhow!("TLS 证书与私钥不匹配或无效 (certificate/key rejected): {e}"))?;
+        .map_err(TlsError::Rejected)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
