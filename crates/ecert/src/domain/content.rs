@@ -1,6 +1,6 @@
 //! What a certificate holds: the content JSON a business system hands over.
 //!
-//! The shape follows ISO/IEC 17025:2017 7.8 and JJF 1071 / JJF 1069 / 国质检量函[2005]861号: issuer,
+//! The shape follows ISO/IEC 17025:2017 7.8 and JJF 1071 / JJF 1069 / 国质检量函\[2005\]861号: issuer,
 //! customer, instrument, dates, location and environment, method, measurement standards and their
 //! traceability, results (tables, with uncertainty for calibrations), conclusion and valid-until
 //! for verifications, signatories and remarks. The standard itself leaves content to the issuer;

@@ -172,8 +172,9 @@ impl Instance {
         paths
     }
 
-    /// The verifier's settings for this instance: its trust roots
-    /// ([`Instance::trust_root_paths`]). Read again only when a root file or the list changed
+    /// The verifier's settings for this instance: its trust roots — the configured ones
+    /// (`[server] trust_roots` in `ecert.toml`) plus, on a demo instance, its trial root
+    /// (`trial-ca/root.pem`, R-7.1d). Read again only when a root file or the list changed
     /// (a demo's trial root grows when a seal gets a trial maker).
     pub fn verify_options(&self) -> Result<Arc<ses::verify::VerifyOptions>> {
         let paths = self.trust_root_paths();

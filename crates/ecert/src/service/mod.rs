@@ -1,18 +1,24 @@
-//! The issuing service: content → identifier, token and check code → Typst layout →
-//! OFD with the Grid Matrix code and the identifier → sealed → checked by our own verifier →
-//! stored on every replica with an audit entry. Every interface (CLI, API) calls this.
+//! The service: what the institute does, the one place every interface (CLI, API,
+//! pages) calls. Issuing: content → identifier, token and check code → Typst layout → OFD with
+//! the Grid Matrix code and the identifier → sealed → checked by our own verifier with the
+//! instance's trust roots → stored on every replica with an audit entry.
+//!
+//! Each service call awaits the store on the async runtime and runs its CPU part (layout,
+//! sealing, verification) as a plain function on a blocking thread (`cpu`), so callers simply
+//! await it: the futures are `Send`, nothing blocks a runtime thread, nothing calls
+//! `Handle::block_on`.
 //!
 //! | module | what |
 //! |---|---|
-//! | `instance` | [`Instance::init`], [`Instance::open`], the trial seals of a demo instance, lookups |
-//! | `issue` | issue and revise, templates, the Grid Matrix code |
+//! | `instance` | [`Instance::init`], [`Instance::open`], the trial seals of a demo instance, the trust roots ([`Instance::verify_options`]) |
+//! | `issue` | issue and revise, templates, the Grid Matrix code; the CPU part of issuing (`LayoutJob`) |
 //! | `supplement` | supplementary files (R-6.4.2) |
-//! | `seal` | the seal library, sealing and the self-check |
-//! | `messages` | the statements of and R-6.5h |
-//! | `records` | reading records (status, scans, lookups, files, lists), the seal library, API clients, disposal, the audit chain |
-//! | `verdict` | [`Instance::verify_file`]: judging a file against our records (R-6.3b) |
-//! | `error` | [`Error`]: every refusal and failure, with its HTTP status and code |
+//! | `seal` | the seal library, sealing and the self-check (a `Sealed` file carries the verifier's proof) |
 //! | [`handed_over`] | sealing an OFD the business system made (R-5.2.1) |
+//! | `verdict` | [`Instance::verify_file`]: judging a file against our records (R-6.3b) |
+//! | `records` | reading records (status, scans, lookups, files, lists), the seal library, API clients, disposal, the audit chain |
+//! | `messages` | the statements of and R-6.5h |
+//! | `error` | [`Error`]: every refusal and failure, with its HTTP status and code |
 
 mod error;
 pub mod handed_over;
