@@ -50,8 +50,6 @@ pub use records::{Scanned, StoredFile};
 pub use seal::{SealRequest, check_cert_current, seal_kind_code, seal_kind_for};
 pub use supplement::Supplemented;
 pub use verdict::{Claimed, Mismatch, Outcome, Verdict};
-/// The namespace of our custom tags (R-4.5.2; [`crate::domain::tag`]).
-pub const TAG_NAMESPACE: &str = crate::domain::tag::NAMESPACE;
 
 /// The default seal-picture font (bold sans of the shipped fonts).
 pub const SEAL_FONT: &[u8] = include_bytes!("../../../../assets/fonts/ECertSansSC-Bold.ttf");
