@@ -290,6 +290,20 @@ fn refusals_are_typed_with_their_context_and_status() {
             "{err:?}"
         );
 
+        // A handed-over file that is not an OFD: refused naming the clause it breaks.
+        let err = instance
+            .issue_ofd(b"not an OFD file", &content("TYP-0005"), "test")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::HandedOver { clause: "R-4.1.1", .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            (err.status().as_u16(), err.code()),
+            (UNPROCESSABLE, "file_refused")
+        );
+
         let err = ecert::service::resolve_template("no-such-template").unwrap_err();
         assert!(
             matches!(&err, Error::TemplateUnknown { name } if name == "no-such-template"),
@@ -300,7 +314,7 @@ fn refusals_are_typed_with_their_context_and_status() {
             Error::TemplateNotForCertificates { .. }
         ));
         // Nothing of the refused calls was stored.
-        for n in ["TYP-0003", "TYP-0004"] {
+        for n in ["TYP-0003", "TYP-0004", "TYP-0005"] {
             assert!(
                 instance.certificate_by_number(n)
                     .await
