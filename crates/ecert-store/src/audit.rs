@@ -17,13 +17,79 @@
 //! locks it until the transaction ends: on PostgreSQL other appenders wait on the row lock, on
 //! SQLite the write transaction (`BEGIN IMMEDIATE`) already holds the database's write lock.
 //! So the chain never forks, and an entry commits atomically with the change it records.
+//!
+//! # Tamper evidence beyond the database (R-7.2.2b)
+//! An unkeyed chain that the database holds alone cannot show a rewrite by someone who can
+//! write to the database: they recompute the hashes. Two keyed defences close that:
+//! * **MAC per entry.** A store given the instance's [`AuditMacKey`] ([`Store::enable_audit_mac`])
+//!   writes `mac = HMAC-SM3(key, hash)` with every entry. The key is random, kept in `settings`
+//!   only encrypted under the master key ([`Store::instance_secret`]); without the master key
+//!   nobody can append a forged entry or rewrite one, even with the hashes recomputed.
+//!   Verification with the key requires a valid MAC on every entry from `keyed_from` on (the
+//!   first entry written with a key: recorded in `settings` and in every checkpoint).
+//! * **Anchors outside the database.** A MAC cannot show that entries were removed from the end
+//!   with the head rolled back. Signed checkpoints of the head (the application writes them
+//!   beside every replica, [`Store::put_checkpoint`]) can: verifying against the newest one
+//!   reports [`AuditProblem::Truncated`] when the chain ends before it. Entries appended after
+//!   the newest checkpoint can still be removed unnoticed: that window is the checkpoint
+//!   interval.
 
 use futures_util::TryStreamExt;
+use hmac::{Hmac, KeyInit, Mac};
 use sqlx::Row;
+use zeroize::Zeroizing;
 
 use crate::crypto::sm3;
 use crate::error::{Result, StoreError, db};
 use crate::store::{Store, WriteTx, now_ms};
+
+type HmacSm3 = Hmac<sm3::Sm3>;
+
+/// Setting that records the first entry written with an audit key (see the module docs).
+const KEYED_FROM_SETTING: &str = "audit_keyed_from";
+
+/// Folder (key prefix) on every replica that holds the audit chain's checkpoints. The orphan
+/// scan and scrub leave it alone.
+pub const CHECKPOINT_PREFIX: &str = "audit-checkpoints/";
+
+/// Largest checkpoint file read back (they are a few hundred bytes).
+const MAX_CHECKPOINT_BYTES: usize = 16 * 1024;
+
+/// The instance's audit key: each entry's MAC is HMAC-SM3 under it over the entry's hash.
+#[derive(Clone)]
+pub struct AuditMacKey(Zeroizing<[u8; 32]>);
+
+impl AuditMacKey {
+    /// A key from 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    fn hmac(&self) -> HmacSm3 {
+        // (HMAC takes keys of any length: this cannot fail)
+        <HmacSm3 as KeyInit>::new_from_slice(&self.0[..]).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// The MAC of an entry with hash `hash`.
+    pub fn mac(&self, hash: &[u8]) -> [u8; 32] {
+        let mut m = self.hmac();
+        m.update(hash);
+        m.finalize().into_bytes().into()
+    }
+
+    /// True when `mac` is the MAC of `hash` (constant time).
+    pub fn check(&self, hash: &[u8], mac: &[u8]) -> bool {
+        let mut m = self.hmac();
+        m.update(hash);
+        m.verify_slice(mac).is_ok()
+    }
+}
+
+impl std::fmt::Debug for AuditMacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditMacKey(…)")
+    }
+}
 
 /// Hash of the (absent) entry before the first one.
 const GENESIS: [u8; 32] = [0; 32];
@@ -60,6 +126,9 @@ pub struct AuditEntry {
     pub prev_hash: Vec<u8>,
     /// This entry's hash.
     pub hash: Vec<u8>,
+    /// HMAC-SM3 of the hash under the instance's audit key (none on entries written without
+    /// the key).
+    pub mac: Option<Vec<u8>>,
 }
 
 /// The chain's head, to be kept somewhere else (printed, mailed, timestamped) so that a later
@@ -90,6 +159,12 @@ pub enum AuditProblem {
     /// The entry at the anchor's sequence number does not have the anchor's hash (the chain
     /// was rewritten up to there).
     AnchorMismatch,
+    /// The entry's MAC is missing or wrong: it was written, or rewritten with its hash
+    /// recomputed, by someone without the instance's audit key.
+    BadMac,
+    /// The chain ends before the anchor's entry: entries were removed from the end and the head
+    /// rolled back. `seq` is the first missing one.
+    Truncated,
 }
 
 /// The first problem found.
@@ -112,6 +187,12 @@ impl std::fmt::Display for AuditFault {
             AuditProblem::BeyondHead => "entry beyond the chain head (inserted)",
             AuditProblem::HeadMismatch => "the chain head does not match the last entry",
             AuditProblem::AnchorMismatch => "hash differs from the anchor (chain rewritten)",
+            AuditProblem::BadMac => {
+                "MAC missing or wrong (entry forged or rewritten without the instance's key)"
+            }
+            AuditProblem::Truncated => {
+                "the chain ends before the checkpoint (entries removed from the end)"
+            }
         };
         write!(f, "audit entry {}: {what}", self.seq)
     }
@@ -126,6 +207,10 @@ pub struct AuditReport {
     pub head: AuditAnchor,
     /// The first problem, if any.
     pub fault: Option<AuditFault>,
+    /// Entries whose MAC was checked and found good.
+    pub authenticated: u64,
+    /// From which sequence number a MAC was required (`None`: checked without a key).
+    pub keyed_from: Option<i64>,
 }
 
 impl AuditReport {
@@ -179,9 +264,10 @@ pub(crate) async fn append_in(tx: &mut WriteTx, event: &AuditEvent<'_>) -> Resul
         event.subject,
         &details,
     );
+    let mac = tx.audit_mac.as_ref().map(|k| k.mac(&hash).to_vec());
     sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash, mac) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(seq)
     .bind(at)
@@ -191,6 +277,7 @@ pub(crate) async fn append_in(tx: &mut WriteTx, event: &AuditEvent<'_>) -> Resul
     .bind(details.clone())
     .bind(prev.clone())
     .bind(hash.to_vec())
+    .bind(mac.clone())
     .execute(&mut **tx)
     .await
     .map_err(db("appending an audit entry"))?;
@@ -208,11 +295,12 @@ pub(crate) async fn append_in(tx: &mut WriteTx, event: &AuditEvent<'_>) -> Resul
         details,
         prev_hash: prev,
         hash: hash.to_vec(),
+        mac,
     })
 }
 
 /// The columns of `audit_log`, in the order of [`EntryRow`].
-const ENTRY_COLUMNS: &str = "seq, at, actor, action, subject, details, prev_hash, hash";
+const ENTRY_COLUMNS: &str = "seq, at, actor, action, subject, details, prev_hash, hash, mac";
 
 /// A row of `audit_log`, read with [`ENTRY_COLUMNS`].
 #[derive(sqlx::FromRow)]
@@ -225,6 +313,7 @@ struct EntryRow {
     details: String,
     prev_hash: Vec<u8>,
     hash: Vec<u8>,
+    mac: Option<Vec<u8>>,
 }
 
 impl From<EntryRow> for AuditEntry {
@@ -238,6 +327,7 @@ impl From<EntryRow> for AuditEntry {
             details: row.details,
             prev_hash: row.prev_hash,
             hash: row.hash,
+            mac: row.mac,
         }
     }
 }
@@ -301,19 +391,41 @@ impl Store {
 
     /// Walks the whole chain from entry 1 and reports the first edited, removed, inserted or
     /// reordered entry (R-7.2.2b; `ecert audit verify`). Reads one consistent snapshot, so
-    /// concurrent appends do not disturb it.
+    /// concurrent appends do not disturb it. With an audit key ([`Store::enable_audit_mac`]),
+    /// also every entry's MAC (see [`Store::verify_audit_chain_with`]).
     pub async fn verify_audit_chain(&self) -> Result<AuditReport> {
-        self.verify_chain(None).await
+        self.verify_audit_chain_with(None, None).await
     }
 
     /// [`Store::verify_audit_chain`], and also checks that the entry at `anchor.seq` still has
     /// the anchored hash: this catches a rewrite of the chain (with recomputed hashes) that an
     /// unkeyed hash chain alone cannot.
     pub async fn verify_audit_chain_against(&self, anchor: &AuditAnchor) -> Result<AuditReport> {
-        self.verify_chain(Some(anchor)).await
+        self.verify_audit_chain_with(Some(anchor), None).await
     }
 
-    async fn verify_chain(&self, anchor: Option<&AuditAnchor>) -> Result<AuditReport> {
+    /// The full check: the chain; against `anchor` when given (a chain that ends before it is
+    /// [`AuditProblem::Truncated`]); and, when this store has the audit key, a valid MAC on
+    /// every entry from `keyed_from` on — the earlier of the value given (from a signed
+    /// checkpoint) and the one in `settings` (1 when neither says otherwise). Entries before that
+    /// which carry a MAC are checked too.
+    pub async fn verify_audit_chain_with(
+        &self,
+        anchor: Option<&AuditAnchor>,
+        keyed_from: Option<i64>,
+    ) -> Result<AuditReport> {
+        let key = self.audit_mac.clone();
+        let required_from = match &key {
+            None => None,
+            Some(_) => {
+                let stored = self
+                    .setting(KEYED_FROM_SETTING)
+                    .await?
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(1);
+                Some(keyed_from.map_or(stored, |k| k.min(stored)))
+            }
+        };
         let mut tx = self.begin_snapshot().await?;
         let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_one(&mut *tx)
@@ -327,6 +439,7 @@ impl Store {
         };
         let mut fault: Option<AuditFault> = None;
         let mut entries = 0u64;
+        let mut authenticated = 0u64;
         let mut expected = 1i64;
         let mut prev: Vec<u8> = GENESIS.to_vec();
         let mut anchor_seen = false;
@@ -338,22 +451,22 @@ impl Store {
             while let Some(row) = rows.try_next().await.map_err(db("reading the audit log"))? {
                 let e = AuditEntry::from(row);
                 entries += 1;
-                let bad = |problem| AuditFault { seq: 0, problem };
+                let at = |seq, problem| Some(AuditFault { seq, problem });
+                let mac_ok = match (&key, &e.mac) {
+                    (Some(k), Some(m)) => {
+                        let ok = k.check(&e.hash, m);
+                        authenticated += u64::from(ok);
+                        ok
+                    }
+                    (Some(_), None) => required_from.is_some_and(|r| e.seq < r),
+                    (None, _) => true,
+                };
                 let found = if e.seq > head_seq {
-                    Some(AuditFault {
-                        seq: e.seq,
-                        ..bad(AuditProblem::BeyondHead)
-                    })
+                    at(e.seq, AuditProblem::BeyondHead)
                 } else if e.seq != expected {
-                    Some(AuditFault {
-                        seq: expected,
-                        ..bad(AuditProblem::Missing)
-                    })
+                    at(expected, AuditProblem::Missing)
                 } else if e.prev_hash != prev {
-                    Some(AuditFault {
-                        seq: e.seq,
-                        ..bad(AuditProblem::BrokenLink)
-                    })
+                    at(e.seq, AuditProblem::BrokenLink)
                 } else if audit_entry_hash(
                     &e.prev_hash,
                     e.seq,
@@ -365,16 +478,16 @@ impl Store {
                 )[..]
                     != e.hash[..]
                 {
-                    Some(AuditFault {
-                        seq: e.seq,
-                        ..bad(AuditProblem::HashMismatch)
-                    })
+                    at(e.seq, AuditProblem::HashMismatch)
+                } else if !mac_ok {
+                    at(e.seq, AuditProblem::BadMac)
                 } else if let Some(a) = anchor.filter(|a| a.seq == e.seq) {
                     anchor_seen = true;
-                    (a.hash[..] != e.hash[..]).then_some(AuditFault {
-                        seq: e.seq,
-                        ..bad(AuditProblem::AnchorMismatch)
-                    })
+                    if a.hash[..] != e.hash[..] {
+                        at(e.seq, AuditProblem::AnchorMismatch)
+                    } else {
+                        None
+                    }
                 } else {
                     None
                 };
@@ -402,8 +515,12 @@ impl Store {
                 anchor
                     .filter(|a| !anchor_seen && a.seq != 0)
                     .map(|a| AuditFault {
-                        seq: a.seq,
-                        problem: AuditProblem::Missing,
+                        seq: if a.seq > last { last + 1 } else { a.seq },
+                        problem: if a.seq > last {
+                            AuditProblem::Truncated
+                        } else {
+                            AuditProblem::Missing
+                        },
                     })
             };
         }
@@ -412,7 +529,100 @@ impl Store {
             entries,
             head,
             fault,
+            authenticated,
+            keyed_from: required_from,
         })
+    }
+
+    /// From now on, every entry appended through this handle (and its clones made after this
+    /// call) carries a MAC under `key`. Records, once, the first entry so written (the chain's
+    /// next sequence number when the key is first used) and returns it: from there on a MAC is
+    /// required.
+    pub async fn enable_audit_mac(&mut self, key: AuditMacKey) -> Result<i64> {
+        let op = "recording where the keyed audit chain starts";
+        let mut tx = self.begin_write().await?;
+        // (locks the head row, so no entry is appended between reading it and the setting)
+        let row = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db(op))?;
+        let head: i64 = row.try_get("seq").map_err(db(op))?;
+        sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(KEYED_FROM_SETTING.to_owned())
+        .bind((head + 1).to_string())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(db(op))?;
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(KEYED_FROM_SETTING.to_owned())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db(op))?;
+        let value: String = row.try_get("value").map_err(db(op))?;
+        tx.commit().await.map_err(db(op))?;
+        let from = value.parse::<i64>().map_err(|_| StoreError::Corrupt {
+            table: "settings",
+            key: KEYED_FROM_SETTING.to_owned(),
+            problem: format!("not a sequence number: {value:?}"),
+        })?;
+        self.audit_mac = Some(std::sync::Arc::new(key));
+        Ok(from)
+    }
+
+    /// Writes a checkpoint file `name` (plain file name, no folders) into
+    /// [`CHECKPOINT_PREFIX`] on every replica. The application signs its content.
+    pub async fn put_checkpoint(&self, name: &str, content: bytes::Bytes) -> Result<()> {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            || name.starts_with('.')
+        {
+            return Err(StoreError::Invalid {
+                field: "checkpoint name",
+                problem: format!("{name:?} is not a plain file name"),
+            });
+        }
+        self.replicas
+            .put_all(&format!("{CHECKPOINT_PREFIX}{name}"), content)
+            .await
+    }
+
+    /// The checkpoint files on every replica: (replica, file name, size in bytes).
+    pub async fn list_checkpoints(&self) -> Result<Vec<(String, String, u64)>> {
+        self.replicas.list_prefix(CHECKPOINT_PREFIX).await
+    }
+
+    /// One checkpoint file's content, refused when larger than 16 KiB (a checkpoint is a few
+    /// hundred bytes).
+    pub async fn read_checkpoint(&self, replica: &str, name: &str) -> Result<bytes::Bytes> {
+        let bytes = self
+            .replicas
+            .read_one(replica, &format!("{CHECKPOINT_PREFIX}{name}"))
+            .await?;
+        if bytes.len() > MAX_CHECKPOINT_BYTES {
+            return Err(StoreError::Invalid {
+                field: "checkpoint",
+                problem: format!(
+                    "{name} on {replica} has {} bytes, more than a checkpoint can",
+                    bytes.len()
+                ),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// The first sequence number from which entries must carry a MAC, as recorded when the
+    /// audit key was first used (`None` before that).
+    pub async fn audit_keyed_from(&self) -> Result<Option<i64>> {
+        Ok(self
+            .setting(KEYED_FROM_SETTING)
+            .await?
+            .and_then(|v| v.parse().ok()))
     }
 }
 

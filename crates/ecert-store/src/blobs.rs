@@ -28,6 +28,9 @@ pub struct Replica {
     /// The same store when it is a local folder: destruction overwrites the file's bytes on
     /// disk before deleting it (R-6.5i).
     local: Option<Arc<LocalFileSystem>>,
+    /// The folder of a local replica: the orphan scan looks there for the staging files
+    /// (`<key>#<n>`) that a write killed half-way leaves and `object_store` does not list.
+    root: Option<PathBuf>,
 }
 
 impl fmt::Debug for Replica {
@@ -44,6 +47,7 @@ impl Replica {
             name: name.into(),
             store,
             local: None,
+            root: None,
         }
     }
 
@@ -81,6 +85,7 @@ impl Replica {
             name,
             store: fs.clone(),
             local: Some(fs),
+            root: Some(root),
         })
     }
 
@@ -88,6 +93,43 @@ impl Replica {
     pub fn name(&self) -> &str {
         &self.name
     }
+}
+
+/// True for `name#<digits>`: the staging name `object_store` writes a file under first.
+fn is_staging_name(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    matches!(file.rsplit_once('#'), Some((stem, n)) if !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Collects the staging files under `dir` (paths relative to `root`, with `/`).
+fn walk_staging(root: &Path, dir: &Path, out: &mut Vec<(String, i64)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        if kind.is_dir() {
+            walk_staging(root, &path, out)?;
+        } else if kind.is_file() {
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let rel = rel.join("/");
+            if is_staging_name(&rel) {
+                let modified = entry
+                    .metadata()?
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                out.push((rel, modified));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What one replica returned for one file.
@@ -271,7 +313,54 @@ impl Replicas {
         })
     }
 
-    /// Lists every key on every replica: (replica name, key, last modified in unix ms).
+    /// The files under `prefix` on every replica: (replica name, file name after the prefix,
+    /// size in bytes).
+    pub(crate) async fn list_prefix(&self, prefix: &str) -> Result<Vec<(String, String, u64)>> {
+        let dir = ObjectPath::from(prefix.trim_end_matches('/'));
+        let mut out = Vec::new();
+        for r in &self.0 {
+            let metas: Vec<_> = r
+                .store
+                .list(Some(&dir))
+                .try_collect()
+                .await
+                .map_err(|source| StoreError::Replica {
+                    replica: r.name.clone(),
+                    source: Box::new(source),
+                })?;
+            out.extend(metas.into_iter().map(|m| {
+                let key = m.location.as_ref();
+                let name = key.strip_prefix(prefix).unwrap_or(key).to_owned();
+                (r.name.clone(), name, m.size)
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Reads `key` from the replica named `replica`, unchecked (for files that carry their own
+    /// proof, like signed checkpoints).
+    pub(crate) async fn read_one(&self, replica: &str, key: &str) -> Result<Bytes> {
+        let Some(r) = self.0.iter().find(|r| r.name == replica) else {
+            return Err(StoreError::Invalid {
+                field: "replica",
+                problem: format!("no replica named {replica:?}"),
+            });
+        };
+        let error = |source| StoreError::Replica {
+            replica: r.name.clone(),
+            source: Box::new(source),
+        };
+        r.store
+            .get(&ObjectPath::from(key))
+            .await
+            .map_err(error)?
+            .bytes()
+            .await
+            .map_err(error)
+    }
+
+    /// Lists every certificate file key on every replica (not the audit checkpoints): (replica
+    /// name, key, last modified in unix ms).
     pub(crate) async fn list_all(&self) -> Result<Vec<(String, String, i64)>> {
         let mut out = Vec::new();
         for r in &self.0 {
@@ -284,15 +373,86 @@ impl Replicas {
                         replica: r.name.clone(),
                         source: Box::new(source),
                     })?;
-            out.extend(metas.into_iter().map(|m| {
-                (
-                    r.name.clone(),
-                    m.location.to_string(),
-                    m.last_modified.timestamp_millis(),
-                )
-            }));
+            out.extend(
+                metas
+                    .into_iter()
+                    .filter(|m| {
+                        !m.location
+                            .as_ref()
+                            .starts_with(crate::audit::CHECKPOINT_PREFIX)
+                    })
+                    .map(|m| {
+                        (
+                            r.name.clone(),
+                            m.location.to_string(),
+                            m.last_modified.timestamp_millis(),
+                        )
+                    }),
+            );
         }
         Ok(out)
+    }
+
+    /// Staging files on the local replicas: `<key>#<digits>`, what a write killed between
+    /// writing and renaming leaves (complete or partial copies of a file; `object_store` never
+    /// lists them). (replica name, relative path, last modified in unix ms).
+    pub(crate) async fn staging_files(&self) -> Result<Vec<(String, String, i64)>> {
+        let mut out = Vec::new();
+        for r in &self.0 {
+            let Some(root) = r.root.clone() else { continue };
+            let name = r.name.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                let mut found = Vec::new();
+                walk_staging(&root, &root, &mut found).map(|()| found)
+            })
+            .await
+            .map_err(|e| StoreError::Replica {
+                replica: name.clone(),
+                source: Box::new(object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: e.to_string().into(),
+                }),
+            })?
+            .map_err(|e| StoreError::Replica {
+                replica: name.clone(),
+                source: Box::new(object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: format!("listing staging files: {e}").into(),
+                }),
+            })?;
+            out.extend(found.into_iter().map(|(k, t)| (name.clone(), k, t)));
+        }
+        Ok(out)
+    }
+
+    /// Removes one staging file (a path [`Replicas::staging_files`] returned) from a local
+    /// replica.
+    pub(crate) async fn delete_staging(&self, replica: &str, rel: &str) -> Result<()> {
+        let Some(root) = self
+            .0
+            .iter()
+            .find(|r| r.name == replica)
+            .and_then(|r| r.root.clone())
+        else {
+            return Ok(());
+        };
+        if !is_staging_name(rel) || rel.split('/').any(|p| p == ".." || p.is_empty()) {
+            return Err(StoreError::Invalid {
+                field: "staging file",
+                problem: format!("{rel:?} is not a staging file name"),
+            });
+        }
+        match std::fs::remove_file(root.join(rel)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::Replica {
+                replica: replica.to_owned(),
+                source: Box::new(object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: format!("removing {rel}: {e}").into(),
+                }),
+            }),
+        }
     }
 
     /// Removes one key from one replica.

@@ -241,6 +241,9 @@ pub struct OrphanBlob {
     pub key: String,
     /// Last modified (unix ms).
     pub modified_ms: i64,
+    /// A staging file (`<key>#<n>`) left by a write killed between writing and renaming: a
+    /// complete or partial copy that no record references.
+    pub staging: bool,
 }
 
 /// Result of [`Store::scrub`] (R-6.5g periodic scanning).
@@ -1375,6 +1378,7 @@ impl Store {
             .into_iter()
             .map(|(k, _)| k)
             .collect();
+        let staging = self.replicas.staging_files().await?;
         Ok(listed
             .into_iter()
             .filter(|(_, k, _)| !known.contains(k))
@@ -1382,7 +1386,18 @@ impl Store {
                 replica,
                 key,
                 modified_ms,
+                staging: false,
             })
+            .chain(
+                staging
+                    .into_iter()
+                    .map(|(replica, key, modified_ms)| OrphanBlob {
+                        replica,
+                        key,
+                        modified_ms,
+                        staging: true,
+                    }),
+            )
             .collect())
     }
 
@@ -1412,6 +1427,11 @@ impl Store {
             .collect();
         let mut removed = Vec::new();
         for o in candidates {
+            if o.staging {
+                self.replicas.delete_staging(&o.replica, &o.key).await?;
+                removed.push(o);
+                continue;
+            }
             if known.contains(&o.key) {
                 continue;
             }

@@ -12,6 +12,23 @@ use crate::error::{Result, StoreError, db, is_unique_violation};
 use crate::rows::At;
 use crate::store::{Store, now_ms};
 
+/// Settings whose value is a secret encrypted under the master key.
+const SECRET_PREFIX: &str = "secret:";
+
+/// `NONCE:CIPHERTEXT` (hex) of an encrypted setting.
+fn split_sealed(name: &str, value: &str) -> Result<(Vec<u8>, Vec<u8>)> {
+    let corrupt = || StoreError::Corrupt {
+        table: "settings",
+        key: name.to_owned(),
+        problem: "not NONCE:CIPHERTEXT in hex".into(),
+    };
+    let (n, c) = value.split_once(':').ok_or_else(corrupt)?;
+    Ok((
+        parse_hex(n).ok_or_else(corrupt)?,
+        parse_hex(c).ok_or_else(corrupt)?,
+    ))
+}
+
 /// Plaintext of the master-key check value.
 const CHECK_PLAINTEXT: &[u8] = b"ecert master key check v1";
 const CHECK_SETTING: &str = "master_key_check";
@@ -500,6 +517,48 @@ impl Store {
         }
     }
 
+    /// A secret of the instance (e.g. the audit key), kept in `settings` as `secret:NAME`
+    /// encrypted with SM4-GCM under `master`, never in clear (R-7.2.3d): read it, or create it
+    /// with `make` on first use (when several processes race, the first stored wins and every
+    /// one returns that). [`Store::rotate_master_key`] re-encrypts these too.
+    pub async fn instance_secret(
+        &self,
+        master: &MasterKey,
+        name: &str,
+        make: impl FnOnce() -> Result<Zeroizing<Vec<u8>>>,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        self.check_master_key(master).await?;
+        let setting = format!("{SECRET_PREFIX}{name}");
+        let a = aad("settings", &setting);
+        if self.setting(&setting).await?.is_none() {
+            let fresh = make()?;
+            let (nonce, ct) = master.encrypt(&a, &fresh)?;
+            sqlx::query(
+                "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(setting.clone())
+            .bind(format!("{}:{}", hex(&nonce), hex(&ct)))
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(db("storing an instance secret"))?;
+        }
+        let stored = self
+            .setting(&setting)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "settings",
+                key: setting.clone(),
+                problem: "vanished while being read".into(),
+            })?;
+        let (nonce, ct) = split_sealed(&setting, &stored)?;
+        master.decrypt(&a, &nonce, &ct).ok_or(StoreError::Decrypt {
+            what: "instance secret",
+            key: setting,
+        })
+    }
+
     /// Re-encrypts every seal's signer key (and API client secret) from `old` to `new` in one
     /// transaction (master key rotation); returns how many keys were re-encrypted.
     pub async fn rotate_master_key(
@@ -547,6 +606,33 @@ impl Store {
                 .map_err(db("writing re-encrypted keys"))?;
                 n += 1;
             }
+        }
+        let secrets = sqlx::query("SELECT name, value FROM settings WHERE name LIKE 'secret:%'")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("reading instance secrets"))?;
+        for row in secrets {
+            let name: String = row
+                .try_get("name")
+                .map_err(db("reading instance secrets"))?;
+            let value: String = row
+                .try_get("value")
+                .map_err(db("reading instance secrets"))?;
+            let (nonce, ct) = split_sealed(&name, &value)?;
+            let a = aad("settings", &name);
+            let plain = old.decrypt(&a, &nonce, &ct).ok_or(StoreError::Decrypt {
+                what: "instance secret",
+                key: name.clone(),
+            })?;
+            let (nonce2, ct2) = new.encrypt(&a, &plain)?;
+            sqlx::query("UPDATE settings SET value = $1, updated_at = $2 WHERE name = $3")
+                .bind(format!("{}:{}", hex(&nonce2), hex(&ct2)))
+                .bind(now_ms())
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("writing re-encrypted instance secrets"))?;
+            n += 1;
         }
         let (nonce, ct) = new.encrypt(&aad("settings", CHECK_SETTING), CHECK_PLAINTEXT)?;
         sqlx::query("UPDATE settings SET value = $1, updated_at = $2 WHERE name = $3")

@@ -10,6 +10,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, SqlSafeStr, Transaction};
 
+use crate::audit::AuditMacKey;
 use crate::blobs::{Replica, Replicas};
 use crate::error::{Result, StoreError, db};
 
@@ -35,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "download_audit_seq",
         include_str!("../migrations/0005_download_audit_seq.sql"),
+    ),
+    (
+        6,
+        "audit_mac",
+        include_str!("../migrations/0006_audit_mac.sql"),
     ),
 ];
 
@@ -85,6 +91,8 @@ pub enum CrashPoint {
 pub(crate) struct WriteTx {
     tx: Transaction<'static, Any>,
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// The key that authenticates the audit entries appended in this transaction.
+    pub(crate) audit_mac: Option<Arc<AuditMacKey>>,
 }
 
 impl WriteTx {
@@ -117,6 +125,8 @@ pub struct Store {
     pub(crate) crash_at: Option<CrashPoint>,
     write_lock: Arc<tokio::sync::Mutex<()>>,
     url: String,
+    /// Set by [`Store::enable_audit_mac`]: every entry appended through this handle gets a MAC.
+    pub(crate) audit_mac: Option<Arc<AuditMacKey>>,
 }
 
 /// `url` with any password replaced, for messages.
@@ -283,6 +293,7 @@ impl Store {
             replicas: Replicas(replicas),
             crash_at: None,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            audit_mac: None,
             url: shown,
         })
     }
@@ -344,7 +355,11 @@ impl Store {
             Backend::Postgres => self.pool.begin().await,
         }
         .map_err(db("beginning a write transaction"))?;
-        Ok(WriteTx { tx, _guard: guard })
+        Ok(WriteTx {
+            tx,
+            _guard: guard,
+            audit_mac: self.audit_mac.clone(),
+        })
     }
 
     /// Begins a read transaction that sees one consistent snapshot.

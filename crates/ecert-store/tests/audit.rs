@@ -11,8 +11,12 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::{Backend, Env};
-use ecert_store::{AuditEvent, AuditFault, AuditProblem, Store, audit_entry_hash, hex};
+use ecert_store::{
+    AuditEvent, AuditFault, AuditMacKey, AuditProblem, MasterKey, Replica, Store, StoreError,
+    audit_entry_hash, hex,
+};
 use serde_json::json;
+use zeroize::Zeroizing;
 
 both_backends!(
     r_7_2_2b_audit_log_refuses_update_and_delete,
@@ -24,7 +28,276 @@ both_backends!(
     r_7_2_2b_reordered_entries_are_detected,
     r_7_2_2b_rewritten_chain_is_detected_against_an_anchor,
     r_7_2_2b_python_hashlib_sm3_recomputes_the_chain,
+    r_7_2_2b_keyed_entries_carry_a_mac_from_where_the_key_was_first_used,
+    r_7_2_2b_forged_appended_entry_is_detected_by_its_mac,
+    r_7_2_2b_rewritten_chain_is_detected_by_the_mac,
+    r_7_2_2b_truncation_is_detected_against_a_checkpoint,
+    r_7_2_3d_instance_secrets_are_encrypted_and_survive_key_rotation,
+    r_7_2_2b_checkpoint_files_are_on_every_replica_and_not_orphans,
 );
+
+fn key() -> AuditMacKey {
+    AuditMacKey::from_bytes([0x5a; 32])
+}
+
+/// The store with the audit key, after `n` keyless entries and `m` keyed ones.
+async fn keyed(env: &Env, n: usize, m: usize) -> Store {
+    fill(&env.store, n).await;
+    let mut s = env.store.clone();
+    let from = s.enable_audit_mac(key()).await.unwrap();
+    assert_eq!(from, n as i64 + 1);
+    fill(&s, m).await;
+    s
+}
+
+async fn keyed_fault(s: &Store) -> AuditFault {
+    let r = s.verify_audit_chain().await.unwrap();
+    r.fault.expect("tampering must be detected")
+}
+
+async fn r_7_2_2b_keyed_entries_carry_a_mac_from_where_the_key_was_first_used(env: Env) {
+    let s = keyed(&env, 3, 5).await;
+    let all = s.audit_entries(1, 100).await.unwrap();
+    assert!(all[..3].iter().all(|e| e.mac.is_none()));
+    for e in &all[3..] {
+        assert_eq!(e.mac.as_deref(), Some(&key().mac(&e.hash)[..]), "{}", e.seq);
+    }
+    let r = s.verify_audit_chain().await.unwrap();
+    assert!(r.is_ok(), "{:?}", r.fault);
+    assert_eq!((r.authenticated, r.keyed_from), (5, Some(4)));
+    // Enabling again (another process, a restart) keeps where keying began.
+    let mut again = env.store.clone();
+    assert_eq!(again.enable_audit_mac(key()).await.unwrap(), 4);
+    // A wrong key finds every keyed entry unauthenticated.
+    let mut wrong = env.store.clone();
+    wrong
+        .enable_audit_mac(AuditMacKey::from_bytes([1; 32]))
+        .await
+        .unwrap();
+    assert_eq!(
+        keyed_fault(&wrong).await,
+        AuditFault {
+            seq: 4,
+            problem: AuditProblem::BadMac
+        }
+    );
+    // A checkpoint that says keying began earlier than the setting wins.
+    let r = s.verify_audit_chain_with(None, Some(1)).await.unwrap();
+    assert_eq!(
+        r.fault,
+        Some(AuditFault {
+            seq: 1,
+            problem: AuditProblem::BadMac
+        })
+    );
+}
+
+/// Appends an entry the way an attacker with database access (but not the key) can: correct
+/// hash, head advanced, and the given MAC.
+async fn forge_append(s: &Store, mac: Option<Vec<u8>>) -> i64 {
+    let head = s.audit_head().await.unwrap();
+    let seq = head.seq + 1;
+    let h = audit_entry_hash(
+        &head.hash,
+        seq,
+        1,
+        "mallory",
+        "certificate.issue",
+        "FAKE-9",
+        "{}",
+    );
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash, mac) \
+         VALUES ($1, 1, 'mallory', 'certificate.issue', 'FAKE-9', '{}', $2, $3, $4)",
+    )
+    .bind(seq)
+    .bind(head.hash.to_vec())
+    .bind(h.to_vec())
+    .bind(mac)
+    .execute(s.pool())
+    .await
+    .unwrap();
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2")
+        .bind(seq)
+        .bind(h.to_vec())
+        .execute(s.pool())
+        .await
+        .unwrap();
+    seq
+}
+
+async fn r_7_2_2b_forged_appended_entry_is_detected_by_its_mac(env: Env) {
+    let s = keyed(&env, 0, 6).await;
+    drop_guard(&env).await;
+    let seq = forge_append(&s, None).await;
+    // Without the key the chain looks fine: that is the attack.
+    assert!(env.store.verify_audit_chain().await.unwrap().is_ok());
+    assert_eq!(
+        keyed_fault(&s).await,
+        AuditFault {
+            seq,
+            problem: AuditProblem::BadMac
+        }
+    );
+    exec(&s, &format!("DELETE FROM audit_log WHERE seq = {seq}")).await;
+    let prev = s.audit_entries(seq - 1, seq - 1).await.unwrap().remove(0);
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2")
+        .bind(prev.seq)
+        .bind(prev.hash)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert!(s.verify_audit_chain().await.unwrap().is_ok());
+    // A made-up MAC is no better than none.
+    let seq = forge_append(&s, Some(vec![9; 32])).await;
+    assert_eq!(keyed_fault(&s).await.problem, AuditProblem::BadMac);
+    assert_eq!(keyed_fault(&s).await.seq, seq);
+}
+
+async fn r_7_2_2b_rewritten_chain_is_detected_by_the_mac(env: Env) {
+    let s = keyed(&env, 0, 10).await;
+    drop_guard(&env).await;
+    // Entry 6 edited, every later hash and the head recomputed; the MACs copied as they were.
+    let entries = s.audit_entries(1, 10).await.unwrap();
+    let mut prev = entries[4].hash.clone();
+    for e in &entries[5..] {
+        let details = if e.seq == 6 {
+            "{\"forged\":true}".to_owned()
+        } else {
+            e.details.clone()
+        };
+        let h = audit_entry_hash(
+            &prev, e.seq, e.at_ms, &e.actor, &e.action, &e.subject, &details,
+        );
+        sqlx::query("UPDATE audit_log SET details = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
+            .bind(details)
+            .bind(prev.clone())
+            .bind(h.to_vec())
+            .bind(e.seq)
+            .execute(s.pool())
+            .await
+            .unwrap();
+        prev = h.to_vec();
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1")
+        .bind(prev)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert!(env.store.verify_audit_chain().await.unwrap().is_ok());
+    assert_eq!(
+        keyed_fault(&s).await,
+        AuditFault {
+            seq: 6,
+            problem: AuditProblem::BadMac
+        }
+    );
+}
+
+async fn r_7_2_2b_truncation_is_detected_against_a_checkpoint(env: Env) {
+    let s = keyed(&env, 0, 10).await;
+    let anchor = s.audit_head().await.unwrap();
+    drop_guard(&env).await;
+    // The last two entries removed and the head rolled back to entry 8: a consistent, fully
+    // authenticated chain, shorter than the anchor kept outside.
+    exec(&s, "DELETE FROM audit_log WHERE seq > 8").await;
+    let e8 = s.audit_entries(8, 8).await.unwrap().remove(0);
+    sqlx::query("UPDATE audit_head SET seq = 8, hash = $1")
+        .bind(e8.hash)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    assert!(s.verify_audit_chain().await.unwrap().is_ok());
+    let r = s
+        .verify_audit_chain_with(Some(&anchor), Some(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.fault,
+        Some(AuditFault {
+            seq: 9,
+            problem: AuditProblem::Truncated
+        })
+    );
+}
+
+async fn r_7_2_3d_instance_secrets_are_encrypted_and_survive_key_rotation(env: Env) {
+    let s = &env.store;
+    let master = MasterKey::from_bytes([3; 16]);
+    let made = s
+        .instance_secret(&master, "audit-mac-key", || {
+            Ok(Zeroizing::new(b"0123456789abcdef0123456789abcdef".to_vec()))
+        })
+        .await
+        .unwrap();
+    // Second call reads, never makes.
+    let again = s
+        .instance_secret(&master, "audit-mac-key", || {
+            panic!("must not be made twice")
+        })
+        .await
+        .unwrap();
+    assert_eq!(*made, *again);
+    let stored = s.setting("secret:audit-mac-key").await.unwrap().unwrap();
+    assert!(!stored.contains(&hex(b"0123456789abcdef")), "{stored}");
+    assert!(!stored.contains("0123456789abcdef"), "{stored}");
+    // A wrong master key is refused as such.
+    let wrong = s
+        .instance_secret(&MasterKey::from_bytes([4; 16]), "audit-mac-key", || {
+            panic!("must not be made")
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(wrong, StoreError::WrongMasterKey), "{wrong:?}");
+    let new = MasterKey::from_bytes([5; 16]);
+    s.rotate_master_key(&master, &new, "admin").await.unwrap();
+    let rotated = s
+        .instance_secret(&new, "audit-mac-key", || panic!("must not be made"))
+        .await
+        .unwrap();
+    assert_eq!(*rotated, *made);
+}
+
+async fn r_7_2_2b_checkpoint_files_are_on_every_replica_and_not_orphans(env: Env) {
+    let s = env
+        .open_with(vec![
+            Replica::local("r0", env.replica_dir(0)).unwrap(),
+            Replica::local("r1", env.replica_dir(1)).unwrap(),
+        ])
+        .await;
+    s.put_checkpoint("000000000007-1.json", bytes::Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    let mut listed = s.list_checkpoints().await.unwrap();
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![
+            ("r0".to_owned(), "000000000007-1.json".to_owned(), 2),
+            ("r1".to_owned(), "000000000007-1.json".to_owned(), 2),
+        ]
+    );
+    assert_eq!(
+        &s.read_checkpoint("r1", "000000000007-1.json")
+            .await
+            .unwrap()[..],
+        b"{}"
+    );
+    assert!(
+        env.replica_dir(1)
+            .join("audit-checkpoints/000000000007-1.json")
+            .is_file()
+    );
+    assert!(s.orphan_blobs().await.unwrap().is_empty());
+    for bad in ["../x", "a/b", ".hidden", ""] {
+        let e = s
+            .put_checkpoint(bad, bytes::Bytes::from_static(b"{}"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Invalid { .. }), "{bad}: {e:?}");
+    }
+    s.close().await;
+}
 
 async fn fill(s: &Store, n: usize) {
     for i in 0..n {

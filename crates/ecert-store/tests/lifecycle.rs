@@ -23,7 +23,38 @@ both_backends!(
     listing_by_customer_date_status_and_number_prefix_with_pagination,
     disposed_certificates_accept_no_change,
     invalid_input_is_refused_with_the_field_named,
+    staging_files_of_killed_writes_are_found_and_removed,
 );
+
+/// A write killed between writing a replica's staging file and renaming it leaves
+/// `<key>#<n>`: a complete sealed certificate that no record references and that
+/// `object_store` never lists. The orphan scan finds it; removal deletes it and nothing else.
+async fn staging_files_of_killed_writes_are_found_and_removed(env: Env) {
+    let s = &env.store;
+    let rec = s
+        .issue_certificate(&cert(1), file(1, 1000), "alice", &json!({}))
+        .await
+        .unwrap();
+    let dir = env.replica_dir(1).join("1/2026");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("CAL-X-abc.ofd#7"), b"sealed bytes").unwrap();
+    // Not a staging name: `#` followed by something other than digits.
+    std::fs::write(dir.join("note#a"), b"x").unwrap();
+    let orphans = s.orphan_blobs().await.unwrap();
+    let staging: Vec<_> = orphans.iter().filter(|o| o.staging).collect();
+    assert_eq!(staging.len(), 1, "{orphans:?}");
+    assert_eq!(staging[0].replica, "r1");
+    assert_eq!(staging[0].key, "1/2026/CAL-X-abc.ofd#7");
+    let removed = s.remove_orphan_blobs(i64::MAX, "ops").await.unwrap();
+    assert!(removed.iter().any(|o| o.staging && o.key.ends_with("#7")));
+    assert!(!dir.join("CAL-X-abc.ofd#7").exists());
+    assert!(s.orphan_blobs().await.unwrap().iter().all(|o| !o.staging));
+    // The certificate's own file is untouched.
+    assert_eq!(
+        s.certificate_file(&rec.id).await.unwrap().bytes,
+        file(1, 1000)
+    );
+}
 
 async fn issue_stores_record_and_file_and_finds_it_by_token_number_and_customer(env: Env) {
     let s = &env.store;
