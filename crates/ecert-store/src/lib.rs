@@ -68,7 +68,7 @@ pub use certificates::{
     Access, CertificateQuery, CertificateRecord, CertificateStatus, DownloadEntry, NewCertificate,
     NewSupplement, OrphanBlob, ScrubReport, StatusView, SupplementRecord,
 };
-pub use crypto::{MasterKey, hex, sm3, token_hash};
+pub use crypto::{MasterKey, hex, parse_hex, sm3, token_hash};
 pub use disposal::{DisposalRecord, DisposalState, MIN_RETENTION_YEARS};
 pub use error::{CleanupNote, Result, StoreError};
 pub use library::{Institute, NewSeal, SealRecord, TemplateRecord};

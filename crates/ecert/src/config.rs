@@ -116,6 +116,82 @@ pub struct Config {
     /// `ecert serve` (issue 6); absent in older files.
     #[serde(default)]
     pub server: ServerConfig,
+    /// The audit chain's signed checkpoints (R-7.2.2b).
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// Time traceable to NTSC (R-7.2.2a).
+    #[serde(default)]
+    pub time: TimeConfig,
+}
+
+/// `[time]`: the NTP servers sealing times are checked against (R-7.2.2a; docs/setup.md). Sealing
+/// is refused while the newest good measurement is older than `max_age_secs` or its offset
+/// exceeds `max_offset_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeConfig {
+    /// NTP servers (`host` or `host:port`), asked together; the answer with the shortest round
+    /// trip counts. Absent: NTSC's public servers ([`NTSC_SERVERS`]), or the local clock on a
+    /// demo instance. Empty: the local clock unchecked, which only a demo instance may use.
+    pub servers: Option<Vec<String>>,
+    /// Largest |offset| between the local clock and the servers for sealing (default 1000 ms:
+    /// seals record whole seconds).
+    pub max_offset_ms: u64,
+    /// Oldest measurement sealing may rely on (default 3600 s).
+    pub max_age_secs: u64,
+    /// How often `ecert serve` measures (default 300 s).
+    pub poll_secs: u64,
+    /// How long to wait for a server's answer (default 2000 ms).
+    pub timeout_ms: u64,
+}
+
+/// NTSC's public NTP service (R-7.2.2a: time traceable to the National Time Service Center).
+pub const NTSC_SERVERS: &[&str] = &["ntp.ntsc.ac.cn"];
+
+impl TimeConfig {
+    /// The servers to ask: as configured, else NTSC's, else (demo) none: a demo instance seals
+    /// with the local clock and says so.
+    pub fn servers(&self, demo: bool) -> Vec<String> {
+        match &self.servers {
+            Some(list) => list.clone(),
+            None if demo => Vec::new(),
+            None => NTSC_SERVERS.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+impl Default for TimeConfig {
+    fn default() -> Self {
+        TimeConfig {
+            servers: None,
+            max_offset_ms: 1000,
+            max_age_secs: 3600,
+            poll_secs: 300,
+            timeout_ms: 2000,
+        }
+    }
+}
+
+/// `[audit]`: how often the audit chain's head is signed and written beside every replica
+/// (docs/architecture.md, "Audit checkpoints"). An entry appended after the newest checkpoint
+/// can be removed from the end unnoticed until the next one: these bound that window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// A checkpoint once this many entries were appended since the last (default 100).
+    pub checkpoint_every_entries: u64,
+    /// A checkpoint once this many seconds passed since the last, when anything was appended
+    /// (default 600).
+    pub checkpoint_every_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            checkpoint_every_entries: 100,
+            checkpoint_every_secs: 600,
+        }
+    }
 }
 
 /// `[server]`: the verification pages and the business-system API (`ecert serve`, docs/serve.md).
@@ -385,6 +461,8 @@ impl Config {
             },
             naming: NamingConfig::default(),
             server: ServerConfig::default(),
+            audit: AuditConfig::default(),
+            time: TimeConfig::default(),
         }
     }
 

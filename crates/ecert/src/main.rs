@@ -54,6 +54,14 @@ enum Command {
     /// 审计日志 (audit log).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// 时间来源：NTP 测量与签章许可 (time source: NTP offset and whether sealing is allowed, R-7.2.2a).
+    #[command(subcommand)]
+    Time(TimeCommand),
+    /// 校验所有副本的 SM3，可修复 (check every stored copy against its SM3; --repair, R-6.5g).
+    Scrub(cli::maintenance::ScrubArgs),
+    /// 孤立文件：无记录引用的文件与中断写入的暂存文件 (orphan files, incl. staging files of
+    /// killed writes; --remove).
+    Orphans(cli::maintenance::OrphansArgs),
     /// 验证网站与业务系统接口 (verification pages and the business-system API; docs/serve.md).
     Serve(cli::serve::ServeArgs),
     /// 业务系统接口客户端 (API clients of the business system).
@@ -85,8 +93,17 @@ enum SealCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Verify the SM3 hash chain (detects edited, removed or reordered entries).
+    /// 核查审计日志：SM3 链、审计密钥、签名检查点 (verify the SM3 chain, the audit key's MACs and
+    /// the newest signed checkpoint: edited, removed, forged, rewritten or truncated entries).
     Verify,
+    /// 立即写入签名检查点 (sign the chain head now and write it beside every replica).
+    Checkpoint,
+}
+
+#[derive(Debug, Subcommand)]
+enum TimeCommand {
+    /// 现在测量时间偏差 (measure the offset now; fails when sealing would be refused).
+    Status(cli::time::TimeStatusArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,7 +144,11 @@ fn main() -> ExitCode {
         Command::Seal(SealCommand::Create(args)) => cli::seal::create(&cli.dir, args),
         Command::Seal(SealCommand::Retire(args)) => cli::seal::retire(&cli.dir, args),
         Command::Dispose(cmd) => cli::dispose::run(&cli.dir, cmd),
-        Command::Audit(AuditCommand::Verify) => cli::instance::audit_verify(&cli.dir),
+        Command::Audit(AuditCommand::Verify) => cli::audit::verify(&cli.dir),
+        Command::Audit(AuditCommand::Checkpoint) => cli::audit::checkpoint(&cli.dir),
+        Command::Time(TimeCommand::Status(args)) => cli::time::status(&cli.dir, args),
+        Command::Scrub(args) => cli::maintenance::scrub(&cli.dir, args),
+        Command::Orphans(args) => cli::maintenance::orphans(&cli.dir, args),
         Command::Serve(args) => cli::serve::serve(&cli.dir, args),
         Command::ApiClient(ApiClientCommand::List) => cli::serve::api_client_list(&cli.dir),
         Command::ApiClient(ApiClientCommand::Disable(args)) => {
@@ -139,6 +160,29 @@ fn main() -> ExitCode {
         Command::ApiClient(ApiClientCommand::Add(args)) => {
             cli::serve::api_client_add(&cli.dir, args)
         }
+    };
+    // R-7.2.2b: what a command appended to the audit log is covered by a signed checkpoint
+    // before the command returns.
+    let changed = matches!(
+        &cli.command,
+        Command::Init(_)
+            | Command::Issue(_)
+            | Command::Revise(_)
+            | Command::Supplement(_)
+            | Command::Seal(SealCommand::Create(_) | SealCommand::Retire(_))
+            | Command::Dispose(_)
+            | Command::ApiClient(_)
+            | Command::Scrub(_)
+            | Command::Orphans(_)
+    );
+    let result = match (result, changed) {
+        (Ok(()), true) => cli::audit::after_change(&cli.dir),
+        (Err(e), true) => {
+            // (a command that failed part-way may have written entries too)
+            let _ = cli::audit::after_change(&cli.dir);
+            Err(e)
+        }
+        (result, false) => result,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

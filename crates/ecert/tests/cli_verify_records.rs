@@ -71,6 +71,28 @@ fn verify_records_gives_the_verdict_and_its_exit_code() {
     assert_eq!(json["record"]["number"], "VR-0001");
     assert_eq!(json["report"]["indication"], "PASSED");
 
+    // Re-packaged: the same parts in another ZIP container (another order) has another SM3, but
+    // what the seal covers is ours: genuine, saying why the SM3 differs.
+    let mut pkg =
+        ofd::package::Package::from_zip(&std::fs::read(&file).unwrap(), &ofd::Limits::default())
+            .unwrap();
+    let first = pkg.paths().next().unwrap().to_owned();
+    let data = pkg.remove(&first).unwrap();
+    pkg.insert(&first, data).unwrap();
+    let repacked = tmp.path().join("repacked.ofd");
+    let repacked_bytes = pkg.to_zip().unwrap();
+    assert_ne!(repacked_bytes, std::fs::read(&file).unwrap());
+    std::fs::write(&repacked, repacked_bytes).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        &inst,
+        &["verify", repacked.to_str().unwrap(), "--records", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(json["verdict"], "genuine_current", "{json}");
+    assert_eq!(json["repackaged"], true);
+    assert_eq!(json["messages"][0], ecert::service::MSG_REPACKAGED);
+    assert!(json["mismatches"].as_array().unwrap().is_empty(), "{json}");
+
     // Revised: the original is genuine but void, exit 4, with the statement of.
     ok(
         &inst,
@@ -109,6 +131,24 @@ fn verify_records_gives_the_verdict_and_its_exit_code() {
     let a = run(&inst, &["verify", altered.to_str().unwrap(), "--records"]);
     assert_eq!(a.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&a.stdout).contains("altered"));
+    // … naming the part that differs.
+    let json: serde_json::Value = serde_json::from_slice(
+        &run(
+            &inst,
+            &["verify", altered.to_str().unwrap(), "--records", "--json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["repackaged"], false);
+    assert!(
+        json["mismatches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m.as_str().unwrap().contains(&page)),
+        "{json}"
+    );
 
     // Another instance's certificate: not issued by us, exit 2.
     let other = tmp.path().join("other");

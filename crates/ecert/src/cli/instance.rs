@@ -404,24 +404,3 @@ pub fn seal_list(dir: &Path) -> anyhow::Result<()> {
         Ok(())
     })
 }
-
-/// Runs `ecert audit verify`; fails when the chain is broken.
-pub fn audit_verify(dir: &Path) -> anyhow::Result<()> {
-    runtime()?.block_on(async {
-        let instance = Instance::open(dir).await?;
-        let report = instance.verify_audit().await?;
-        match &report.fault {
-            None => {
-                println!(
-                    "审计日志完整 (audit chain intact): {} 条记录 (entries)",
-                    report.entries
-                );
-                Ok(())
-            }
-            Some(fault) => bail!(
-                "审计日志被篡改 (audit chain broken) at seq {}: {fault}",
-                fault.seq
-            ),
-        }
-    })
-}

@@ -316,6 +316,39 @@ pub enum Error {
         /// What was asked.
         what: &'static str,
     },
+    /// No NTP answer usable for sealing (R-7.2.2a).
+    #[error("无法确认时间：没有可用的 NTP 服务器应答，拒绝签章 (time cannot be confirmed: no usable NTP answer, sealing refused): {}", problems.join("; "))]
+    TimeUnavailable {
+        /// Each server's problem.
+        problems: Vec<String>,
+    },
+    /// The local clock is too far from the NTP servers' time (R-7.2.2a).
+    #[error(
+        "本机时钟与 {server} 相差 {offset_ms} ms，超过允许的 {bound_ms} ms，拒绝签章 (the local clock is {offset_ms} ms off {server}'s time, more than the {bound_ms} ms allowed: sealing refused)"
+    )]
+    TimeNotTrusted {
+        /// The server measured against.
+        server: String,
+        /// Server time minus local time, ms.
+        offset_ms: i64,
+        /// `[time] max_offset_ms`.
+        bound_ms: u64,
+    },
+    /// The newest time measurement is too old (R-7.2.2a).
+    #[error(
+        "最近一次时间测量已是 {age_secs} s 前，超过允许的 {bound_secs} s (the newest time measurement is {age_secs} s old, more than the {bound_secs} s allowed)"
+    )]
+    TimeStale {
+        /// Its age.
+        age_secs: u64,
+        /// `[time] max_age_secs`.
+        bound_secs: u64,
+    },
+    /// A production instance configured without NTP servers (R-7.2.2a).
+    #[error(
+        "未配置 NTP 服务器：正式实例的签章时间必须可溯源至国家授时中心，请在 ecert.toml 的 [time] servers 中配置 (no NTP servers configured: a production instance's sealing time must be traceable to NTSC; set [time] servers in ecert.toml)"
+    )]
+    TimeNotConfigured,
     /// `init` into a folder that holds an instance already.
     #[error("{} 中已有实例 (an instance already exists there)", dir.display())]
     InstanceExists {
@@ -422,7 +455,12 @@ impl Error {
             | Error::SealTooLarge { .. }
             | Error::DemoOnly { .. }
             | Error::NoTrustRoots
-            | Error::SealUntrusted { .. } => StatusCode::CONFLICT,
+            | Error::SealUntrusted { .. }
+            | Error::TimeNotConfigured => StatusCode::CONFLICT,
+            // The time source, not the request: retry later (R-7.2.2a).
+            Error::TimeUnavailable { .. }
+            | Error::TimeNotTrusted { .. }
+            | Error::TimeStale { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::FileDestroyed { .. } => StatusCode::GONE,
             Error::TemplateUnknown { .. }
@@ -468,6 +506,10 @@ impl Error {
             Error::NoTrustRoots | Error::SealUntrusted { .. } => "no_trust_root",
             Error::SealTooLarge { .. } => "seal_too_large",
             Error::DemoOnly { .. } => "demo_only",
+            Error::TimeUnavailable { .. }
+            | Error::TimeNotTrusted { .. }
+            | Error::TimeStale { .. }
+            | Error::TimeNotConfigured => "time_not_trusted",
             Error::TemplateUnknown { .. } | Error::TemplateNotForCertificates { .. } => {
                 "template_unknown"
             }
@@ -512,10 +554,10 @@ impl Error {
         }
     }
 
-    /// True for what is our bug or the environment's failure (5xx): a client is told nothing
+    /// True for what is our bug or the environment's failure (500): a client is told nothing
     /// of it.
     pub fn is_internal(&self) -> bool {
-        self.status().is_server_error()
+        self.status() == StatusCode::INTERNAL_SERVER_ERROR
     }
 
     /// The message with every cause after it (`message: cause: cause's cause`; a cause already

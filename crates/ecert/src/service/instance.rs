@@ -62,8 +62,9 @@ impl Instance {
                 ))?;
             }
         }
-        let store = Store::open(&config.database_url(dir), replicas).await?;
+        let mut store = Store::open(&config.database_url(dir), replicas).await?;
         store.check_master_key(&master_key).await?;
+        super::audit::enable_audit_key(&mut store, &master_key).await?;
         Ok(Instance {
             dir: dir.to_owned(),
             config,
@@ -72,6 +73,7 @@ impl Instance {
             fonts: std::sync::Arc::new(ecert_layout::Fonts::builtin()),
             verify_options: Mutex::default(),
             sealers: Mutex::default(),
+            clock: super::time::Clock::default(),
         })
     }
 

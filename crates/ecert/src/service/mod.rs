@@ -15,19 +15,25 @@
 //! | `supplement` | supplementary files (R-6.4.2) |
 //! | `seal` | the seal library, sealing and the self-check (a `Sealed` file carries the verifier's proof) |
 //! | [`handed_over`] | sealing an OFD the business system made (R-5.2.1) |
+//! | `time` | time traceable to NTSC: NTP measurements, the refusal to seal on an untraced clock (R-7.2.2a) |
 //! | `verdict` | [`Instance::verify_file`]: judging a file against our records (R-6.3b) |
+//! | `audit` | the audit key (a MAC on every entry), signed checkpoints beside every replica, [`Instance::check_audit`] (R-7.2.2b) |
 //! | `records` | reading records (status, scans, lookups, files, lists), the seal library, API clients, disposal, the audit chain |
+//! | `maintenance` | scrub and the orphan scan (R-6.5g) |
 //! | `messages` | the statements of and R-6.5h |
 //! | `error` | [`Error`]: every refusal and failure, with its HTTP status and code |
 
+mod audit;
 mod error;
 pub mod handed_over;
 mod instance;
 mod issue;
+mod maintenance;
 mod messages;
 mod records;
 mod seal;
 mod supplement;
+mod time;
 mod verdict;
 
 use std::path::PathBuf;
@@ -38,6 +44,7 @@ use ecert_store::{CertificateRecord, MasterKey, Store};
 use crate::config::Config;
 use crate::domain::{CheckCode, Identifier};
 
+pub use audit::{AuditCheck, AuditVerdict, CHECKPOINT_FORMAT, Checkpoint};
 pub(crate) use error::internal;
 pub use error::{CertTime, Error, Record, Result, error_chain};
 pub(crate) use issue::code_path;
@@ -49,7 +56,8 @@ pub use records::{Scanned, StoredFile};
 
 pub use seal::{SealRequest, check_cert_current, seal_kind_code, seal_kind_for};
 pub use supplement::Supplemented;
-pub use verdict::{Claimed, Mismatch, Outcome, Verdict};
+pub use time::{Measurement, TimeProblem, TimeProof, TimeStatus};
+pub use verdict::{Claimed, MSG_REPACKAGED, Mismatch, Outcome, Verdict};
 
 /// The default seal-picture font (bold sans of the shipped fonts).
 pub const SEAL_FONT: &[u8] = include_bytes!("../../../../assets/fonts/ECertSansSC-Bold.ttf");
@@ -86,6 +94,8 @@ pub struct Instance {
     >,
     /// Seals checked once with their decrypted signers, by seal id and last change.
     sealers: Mutex<std::collections::HashMap<String, std::sync::Arc<seal::Sealer>>>,
+    /// The NTP measurements (R-7.2.2a).
+    clock: time::Clock,
 }
 
 impl std::fmt::Debug for Instance {

@@ -76,6 +76,8 @@ pub(crate) struct ActiveSeal {
     /// The seal's name in the library (for the audit entry and errors).
     pub(crate) name: String,
     sealer: Arc<Sealer>,
+    /// The time the sealing relies on, checked when the seal was fetched (R-7.2.2a).
+    time: super::time::TimeProof,
 }
 
 impl ActiveSeal {
@@ -161,6 +163,7 @@ pub(crate) fn seal_checked(
         events: events.take(),
         pages: page_count,
         verified,
+        time: seal.time.clone(),
     })
 }
 
@@ -175,9 +178,12 @@ impl Instance {
             .max_by_key(|s| s.created_at_ms)
             .ok_or(Error::NoActiveSeal { kind: seal_kind })?;
         let sealer = self.sealer(&seal).await?;
+        // R-7.2.2a: no sealing on a time that cannot be traced.
+        let time = self.trusted_time().await?;
         Ok(ActiveSeal {
             name: seal.name,
             sealer,
+            time,
         })
     }
 
@@ -426,6 +432,8 @@ pub(crate) struct Sealed {
     pages: usize,
     /// Our verifier passed the file.
     verified: ses::verify::Verified,
+    /// The time source the sealing relied on (R-7.2.2a).
+    time: super::time::TimeProof,
 }
 
 impl Sealed {
@@ -447,6 +455,7 @@ impl Sealed {
             "seal": self.seal_name,
             "sealing": self.events,
             "pages": self.pages,
+            "time": self.time,
         })
     }
 }

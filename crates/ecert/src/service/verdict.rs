@@ -15,6 +15,11 @@
 //! | (unreadable) | not a readable OFD file ([`Error::NotOfd`]) | 3 |
 //! | `genuine_void` | identical to a certificate we issued that was revised: void (R-6.4.1) | 4 |
 //! | `disposed` | ours, past retention: no verification offered (R-6.5h) | 5 |
+//!
+//! A file whose parts are all byte-identical to one of ours but whose ZIP container differs
+//! (re-packaged) gets the verdict of our file, with [`Verdict::repackaged`] set and
+//! [`MSG_REPACKAGED`] saying why its SM3 differs; one whose parts differ names them
+//! ([`Mismatch::Parts`]).
 
 use bytes::Bytes;
 use ecert_store::{CertificateRecord, CertificateStatus, SupplementRecord};
@@ -167,7 +172,15 @@ pub enum Mismatch {
         /// Why.
         reason: String,
     },
+    /// These parts of the package differ from our file's (or are only in one of them).
+    Parts {
+        /// Part names.
+        parts: Vec<String>,
+    },
 }
+
+/// The statement added when a file is [`Verdict::repackaged`].
+pub const MSG_REPACKAGED: &str = "文件经过重新打包：其中每个部件都与本机构签发的文件逐字节一致，仅 ZIP 容器不同，因此文件的 SM3 与记录不同 (re-packaged: every part is byte-identical to the file we issued; only the ZIP container differs, which is why the file's SM3 differs from our record)";
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -194,6 +207,11 @@ impl std::fmt::Display for Mismatch {
             Mismatch::TagUnreadable { reason } => {
                 write!(f, "自定义标引无效 (invalid custom tag): {reason}")
             }
+            Mismatch::Parts { parts } => write!(
+                f,
+                "与本机构文件不同的部件 (parts that differ from our file): {}",
+                parts.join(", ")
+            ),
         }
     }
 }
@@ -203,6 +221,10 @@ impl std::fmt::Display for Mismatch {
 pub struct Verdict {
     /// The verdict.
     pub outcome: Outcome,
+    /// The file is not byte-identical to ours, but every part in it is (same names, same
+    /// bytes): only the ZIP container differs (compression, order, times), so the sealed
+    /// content is ours and the verdict is that of our file.
+    pub repackaged: bool,
     /// The file's SM3.
     pub file_sm3: [u8; 32],
     /// The file's size in bytes.
@@ -241,6 +263,7 @@ impl Verdict {
         let mut v = serde_json::json!({
             "verdict": self.outcome,
             "verdict_text": self.outcome.text(english),
+            "repackaged": self.repackaged,
             "file_sm3": ecert_store::hex(&self.file_sm3),
             "file_size": self.file_size,
             "claimed": self.claimed,
@@ -288,6 +311,27 @@ fn claimed_ids(bytes: &[u8]) -> Result<Claimed> {
     Ok(c)
 }
 
+/// The parts whose bytes differ between two OFD packages, with those only in one of them
+/// (sorted); `None` when either is not a readable package.
+fn differing_parts(a: &[u8], b: &[u8]) -> Option<Vec<String>> {
+    let limits = ofd::Limits::default();
+    let a = ofd::Package::from_zip(a, &limits).ok()?;
+    let b = ofd::Package::from_zip(b, &limits).ok()?;
+    let mut out: Vec<String> = a
+        .entries()
+        .filter(|(name, bytes)| b.get(name) != Some(*bytes))
+        .map(|(name, _)| name.to_owned())
+        .chain(
+            b.paths()
+                .filter(|name| !a.contains(name))
+                .map(str::to_owned),
+        )
+        .collect();
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
 impl Instance {
     /// Judges `file` against this instance's records (see the module documentation). The file
     /// is never stored. [`Error::NotOfd`] when it is not a readable OFD file (ZIP bombs and
@@ -327,6 +371,7 @@ impl Instance {
         };
         let mut verdict = Verdict {
             outcome: Outcome::NotIssuedByUs,
+            repackaged: false,
             file_sm3: digest,
             file_size: file.len(),
             claimed,
@@ -337,15 +382,7 @@ impl Instance {
             report,
         };
         if let Some(c) = same_certificate {
-            let view = self.store.status_view(c.clone()).await?;
-            verdict.messages = status_messages(&view);
-            verdict.outcome = match c.status {
-                CertificateStatus::Valid => Outcome::GenuineCurrent,
-                CertificateStatus::Supplemented => Outcome::GenuineSupplemented,
-                CertificateStatus::Revised => Outcome::GenuineVoid,
-                CertificateStatus::Disposed => Outcome::Disposed,
-            };
-            verdict.record = Some(c);
+            self.judge_ours(&mut verdict, c).await?;
         } else if let Some(s) = same_supplement {
             let parent = self.store.certificate(&s.certificate_id).await?;
             let disposed = parent
@@ -366,13 +403,28 @@ impl Instance {
             verdict.record = parent;
             verdict.supplement = Some(s);
         } else {
-            self.judge_claim(&mut verdict).await?;
+            self.judge_claim(&mut verdict, &file).await?;
         }
         Ok(verdict)
     }
 
+    /// The file's content is our certificate `c` (byte-identical, or re-packaged): the verdict
+    /// is `c`'s status, with the statements requires.
+    async fn judge_ours(&self, v: &mut Verdict, c: CertificateRecord) -> Result<()> {
+        let view = self.store.status_view(c.clone()).await?;
+        v.messages = status_messages(&view);
+        v.outcome = match c.status {
+            CertificateStatus::Valid => Outcome::GenuineCurrent,
+            CertificateStatus::Supplemented => Outcome::GenuineSupplemented,
+            CertificateStatus::Revised => Outcome::GenuineVoid,
+            CertificateStatus::Disposed => Outcome::Disposed,
+        };
+        v.record = Some(c);
+        Ok(())
+    }
+
     /// A file not byte-identical to anything we issued: does it claim to be ours?
-    async fn judge_claim(&self, v: &mut Verdict) -> Result<()> {
+    async fn judge_claim(&self, v: &mut Verdict, file: &Bytes) -> Result<()> {
         if let Some(reason) = &v.claimed.tag_error {
             v.mismatches.push(Mismatch::TagUnreadable {
                 reason: reason.clone(),
@@ -398,11 +450,28 @@ impl Instance {
             return Ok(());
         };
         let disposed = c.status == CertificateStatus::Disposed;
+        // The same parts in another ZIP container: the content the seal covers is ours.
+        let mut differing = None;
+        if !disposed && v.claimed.tag_error.is_none() {
+            let ours = self.store.certificate_file(&c.id).await?.bytes;
+            let theirs = file.clone();
+            let parts = super::cpu(move || Ok(differing_parts(&theirs, &ours))).await?;
+            if parts.as_ref().is_some_and(Vec::is_empty) {
+                v.repackaged = true;
+                self.judge_ours(v, c).await?;
+                v.messages.insert(0, MSG_REPACKAGED.to_owned());
+                return Ok(());
+            }
+            differing = parts;
+        }
         v.outcome = if disposed {
             Outcome::Disposed
         } else {
             Outcome::Altered
         };
+        if let Some(parts) = differing {
+            v.mismatches.push(Mismatch::Parts { parts });
+        }
         v.mismatches.push(Mismatch::FileDigest {
             file: ecert_store::hex(&v.file_sm3),
             record: ecert_store::hex(&c.file_sm3),

@@ -211,6 +211,50 @@ impl App {
             }
         })
     }
+
+    /// Measures the time against the NTP servers now and every `[time] poll_secs` (R-7.2.2a),
+    /// for as long as the runtime lives; nothing on an instance without servers.
+    pub fn spawn_time_polling(&self) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let instance = &app.inner.instance;
+            let cfg = &instance.config;
+            if cfg.time.servers(cfg.instance.demo).is_empty() {
+                return;
+            }
+            let every = std::time::Duration::from_secs(cfg.time.poll_secs.max(1));
+            let mut every = tokio::time::interval(every);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                match instance.measure_time().await {
+                    Ok(m) => tracing::debug!(offset_ms = m.offset_ms, server = %m.server, "time"),
+                    Err(e) => tracing::warn!(error = %e, "时间测量失败 (time measurement failed)"),
+                }
+            }
+        })
+    }
+
+    /// Signs the audit chain's head into a checkpoint beside every replica whenever `[audit]`
+    /// says one is due (R-7.2.2b; looked at every five seconds), for as long as the runtime
+    /// lives.
+    pub fn spawn_audit_checkpoints(&self) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                match app.inner.instance.checkpoint_if_due(false).await {
+                    Ok(Some(cp)) => tracing::debug!(seq = cp.seq, "audit checkpoint"),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e.chain(), "审计检查点 (audit checkpoint) failed");
+                    }
+                }
+            }
+        })
+    }
 }
 
 /// True for addresses only this machine can reach.
@@ -328,6 +372,8 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> Result<(), ServeError> {
     }
     let app = App::new(instance)?;
     let _housekeeping = app.spawn_housekeeping();
+    let _checkpoints = app.spawn_audit_checkpoints();
+    let _time = app.spawn_time_polling();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Listen { addr, source })?;
@@ -341,10 +387,14 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> Result<(), ServeError> {
         let _ = std::io::stdout().flush();
     }
     match tls {
-        Some((c, k)) => serve_tls(app, listener, &c, &k, shutdown_signal()).await?,
-        None => serve(app, listener, shutdown_signal())
+        Some((c, k)) => serve_tls(app.clone(), listener, &c, &k, shutdown_signal()).await?,
+        None => serve(app.clone(), listener, shutdown_signal())
             .await
             .map_err(ServeError::Io)?,
+    }
+    // What was appended since the last checkpoint is covered before the process ends.
+    if let Err(e) = app.instance().checkpoint_if_due(true).await {
+        tracing::error!(error = %e.chain(), "审计检查点 (audit checkpoint) failed");
     }
     Ok(())
 }

@@ -1,0 +1,44 @@
+//! Keeping the stored files whole (R-6.5g): scrub (check every copy on every replica against
+//! its SM3, repair from an intact one) and the orphan scan (files no record references, such as
+//! the staging files of a write killed half-way).
+
+use ecert_store::{OrphanBlob, ScrubReport};
+use serde_json::json;
+
+use super::{Instance, Result};
+
+impl Instance {
+    /// Checks every stored file on every replica against its recorded SM3; with `repair`,
+    /// rewrites missing or damaged copies from an intact one (R-6.5g). The run is audited with
+    /// what it found.
+    pub async fn scrub(&self, repair: bool, actor: &str) -> Result<ScrubReport> {
+        let report = self.store.scrub(repair).await?;
+        let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        self.audit(
+            actor,
+            "storage.scrub",
+            "replicas",
+            &json!({
+                "repair": repair,
+                "checked": report.checked,
+                "problems": problems,
+                "repaired": report.repaired,
+                "lost": report.lost,
+            }),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// Files on the replicas that no record references (left by failed or killed writes, or by
+    /// a write in progress right now), staging files included.
+    pub async fn orphans(&self) -> Result<Vec<OrphanBlob>> {
+        Ok(self.store.orphan_blobs().await?)
+    }
+
+    /// Removes the orphans last modified before `older_than_ms` (unix ms; pick a time before
+    /// any write still running). Audited; returns what was removed.
+    pub async fn remove_orphans(&self, older_than_ms: i64, actor: &str) -> Result<Vec<OrphanBlob>> {
+        Ok(self.store.remove_orphan_blobs(older_than_ms, actor).await?)
+    }
+}
