@@ -232,6 +232,33 @@ impl Replicas {
         })
     }
 
+    /// Writes `data` under `key` on every replica that does not hold the key yet.
+    pub(crate) async fn put_missing(&self, key: &str, data: Bytes) -> Result<()> {
+        let path = ObjectPath::from(key);
+        for r in &self.0 {
+            let opts = PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            };
+            match r
+                .store
+                .put_opts(&path, PutPayload::from(data.clone()), opts)
+                .await
+            {
+                Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
+                Err(source) => {
+                    return Err(StoreError::BlobWrite {
+                        replica: r.name.clone(),
+                        key: key.to_owned(),
+                        source: Box::new(source),
+                        cleanup: CleanupNote::default(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Removes `key` from every replica (used to undo a write whose record did not commit).
     pub(crate) async fn delete_all(&self, key: &str) -> CleanupNote {
         let all: Vec<&Replica> = self.0.iter().collect();

@@ -1347,6 +1347,23 @@ impl Store {
         Ok(rows.into_iter().map(DownloadEntry::from).collect())
     }
 
+    /// Every stored certificate and supplement file the records reference (blob key, SM3),
+    /// disposed ones left out: what a backup copies.
+    pub async fn stored_files(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        self.referenced_blobs().await
+    }
+
+    /// The file stored under `key`, checked against `sm3` on each replica in turn.
+    pub async fn read_stored(&self, key: &str, sm3: &[u8]) -> Result<VerifiedFile> {
+        self.replicas.get_verified(key, sm3).await
+    }
+
+    /// Writes `bytes` under `key` on every replica where it is missing (a restore, or a replica
+    /// added later); a copy already there is left as it is (scrub judges it).
+    pub async fn put_stored(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.replicas.put_missing(key, bytes).await
+    }
+
     /// Every (blob key, SM3) the database references.
     async fn referenced_blobs(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let op = "listing blob keys";

@@ -54,6 +54,10 @@ enum Command {
     /// 审计日志 (audit log).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// 离线备份；verify 核查备份 (offline backup into DIR; `backup verify DIR` checks one, R-6.5b).
+    Backup(cli::backup::BackupArgs),
+    /// 从备份恢复为新实例 (restore a backup into a new instance folder).
+    Restore(cli::backup::RestoreArgs),
     /// 时间来源：NTP 测量与签章许可 (time source: NTP offset and whether sealing is allowed, R-7.2.2a).
     #[command(subcommand)]
     Time(TimeCommand),
@@ -146,6 +150,8 @@ fn main() -> ExitCode {
         Command::Dispose(cmd) => cli::dispose::run(&cli.dir, cmd),
         Command::Audit(AuditCommand::Verify) => cli::audit::verify(&cli.dir),
         Command::Audit(AuditCommand::Checkpoint) => cli::audit::checkpoint(&cli.dir),
+        Command::Backup(args) => cli::backup::backup(&cli.dir, args),
+        Command::Restore(args) => cli::backup::restore(args),
         Command::Time(TimeCommand::Status(args)) => cli::time::status(&cli.dir, args),
         Command::Scrub(args) => cli::maintenance::scrub(&cli.dir, args),
         Command::Orphans(args) => cli::maintenance::orphans(&cli.dir, args),

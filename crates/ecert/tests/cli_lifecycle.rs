@@ -417,6 +417,7 @@ fn r_6_4_2_supplement_refusals() {
     i.ok(&["audit", "verify"]);
 }
 
+/// The certificate files on a replica (not the audit checkpoints beside them).
 fn blob_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -424,6 +425,9 @@ fn blob_files(dir: &Path) -> Vec<PathBuf> {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();
             if p.is_dir() {
+                if p.file_name().is_some_and(|n| n == "audit-checkpoints") {
+                    continue;
+                }
                 stack.push(p);
             } else {
                 out.push(p);

@@ -853,7 +853,7 @@ fn r_7_2_2_bad_api_requests_are_refused_and_audited() {
     assert_eq!(f.certificate_count(), certs, "nothing issued");
     assert_eq!(f.blob_count(), blobs, "no file stored");
     let report = f.block(f.instance().verify_audit()).unwrap();
-    assert!(report.is_ok(), "audit chain intact");
+    assert!(report.is_ok(), "audit chain intact: {:?}", report.fault);
 }
 
 /// The disposed state (R-6.5h) as the public page shows it: only the statement, no details,

@@ -1,6 +1,7 @@
 //! Command-line interface: argument types and the thin commands over the library.
 
 pub mod audit;
+pub mod backup;
 pub mod demo;
 pub mod dispose;
 pub mod gm;

@@ -173,11 +173,9 @@ impl AuditCheck {
 }
 
 /// Loads (creating on first use) the instance's audit key and makes `store` MAC every entry it
-/// appends from now on.
-pub(crate) async fn enable_audit_key(
-    store: &mut Store,
-    master: &ecert_store::MasterKey,
-) -> Result<()> {
+/// appends from now on ([`Instance::open`] does this; a tool that opens an instance's store
+/// itself must too, or its entries are reported as forged).
+pub async fn enable_audit_key(store: &mut Store, master: &ecert_store::MasterKey) -> Result<()> {
     let secret = store
         .instance_secret(master, MAC_SECRET, || {
             let mut key = Zeroizing::new(vec![0u8; 32]);
@@ -200,7 +198,7 @@ pub(crate) async fn enable_audit_key(
 
 impl Instance {
     /// The checkpoint signing key (created on first use).
-    async fn checkpoint_key(&self) -> Result<Sm2KeyPair> {
+    pub(crate) async fn checkpoint_key(&self) -> Result<Sm2KeyPair> {
         let der = self
             .store
             .instance_secret(&self.master_key, CHECKPOINT_SECRET, || {

@@ -17,6 +17,7 @@
 //! | [`handed_over`] | sealing an OFD the business system made (R-5.2.1) |
 //! | `time` | time traceable to NTSC: NTP measurements, the refusal to seal on an untraced clock (R-7.2.2a) |
 //! | `verdict` | [`Instance::verify_file`]: judging a file against our records (R-6.3b) |
+//! | [`backup`] | offline backups into a folder (content-addressed, signed manifests), their check, restore (R-6.5, R-6.5b) |
 //! | `audit` | the audit key (a MAC on every entry), signed checkpoints beside every replica, [`Instance::check_audit`] (R-7.2.2b) |
 //! | `records` | reading records (status, scans, lookups, files, lists), the seal library, API clients, disposal, the audit chain |
 //! | `maintenance` | scrub and the orphan scan (R-6.5g) |
@@ -24,6 +25,7 @@
 //! | `error` | [`Error`]: every refusal and failure, with its HTTP status and code |
 
 mod audit;
+pub mod backup;
 mod error;
 pub mod handed_over;
 mod instance;
@@ -44,7 +46,7 @@ use ecert_store::{CertificateRecord, MasterKey, Store};
 use crate::config::Config;
 use crate::domain::{CheckCode, Identifier};
 
-pub use audit::{AuditCheck, AuditVerdict, CHECKPOINT_FORMAT, Checkpoint};
+pub use audit::{AuditCheck, AuditVerdict, CHECKPOINT_FORMAT, Checkpoint, enable_audit_key};
 pub(crate) use error::internal;
 pub use error::{CertTime, Error, Record, Result, error_chain};
 pub(crate) use issue::code_path;

@@ -85,7 +85,7 @@ impl Fixture {
         .expect("list")
         .len()
     }
-    /// Files in the replica folders.
+    /// Files in the replica folders (certificate files; not the audit checkpoints beside them).
     pub fn blob_count(&self) -> usize {
         fn walk(p: &std::path::Path) -> usize {
             std::fs::read_dir(p)
@@ -93,7 +93,13 @@ impl Fixture {
                     d.flatten()
                         .map(|e| {
                             let p = e.path();
-                            if p.is_dir() { walk(&p) } else { 1 }
+                            if p.ends_with("audit-checkpoints") {
+                                0
+                            } else if p.is_dir() {
+                                walk(&p)
+                            } else {
+                                1
+                            }
                         })
                         .sum()
                 })
@@ -127,9 +133,16 @@ pub async fn open_store(dir: &std::path::Path) -> ecert_store::Store {
                 .expect("replica")
         })
         .collect();
-    ecert_store::Store::open(&config.database_url(dir), replicas)
+    let mut store = ecert_store::Store::open(&config.database_url(dir), replicas)
         .await
-        .expect("store")
+        .expect("store");
+    let key = std::fs::read_to_string(Config::resolve(dir, &config.storage.master_key_file))
+        .expect("master key");
+    let key = ecert_store::MasterKey::from_hex(key.trim()).expect("master key");
+    ecert::service::enable_audit_key(&mut store, &key)
+        .await
+        .expect("audit key");
+    store
 }
 
 fn token_of(url: &str) -> String {
