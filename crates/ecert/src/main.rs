@@ -61,6 +61,13 @@ enum Command {
     /// 时间来源：NTP 测量与签章许可 (time source: NTP offset and whether sealing is allowed, R-7.2.2a).
     #[command(subcommand)]
     Time(TimeCommand),
+    /// 实例状况：3-2-1、最近的离线备份与校验、时间 (is the instance sound now: 3-2-1 copies, last
+    /// offline backup, last scrub, time offset; non-zero exit when not).
+    Status {
+        /// 以 JSON 输出 (print JSON).
+        #[arg(long)]
+        json: bool,
+    },
     /// 校验所有副本的 SM3，可修复 (check every stored copy against its SM3; --repair, R-6.5g).
     Scrub(cli::maintenance::ScrubArgs),
     /// 孤立文件：无记录引用的文件与中断写入的暂存文件 (orphan files, incl. staging files of
@@ -153,6 +160,7 @@ fn main() -> ExitCode {
         Command::Backup(args) => cli::backup::backup(&cli.dir, args),
         Command::Restore(args) => cli::backup::restore(args),
         Command::Time(TimeCommand::Status(args)) => cli::time::status(&cli.dir, args),
+        Command::Status { json } => cli::maintenance::status(&cli.dir, *json),
         Command::Scrub(args) => cli::maintenance::scrub(&cli.dir, args),
         Command::Orphans(args) => cli::maintenance::orphans(&cli.dir, args),
         Command::Serve(args) => cli::serve::serve(&cli.dir, args),

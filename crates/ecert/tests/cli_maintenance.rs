@@ -120,3 +120,40 @@ fn staging_files_of_a_killed_write_are_listed_and_removed() {
     assert!(ok(dir.path(), &["orphans"]).contains("孤立文件 0"));
     assert!(ok(dir.path(), &["audit", "verify"]).contains("审计日志完整"));
 }
+
+#[test]
+fn r_6_5b_status_tells_whether_the_instance_meets_3_2_1_now() {
+    let dir = instance();
+    let out = ecert(dir.path(), &["status", "--json"]);
+    assert!(!out.status.success(), "never backed up nor scrubbed");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = |s: &serde_json::Value, what: &str| {
+        s["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["what"] == what)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(finding(&status, "replicas")["ok"], true);
+    assert_eq!(finding(&status, "offline_backup")["ok"], false);
+    assert!(
+        finding(&status, "offline_backup")["text"]
+            .as_str()
+            .unwrap()
+            .contains("ecert backup")
+    );
+    assert_eq!(finding(&status, "scrub")["ok"], false);
+    assert_eq!(
+        finding(&status, "time")["ok"],
+        true,
+        "a demo seals on its local clock"
+    );
+
+    ok(dir.path(), &["scrub"]);
+    let backup = dir.path().join("offline");
+    ok(dir.path(), &["backup", backup.to_str().unwrap()]);
+    let t = ok(dir.path(), &["status"]);
+    assert!(t.contains("✓") && !t.contains("✗"), "{t}");
+}

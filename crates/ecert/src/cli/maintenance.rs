@@ -112,3 +112,24 @@ fn now_ms() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+/// Runs `ecert status`: fails when the instance does not meet 3-2-1 now, its storage was not
+/// checked lately, or its time is not traceable.
+pub fn status(dir: &Path, json: bool) -> anyhow::Result<()> {
+    runtime()?.block_on(async {
+        let instance = Instance::open(dir).await?;
+        let status = instance.status().await?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&status)?);
+        } else {
+            for f in &status.findings {
+                println!("{} {}", if f.ok { "✓" } else { "✗" }, f.text);
+            }
+        }
+        if status.ok() {
+            Ok(())
+        } else {
+            bail!("实例未达到要求，见上 (the instance does not meet the requirements above)")
+        }
+    })
+}

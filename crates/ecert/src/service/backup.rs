@@ -420,6 +420,17 @@ impl Instance {
             .map_err(super::internal("备份清单 (backup manifest)"))?;
         write_atomic(&dir.join("manifests").join(&name), &json)?;
         let total_bytes = manifest.files.iter().map(|f| f.size).sum();
+        self.store
+            .set_setting(
+                super::status::LAST_BACKUP_SETTING,
+                &serde_json::json!({
+                    "at_ms": manifest.created_ms,
+                    "dir": dir.display().to_string(),
+                    "manifest": name,
+                })
+                .to_string(),
+            )
+            .await?;
         self.audit(
             actor,
             "instance.backup",

@@ -14,6 +14,18 @@ impl Instance {
     pub async fn scrub(&self, repair: bool, actor: &str) -> Result<ScrubReport> {
         let report = self.store.scrub(repair).await?;
         let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        let unrepaired = problems.len() as u64 > report.repaired || !report.lost.is_empty();
+        self.store
+            .set_setting(
+                super::status::LAST_SCRUB_SETTING,
+                &json!({
+                    "at_ms": super::time::now_ms(),
+                    "problems": problems.len(),
+                    "repaired_all": !unrepaired,
+                })
+                .to_string(),
+            )
+            .await?;
         self.audit(
             actor,
             "storage.scrub",

@@ -12,6 +12,7 @@
 //! |---|---|
 //! | `instance` | [`Instance::init`], [`Instance::open`], the trial seals of a demo instance, the trust roots ([`Instance::verify_options`]) |
 //! | `issue` | issue and revise, templates, the Grid Matrix code; the CPU part of issuing (`LayoutJob`) |
+//! | `status` | `ecert status`: 3-2-1 now, the last scrub, the time source (R-6.5b, R-6.5g, R-7.2.2a) |
 //! | `supplement` | supplementary files (R-6.4.2) |
 //! | `seal` | the seal library, sealing and the self-check (a `Sealed` file carries the verifier's proof) |
 //! | [`handed_over`] | sealing an OFD the business system made (R-5.2.1) |
@@ -34,6 +35,7 @@ mod maintenance;
 mod messages;
 mod records;
 mod seal;
+mod status;
 mod supplement;
 mod time;
 mod verdict;
@@ -57,6 +59,7 @@ pub use messages::{
 pub use records::{Scanned, StoredFile};
 
 pub use seal::{SealRequest, check_cert_current, seal_kind_code, seal_kind_for};
+pub use status::{BACKUP_MAX_AGE_DAYS, Finding, SCRUB_MAX_AGE_DAYS, Status};
 pub use supplement::Supplemented;
 pub use time::{Measurement, TimeProblem, TimeProof, TimeStatus};
 pub use verdict::{Claimed, MSG_REPACKAGED, Mismatch, Outcome, Verdict};

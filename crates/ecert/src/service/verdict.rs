@@ -199,7 +199,12 @@ impl std::fmt::Display for Mismatch {
             ),
             Mismatch::SignatureFailed { checks } => write!(
                 f,
-                "签章验证失败 (signature check failed): {checks:?}"
+                "签章验证失败 (signature check failed): {}",
+                checks
+                    .iter()
+                    .map(|(sig, check)| format!("签名 (signature) {sig}: {}", check.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Mismatch::ClaimsOurInstitute => f.write_str(
                 "文件的标识声称由本机构签发，但本机构没有此证书 (the identifier names our institute, but we have no such certificate)",
