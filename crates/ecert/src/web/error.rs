@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::view::{Lang, Want, html, layout};
+use super::view::{Chrome, Lang, Want, html};
 use crate::domain::Problem;
 
 /// A refusal or failure, answered as JSON or as a page.
@@ -139,15 +139,12 @@ impl Error {
         // One bilingual message is said once.
         let message = if message == title { "" } else { message };
         let home = if lang == Lang::En { "/?lang=en" } else { "/" };
-        let body = MessageBody {
-            title,
+        let page = MessagePage {
+            chrome: Chrome::new(lang, title, home),
             message,
-            home,
             back: lang.t("返回首页", "Back to the start page"),
-        }
-        .render()
-        .unwrap_or_default();
-        let mut r = html(self.status, layout(lang, title, home, &body));
+        };
+        let mut r = html(self.status, super::view::render(&page));
         self.headers(&mut r);
         r
     }
@@ -206,12 +203,7 @@ impl From<ecert_store::StoreError> for Error {
 /// Answers an [`Error`] of a page handler the way the request wants it: an HTML page in the
 /// request's language, or JSON (`Accept: application/json`) with the message in that language.
 pub(crate) async fn answer_errors(req: Request, next: Next) -> Response {
-    let lang = req.uri().query().and_then(|q| {
-        q.split('&')
-            .find_map(|p| p.strip_prefix("lang="))
-            .map(str::to_owned)
-    });
-    let want = Want::new(req.headers(), lang.as_deref());
+    let want = Want::of(req.headers(), req.uri());
     let resp = next.run(req).await;
     match resp.extensions().get::<Error>() {
         Some(e) => e.respond(want),
@@ -220,14 +212,10 @@ pub(crate) async fn answer_errors(req: Request, next: Next) -> Response {
 }
 
 #[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<p class="verdict bad">{{ title }}</p>{% if !message.is_empty() %}<p>{{ message }}</p>{% endif %}<p><a href="{{ home }}">{{ back }}</a></p>"#
-)]
-struct MessageBody<'a> {
-    title: &'a str,
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    chrome: Chrome,
     message: &'a str,
-    home: &'a str,
     back: &'a str,
 }
 

@@ -18,8 +18,10 @@ pub mod api;
 pub mod auth;
 mod cache;
 mod error;
+mod extract;
 mod metrics;
-mod pages;
+pub mod ops;
+pub mod pages;
 mod security;
 mod tls;
 mod upload;
@@ -136,14 +138,16 @@ impl App {
         self.inner.pages.clear();
     }
 
-    /// The whole router (pages, API, health, metrics) with the security layers.
+    /// The whole router — the public pages ([`pages`]), the business-system API ([`api`]) and
+    /// the operators' routes ([`ops`]) — with the security layers.
     pub fn router(&self) -> Router {
-        let api = api::router(self.clone());
-        let pages = pages::router(self.clone());
-        pages.merge(api).layer(axum::middleware::from_fn_with_state(
-            self.clone(),
-            security::observe,
-        ))
+        pages::router(self.clone())
+            .merge(api::router(self.clone()))
+            .merge(ops::router(self.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                security::observe,
+            ))
     }
 }
 

@@ -6,22 +6,62 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
-use super::App;
+use super::{App, Error};
 
 /// The Content-Security-Policy of every response: nothing runs, nothing loads from elsewhere,
 /// no framing (clickjacking), forms post only to us.
 pub(crate) const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// The remote address of a request (from the connection; no proxy header is trusted).
-pub(crate) fn remote(req: &Request) -> Option<IpAddr> {
-    req.extensions()
+/// The connection's peer address.
+fn peer(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
+}
+
+/// The client's address (from the connection; no proxy header is trusted).
+pub(crate) fn client_ip(
+    _app: &App,
+    _headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Option<IpAddr> {
+    peer(extensions)
+}
+
+/// The rate limit of the number + check-code lookup (`lookup_per_minute`), as the lookup
+/// routes' `route_layer`.
+pub(crate) async fn limit_lookups(State(app): State<App>, req: Request, next: Next) -> Response {
+    let who = client_ip(&app, req.headers(), req.extensions());
+    if !app.inner.lookup_limit.allow(who) {
+        return Error::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "查询过于频繁，请一分钟后再试",
+            "Too many requests; please wait a minute",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// The rate limit of uploads (`verify_per_minute`), as `POST /verify`'s `route_layer`.
+pub(crate) async fn limit_uploads(State(app): State<App>, req: Request, next: Next) -> Response {
+    let who = client_ip(&app, req.headers(), req.extensions());
+    if !app.inner.verify_limit.allow(who) {
+        return Error::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "上传过于频繁，请一分钟后再试",
+            "Too many uploads; please wait a minute",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// Adds the security headers, counts the response and writes one access-log line (the route
@@ -34,7 +74,7 @@ pub(crate) async fn observe(State(app): State<App>, req: Request, next: Next) ->
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "(unmatched)".to_owned());
     let method = req.method().clone();
-    let remote = remote(&req);
+    let remote = client_ip(&app, req.headers(), req.extensions());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert(

@@ -10,16 +10,16 @@
 //! limits (ZIP bombs), get a 4xx naming the problem. Each upload leaves an audit entry.
 
 use askama::Template;
-use axum::extract::{FromRequest, Multipart, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
 
 use super::App;
 use super::Error;
-use super::pages::PageQuery;
-use super::view::{Lang, Want, html, layout, status_text};
+use super::extract::ClientIp;
+use super::view::{self, Chrome, Lang, Want, html, status_text};
 use crate::service::{Outcome, Verdict};
 
 fn css(outcome: Outcome) -> &'static str {
@@ -134,25 +134,15 @@ async fn audit(app: &App, subject: &str, details: serde_json::Value) -> bool {
     }
 }
 
-/// `POST /verify`.
+/// `POST /verify` (rate limited by its `route_layer`, [`super::security::limit_uploads`]).
 pub(crate) async fn verify_upload(
     State(app): State<App>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
+    want: Want,
+    ClientIp(ip): ClientIp,
     uri: Uri,
     req: Request,
 ) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
-    let remote = super::security::remote(&req).map(|r| r.to_string());
-    if !app.inner.verify_limit.allow(super::security::remote(&req)) {
-        return Error::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "上传过于频繁，请一分钟后再试",
-            "Too many uploads; please wait a minute",
-        )
-        .respond(want);
-    }
+    let remote = ip.map(|r| r.to_string());
     match check(&app, req).await {
         Ok(verdict) => {
             let name = verdict.outcome.name();
@@ -185,14 +175,7 @@ pub(crate) async fn verify_upload(
             } else {
                 html(
                     StatusCode::OK,
-                    layout(
-                        want.lang,
-                        want.lang.t("验证结果", "Verification result"),
-                        &uri.path_and_query()
-                            .map(|p| p.as_str().to_owned())
-                            .unwrap_or_default(),
-                        &result_html(&verdict, want.lang),
-                    ),
+                    result_html(&verdict, want.lang, &super::pages::self_url(&uri)),
                 )
             }
         }
@@ -232,25 +215,9 @@ struct CheckRow {
 }
 
 #[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<p class="verdict {{ css }}" id="verdict">{{ verdict_text }}</p>
-{% for m in r.messages %}<p class="notice">{{ m }}</p>{% endfor %}
-{% for m in mismatches %}<p class="notice">{{ m }}</p>{% endfor %}
-<dl>
-<dt>{{ l_sm3 }}</dt><dd class="small">{{ file_sm3 }}</dd>
-<dt>{{ l_size }}</dt><dd>{{ r.file_size }}</dd>
-{% if let Some(id) = r.claimed.identifier %}<dt>{{ l_identifier }}</dt><dd class="small">{{ id }}</dd>{% endif %}
-{% if let Some(n) = r.claimed.number %}<dt>{{ l_number }}</dt><dd>{{ n }}</dd>{% endif %}
-{% if let Some(rec) = r.record %}<dt>{{ l_record }}</dt><dd>{{ rec.number }} · {{ record_status }} · {{ rec.issue_date }}</dd>{% endif %}
-<dt>{{ l_signatures }}</dt><dd>{{ indication }} ({{ r.report.valid_signatures_count() }}/{{ r.report.signatures_count() }})</dd>
-</dl>
-<h2>{{ l_report }}</h2>
-<table><tr><th>#</th><th>{{ l_check }}</th><th>{{ l_result }}</th><th>{{ l_reason }}</th></tr>
-{% for c in rows %}<tr><td>{{ c.signature }} {{ c.number }}</td><td>{{ c.name }}</td><td>{{ c.status }}</td><td class="small">{{ c.reason }}</td></tr>{% endfor %}
-</table>"#
-)]
-struct ResultBody<'a> {
+#[template(path = "verify.html")]
+struct ResultPage<'a> {
+    chrome: Chrome,
     r: &'a Verdict,
     verdict_text: &'a str,
     file_sm3: String,
@@ -280,7 +247,7 @@ fn status_name(s: ses::verify::Status) -> &'static str {
     }
 }
 
-fn result_html(r: &Verdict, lang: Lang) -> String {
+fn result_html(r: &Verdict, lang: Lang, self_url: &str) -> String {
     let mut rows = Vec::new();
     for s in r.report.signatures() {
         for c in s.checks() {
@@ -307,7 +274,8 @@ fn result_html(r: &Verdict, lang: Lang) -> String {
         ses::verify::Indication::Failed => lang.t("签章验证失败 FAILED", "FAILED"),
         ses::verify::Indication::Indeterminate => lang.t("无法确定 INDETERMINATE", "INDETERMINATE"),
     };
-    ResultBody {
+    view::render(&ResultPage {
+        chrome: Chrome::new(lang, lang.t("验证结果", "Verification result"), self_url),
         r,
         verdict_text: r.outcome.text(lang == Lang::En),
         file_sm3: ecert_store::hex(&r.file_sm3),
@@ -330,7 +298,5 @@ fn result_html(r: &Verdict, lang: Lang) -> String {
         l_check: lang.t("检查项", "Check"),
         l_result: lang.t("结果", "Result"),
         l_reason: lang.t("说明", "Reason"),
-    }
-    .render()
-    .unwrap_or_else(|e| format!("template error: {e}"))
+    })
 }

@@ -47,6 +47,10 @@ pub(crate) struct Want {
 }
 
 impl Want {
+    /// What a request with these headers and this URI wants.
+    pub(crate) fn of(headers: &HeaderMap, uri: &axum::http::Uri) -> Want {
+        Want::new(headers, lang_param(uri).as_deref())
+    }
     pub(crate) fn new(headers: &HeaderMap, lang: Option<&str>) -> Want {
         let json = headers
             .get(header::ACCEPT)
@@ -64,6 +68,15 @@ impl Want {
             self.lang.code()
         )
     }
+}
+
+/// The `lang` parameter of a URI's query.
+fn lang_param(uri: &axum::http::Uri) -> Option<String> {
+    uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|p| p.strip_prefix("lang="))
+            .map(str::to_owned)
+    })
 }
 
 /// Masks a customer name for the public page: first and last characters kept (two and two
@@ -142,9 +155,10 @@ pub(crate) struct CertificateView {
 }
 
 /// Where a certificate's files are reached from a page: `/v/{token}` or the lookup.
-pub(crate) enum Locator<'a> {
-    Token(&'a str),
-    Lookup { number: &'a str, code: &'a str },
+#[derive(Debug, Clone)]
+pub(crate) enum Locator {
+    Token(String),
+    Lookup { number: String, code: String },
 }
 
 pub(crate) fn enc(s: &str) -> String {
@@ -159,7 +173,7 @@ pub(crate) fn enc(s: &str) -> String {
     o
 }
 
-impl Locator<'_> {
+impl Locator {
     fn url(&self, tail: &str, lang: Lang) -> String {
         let lang_q = if lang == Lang::En { "lang=en" } else { "" };
         match self {
@@ -219,7 +233,7 @@ impl CertificateView {
         view: &StatusView,
         scanned: Option<&SupplementRecord>,
         issuer: &str,
-        at: &Locator<'_>,
+        at: &Locator,
         lang: Lang,
     ) -> Self {
         let c = &view.certificate;
@@ -299,28 +313,7 @@ impl CertificateView {
 }
 
 /// The stylesheet (served at `/static/app.css`; the CSP forbids inline styles).
-pub(crate) const CSS: &str = r#"
-*{box-sizing:border-box}
-body{margin:0;font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;line-height:1.5;color:#1d1d1f;background:#f5f5f7}
-header{display:flex;justify-content:space-between;align-items:center;padding:.6rem 1rem;background:#003a70;color:#fff}
-header a{color:#fff;text-decoration:none}
-main{max-width:44rem;margin:0 auto;padding:1rem}
-.verdict{padding:1rem;border-radius:.5rem;font-size:1.25rem;font-weight:700;margin:0 0 1rem}
-.ok{background:#e3f4e6;color:#0b5d1e;border:2px solid #0b5d1e}
-.void{background:#fff1e0;color:#8a4b00;border:2px solid #8a4b00}
-.bad{background:#fde8e8;color:#9b1c1c;border:2px solid #9b1c1c}
-.notice{font-weight:700;padding:.6rem;border-left:4px solid #8a4b00;background:#fff}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem .8rem;background:#fff;padding:1rem;border-radius:.5rem}
-dt{color:#555}dd{margin:0;word-break:break-all}
-img.preview{width:100%;height:auto;border:1px solid #ccc;margin:1rem 0;background:#fff}
-form{background:#fff;padding:1rem;border-radius:.5rem;margin:0 0 1rem}
-label{display:block;margin:.4rem 0 .2rem}
-input[type=text]{width:100%;padding:.5rem;font-size:1rem}
-button,.button{display:inline-block;margin-top:.6rem;padding:.6rem 1rem;font-size:1rem;background:#003a70;color:#fff;border:0;border-radius:.3rem;text-decoration:none}
-table{border-collapse:collapse;width:100%;background:#fff;font-size:.85rem}
-td,th{border:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
-.small{font-size:.85rem;color:#555}
-"#;
+pub(crate) const CSS: &str = include_str!("../../templates/app.css");
 
 fn lang_switch(lang: Lang, path_and_query: &str) -> (String, &'static str) {
     // The other language's link for the same page.
@@ -350,75 +343,44 @@ fn lang_switch(lang: Lang, path_and_query: &str) -> (String, &'static str) {
     }
 }
 
-#[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<!doctype html>
-<html lang="{{ html_lang }}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{{ title }}</title><link rel="stylesheet" href="/static/app.css"></head>
-<body><header><a href="{{ home }}">{{ site }}</a><a href="{{ switch_url }}">{{ switch_label }}</a></header>
-<main>{{ body|safe }}</main></body></html>"#
-)]
-struct Layout<'a> {
-    html_lang: &'a str,
-    title: &'a str,
-    site: &'a str,
-    home: &'a str,
-    switch_url: &'a str,
-    switch_label: &'a str,
-    body: &'a str,
+/// What every page's layout (`templates/base.html`) shows around its content: the title, the
+/// link home and the switch to the other language (the same page, its query kept).
+pub(crate) struct Chrome {
+    pub(crate) html_lang: &'static str,
+    pub(crate) title: String,
+    pub(crate) site: &'static str,
+    pub(crate) home: &'static str,
+    pub(crate) switch_url: String,
+    pub(crate) switch_label: &'static str,
+    pub(crate) switch_lang: &'static str,
 }
 
-/// Wraps an already escaped body into the page layout.
-pub(crate) fn layout(lang: Lang, title: &str, self_url: &str, body: &str) -> String {
-    let (switch_url, switch_label) = lang_switch(lang, self_url);
-    let home = if lang == Lang::En { "/?lang=en" } else { "/" };
-    Layout {
-        html_lang: if lang == Lang::En { "en" } else { "zh-CN" },
-        title,
-        site: lang.t("电子证书验证", "Certificate verification"),
-        home,
-        switch_url: &switch_url,
-        switch_label,
-        body,
+impl Chrome {
+    /// The layout of a page in `lang` at `self_url` (path and query).
+    pub(crate) fn new(lang: Lang, title: impl Into<String>, self_url: &str) -> Chrome {
+        let (switch_url, switch_label) = lang_switch(lang, self_url);
+        Chrome {
+            html_lang: if lang == Lang::En { "en" } else { "zh-CN" },
+            title: title.into(),
+            site: lang.t("电子证书验证", "Certificate verification"),
+            home: if lang == Lang::En { "/?lang=en" } else { "/" },
+            switch_url,
+            switch_label,
+            switch_lang: if lang == Lang::En { "zh-CN" } else { "en" },
+        }
     }
-    .render()
-    .unwrap_or_else(|e| format!("template error: {e}"))
+}
+
+/// Renders a page template; a template that cannot render is our bug, answered as such.
+pub(crate) fn render(t: &impl Template) -> String {
+    t.render()
+        .unwrap_or_else(|e| format!("template error: {e}"))
 }
 
 #[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<p class="verdict {{ css }}">{{ v.status_text }}</p>
-{% for m in v.messages %}<p class="notice">{{ m }}</p>{% endfor %}
-{% if lang_en %}{% for m in v.messages_en %}<p class="small">{{ m }}</p>{% endfor %}{% endif %}
-{% if let Some(d) = v.details %}
-<dl>
-{% if let Some(o) = v.supplement_of %}<dt>{{ l.supplement_number }}</dt><dd id="number">{{ v.number }}</dd>
-<dt>{{ l.supplement_of }}</dt><dd id="supplement-of">{{ o }}</dd>
-{% else %}<dt>{{ l.number }}</dt><dd id="number">{{ v.number }}</dd>{% endif %}
-<dt>{{ l.kind }}</dt><dd>{{ d.kind }}</dd>
-<dt>{{ l.instrument }}</dt><dd>{{ d.instrument }}</dd>
-<dt>{{ l.serial }}</dt><dd>{{ d.serial_number }}</dd>
-<dt>{{ l.customer }}</dt><dd>{{ d.customer_masked }}</dd>
-<dt>{{ l.issued }}</dt><dd>{{ d.issue_date }}</dd>
-<dt>{{ l.issuer }}</dt><dd>{{ d.issuer }}</dd>
-<dt>{{ l.status }}</dt><dd id="status">{{ v.status_text }}</dd>
-<dt>{{ l.identifier }}</dt><dd class="small">{{ d.identifier }}</dd>
-{% if let Some(r) = d.replaced_by %}<dt>{{ l.replaced_by }}</dt><dd>{{ r }}</dd>{% endif %}
-{% if let Some(r) = d.current %}<dt>{{ l.current }}</dt><dd>{{ r }}</dd>{% endif %}
-{% if let Some(r) = d.revises %}<dt>{{ l.revises }}</dt><dd>{{ r }}</dd>{% endif %}
-</dl>
-{% if !d.supplements.is_empty() %}<h2>{{ l.supplements }}</h2><ul>
-{% for s in d.supplements %}<li><a href="{{ s.url }}">{{ s.number }}</a></li>{% endfor %}</ul>{% endif %}
-<p><a class="button" href="{{ d.download_url }}">{{ l.download }}</a></p>
-<img class="preview" src="{{ d.preview_url }}" alt="{{ l.preview }}" width="794" height="1123">
-{% else %}<dl><dt>{{ l.number }}</dt><dd id="number">{{ v.number }}</dd></dl>{% endif %}
-<p class="small">{{ l.footer }}</p>"#
-)]
-struct CertificateBody<'a> {
+#[template(path = "certificate.html")]
+struct CertificatePage<'a> {
+    chrome: Chrome,
     v: &'a CertificateView,
     l: &'a Labels,
     css: &'a str,
@@ -479,20 +441,17 @@ pub(crate) fn certificate_html(v: &CertificateView, lang: Lang, self_url: &str) 
         "revised" => "void",
         _ => "bad",
     };
-    let body = CertificateBody {
+    render(&CertificatePage {
+        chrome: Chrome::new(
+            lang,
+            format!("{} {}", lang.t("电子证书", "Certificate"), v.number),
+            self_url,
+        ),
         v,
         l: &labels(lang),
         css,
         lang_en: lang == Lang::En,
-    }
-    .render()
-    .unwrap_or_else(|e| format!("template error: {e}"));
-    layout(
-        lang,
-        &format!("{} {}", lang.t("电子证书", "Certificate"), v.number),
-        self_url,
-        &body,
-    )
+    })
 }
 
 /// An HTML response.
