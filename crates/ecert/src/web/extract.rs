@@ -117,7 +117,7 @@ impl FromRequestParts<App> for Resolved {
             return Err(Error::new(
                 StatusCode::BAD_REQUEST,
                 "missing_fields",
-                "请输入证书编号和核验码",
+                "请输入证书编号和校验码",
                 "Enter the certificate number and the check code",
             ));
         };

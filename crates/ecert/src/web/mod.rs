@@ -18,6 +18,7 @@ pub mod api;
 pub mod auth;
 mod cache;
 mod error;
+mod explain;
 mod extract;
 mod metrics;
 pub mod ops;
@@ -130,6 +131,11 @@ impl App {
     /// The instance served.
     pub fn instance(&self) -> &Instance {
         &self.inner.instance
+    }
+
+    /// A trial (demo) instance: its pages say 试用 TEST.
+    pub(crate) fn trial(&self) -> bool {
+        self.inner.instance.config.instance.demo
     }
 
     /// Forgets cached status pages (call after changing certificates outside this server in

@@ -1,13 +1,15 @@
 //! The operators' routes, apart from the public pages: `/healthz` (for the load balancer) and
-//! `/metrics` (Prometheus).
+//! `/metrics` (Prometheus). `/metrics` is closed unless `[server] metrics_token` is set (the
+//! scraper sends `Authorization: Bearer <token>`) or `metrics_public = true`: its counters tell
+//! strangers how the service is used.
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::App;
+use super::{App, Error};
 
 /// `GET /healthz`.
 pub const HEALTHZ: &str = "/healthz";
@@ -39,7 +41,49 @@ async fn healthz(State(app): State<App>) -> Response {
     }
 }
 
-async fn metrics(State(app): State<App>) -> Response {
+/// Whether a request may read `/metrics`.
+fn metrics_allowed(app: &App, headers: &HeaderMap) -> Result<(), Error> {
+    let server = &app.inner.server;
+    if server.metrics_public {
+        return Ok(());
+    }
+    let Some(token) = server.metrics_token.as_deref().filter(|t| !t.is_empty()) else {
+        return Err(Error::new(
+            StatusCode::FORBIDDEN,
+            "metrics_not_public",
+            "指标未公开：请在 [server] 中设置 metrics_token（或 metrics_public = true）",
+            "Metrics are not public: set [server] metrics_token (or metrics_public = true)",
+        ));
+    };
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    // Compared by SM3 digest: equal length, no early exit on the secret's bytes.
+    let same =
+        sent.is_some_and(|s| ecert_store::sm3(s.as_bytes()) == ecert_store::sm3(token.as_bytes()));
+    if same {
+        Ok(())
+    } else {
+        Err(Error::new(
+            StatusCode::UNAUTHORIZED,
+            "metrics_token",
+            "需要指标访问令牌（Authorization: Bearer …）",
+            "A metrics token is required (Authorization: Bearer …)",
+        ))
+    }
+}
+
+async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(e) = metrics_allowed(&app, &headers) {
+        let mut r = e.into_response();
+        if r.status() == StatusCode::UNAUTHORIZED {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        return r;
+    }
     let mut text = app.inner.metrics.render();
     let (running, waiting, workers) = app.inner.issuing.gauges();
     for (name, help, v) in [

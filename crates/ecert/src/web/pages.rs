@@ -18,7 +18,9 @@ use serde::Deserialize;
 use super::App;
 use super::cache::CachedPage;
 use super::extract::{ClientIp, Resolved};
-use super::view::{self, CertificateView, Chrome, Lang, Locator, Want, bytes_response, html};
+use super::view::{
+    self, CertificateView, Chrome, Lang, Locator, Shown, Want, bytes_response, html,
+};
 use super::{Error, error, security};
 use crate::service::StoredFile;
 
@@ -73,7 +75,10 @@ pub(crate) fn router(app: App) -> Router {
     open.merge(lookup)
         .merge(upload)
         .fallback(fallback)
-        .layer(axum::middleware::from_fn(error::answer_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            error::answer_errors,
+        ))
         .with_state(app)
 }
 
@@ -140,17 +145,18 @@ async fn home(State(app): State<App>, want: Want, uri: Uri) -> Response {
         Lang::En => format!("{issuer}: electronic certificate verification"),
     };
     let page = HomePage {
-        chrome: Chrome::new(lang, title, &self_url(&uri)),
+        chrome: Chrome::new(lang, title, &self_url(&uri), app.trial()),
         en: lang == Lang::En,
         verify_action: if lang == Lang::En {
             "/verify?lang=en"
         } else {
             "/verify"
         },
-        l_lookup: lang.t("按证书编号和核验码查询", "Look up by number and check code"),
+        // The certificate prints 校验码 (R-4.3.5's check code): the pages use the same word.
+        l_lookup: lang.t("按证书编号和校验码查询", "Look up by number and check code"),
         l_number: lang.t("证书编号", "Certificate No."),
         l_code: lang.t(
-            "核验码（证书第 1 页）",
+            "校验码（证书第 1 页）",
             "Check code (page 1 of the certificate)",
         ),
         l_query: lang.t("查询", "Look up"),
@@ -169,11 +175,44 @@ async fn home(State(app): State<App>, want: Want, uri: Uri) -> Response {
     html(StatusCode::OK, view::render(&page))
 }
 
-fn render_view(app: &App, found: &Resolved, want: Want, self_url: &str) -> CachedPage {
+/// The issue date a supplement's file carries (`DocInfo/CreationDate`, written from its
+/// content's `issueDate`); the record keeps only when it was stored.
+async fn supplement_date(app: &App, s: &SupplementRecord) -> String {
+    let stored = || {
+        let (y, m, d) = crate::domain::dates::beijing_date(s.created_at_ms / 1000);
+        crate::domain::dates::format_date((y, m, d))
+    };
+    let Ok(bytes) = app.inner.instance.file(StoredFile::Supplement(s)).await else {
+        return stored();
+    };
+    tokio::task::spawn_blocking(move || {
+        ofd::OfdFile::read(&bytes).ok().and_then(|f| {
+            f.ofd
+                .docs
+                .first()
+                .and_then(|d| d.info.creation_date.clone())
+        })
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_else(stored)
+}
+
+async fn render_view(app: &App, found: &Resolved, want: Want, self_url: &str) -> CachedPage {
+    let supplement_date = match &found.supplement {
+        Some(s) => Some(supplement_date(app, s).await),
+        None => None,
+    };
+    let shown = Shown {
+        issuer: &app.inner.instance.config.institute.name,
+        public: &app.inner.instance.config.public,
+        supplement_date,
+    };
     let v = CertificateView::build(
         &found.view,
         found.supplement.as_ref(),
-        &app.inner.instance.config.institute.name,
+        &shown,
         &found.at,
         want.lang,
     );
@@ -184,7 +223,7 @@ fn render_view(app: &App, found: &Resolved, want: Want, self_url: &str) -> Cache
         }
     } else {
         CachedPage {
-            body: Bytes::from(view::certificate_html(&v, want.lang, self_url)),
+            body: Bytes::from(view::certificate_html(&v, want.lang, self_url, app.trial())),
             content_type: "text/html; charset=utf-8",
         }
     }
@@ -213,14 +252,14 @@ async fn token_page(
     let found = Resolved::by_token(&app, &token)
         .await?
         .ok_or_else(Error::not_found)?;
-    let page = render_view(&app, &found, want, &self_url(&uri));
+    let page = render_view(&app, &found, want, &self_url(&uri)).await;
     app.inner.pages.put(key, page.clone());
     Ok(bytes_response(page.content_type, page.body))
 }
 
 /// `GET /lookup?number=&code=`.
 async fn lookup_page(State(app): State<App>, found: Resolved, want: Want, uri: Uri) -> Response {
-    let page = render_view(&app, &found, want, &self_url(&uri));
+    let page = render_view(&app, &found, want, &self_url(&uri)).await;
     bytes_response(page.content_type, page.body)
 }
 
@@ -255,15 +294,28 @@ async fn preview(
     if c.status == CertificateStatus::Disposed {
         return Err(Error::not_found());
     }
+    // The preview shows the customer's name as printed: public only when the pages show it
+    // in full too (`[public] customer_name`).
+    if !view::previews_public(&app.inner.instance.config.public) {
+        return Err(Error::new(
+            StatusCode::FORBIDDEN,
+            "preview_not_public",
+            "为保护委托方信息，不公开证书页面图像",
+            "To protect the customer's details, pictures of the certificate are not public",
+        ));
+    }
+    // a void certificate's picture says so on its face (the file is not touched).
+    let mark = (found.supplement.is_none() && c.status == CertificateStatus::Revised)
+        .then_some(crate::preview::Mark::Void);
     let dpi = app.inner.server.preview_dpi;
-    let png = match app.inner.previews.get(&file_sm3, n, dpi) {
+    let png = match app.inner.previews.get(&file_sm3, n, dpi, mark) {
         Some(png) => png,
         None => {
             let Ok(_permit) = app.inner.heavy.acquire().await else {
                 return Err(Error::internal("preview", "semaphore closed"));
             };
             // Another request may have rendered it while this one waited.
-            if let Some(png) = app.inner.previews.get(&file_sm3, n, dpi) {
+            if let Some(png) = app.inner.previews.get(&file_sm3, n, dpi, mark) {
                 png
             } else {
                 let stored = match &found.supplement {
@@ -272,7 +324,7 @@ async fn preview(
                 };
                 let file = app.inner.instance.file(stored).await?;
                 let rendered = tokio::task::spawn_blocking(move || {
-                    crate::preview::render_page_png(&file, n, dpi)
+                    crate::preview::render_page_png_marked(&file, n, dpi, mark)
                 })
                 .await;
                 match rendered {
@@ -282,7 +334,7 @@ async fn preview(
                             .previews_rendered
                             .fetch_add(1, Ordering::Relaxed);
                         let png = Bytes::from(png);
-                        app.inner.previews.put(&file_sm3, n, dpi, png.clone());
+                        app.inner.previews.put(&file_sm3, n, dpi, mark, png.clone());
                         png
                     }
                     // No such page.
@@ -361,6 +413,16 @@ async fn download(
     let c = &view.certificate;
     if c.status == CertificateStatus::Disposed {
         return Err(Error::not_found());
+    }
+    // R-7.2.3a: files are for identified users; the public pages offer them only where the
+    // institute decided so (`[public] download`).
+    if !app.inner.instance.config.public.download {
+        return Err(Error::new(
+            StatusCode::FORBIDDEN,
+            "download_not_public",
+            "电子证书文件仅向已识别身份的用户提供，请向发证机构或委托方索取",
+            "The certificate file is given to identified users only: ask the issuer or the customer",
+        ));
     }
     let bytes = app.inner.instance.download(c, which, access).await?;
     Ok(ofd_response(name, bytes))

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use ecert_store::{CertificateStatus, StatusView, SupplementRecord};
 use serde::Serialize;
 
+use crate::config::{CustomerName, PublicConfig};
 use crate::domain::CertificateKind;
 use crate::service::status_messages;
 
@@ -104,7 +105,9 @@ pub(crate) fn mask_name(name: &str) -> String {
 pub(crate) struct SupplementLink {
     pub(crate) seq: i64,
     pub(crate) number: String,
-    pub(crate) url: String,
+    /// Its file, when public downloads are on (`[public] download`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) url: Option<String>,
 }
 
 /// The certificate's facts shown to anyone who holds its token (or number + check code).
@@ -114,20 +117,65 @@ pub(crate) struct Details {
     pub(crate) kind: String,
     pub(crate) instrument: String,
     pub(crate) serial_number: String,
+    /// The certificate's issue date; on a supplement's own page, the supplement's.
     pub(crate) issue_date: String,
     pub(crate) issuer: String,
-    pub(crate) customer_masked: String,
+    /// The customer as `[public] customer_name` says (absent when `hidden`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) customer: Option<String>,
     pub(crate) identifier: String,
     pub(crate) revision: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) replaced_by: Option<String>,
+    /// The page of the certificate that replaced this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) replaced_by_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) current: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) current_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) revises: Option<String>,
     pub(crate) supplements: Vec<SupplementLink>,
-    pub(crate) preview_url: String,
-    pub(crate) download_url: String,
+    /// Page 1's preview, when previews are public (`[public] customer_name = "full"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) preview_url: Option<String>,
+    /// The file, when public downloads are on (`[public] download`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) download_url: Option<String>,
+}
+
+/// What the configuration lets the public pages show, and the facts the record lacks.
+pub(crate) struct Shown<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) public: &'a PublicConfig,
+    /// The scanned supplement's own issue date (from its file).
+    pub(crate) supplement_date: Option<String>,
+}
+
+/// Whether page previews may be public: they show the customer's name as printed, so only
+/// when the pages show it in full too.
+pub(crate) fn previews_public(public: &PublicConfig) -> bool {
+    public.customer_name == CustomerName::Full
+}
+
+/// The customer's name as `[public] customer_name` says.
+fn customer_shown(name: &str, public: &PublicConfig) -> Option<String> {
+    match public.customer_name {
+        CustomerName::Masked => Some(mask_name(name)),
+        CustomerName::Full => Some(name.trim().to_owned()),
+        CustomerName::Hidden => None,
+    }
+}
+
+/// The page of another certificate of ours (the one that replaced a void one), reached by
+/// its number and check code.
+fn page_of(c: &ecert_store::CertificateRecord, lang: Lang) -> String {
+    Locator::Lookup {
+        number: c.number.clone(),
+        code: c.check_code.clone(),
+    }
+    .url("", lang)
 }
 
 /// `GET /v/{token}` and the lookup, as data.
@@ -232,10 +280,11 @@ impl CertificateView {
     pub(crate) fn build(
         view: &StatusView,
         scanned: Option<&SupplementRecord>,
-        issuer: &str,
+        shown: &Shown<'_>,
         at: &Locator,
         lang: Lang,
     ) -> Self {
+        let public = shown.public;
         let c = &view.certificate;
         let messages = status_messages(view);
         let messages_en = if lang == Lang::En {
@@ -287,25 +336,40 @@ impl CertificateView {
                 kind,
                 instrument: c.instrument_name.clone(),
                 serial_number: c.serial_number.clone(),
-                issue_date: c.issue_date.clone(),
-                issuer: issuer.to_owned(),
-                customer_masked: mask_name(&c.customer_name),
+                issue_date: match scanned {
+                    Some(_) => shown
+                        .supplement_date
+                        .clone()
+                        .unwrap_or_else(|| c.issue_date.clone()),
+                    None => c.issue_date.clone(),
+                },
+                issuer: shown.issuer.to_owned(),
+                customer: customer_shown(&c.customer_name, public),
                 identifier: c.identifier.clone(),
                 revision: c.revision,
                 replaced_by: view.replaced_by.as_ref().map(|r| r.number.clone()),
+                replaced_by_url: view.replaced_by.as_ref().map(|r| page_of(r, lang)),
                 current: view.current.as_ref().map(|r| r.number.clone()),
-                revises: view.revises.as_ref().map(|r| r.number.clone()),
+                current_url: view.current.as_ref().map(|r| page_of(r, lang)),
+                // A supplement's page is about the supplement: what its certificate revised
+                // would only confuse.
+                revises: match scanned {
+                    Some(_) => None,
+                    None => view.revises.as_ref().map(|r| r.number.clone()),
+                },
                 supplements: view
                     .supplements
                     .iter()
                     .map(|s| SupplementLink {
                         seq: s.seq,
                         number: s.number.clone(),
-                        url: at.url(&format!("/supplement/{}", s.seq), lang),
+                        url: public
+                            .download
+                            .then(|| at.url(&format!("/supplement/{}", s.seq), lang)),
                     })
                     .collect(),
-                preview_url: at.url("/page/1.png", lang),
-                download_url: at.url("/file", lang),
+                preview_url: previews_public(public).then(|| at.url("/page/1.png", lang)),
+                download_url: public.download.then(|| at.url("/file", lang)),
             }),
             supplement_of: scanned.map(|_| c.number.clone()),
         }
@@ -353,11 +417,13 @@ pub(crate) struct Chrome {
     pub(crate) switch_url: String,
     pub(crate) switch_label: &'static str,
     pub(crate) switch_lang: &'static str,
+    /// A trial (demo) instance: every page says 试用 TEST.
+    pub(crate) trial: Option<&'static str>,
 }
 
 impl Chrome {
     /// The layout of a page in `lang` at `self_url` (path and query).
-    pub(crate) fn new(lang: Lang, title: impl Into<String>, self_url: &str) -> Chrome {
+    pub(crate) fn new(lang: Lang, title: impl Into<String>, self_url: &str, trial: bool) -> Chrome {
         let (switch_url, switch_label) = lang_switch(lang, self_url);
         Chrome {
             html_lang: if lang == Lang::En { "en" } else { "zh-CN" },
@@ -367,6 +433,12 @@ impl Chrome {
             switch_url,
             switch_label,
             switch_lang: if lang == Lang::En { "zh-CN" } else { "en" },
+            trial: trial.then(|| {
+                lang.t(
+                    "试用 TEST：本站为试用实例，所签发的证书仅供演示，不具证明效力",
+                    "试用 TEST: a trial instance; its certificates are for demonstration only and prove nothing",
+                )
+            }),
         }
     }
 }
@@ -403,7 +475,10 @@ pub(crate) struct Labels {
     supplements: &'static str,
     supplement_number: &'static str,
     supplement_of: &'static str,
+    supplement_issued: &'static str,
     download: &'static str,
+    no_download: &'static str,
+    no_preview: &'static str,
     preview: &'static str,
     footer: &'static str,
 }
@@ -421,11 +496,21 @@ pub(crate) fn labels(lang: Lang) -> Labels {
         identifier: lang.t("电子证书标识", "Identifier"),
         replaced_by: lang.t("修改后的证书", "Replaced by"),
         current: lang.t("现行证书", "Current certificate"),
-        revises: lang.t("替代的证书", "Replaces"),
+        revises: lang.t("本证书替代的原证书", "Replaces (now void)"),
         supplements: lang.t("补充文件", "Supplements"),
         supplement_number: lang.t("补充文件编号", "Supplement No."),
         supplement_of: lang.t("被补充的证书编号", "Supplements certificate No."),
+        supplement_issued: lang.t("补充文件签发日期", "Supplement issued"),
         download: lang.t("下载电子证书文件（OFD）", "Download the certificate (OFD)"),
+        // R-7.2.3a: files go to identified users.
+        no_download: lang.t(
+            "电子证书文件仅向已识别身份的用户提供，请向发证机构或委托方索取。",
+            "The certificate file is given to identified users only: ask the issuer or the customer.",
+        ),
+        no_preview: lang.t(
+            "为保护委托方信息，本页不显示证书页面图像；请核对上列信息与您持有的证书一致。",
+            "To protect the customer's details this page shows no picture of the certificate: compare the facts above with your copy.",
+        ),
         preview: lang.t("证书第 1 页预览", "Preview of page 1"),
         footer: lang.t(
             "本页由发证机构提供。核对纸面或文件上的证书编号与本页一致；上传文件可核验签章：首页“上传验证”。",
@@ -435,7 +520,12 @@ pub(crate) fn labels(lang: Lang) -> Labels {
 }
 
 /// The HTML of a certificate's page.
-pub(crate) fn certificate_html(v: &CertificateView, lang: Lang, self_url: &str) -> String {
+pub(crate) fn certificate_html(
+    v: &CertificateView,
+    lang: Lang,
+    self_url: &str,
+    trial: bool,
+) -> String {
     let css = match v.status {
         "valid" | "supplemented" | "supplement" => "ok",
         "revised" => "void",
@@ -446,6 +536,7 @@ pub(crate) fn certificate_html(v: &CertificateView, lang: Lang, self_url: &str) 
             lang,
             format!("{} {}", lang.t("电子证书", "Certificate"), v.number),
             self_url,
+            trial,
         ),
         v,
         l: &labels(lang),
@@ -507,7 +598,7 @@ mod tests {
             details: None,
             supplement_of: None,
         };
-        let html = certificate_html(&v, Lang::Zh, "/v/x");
+        let html = certificate_html(&v, Lang::Zh, "/v/x", false);
         assert!(!html.contains("<script>"));
         assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"));
         assert!(html.contains(MSG_DISPOSED));
