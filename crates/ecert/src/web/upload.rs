@@ -217,8 +217,8 @@ async fn check(app: &App, req: Request) -> Result<Verdict, Error> {
 }
 
 /// 422 `not_ofd` that says what the reader found in words a person understands (the
-/// reader's own message follows as the detail): the file is read again to learn the typed
-/// reason, which the service's error carries only as text.
+/// reader's own message follows in the English text, as the detail): the file is read again
+/// to learn the typed reason, which the service's error carries only as text.
 fn not_ofd(bytes: &[u8], reason: String) -> Error {
     let (zh, en) = match ofd::OfdFile::read(bytes) {
         Err(e) => (
@@ -234,7 +234,7 @@ fn not_ofd(bytes: &[u8], reason: String) -> Error {
     Error::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "not_ofd",
-        format!("不是可读取的 OFD 文件。{zh}（技术细节：{reason}）"),
+        format!("不是可读取的 OFD 文件。{zh}"),
         format!("Not a readable OFD file. {en} (Detail: {reason})"),
     )
 }
