@@ -476,6 +476,7 @@ pub(crate) struct Labels {
     supplement_number: &'static str,
     supplement_of: &'static str,
     supplement_issued: &'static str,
+    supplement_of_identifier: &'static str,
     download: &'static str,
     no_download: &'static str,
     no_preview: &'static str,
@@ -501,6 +502,10 @@ pub(crate) fn labels(lang: Lang) -> Labels {
         supplement_number: lang.t("补充文件编号", "Supplement No."),
         supplement_of: lang.t("被补充的证书编号", "Supplements certificate No."),
         supplement_issued: lang.t("补充文件签发日期", "Supplement issued"),
+        supplement_of_identifier: lang.t(
+            "被补充证书的电子证书标识",
+            "Identifier of the supplemented certificate",
+        ),
         download: lang.t("下载电子证书文件（OFD）", "Download the certificate (OFD)"),
         // R-7.2.3a: files go to identified users.
         no_download: lang.t(
