@@ -122,6 +122,9 @@ pub struct Config {
     /// Time traceable to NTSC (R-7.2.2a).
     #[serde(default)]
     pub time: TimeConfig,
+    /// What the public pages show and offer; absent in older files.
+    #[serde(default)]
+    pub public: PublicConfig,
 }
 
 /// `[time]`: the NTP servers sealing times are checked against (R-7.2.2a; docs/setup.md). Sealing
@@ -235,6 +238,48 @@ pub struct ServerConfig {
     /// API issuing requests that may wait for a turn; one more is answered 503 `busy` with
     /// `Retry-After`, so that a burst cannot pile up threads and memory.
     pub issue_queue: usize,
+    /// Bearer token that opens `GET /metrics` (`Authorization: Bearer …`); also
+    /// `ECERT_METRICS_TOKEN`. Without it (and without `metrics_public`) `/metrics` is closed.
+    pub metrics_token: Option<String>,
+    /// `GET /metrics` open to anyone (only where the network in front keeps strangers out).
+    pub metrics_public: bool,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client (rate limits,
+    /// logs); the header of any other peer is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// `[public]`: what the public pages (no login) show and offer (docs/serve.md, "What the
+/// public sees"). Every key optional.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicConfig {
+    /// Offer the certificate file for download to anyone holding the token or the number and
+    /// check code. Off by default: R-7.2.3a gives files to identified users only.
+    pub download: bool,
+    /// How the pages show the customer's name; also decides whether page previews are public
+    /// (they show the name as printed).
+    pub customer_name: CustomerName,
+}
+
+impl Default for PublicConfig {
+    fn default() -> Self {
+        PublicConfig {
+            download: false,
+            customer_name: CustomerName::Masked,
+        }
+    }
+}
+
+/// `[public] customer_name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CustomerName {
+    /// Partly masked (`示例******公司`); no page previews.
+    Masked,
+    /// As printed; page previews are public.
+    Full,
+    /// Not shown; no page previews.
+    Hidden,
 }
 
 impl Default for ServerConfig {
@@ -256,6 +301,9 @@ impl Default for ServerConfig {
             log_level: "info".into(),
             issue_workers: 0,
             issue_queue: 32,
+            metrics_token: None,
+            metrics_public: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -290,6 +338,7 @@ impl ServerConfig {
                 "ECERT_LOG" => self.log_level = v,
                 "ECERT_ISSUE_WORKERS" => self.issue_workers = num(&k, &v)?,
                 "ECERT_ISSUE_QUEUE" => self.issue_queue = num(&k, &v)?,
+                "ECERT_METRICS_TOKEN" => self.metrics_token = Some(v),
                 _ => {}
             }
         }
@@ -463,6 +512,7 @@ impl Config {
             server: ServerConfig::default(),
             audit: AuditConfig::default(),
             time: TimeConfig::default(),
+            public: PublicConfig::default(),
         }
     }
 

@@ -1,8 +1,11 @@
 //! Page previews with the seals drawn on them (for the verification pages, R-6.3c, and for
 //! looking at certificates): the page from `ofd::render`, then every seal impression of every
 //! signature (`StampAnnot`, with its riding-seam `Clip`) painted from the seal's own picture.
+//! A preview may carry a [`Mark`] drawn over the picture — never into the file.
 
-use resvg::tiny_skia;
+use std::sync::{Arc, OnceLock};
+
+use resvg::{tiny_skia, usvg};
 
 /// Why a page preview cannot be made.
 #[derive(Debug, thiserror::Error)]
@@ -98,8 +101,93 @@ pub fn impressions(file: &ofd::OfdFile) -> Vec<Impression> {
     out
 }
 
+/// A mark drawn over a preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mark {
+    /// The certificate is void (revised, R-6.4.1): a red frame and "作废 VOID" across the page,
+    /// so that a saved or forwarded picture cannot pass for a current certificate.
+    Void,
+}
+
+impl Mark {
+    /// A short name (used in cache keys).
+    pub fn name(self) -> &'static str {
+        match self {
+            Mark::Void => "void",
+        }
+    }
+}
+
+/// The fonts the marks are written with: the system's CJK fallback fonts (the ones the
+/// previews already use for files that embed none), read once.
+fn mark_fonts() -> Arc<usvg::fontdb::Database> {
+    static DB: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
+    DB.get_or_init(|| {
+        let mut db = usvg::fontdb::Database::new();
+        for (path, _, _) in ofd::render::SYSTEM_FALLBACKS {
+            if let Ok(bytes) = std::fs::read(path) {
+                db.load_font_data(bytes);
+            }
+        }
+        Arc::new(db)
+    })
+    .clone()
+}
+
+/// Draws `mark` over `pixmap`. The frame and the band are plain shapes, visible even where no
+/// font is installed; the words need one of the fallback fonts.
+fn draw_mark(pixmap: &mut tiny_skia::Pixmap, mark: Mark) {
+    let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
+    let unit = w / 100.0;
+    let svg = match mark {
+        Mark::Void => format!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">
+<rect x="{b}" y="{b}" width="{iw}" height="{ih}" fill="none" stroke="#c8102e" stroke-width="{sw}"/>
+<g transform="rotate(-35 {cx} {cy})">
+<rect x="{bx}" y="{by}" width="{bw}" height="{bh}" fill="#c8102e" fill-opacity="0.14"/>
+<text x="{cx}" y="{ty}" text-anchor="middle" font-size="{fs}" font-weight="bold" fill="#c8102e" fill-opacity="0.7">作废 VOID</text>
+</g></svg>"##,
+            b = unit * 1.5,
+            iw = w - unit * 3.0,
+            ih = h - unit * 3.0,
+            sw = unit * 1.2,
+            cx = w / 2.0,
+            cy = h / 2.0,
+            bx = -w,
+            by = h / 2.0 - unit * 11.0,
+            bw = w * 3.0,
+            bh = unit * 22.0,
+            ty = h / 2.0 + unit * 5.5,
+            fs = unit * 15.0,
+        ),
+    };
+    let options = usvg::Options {
+        fontdb: mark_fonts(),
+        font_family: "WenQuanYi Micro Hei".into(),
+        ..Default::default()
+    };
+    if let Ok(tree) = usvg::Tree::from_str(&svg, &options) {
+        resvg::render(
+            &tree,
+            tiny_skia::Transform::identity(),
+            &mut pixmap.as_mut(),
+        );
+    }
+}
+
 /// Renders page `number` (1-based) of an OFD file to PNG at `dpi`, seals included.
 pub fn render_page_png(bytes: &[u8], number: usize, dpi: f64) -> Result<Vec<u8>, PreviewError> {
+    render_page_png_marked(bytes, number, dpi, None)
+}
+
+/// [`render_page_png`] with `mark` drawn over the page.
+pub fn render_page_png_marked(
+    bytes: &[u8],
+    number: usize,
+    dpi: f64,
+    mark: Option<Mark>,
+) -> Result<Vec<u8>, PreviewError> {
     let file = ofd::OfdFile::read(bytes).map_err(PreviewError::Read)?;
     let doc = ofd::render::first_document(&file.ofd)?;
     if number == 0 || number > doc.pages.len() {
@@ -159,6 +247,9 @@ pub fn render_page_png(bytes: &[u8], number: usize, dpi: f64) -> Result<Vec<u8>,
             transform,
             mask.as_ref(),
         );
+    }
+    if let Some(mark) = mark {
+        draw_mark(&mut pixmap, mark);
     }
     Ok(ofd::render::encode_png(&pixmap)?)
 }

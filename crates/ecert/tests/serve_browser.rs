@@ -161,3 +161,190 @@ fn phone_sees_a_current_and_a_revised_certificate() {
         std::fs::copy(&shot2, Path::new(&dir).join("revised.png")).unwrap();
     }
 }
+
+/// Measures a page as a 390 px phone shows it: the served HTML with its stylesheet inlined
+/// (the file has no server to fetch it from) and a probe appended that notes the document's
+/// scroll width and every English word that the layout broke across two lines (text in
+/// `.hash` — SM3 values, identifiers — may break anywhere). Headless chromium lays out
+/// `--dump-dom` at least 500 px wide whatever `--window-size` says, so the page is opened in a
+/// 390 px frame of a second file, which copies the probe's findings into the DOM it dumps.
+fn measure(name: &str, page: &str, css: &str, keep: Option<&Path>) -> (u32, String) {
+    const PROBE: &str = r#"<script>
+var broken = [];
+var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  var n = walker.currentNode;
+  if (n.parentElement.closest('.hash')) continue;
+  var re = /[A-Za-z]{2,}/g, m;
+  while ((m = re.exec(n.data))) {
+    var r = document.createRange();
+    r.setStart(n, m.index); r.setEnd(n, m.index + m[0].length);
+    if (r.getClientRects().length > 1) broken.push(m[0]);
+  }
+}
+document.body.setAttribute('data-scroll-width', document.documentElement.scrollWidth);
+document.body.setAttribute('data-broken', broken.join(' '));
+</script>"#;
+    let html = page
+        .replace(
+            r#"<link rel="stylesheet" href="/static/app.css">"#,
+            &format!("<style>{css}</style>"),
+        )
+        .replace("</body>", &format!("{PROBE}</body>"));
+    let file = std::env::temp_dir().join(format!("ecert-phone-{}-{name}.html", std::process::id()));
+    std::fs::write(&file, &html).unwrap();
+    let frame = std::env::temp_dir().join(format!(
+        "ecert-phone-{}-{name}-frame.html",
+        std::process::id()
+    ));
+    std::fs::write(
+        &frame,
+        format!(
+            r#"<!doctype html><html><body style="margin:0"><iframe id="f" src="{}" style="border:0;width:390px;height:844px"></iframe><script>
+document.getElementById('f').addEventListener('load', function () {{
+  var b = document.getElementById('f').contentDocument.body;
+  document.body.setAttribute('data-scroll-width', b.getAttribute('data-scroll-width'));
+  document.body.setAttribute('data-broken', b.getAttribute('data-broken'));
+}});
+</script></body></html>"#,
+            file.file_name().unwrap().to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let url = format!("file://{}", file.display());
+    let dom = String::from_utf8_lossy(
+        &run_chromium(
+            &format!("file://{}", frame.display()),
+            &["--dump-dom", "--allow-file-access-from-files"],
+            &profile(&format!("m-{name}")),
+        )
+        .stdout,
+    )
+    .into_owned();
+    let attr = |key: &str| -> String {
+        dom.split(&format!("{key}=\""))
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or_else(|| panic!("{name}: the probe ran ({key}): {dom}"))
+            .to_owned()
+    };
+    if let Some(dir) = keep {
+        let shot = dir.join(format!("{name}.png"));
+        run_chromium(
+            &url,
+            &[&format!("--screenshot={}", shot.display())],
+            &profile(&format!("s-{name}")),
+        );
+    }
+    (
+        attr("data-scroll-width").parse().unwrap(),
+        attr("data-broken"),
+    )
+}
+
+fn altered(file: &[u8]) -> Vec<u8> {
+    let mut pkg = ofd::package::Package::from_zip(file, &ofd::Limits::default()).unwrap();
+    let path = pkg
+        .paths()
+        .find(|p| p.contains("Content.xml"))
+        .unwrap()
+        .to_owned();
+    let mut content = pkg.get(&path).unwrap().to_vec();
+    let at = content.iter().position(|b| b.is_ascii_digit()).unwrap();
+    content[at] = if content[at] == b'9' {
+        b'8'
+    } else {
+        content[at] + 1
+    };
+    pkg.insert(&path, content).unwrap();
+    pkg.to_zip().unwrap()
+}
+
+/// Every public page reads on a 390 px phone, in Chinese and in English: nothing wider than
+/// the screen (long hashes wrap), no English word broken mid-word, the upload report's checks
+/// by their names in the page's language and never a Rust debug form, and a file that is not
+/// OFD explained in words.
+#[test]
+fn every_public_page_reads_on_a_phone() {
+    let f = fixture();
+    let css = get("/static/app.css").text();
+    let upload = |bytes: &[u8], lang: &str| {
+        request(
+            f.addr,
+            "POST",
+            &format!("/verify{lang}"),
+            &[("Content-Type", "application/ofd")],
+            bytes,
+        )
+    };
+    let c = f.cert("JZ2024-000123");
+    let old = f.cert(ORIGINAL_NUMBER);
+    let report_zh = upload(&c.file, "");
+    let report_en = upload(&c.file, "?lang=en");
+    let changed = upload(&altered(&f.cert("JT2024-000077").file), "");
+    let not_zip_zh = upload(b"this is not an OFD file at all", "");
+    let not_zip_en = upload(b"this is not an OFD file at all", "?lang=en");
+
+    // What the reports say.
+    let zh = report_zh.text();
+    for expected in ["签章人签名", "数字证书", "签名覆盖全部内容", "通过"] {
+        assert!(zh.contains(expected), "{expected}: {zh}");
+    }
+    let en = report_en.text();
+    assert!(
+        en.contains("Seal validity") && en.contains("Passed"),
+        "{en}"
+    );
+    let altered_zh = changed.text();
+    assert!(altered_zh.contains("未通过"), "{altered_zh}");
+    assert!(
+        altered_zh.contains("签章验证未通过：签名内容完整"),
+        "{altered_zh}"
+    );
+    for page in [&zh, &en, &altered_zh] {
+        for debug in ["ReferenceHashes", "[(\"", "SignatureFailed", "Some("] {
+            assert!(!page.contains(debug), "debug text {debug:?} shown: {page}");
+        }
+    }
+    assert_eq!(not_zip_zh.status, 422);
+    let t = not_zip_zh.text();
+    assert!(t.contains("这不是 OFD 文件") && t.contains("ZIP"), "{t}");
+    assert!(not_zip_en.text().contains("This is not an OFD file"));
+
+    let keep = std::env::var("ECERT_KEEP_SCREENSHOTS")
+        .ok()
+        .map(PathBuf::from);
+    if let Some(dir) = &keep {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let mut pages: Vec<(String, String)> = Vec::new();
+    for (lang, q) in [("zh", ""), ("en", "?lang=en")] {
+        pages.push((format!("home-{lang}"), get(&format!("/{q}")).text()));
+        pages.push((
+            format!("current-{lang}"),
+            get(&format!("/v/{}{q}", c.token)).text(),
+        ));
+        pages.push((
+            format!("void-{lang}"),
+            get(&format!("/v/{}{q}", old.token)).text(),
+        ));
+        pages.push((
+            format!("supplement-{lang}"),
+            get(&format!("/v/{}{q}", f.supplement.token)).text(),
+        ));
+        pages.push((
+            format!("not-found-{lang}"),
+            get(&format!("/v/aaaaaaaaaaaaaaaaaaaaaaaaaa{q}")).text(),
+        ));
+    }
+    pages.push(("report-zh".into(), zh.clone()));
+    pages.push(("report-en".into(), en.clone()));
+    pages.push(("altered-zh".into(), altered_zh.clone()));
+    pages.push(("not-ofd-zh".into(), t.clone()));
+    pages.push(("not-ofd-en".into(), not_zip_en.text()));
+    for (name, page) in &pages {
+        let (width, broken) = measure(name, page, &css, keep.as_deref());
+        assert!(width <= 390, "{name}: {width} px wide at 390 px");
+        assert!(broken.is_empty(), "{name}: words broken mid-word: {broken}");
+    }
+}

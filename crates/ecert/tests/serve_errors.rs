@@ -80,6 +80,10 @@ fn internal_errors_show_an_id_and_log_the_cause() {
         .unwrap()
         .trim()
         .to_owned();
+    // The page below downloads the file: public downloads on (`[public] download`).
+    let mut config = ecert::config::Config::load(&inst).unwrap();
+    config.public.download = true;
+    config.save(&inst).unwrap();
     let log = tmp.path().join("serve.log");
     let mut child = Command::new(ECERT)
         .arg("--dir")

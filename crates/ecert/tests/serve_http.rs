@@ -7,6 +7,7 @@ mod serve_support;
 
 use std::process::{Command, Stdio};
 
+use ecert::config::CustomerName;
 use ecert::service::{MSG_DISPOSED, revised_message, supplement_message};
 use serde_json::Value;
 use serve_support::*;
@@ -20,6 +21,9 @@ fn health_metrics_and_security_headers() {
     let r = get("/healthz");
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"], "ok");
+    // R-7.2.2a: the time source (a demo instance seals on its local clock, and says so).
+    assert_eq!(r.json()["time"]["source"], "local_clock");
+    assert_eq!(r.json()["time"]["sealing_allowed"], true);
     let r = get("/");
     assert_eq!(r.status, 200);
     let csp = r.header("content-security-policy").expect("CSP");
@@ -27,7 +31,7 @@ fn health_metrics_and_security_headers() {
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(r.header("x-frame-options"), Some("DENY"));
-    assert!(r.text().contains("按证书编号和核验码查询"));
+    assert!(r.text().contains("按证书编号和校验码查询"));
     assert!(!r.text().contains("<script"), "pages need no JavaScript");
     let en = get("/?lang=en");
     assert!(en.text().contains("Look up by number and check code"));
@@ -44,6 +48,7 @@ fn health_metrics_and_security_headers() {
         ),
         "{text}"
     );
+    assert!(text.contains("ecert_time_sealing_allowed 1"), "{text}");
 }
 
 /// R-6.3c: the page the 2D code leads to, genuine and current.
@@ -63,14 +68,15 @@ fn r_6_3c_token_page_of_a_current_certificate() {
         "customer name is masked"
     );
     assert!(html.contains("示例******公司"), "{html}");
-    assert!(html.contains(&format!("/v/{}/page/1.png", c.token)));
+    // The preview shows the name as printed: no preview while the pages mask it.
+    assert!(!html.contains("page/1.png"), "{html}");
     assert!(!html.contains("<script"));
     // The same as JSON.
     let j = get_json(&format!("/v/{}", c.token)).json();
     assert_eq!(j["genuine"], true);
     assert_eq!(j["status"], "valid");
     assert_eq!(j["number"], "JZ2024-000123");
-    assert_eq!(j["details"]["customer_masked"], "示例******公司");
+    assert_eq!(j["details"]["customer"], "示例******公司");
     assert_eq!(j["details"]["kind_code"], 7);
     assert_eq!(j["messages"], Value::Array(vec![]));
     // Upper-case token (a scanner may change case) reaches the same page.
@@ -165,10 +171,18 @@ fn r_6_4_2_supplement_and_its_own_code() {
         "the supplement's code downloads the supplement"
     );
     assert_ne!(file.body, original.file);
-    let png = get(&format!("/v/{}/page/1.png", s.token));
+    // Previews where the customer's name is public (`[public] customer_name = "full"`).
+    let (full, _server) = own_server(|c| c.public.customer_name = CustomerName::Full);
+    let png = request(full, "GET", &format!("/v/{}/page/1.png", s.token), &[], b"");
     assert_eq!(png.status, 200);
     assert!(png.body.starts_with(b"\x89PNG"));
-    let original_png = get(&format!("/v/{}/page/1.png", original.token));
+    let original_png = request(
+        full,
+        "GET",
+        &format!("/v/{}/page/1.png", original.token),
+        &[],
+        b"",
+    );
     assert_ne!(
         png.body, original_png.body,
         "the preview is the supplement's page"
@@ -205,6 +219,11 @@ fn unknown_tokens_give_one_identical_not_found() {
 #[test]
 fn page_preview_is_a_png_rendered_once() {
     let f = fixture();
+    let (addr, _server) = own_server(|c| {
+        c.public.customer_name = CustomerName::Full;
+        c.server.metrics_public = true;
+    });
+    let get = |path: &str| request(addr, "GET", path, &[], b"");
     let c = f.cert("JT2024-000077");
     let url = format!("/v/{}/page/1.png", c.token);
     let r = get(&url);
@@ -277,9 +296,22 @@ fn lookup_by_number_and_check_code() {
     let typed = c.check_code.replace('-', "").to_lowercase();
     let j = get_json(&format!("/lookup?number={}&code={typed}", c.number)).json();
     assert_eq!(j["status"], "valid");
+    assert!(
+        j["details"].get("preview_url").is_none(),
+        "masked: no preview"
+    );
+    let (full, _server) = own_server(|c| c.public.customer_name = CustomerName::Full);
+    let j = request(
+        full,
+        "GET",
+        &format!("/lookup?number={}&code={typed}", c.number),
+        &[("Accept", "application/json")],
+        b"",
+    )
+    .json();
     let preview = j["details"]["preview_url"].as_str().unwrap().to_owned();
     assert!(preview.starts_with("/lookup/page/1.png?number="));
-    assert_eq!(get(&preview).status, 200);
+    assert_eq!(request(full, "GET", &preview, &[], b"").status, 200);
     let wrong = get(&format!("/lookup?number={}&code=2345-6789", c.number));
     assert_eq!(wrong.status, 404);
     assert_eq!(wrong.body, get("/v/aaaaaaaaaaaaaaaaaaaaaaaaaa").body);
@@ -353,7 +385,10 @@ fn r_6_3b_upload_of_genuine_files() {
     assert_eq!(r.status, 200, "{}", r.text());
     let html = r.text();
     assert!(html.contains("真实：与本机构签发的证书完全一致"), "{html}");
-    assert!(html.contains("SIGNER_SIGNATURE"));
+    assert!(
+        html.contains("签章人签名"),
+        "the checks by their Chinese names: {html}"
+    );
 }
 
 /// R-6.3b: an altered file that claims to be ours, and a file that is not ours.
@@ -675,7 +710,7 @@ fn api_errors_carry_the_service_error_s_status_and_code() {
     // A page error is JSON when asked for, an HTML page otherwise, in the page's language.
     let j = get_json("/lookup?number=&code=&lang=en");
     assert_eq!((j.status, code(&j)), (400, "missing_fields".to_owned()));
-    assert_eq!(j.json()["error"]["message_zh"], "请输入证书编号和核验码");
+    assert_eq!(j.json()["error"]["message_zh"], "请输入证书编号和校验码");
     assert_eq!(
         j.json()["error"]["message"],
         "Enter the certificate number and the check code"
@@ -999,31 +1034,11 @@ fn cli_api_client_and_serve_binary() {
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 }
 
-/// A server of its own over the shared fixture's instance, with `configure`d `[server]`
-/// settings (the handle keeps it running).
-fn own_server(
-    configure: impl FnOnce(&mut ecert::config::ServerConfig),
-) -> (
-    std::net::SocketAddr,
-    tokio::task::JoinHandle<std::io::Result<()>>,
-) {
-    let f = fixture();
-    f.block(async {
-        let mut instance = ecert::service::Instance::open(&f.dir).await.unwrap();
-        configure(&mut instance.config.server);
-        let app = ecert::web::App::new(instance).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let h = tokio::spawn(ecert::web::serve(app, listener, std::future::pending()));
-        (addr, h)
-    })
-}
-
 /// Lookups and uploads are rate limited per address.
 #[test]
 fn lookups_are_rate_limited() {
     let f = fixture();
-    let (addr, _guard) = own_server(|c| c.lookup_per_minute = 2);
+    let (addr, _guard) = own_server(|c| c.server.lookup_per_minute = 2);
     let c = f.cert("JZ2024-000123");
     let path = format!("/lookup?number={}&code={}", c.number, c.check_code);
     assert_eq!(request(addr, "GET", &path, &[], b"").status, 200);
@@ -1346,8 +1361,9 @@ fn api_issuing_beyond_workers_and_queue_is_busy_and_stores_nothing() {
     let _serial = serial();
     let f = fixture();
     let (addr, _server) = own_server(|c| {
-        c.issue_workers = 1;
-        c.issue_queue = 1;
+        c.server.issue_workers = 1;
+        c.server.issue_queue = 1;
+        c.server.metrics_public = true;
     });
     let before = f.certificate_count();
     // A long certificate (sixty result tables) keeps the one worker busy.
@@ -1430,7 +1446,7 @@ fn api_request_runs_to_the_end_when_the_client_hangs_up() {
     use std::io::Write as _;
     let _serial = serial();
     // A server of its own, so that its gauge shows this request alone.
-    let (addr, _server) = own_server(|_| {});
+    let (addr, _server) = own_server(|c| c.server.metrics_public = true);
     // A long certificate (sixty result tables), so that the hang-up comes while it is issued.
     let mut long: Value = serde_json::from_str(&new_content("JZ-API-HANGUP")).unwrap();
     let table = long["results"][0].clone();

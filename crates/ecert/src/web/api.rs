@@ -30,25 +30,40 @@ use crate::service::{Issued, StoredFile, status_messages};
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 
+/// `GET` the OpenAPI document (not signed).
+pub const OPENAPI: &str = "/api/v1/openapi.json";
+/// `GET` list, `POST` issue.
+pub const CERTIFICATES: &str = "/api/v1/certificates";
+/// `GET` a certificate's status.
+pub const CERTIFICATE: &str = "/api/v1/certificates/{number}";
+/// `GET` a certificate's file.
+pub const CERTIFICATE_FILE: &str = "/api/v1/certificates/{number}/file";
+/// `POST` a revision.
+pub const REVISIONS: &str = "/api/v1/certificates/{number}/revisions";
+/// `POST` a supplement.
+pub const SUPPLEMENTS: &str = "/api/v1/certificates/{number}/supplements";
+/// `POST` an OFD the business system made, to be sealed.
+pub const HANDED_OVER: &str = "/api/v1/handed-over";
+
 /// Every signed route: (method, path pattern). The OpenAPI document lists exactly these.
 pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/v1/certificates"),
-    ("post", "/api/v1/certificates"),
-    ("get", "/api/v1/certificates/{number}"),
-    ("get", "/api/v1/certificates/{number}/file"),
-    ("post", "/api/v1/certificates/{number}/revisions"),
-    ("post", "/api/v1/certificates/{number}/supplements"),
-    ("post", "/api/v1/handed-over"),
+    ("get", CERTIFICATES),
+    ("post", CERTIFICATES),
+    ("get", CERTIFICATE),
+    ("get", CERTIFICATE_FILE),
+    ("post", REVISIONS),
+    ("post", SUPPLEMENTS),
+    ("post", HANDED_OVER),
 ];
 
 pub(crate) fn router(app: App) -> Router {
     let signed = Router::new()
-        .route(ROUTES[0].1, get(list).post(issue))
-        .route(ROUTES[2].1, get(status))
-        .route(ROUTES[3].1, get(file))
-        .route(ROUTES[4].1, post(revise))
-        .route(ROUTES[5].1, post(supplement))
-        .route(ROUTES[6].1, post(handed_over))
+        .route(CERTIFICATES, get(list).post(issue))
+        .route(CERTIFICATE, get(status))
+        .route(CERTIFICATE_FILE, get(file))
+        .route(REVISIONS, post(revise))
+        .route(SUPPLEMENTS, post(supplement))
+        .route(HANDED_OVER, post(handed_over))
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             authenticate,
@@ -56,7 +71,7 @@ pub(crate) fn router(app: App) -> Router {
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(to_the_end));
     Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
+        .route(OPENAPI, get(openapi))
         .merge(signed)
         .with_state(app)
 }
@@ -822,7 +837,7 @@ mod tests {
             .iter()
             .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
             .collect();
-        served.push(("get".into(), "/api/v1/openapi.json".into()));
+        served.push(("get".into(), OPENAPI.into()));
         documented.sort();
         served.sort();
         assert_eq!(documented, served);

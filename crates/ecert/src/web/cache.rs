@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::preview::Mark;
+
 /// A cached response body with its content type.
 #[derive(Clone)]
 pub(crate) struct CachedPage {
@@ -84,17 +86,26 @@ impl PreviewCache {
         }
     }
 
-    fn key(file_sm3: &[u8; 32], page: usize, dpi: f64) -> String {
+    /// A marked preview is kept apart from the plain one: a certificate revised after its
+    /// preview was made must not be shown unmarked from the cache.
+    fn key(file_sm3: &[u8; 32], page: usize, dpi: f64, mark: Option<Mark>) -> String {
         format!(
-            "{}-p{page}-{}dpi.png",
+            "{}-p{page}-{}dpi{}.png",
             ecert_store::hex(file_sm3),
-            dpi.round()
+            dpi.round(),
+            mark.map(|m| format!("-{}", m.name())).unwrap_or_default()
         )
     }
 
     /// A preview from memory or disk.
-    pub(crate) fn get(&self, file_sm3: &[u8; 32], page: usize, dpi: f64) -> Option<Bytes> {
-        let key = Self::key(file_sm3, page, dpi);
+    pub(crate) fn get(
+        &self,
+        file_sm3: &[u8; 32],
+        page: usize,
+        dpi: f64,
+        mark: Option<Mark>,
+    ) -> Option<Bytes> {
+        let key = Self::key(file_sm3, page, dpi, mark);
         if let Some(b) = self.memory.read().ok().and_then(|m| m.get(&key).cloned()) {
             return Some(b);
         }
@@ -117,8 +128,15 @@ impl PreviewCache {
     }
 
     /// Keeps a rendered preview (disk errors only cost a later re-render).
-    pub(crate) fn put(&self, file_sm3: &[u8; 32], page: usize, dpi: f64, png: Bytes) {
-        let key = Self::key(file_sm3, page, dpi);
+    pub(crate) fn put(
+        &self,
+        file_sm3: &[u8; 32],
+        page: usize,
+        dpi: f64,
+        mark: Option<Mark>,
+        png: Bytes,
+    ) {
+        let key = Self::key(file_sm3, page, dpi, mark);
         if std::fs::create_dir_all(&self.dir).is_ok() {
             let tmp = self.dir.join(format!("{key}.tmp-{}", std::process::id()));
             if std::fs::write(&tmp, &png).is_ok() {

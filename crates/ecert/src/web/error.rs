@@ -11,13 +11,14 @@
 //! "服务器内部错误 (internal error, id …)". docs/serve.md lists the codes.
 
 use askama::Template;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::view::{Lang, Want, html, layout};
+use super::App;
+use super::view::{Chrome, Lang, Want, html};
 use crate::domain::Problem;
 
 /// A refusal or failure, answered as JSON or as a page.
@@ -131,7 +132,7 @@ impl Error {
     }
 
     /// The answer as a page of the site in `lang`.
-    fn html_response(&self, lang: Lang) -> Response {
+    fn html_response(&self, lang: Lang, trial: bool) -> Response {
         let (title, message) = match lang {
             Lang::Zh => (self.zh.as_str(), self.en.as_str()),
             Lang::En => (self.en.as_str(), ""),
@@ -139,15 +140,12 @@ impl Error {
         // One bilingual message is said once.
         let message = if message == title { "" } else { message };
         let home = if lang == Lang::En { "/?lang=en" } else { "/" };
-        let body = MessageBody {
-            title,
+        let page = MessagePage {
+            chrome: Chrome::new(lang, title, home, trial),
             message,
-            home,
             back: lang.t("返回首页", "Back to the start page"),
-        }
-        .render()
-        .unwrap_or_default();
-        let mut r = html(self.status, layout(lang, title, home, &body));
+        };
+        let mut r = html(self.status, super::view::render(&page));
         self.headers(&mut r);
         r
     }
@@ -165,12 +163,12 @@ impl Error {
         }
     }
 
-    /// The answer for a request that wants `want`.
-    pub(crate) fn respond(&self, want: Want) -> Response {
+    /// The answer for a request that wants `want` (`trial`: a trial instance's page).
+    pub(crate) fn respond(&self, want: Want, trial: bool) -> Response {
         if want.json {
             self.json_response(Some(want.lang))
         } else {
-            self.html_response(want.lang)
+            self.html_response(want.lang, trial)
         }
     }
 }
@@ -205,29 +203,20 @@ impl From<ecert_store::StoreError> for Error {
 
 /// Answers an [`Error`] of a page handler the way the request wants it: an HTML page in the
 /// request's language, or JSON (`Accept: application/json`) with the message in that language.
-pub(crate) async fn answer_errors(req: Request, next: Next) -> Response {
-    let lang = req.uri().query().and_then(|q| {
-        q.split('&')
-            .find_map(|p| p.strip_prefix("lang="))
-            .map(str::to_owned)
-    });
-    let want = Want::new(req.headers(), lang.as_deref());
+pub(crate) async fn answer_errors(State(app): State<App>, req: Request, next: Next) -> Response {
+    let want = Want::of(req.headers(), req.uri());
     let resp = next.run(req).await;
     match resp.extensions().get::<Error>() {
-        Some(e) => e.respond(want),
+        Some(e) => e.respond(want, app.trial()),
         None => resp,
     }
 }
 
 #[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<p class="verdict bad">{{ title }}</p>{% if !message.is_empty() %}<p>{{ message }}</p>{% endif %}<p><a href="{{ home }}">{{ back }}</a></p>"#
-)]
-struct MessageBody<'a> {
-    title: &'a str,
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    chrome: Chrome,
     message: &'a str,
-    home: &'a str,
     back: &'a str,
 }
 

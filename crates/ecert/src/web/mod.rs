@@ -18,8 +18,11 @@ pub mod api;
 pub mod auth;
 mod cache;
 mod error;
+mod explain;
+mod extract;
 mod metrics;
-mod pages;
+pub mod ops;
+pub mod pages;
 mod security;
 mod tls;
 mod upload;
@@ -130,20 +133,27 @@ impl App {
         &self.inner.instance
     }
 
+    /// A trial (demo) instance: its pages say 试用 TEST.
+    pub(crate) fn trial(&self) -> bool {
+        self.inner.instance.config.instance.demo
+    }
+
     /// Forgets cached status pages (call after changing certificates outside this server in
     /// the same process; the server's own changes do it themselves).
     pub fn invalidate(&self) {
         self.inner.pages.clear();
     }
 
-    /// The whole router (pages, API, health, metrics) with the security layers.
+    /// The whole router — the public pages ([`pages`]), the business-system API ([`api`]) and
+    /// the operators' routes ([`ops`]) — with the security layers.
     pub fn router(&self) -> Router {
-        let api = api::router(self.clone());
-        let pages = pages::router(self.clone());
-        pages.merge(api).layer(axum::middleware::from_fn_with_state(
-            self.clone(),
-            security::observe,
-        ))
+        pages::router(self.clone())
+            .merge(api::router(self.clone()))
+            .merge(ops::router(self.clone()))
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                security::observe,
+            ))
     }
 }
 

@@ -1,58 +1,88 @@
-//! The public pages (no login): start page, `/v/{token}`, lookup by number + check code,
-//! previews, downloads, `/healthz`, `/metrics`.
+//! The public pages (no login): the start page, `/v/{token}` (where the 2D code leads), the
+//! lookup by number + check code, page previews and downloads. Handlers take what they need as
+//! extractors ([`super::extract`]); the lookup routes carry their rate limit as a
+//! `route_layer`; every [`Error`] is rendered for the request by [`error::answer_errors`].
 
 use std::sync::atomic::Ordering;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use ecert_store::{Access, CertificateStatus, StatusView, SupplementRecord};
 use serde::Deserialize;
 
 use super::App;
 use super::cache::CachedPage;
-use super::view::{self, CertificateView, Lang, Locator, Want, bytes_response, html, layout};
-use super::{Error, error};
-use crate::domain::{CheckCode, VerifyToken};
+use super::extract::{ClientIp, Resolved};
+use super::view::{
+    self, CertificateView, Chrome, Lang, Locator, Shown, Want, bytes_response, html,
+};
+use super::{Error, error, security};
 use crate::service::StoredFile;
 
+/// The start page.
+pub const HOME: &str = "/";
+/// The stylesheet.
+pub const STYLESHEET: &str = "/static/app.css";
+/// A certificate's page, where its 2D code leads.
+pub const TOKEN_PAGE: &str = "/v/{token}";
+/// A page preview of the certificate (or supplement) of a token.
+pub const TOKEN_PREVIEW: &str = "/v/{token}/page/{page}";
+/// The file of a token.
+pub const TOKEN_FILE: &str = "/v/{token}/file";
+/// A supplement of the certificate of a token.
+pub const TOKEN_SUPPLEMENT: &str = "/v/{token}/supplement/{seq}";
+/// The page found by number + check code (`?number=&code=`).
+pub const LOOKUP_PAGE: &str = "/lookup";
+/// A page preview, by number + check code.
+pub const LOOKUP_PREVIEW: &str = "/lookup/page/{page}";
+/// The file, by number + check code.
+pub const LOOKUP_FILE: &str = "/lookup/file";
+/// A supplement, by number + check code.
+pub const LOOKUP_SUPPLEMENT: &str = "/lookup/supplement/{seq}";
+/// Upload a file to verify it.
+pub const VERIFY: &str = "/verify";
+
 pub(crate) fn router(app: App) -> Router {
-    Router::new()
-        .route("/", get(home))
-        .route("/static/app.css", get(css))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/v/{token}", get(token_page))
-        .route("/v/{token}/page/{page}", get(token_preview))
-        .route("/v/{token}/file", get(token_file))
-        .route("/v/{token}/supplement/{seq}", get(token_supplement))
-        .route("/lookup", get(lookup_page))
-        .route("/lookup/page/{page}", get(lookup_preview))
-        .route("/lookup/file", get(lookup_file))
-        .route("/lookup/supplement/{seq}", get(lookup_supplement))
-        .route(
-            "/verify",
-            get(home)
-                .post(super::upload::verify_upload)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
+    let open = Router::new()
+        .route(HOME, get(home))
+        .route(STYLESHEET, get(css))
+        .route(TOKEN_PAGE, get(token_page))
+        .route(TOKEN_PREVIEW, get(preview))
+        .route(TOKEN_FILE, get(file))
+        .route(TOKEN_SUPPLEMENT, get(supplement))
+        .route(VERIFY, get(home));
+    let lookup = Router::new()
+        .route(LOOKUP_PAGE, get(lookup_page))
+        .route(LOOKUP_PREVIEW, get(preview))
+        .route(LOOKUP_FILE, get(file))
+        .route(LOOKUP_SUPPLEMENT, get(supplement))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            security::limit_lookups,
+        ));
+    let upload = Router::new()
+        .route(VERIFY, post(super::upload::verify_upload))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            security::limit_uploads,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    open.merge(lookup)
+        .merge(upload)
         .fallback(fallback)
-        .layer(axum::middleware::from_fn(error::answer_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            error::answer_errors,
+        ))
         .with_state(app)
 }
 
-#[derive(Debug, Deserialize, Default)]
-pub(crate) struct PageQuery {
-    pub(crate) lang: Option<String>,
-    number: Option<String>,
-    code: Option<String>,
-}
-
-fn self_url(uri: &Uri) -> String {
+pub(crate) fn self_url(uri: &Uri) -> String {
     uri.path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned())
@@ -74,79 +104,12 @@ async fn css() -> Response {
     r
 }
 
-async fn healthz(State(app): State<App>) -> Response {
-    match app.inner.instance.check_database().await {
-        Ok(()) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({"status": "ok", "database": "ok"})),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e.chain(), "health check: database");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({"status": "error", "database": "unavailable"})),
-            )
-                .into_response()
-        }
-    }
-}
-
-async fn metrics(State(app): State<App>) -> Response {
-    let mut text = app.inner.metrics.render();
-    let (running, waiting, workers) = app.inner.issuing.gauges();
-    for (name, help, v) in [
-        (
-            "ecert_api_issuing_running",
-            "API issuing calls running now.",
-            running,
-        ),
-        (
-            "ecert_api_issuing_waiting",
-            "API issuing calls waiting for a turn.",
-            waiting,
-        ),
-        (
-            "ecert_api_issuing_workers",
-            "API issuing calls that may run at once.",
-            workers,
-        ),
-    ] {
-        text.push_str(&format!(
-            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}\n"
-        ));
-    }
-    let mut r = (StatusCode::OK, text).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    r
-}
-
 #[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<h1>{{ l_title }}</h1>
-<form method="get" action="/lookup">
-<h2>{{ l_lookup }}</h2>
-<label for="number">{{ l_number }}</label><input type="text" id="number" name="number" required maxlength="100" autocomplete="off">
-<label for="code">{{ l_code }}</label><input type="text" id="code" name="code" required maxlength="20" autocomplete="off" placeholder="XXXX-XXXX">
-{% if en %}<input type="hidden" name="lang" value="en">{% endif %}
-<button type="submit">{{ l_query }}</button>
-</form>
-<form method="post" action="{{ verify_action }}" enctype="multipart/form-data">
-<h2>{{ l_upload }}</h2>
-<label for="file">{{ l_file }}</label><input type="file" id="file" name="file" accept=".ofd,application/ofd" required>
-<button type="submit">{{ l_verify }}</button>
-<p class="small">{{ l_upload_note }}</p>
-</form>
-<p class="small">{{ l_scan }}</p>"#
-)]
-struct HomeBody<'a> {
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    chrome: Chrome,
     en: bool,
     verify_action: &'a str,
-    l_title: &'a str,
     l_lookup: &'a str,
     l_number: &'a str,
     l_code: &'a str,
@@ -158,13 +121,7 @@ struct HomeBody<'a> {
     l_scan: &'a str,
 }
 
-async fn home(
-    State(app): State<App>,
-    headers: HeaderMap,
-    uri: Uri,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
+async fn home(State(app): State<App>, want: Want, uri: Uri) -> Response {
     let lang = want.lang;
     let issuer = &app.inner.instance.config.institute.name;
     if want.json {
@@ -174,7 +131,7 @@ async fn home(
             "lookup": "/lookup?number={number}&code={check code}",
             "scan": "/v/{token}",
             "verify_upload": "POST /verify",
-            "api": "/api/v1/openapi.json",
+            "api": super::api::OPENAPI,
         }))
         .into_response();
     }
@@ -187,18 +144,19 @@ async fn home(
         Lang::Zh => format!("{issuer} 电子证书验证"),
         Lang::En => format!("{issuer}: electronic certificate verification"),
     };
-    let body = HomeBody {
+    let page = HomePage {
+        chrome: Chrome::new(lang, title, &self_url(&uri), app.trial()),
         en: lang == Lang::En,
         verify_action: if lang == Lang::En {
             "/verify?lang=en"
         } else {
             "/verify"
         },
-        l_title: &title,
-        l_lookup: lang.t("按证书编号和核验码查询", "Look up by number and check code"),
+        // The certificate prints 校验码 (R-4.3.5's check code): the pages use the same word.
+        l_lookup: lang.t("按证书编号和校验码查询", "Look up by number and check code"),
         l_number: lang.t("证书编号", "Certificate No."),
         l_code: lang.t(
-            "核验码（证书第 1 页）",
+            "校验码（证书第 1 页）",
             "Check code (page 1 of the certificate)",
         ),
         l_query: lang.t("查询", "Look up"),
@@ -213,70 +171,49 @@ async fn home(
             "也可以用手机扫描证书上的二维码直接打开验证页面。",
             "You can also scan the 2D code on the certificate with a phone.",
         ),
-    }
-    .render()
-    .unwrap_or_default();
-    html(StatusCode::OK, layout(lang, &title, &self_url(&uri), &body))
-}
-
-/// What a token leads to: a certificate, or one of its supplements (R-6.4.2: a supplement
-/// carries a 2D code of its own), with the certificate's status either way.
-struct Found {
-    token: String,
-    view: StatusView,
-    supplement: Option<SupplementRecord>,
-}
-
-/// Looks a token up; `None` for malformed and unknown tokens alike.
-async fn by_token(app: &App, token: &str) -> Result<Option<Found>, Error> {
-    let Some(t) = VerifyToken::parse(token) else {
-        return Ok(None);
     };
-    Ok(app.inner.instance.scan(&t).await?.map(|s| Found {
-        token: t.as_str().to_owned(),
-        view: s.view,
-        supplement: s.supplement,
-    }))
+    html(StatusCode::OK, view::render(&page))
 }
 
-struct Looked {
-    number: String,
-    code: String,
-    view: StatusView,
-}
-
-async fn by_lookup(app: &App, q: &PageQuery) -> Result<Option<Looked>, Error> {
-    let (Some(number), Some(code)) = (q.number.as_deref(), q.code.as_deref()) else {
-        return Ok(None);
+/// The issue date a supplement's file carries (`DocInfo/CreationDate`, written from its
+/// content's `issueDate`); the record keeps only when it was stored.
+async fn supplement_date(app: &App, s: &SupplementRecord) -> String {
+    let stored = || {
+        let (y, m, d) = crate::domain::dates::beijing_date(s.created_at_ms / 1000);
+        crate::domain::dates::format_date((y, m, d))
     };
-    let number = number.trim();
-    let Some(code) = CheckCode::parse(code) else {
-        return Ok(None);
+    let Ok(bytes) = app.inner.instance.file(StoredFile::Supplement(s)).await else {
+        return stored();
     };
-    if number.is_empty() || number.len() > 200 {
-        return Ok(None);
-    }
-    let view = app.inner.instance.look_up(number, &code).await?;
-    Ok(view.map(|view| Looked {
-        number: number.to_owned(),
-        code: code.as_str().to_owned(),
-        view,
-    }))
+    tokio::task::spawn_blocking(move || {
+        ofd::OfdFile::read(&bytes).ok().and_then(|f| {
+            f.ofd
+                .docs
+                .first()
+                .and_then(|d| d.info.creation_date.clone())
+        })
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_else(stored)
 }
 
-fn render_view(
-    app: &App,
-    view: &StatusView,
-    scanned: Option<&SupplementRecord>,
-    at: &Locator<'_>,
-    want: Want,
-    self_url: &str,
-) -> CachedPage {
+async fn render_view(app: &App, found: &Resolved, want: Want, self_url: &str) -> CachedPage {
+    let supplement_date = match &found.supplement {
+        Some(s) => Some(supplement_date(app, s).await),
+        None => None,
+    };
+    let shown = Shown {
+        issuer: &app.inner.instance.config.institute.name,
+        public: &app.inner.instance.config.public,
+        supplement_date,
+    };
     let v = CertificateView::build(
-        view,
-        scanned,
-        &app.inner.instance.config.institute.name,
-        at,
+        &found.view,
+        found.supplement.as_ref(),
+        &shown,
+        &found.at,
         want.lang,
     );
     if want.json {
@@ -286,94 +223,44 @@ fn render_view(
         }
     } else {
         CachedPage {
-            body: Bytes::from(view::certificate_html(&v, want.lang, self_url)),
+            body: Bytes::from(view::certificate_html(&v, want.lang, self_url, app.trial())),
             content_type: "text/html; charset=utf-8",
         }
     }
 }
 
+/// `GET /v/{token}`: answered from the page cache when it can (the one handler that resolves
+/// its certificate itself, after the cache missed).
 async fn token_page(
     State(app): State<App>,
     Path(token): Path<String>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
+    want: Want,
     uri: Uri,
-) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
+) -> Result<Response, Error> {
     let key = want.cache_key(&format!("t:{}", token.to_ascii_lowercase()));
     if let Some(p) = app.inner.pages.get(&key) {
         app.inner
             .metrics
             .page_cache_hits
             .fetch_add(1, Ordering::Relaxed);
-        return bytes_response(p.content_type, p.body);
+        return Ok(bytes_response(p.content_type, p.body));
     }
     app.inner
         .metrics
         .page_cache_misses
         .fetch_add(1, Ordering::Relaxed);
-    match by_token(&app, &token).await {
-        Ok(Some(f)) => {
-            let page = render_view(
-                &app,
-                &f.view,
-                f.supplement.as_ref(),
-                &Locator::Token(&f.token),
-                want,
-                &self_url(&uri),
-            );
-            app.inner.pages.put(key, page.clone());
-            bytes_response(page.content_type, page.body)
-        }
-        Ok(None) => Error::not_found().respond(want),
-        Err(e) => e.respond(want),
-    }
+    let found = Resolved::by_token(&app, &token)
+        .await?
+        .ok_or_else(Error::not_found)?;
+    let page = render_view(&app, &found, want, &self_url(&uri)).await;
+    app.inner.pages.put(key, page.clone());
+    Ok(bytes_response(page.content_type, page.body))
 }
 
-fn too_many(want: Want) -> Response {
-    Error::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "查询过于频繁，请一分钟后再试",
-        "Too many requests; please wait a minute",
-    )
-    .respond(want)
-}
-
-async fn lookup_page(
-    State(app): State<App>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-    uri: Uri,
-    req: Request,
-) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
-    if q.number.as_deref().is_none_or(|n| n.trim().is_empty())
-        || q.code.as_deref().is_none_or(|c| c.trim().is_empty())
-    {
-        return Error::new(
-            StatusCode::BAD_REQUEST,
-            "missing_fields",
-            "请输入证书编号和核验码",
-            "Enter the certificate number and the check code",
-        )
-        .respond(want);
-    }
-    if !app.inner.lookup_limit.allow(super::security::remote(&req)) {
-        return too_many(want);
-    }
-    match by_lookup(&app, &q).await {
-        Ok(Some(l)) => {
-            let at = Locator::Lookup {
-                number: &l.number,
-                code: &l.code,
-            };
-            let page = render_view(&app, &l.view, None, &at, want, &self_url(&uri));
-            bytes_response(page.content_type, page.body)
-        }
-        Ok(None) => Error::not_found().respond(want),
-        Err(e) => e.respond(want),
-    }
+/// `GET /lookup?number=&code=`.
+async fn lookup_page(State(app): State<App>, found: Resolved, want: Want, uri: Uri) -> Response {
+    let page = render_view(&app, &found, want, &self_url(&uri)).await;
+    bytes_response(page.content_type, page.body)
 }
 
 fn page_number(page: &str) -> Option<usize> {
@@ -381,52 +268,63 @@ fn page_number(page: &str) -> Option<usize> {
     (1..=100).contains(&n).then_some(n)
 }
 
-/// Which file of a certificate a preview shows.
-#[derive(Clone, Copy)]
-enum FileRef<'a> {
-    Certificate,
-    Supplement(&'a SupplementRecord),
+#[derive(Deserialize)]
+struct PageParam {
+    page: String,
 }
 
+#[derive(Deserialize)]
+struct SeqParam {
+    seq: String,
+}
+
+/// `…/page/{n}.png`: a preview of the certificate's (or the scanned supplement's) page.
 async fn preview(
-    app: &App,
-    view: &StatusView,
-    which: FileRef<'_>,
-    page: &str,
-    want: Want,
-) -> Response {
+    State(app): State<App>,
+    found: Resolved,
+    Path(PageParam { page }): Path<PageParam>,
+) -> Result<Response, Error> {
+    let view = &found.view;
     let c = &view.certificate;
-    let file_sm3 = match which {
-        FileRef::Certificate => c.file_sm3,
-        FileRef::Supplement(s) => s.file_sm3,
+    let file_sm3 = match &found.supplement {
+        None => c.file_sm3,
+        Some(s) => s.file_sm3,
     };
-    let Some(n) = page_number(page) else {
-        return Error::not_found().respond(want);
-    };
+    let n = page_number(&page).ok_or_else(Error::not_found)?;
     if c.status == CertificateStatus::Disposed {
-        return Error::not_found().respond(want);
+        return Err(Error::not_found());
     }
+    // The preview shows the customer's name as printed: public only when the pages show it
+    // in full too (`[public] customer_name`).
+    if !view::previews_public(&app.inner.instance.config.public) {
+        return Err(Error::new(
+            StatusCode::FORBIDDEN,
+            "preview_not_public",
+            "为保护委托方信息，不公开证书页面图像",
+            "To protect the customer's details, pictures of the certificate are not public",
+        ));
+    }
+    // R-6.4.1: a void certificate's picture says so on its face (the file is not touched).
+    let mark = (found.supplement.is_none() && c.status == CertificateStatus::Revised)
+        .then_some(crate::preview::Mark::Void);
     let dpi = app.inner.server.preview_dpi;
-    let png = match app.inner.previews.get(&file_sm3, n, dpi) {
+    let png = match app.inner.previews.get(&file_sm3, n, dpi, mark) {
         Some(png) => png,
         None => {
             let Ok(_permit) = app.inner.heavy.acquire().await else {
-                return Error::internal("preview", "semaphore closed").respond(want);
+                return Err(Error::internal("preview", "semaphore closed"));
             };
             // Another request may have rendered it while this one waited.
-            if let Some(png) = app.inner.previews.get(&file_sm3, n, dpi) {
+            if let Some(png) = app.inner.previews.get(&file_sm3, n, dpi, mark) {
                 png
             } else {
-                let stored = match which {
-                    FileRef::Certificate => StoredFile::Certificate(c),
-                    FileRef::Supplement(s) => StoredFile::Supplement(s),
+                let stored = match &found.supplement {
+                    None => StoredFile::Certificate(c),
+                    Some(s) => StoredFile::Supplement(s),
                 };
-                let file = match app.inner.instance.file(stored).await {
-                    Ok(f) => f,
-                    Err(e) => return Error::from(e).respond(want),
-                };
+                let file = app.inner.instance.file(stored).await?;
                 let rendered = tokio::task::spawn_blocking(move || {
-                    crate::preview::render_page_png(&file, n, dpi)
+                    crate::preview::render_page_png_marked(&file, n, dpi, mark)
                 })
                 .await;
                 match rendered {
@@ -436,12 +334,12 @@ async fn preview(
                             .previews_rendered
                             .fetch_add(1, Ordering::Relaxed);
                         let png = Bytes::from(png);
-                        app.inner.previews.put(&file_sm3, n, dpi, png.clone());
+                        app.inner.previews.put(&file_sm3, n, dpi, mark, png.clone());
                         png
                     }
                     // No such page.
-                    Ok(Err(_)) => return Error::not_found().respond(want),
-                    Err(e) => return Error::internal_from("preview", &e).respond(want),
+                    Ok(Err(_)) => return Err(Error::not_found()),
+                    Err(e) => return Err(Error::internal_from("preview", &e)),
                 }
             }
         }
@@ -451,7 +349,7 @@ async fn preview(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=3600"),
     );
-    r
+    Ok(r)
 }
 
 fn content_disposition(name: &str) -> HeaderValue {
@@ -491,169 +389,91 @@ pub(crate) fn ofd_response(name: &str, bytes: Bytes) -> Response {
     r
 }
 
-fn access(req: &Request, channel: &str) -> Access {
+/// The download log's entry for a public download (R-7.2.3b).
+fn access(found: &Resolved, ip: ClientIp) -> Access {
     Access {
         who: "public".into(),
-        channel: channel.into(),
-        remote: super::security::remote(req).map(|r| r.to_string()),
+        channel: match found.at {
+            Locator::Token(_) => "verify-page",
+            Locator::Lookup { .. } => "lookup",
+        }
+        .into(),
+        remote: ip.0.map(|r| r.to_string()),
     }
 }
 
-async fn download(app: &App, view: &StatusView, access: &Access, want: Want) -> Response {
+/// Downloads a file of `view`'s certificate (none once disposed, R-6.5h).
+async fn download(
+    app: &App,
+    view: &StatusView,
+    which: StoredFile<'_>,
+    name: &str,
+    access: &Access,
+) -> Result<Response, Error> {
     let c = &view.certificate;
     if c.status == CertificateStatus::Disposed {
-        return Error::not_found().respond(want);
+        return Err(Error::not_found());
     }
-    match app
-        .inner
-        .instance
-        .download(c, StoredFile::Certificate(c), access)
-        .await
-    {
-        Ok(bytes) => ofd_response(&c.file_name, bytes),
-        Err(e) => Error::from(e).respond(want),
+    // R-7.2.3a: files are for identified users; the public pages offer them only where the
+    // institute decided so (`[public] download`).
+    if !app.inner.instance.config.public.download {
+        return Err(Error::new(
+            StatusCode::FORBIDDEN,
+            "download_not_public",
+            "电子证书文件仅向已识别身份的用户提供，请向发证机构或委托方索取",
+            "The certificate file is given to identified users only: ask the issuer or the customer",
+        ));
+    }
+    let bytes = app.inner.instance.download(c, which, access).await?;
+    Ok(ofd_response(name, bytes))
+}
+
+/// `…/file`: the certificate's file, or the scanned supplement's.
+async fn file(State(app): State<App>, found: Resolved, ip: ClientIp) -> Result<Response, Error> {
+    let access = access(&found, ip);
+    let c = &found.view.certificate;
+    match &found.supplement {
+        Some(s) => {
+            download(
+                &app,
+                &found.view,
+                StoredFile::Supplement(s),
+                &s.file_name,
+                &access,
+            )
+            .await
+        }
+        None => {
+            download(
+                &app,
+                &found.view,
+                StoredFile::Certificate(c),
+                &c.file_name,
+                &access,
+            )
+            .await
+        }
     }
 }
 
+/// `…/supplement/{seq}`: a supplement of the certificate.
 async fn supplement(
-    app: &App,
-    view: &StatusView,
-    seq: &str,
-    access: &Access,
-    want: Want,
-) -> Response {
-    let Some(s) = seq
+    State(app): State<App>,
+    found: Resolved,
+    Path(SeqParam { seq }): Path<SeqParam>,
+    ip: ClientIp,
+) -> Result<Response, Error> {
+    let s: &SupplementRecord = seq
         .parse::<i64>()
         .ok()
-        .and_then(|n| view.supplements.iter().find(|s| s.seq == n))
-    else {
-        return Error::not_found().respond(want);
-    };
-    download_supplement(app, view, s, access, want).await
-}
-
-async fn download_supplement(
-    app: &App,
-    view: &StatusView,
-    s: &SupplementRecord,
-    access: &Access,
-    want: Want,
-) -> Response {
-    if view.certificate.status == CertificateStatus::Disposed {
-        return Error::not_found().respond(want);
-    }
-    match app
-        .inner
-        .instance
-        .download(&view.certificate, StoredFile::Supplement(s), access)
-        .await
-    {
-        Ok(bytes) => ofd_response(&s.file_name, bytes),
-        Err(e) => Error::from(e).respond(want),
-    }
-}
-
-async fn token_preview(
-    State(app): State<App>,
-    Path((token, page)): Path<(String, String)>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
-    match by_token(&app, &token).await {
-        Ok(Some(f)) => match &f.supplement {
-            Some(s) => preview(&app, &f.view, FileRef::Supplement(s), &page, want).await,
-            None => preview(&app, &f.view, FileRef::Certificate, &page, want).await,
-        },
-        Ok(None) => Error::not_found().respond(want),
-        Err(e) => e.respond(want),
-    }
-}
-
-async fn token_file(
-    State(app): State<App>,
-    Path(token): Path<String>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-    req: Request,
-) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
-    match by_token(&app, &token).await {
-        Ok(Some(f)) => match &f.supplement {
-            Some(s) => {
-                download_supplement(&app, &f.view, s, &access(&req, "verify-page"), want).await
-            }
-            None => download(&app, &f.view, &access(&req, "verify-page"), want).await,
-        },
-        Ok(None) => Error::not_found().respond(want),
-        Err(e) => e.respond(want),
-    }
-}
-
-async fn token_supplement(
-    State(app): State<App>,
-    Path((token, seq)): Path<(String, String)>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-    req: Request,
-) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
-    match by_token(&app, &token).await {
-        Ok(Some(f)) => supplement(&app, &f.view, &seq, &access(&req, "verify-page"), want).await,
-        Ok(None) => Error::not_found().respond(want),
-        Err(e) => e.respond(want),
-    }
-}
-
-async fn lookup_preview(
-    State(app): State<App>,
-    Path(page): Path<String>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-    req: Request,
-) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
-    if !app.inner.lookup_limit.allow(super::security::remote(&req)) {
-        return too_many(want);
-    }
-    match by_lookup(&app, &q).await {
-        Ok(Some(l)) => preview(&app, &l.view, FileRef::Certificate, &page, want).await,
-        Ok(None) => Error::not_found().respond(want),
-        Err(e) => e.respond(want),
-    }
-}
-
-async fn lookup_file(
-    State(app): State<App>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-    req: Request,
-) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
-    if !app.inner.lookup_limit.allow(super::security::remote(&req)) {
-        return too_many(want);
-    }
-    match by_lookup(&app, &q).await {
-        Ok(Some(l)) => download(&app, &l.view, &access(&req, "lookup"), want).await,
-        Ok(None) => Error::not_found().respond(want),
-        Err(e) => e.respond(want),
-    }
-}
-
-async fn lookup_supplement(
-    State(app): State<App>,
-    Path(seq): Path<String>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-    req: Request,
-) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
-    if !app.inner.lookup_limit.allow(super::security::remote(&req)) {
-        return too_many(want);
-    }
-    match by_lookup(&app, &q).await {
-        Ok(Some(l)) => supplement(&app, &l.view, &seq, &access(&req, "lookup"), want).await,
-        Ok(None) => Error::not_found().respond(want),
-        Err(e) => e.respond(want),
-    }
+        .and_then(|n| found.view.supplements.iter().find(|s| s.seq == n))
+        .ok_or_else(Error::not_found)?;
+    download(
+        &app,
+        &found.view,
+        StoredFile::Supplement(s),
+        &s.file_name,
+        &access(&found, ip),
+    )
+    .await
 }

@@ -6,22 +6,129 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
-use super::App;
+use super::{App, Error};
 
 /// The Content-Security-Policy of every response: nothing runs, nothing loads from elsewhere,
 /// no framing (clickjacking), forms post only to us.
 pub(crate) const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// The remote address of a request (from the connection; no proxy header is trusted).
-pub(crate) fn remote(req: &Request) -> Option<IpAddr> {
-    req.extensions()
+/// The connection's peer address.
+fn peer(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
+}
+
+/// The client's address: the connection's peer, unless the peer is one of `[server]
+/// trusted_proxies`; then the hops the proxies name (`Forwarded: for=…`, RFC 7239, else
+/// `X-Forwarded-For`) are walked from the nearest, and the first that is not itself a trusted
+/// proxy is the client. A header from any other peer is ignored: anyone can send one, and a
+/// client could otherwise pick a fresh address for every request to escape the rate limits.
+pub(crate) fn client_ip(app: &App, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
+    let peer = peer(extensions)?;
+    let trusted = &app.inner.server.trusted_proxies;
+    Some(forwarded_client(peer, trusted, headers))
+}
+
+fn forwarded_client(peer: IpAddr, trusted: &[IpAddr], headers: &HeaderMap) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops = forwarded_hops(headers);
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop {
+            Some(ip) => {
+                client = *ip;
+                if !trusted.contains(ip) {
+                    break;
+                }
+            }
+            // A hop that names no address (`unknown`, obfuscated, garbage): the last address
+            // known is as far as the chain can be believed.
+            None => break,
+        }
+    }
+    client
+}
+
+/// The hops a request passed, nearest last: `Forwarded`'s `for=` when the request has one,
+/// else `X-Forwarded-For`.
+fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    let forwarded: Vec<&str> = headers
+        .get_all(header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if !forwarded.is_empty() {
+        return forwarded
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (k, v) = pair.trim().split_once('=')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("for")
+                        .then(|| node_ip(v.trim()))
+                })
+            })
+            .collect();
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|a| node_ip(a.trim()))
+        .collect()
+}
+
+/// The address of a node: `192.0.2.1`, `192.0.2.1:4711`, `"[2001:db8::1]:4711"`, `2001:db8::1`.
+fn node_ip(node: &str) -> Option<IpAddr> {
+    let node = node.trim_matches('"');
+    if let Ok(ip) = node.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = node.strip_prefix('[') {
+        return rest.split_once(']')?.0.parse().ok();
+    }
+    node.parse::<SocketAddr>().ok().map(|a| a.ip())
+}
+
+/// The rate limit of the number + check-code lookup (`lookup_per_minute`), as the lookup
+/// routes' `route_layer`.
+pub(crate) async fn limit_lookups(State(app): State<App>, req: Request, next: Next) -> Response {
+    let who = client_ip(&app, req.headers(), req.extensions());
+    if !app.inner.lookup_limit.allow(who) {
+        return Error::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "查询过于频繁，请一分钟后再试",
+            "Too many requests; please wait a minute",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// The rate limit of uploads (`verify_per_minute`), as `POST /verify`'s `route_layer`.
+pub(crate) async fn limit_uploads(State(app): State<App>, req: Request, next: Next) -> Response {
+    let who = client_ip(&app, req.headers(), req.extensions());
+    if !app.inner.verify_limit.allow(who) {
+        return Error::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "上传过于频繁，请一分钟后再试",
+            "Too many uploads; please wait a minute",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// Adds the security headers, counts the response and writes one access-log line (the route
@@ -34,7 +141,7 @@ pub(crate) async fn observe(State(app): State<App>, req: Request, next: Next) ->
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "(unmatched)".to_owned());
     let method = req.method().clone();
-    let remote = remote(&req);
+    let remote = client_ip(&app, req.headers(), req.extensions());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert(
@@ -116,6 +223,48 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                *k,
+                HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("")),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxy: IpAddr = [127, 0, 0, 1].into();
+        let inner: IpAddr = [10, 0, 0, 2].into();
+        let client: IpAddr = [203, 0, 113, 7].into();
+        let xff = headers(&[("x-forwarded-for", "198.51.100.1, 203.0.113.7")]);
+        // From a peer that is not trusted, the header is ignored.
+        assert_eq!(forwarded_client(proxy, &[], &xff), proxy);
+        // Behind one trusted proxy: its nearest hop is the client (the left one could be
+        // anything the client wrote).
+        assert_eq!(forwarded_client(proxy, &[proxy], &xff), client);
+        // Two trusted proxies in a row.
+        let two = headers(&[("x-forwarded-for", "203.0.113.7, 10.0.0.2")]);
+        assert_eq!(forwarded_client(proxy, &[proxy, inner], &two), client);
+        // RFC 7239, with IPv6, a port and quotes; it wins over X-Forwarded-For.
+        let fwd = headers(&[
+            (
+                "forwarded",
+                r#"for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711""#,
+            ),
+            ("x-forwarded-for", "198.51.100.9"),
+        ]);
+        assert_eq!(
+            forwarded_client(proxy, &[proxy], &fwd),
+            "2001:db8:cafe::17".parse::<IpAddr>().unwrap_or(proxy)
+        );
+        // A hop without an address stops the walk at the last one known.
+        let unknown = headers(&[("forwarded", "for=unknown")]);
+        assert_eq!(forwarded_client(proxy, &[proxy], &unknown), proxy);
+    }
 
     #[test]
     fn limiter_counts_per_address() {

@@ -10,16 +10,16 @@
 //! limits (ZIP bombs), get a 4xx naming the problem. Each upload leaves an audit entry.
 
 use askama::Template;
-use axum::extract::{FromRequest, Multipart, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
 
 use super::App;
-use super::Error;
-use super::pages::PageQuery;
-use super::view::{Lang, Want, html, layout, status_text};
+use super::extract::ClientIp;
+use super::view::{self, Chrome, Lang, Want, html, status_text};
+use super::{Error, explain};
 use crate::service::{Outcome, Verdict};
 
 fn css(outcome: Outcome) -> &'static str {
@@ -134,25 +134,15 @@ async fn audit(app: &App, subject: &str, details: serde_json::Value) -> bool {
     }
 }
 
-/// `POST /verify`.
+/// `POST /verify` (rate limited by its `route_layer`, [`super::security::limit_uploads`]).
 pub(crate) async fn verify_upload(
     State(app): State<App>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
+    want: Want,
+    ClientIp(ip): ClientIp,
     uri: Uri,
     req: Request,
 ) -> Response {
-    let want = Want::new(&headers, q.lang.as_deref());
-    let remote = super::security::remote(&req).map(|r| r.to_string());
-    if !app.inner.verify_limit.allow(super::security::remote(&req)) {
-        return Error::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "上传过于频繁，请一分钟后再试",
-            "Too many uploads; please wait a minute",
-        )
-        .respond(want);
-    }
+    let remote = ip.map(|r| r.to_string());
     match check(&app, req).await {
         Ok(verdict) => {
             let name = verdict.outcome.name();
@@ -178,20 +168,18 @@ pub(crate) async fn verify_upload(
                     "审计日志不可用，暂不提供验证",
                     "The audit log is unavailable; verification is suspended",
                 )
-                .respond(want);
+                .into_response();
             }
             if want.json {
                 axum::Json(verdict.to_json(want.lang == Lang::En)).into_response()
             } else {
                 html(
                     StatusCode::OK,
-                    layout(
+                    result_html(
+                        &verdict,
                         want.lang,
-                        want.lang.t("验证结果", "Verification result"),
-                        &uri.path_and_query()
-                            .map(|p| p.as_str().to_owned())
-                            .unwrap_or_default(),
-                        &result_html(&verdict, want.lang),
+                        &super::pages::self_url(&uri),
+                        app.trial(),
                     ),
                 )
             }
@@ -204,7 +192,8 @@ pub(crate) async fn verify_upload(
                 json!({"remote": remote, "refused": e.code(), "status": e.status().as_u16(), "reason": e.message_en()}),
             )
             .await;
-            e.respond(want)
+            // Rendered for the request (page or JSON, language) by `error::answer_errors`.
+            e.into_response()
         }
     }
 }
@@ -220,37 +209,70 @@ async fn check(app: &App, req: Request) -> Result<Verdict, Error> {
             "Busy",
         ));
     };
-    Ok(app.inner.instance.verify_file(bytes).await?)
+    match app.inner.instance.verify_file(bytes.clone()).await {
+        Ok(v) => Ok(v),
+        Err(crate::service::Error::NotOfd { reason }) => Err(not_ofd(&bytes, reason)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// 422 `not_ofd` that says what the reader found in words a person understands (the
+/// reader's own message follows in the English text, as the detail): the file is read again
+/// to learn the typed reason, which the service's error carries only as text.
+fn not_ofd(bytes: &[u8], reason: String) -> Error {
+    let (zh, en) = match ofd::OfdFile::read(bytes) {
+        Err(e) => (
+            explain::unreadable(&e, Lang::Zh),
+            explain::unreadable(&e, Lang::En),
+        ),
+        // The package reads, but the signature verifier could not (its signatures part).
+        Ok(_) => (
+            "文件中的签章信息无法读取，不能验证。",
+            "The file's signature information cannot be read; it cannot be verified.",
+        ),
+    };
+    Error::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not_ofd",
+        format!("不是可读取的 OFD 文件。{zh}"),
+        format!("Not a readable OFD file. {en} (Detail: {reason})"),
+    )
 }
 
 struct CheckRow {
-    signature: String,
     number: u8,
+    id: &'static str,
     name: &'static str,
+    what: &'static str,
     status: &'static str,
+    class: &'static str,
     reason: String,
 }
 
+/// The checks of one signature, or of the whole package.
+struct CheckGroup {
+    title: String,
+    checks: Vec<CheckRow>,
+}
+
+fn row(c: &ses::verify::Check, lang: Lang) -> CheckRow {
+    let (name, what) = explain::check(c.id(), lang);
+    let (status, class) = explain::status(c.status(), lang);
+    CheckRow {
+        number: c.number(),
+        id: c.id().name(),
+        name,
+        what,
+        status,
+        class,
+        reason: c.reason().to_owned(),
+    }
+}
+
 #[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<p class="verdict {{ css }}" id="verdict">{{ verdict_text }}</p>
-{% for m in r.messages %}<p class="notice">{{ m }}</p>{% endfor %}
-{% for m in mismatches %}<p class="notice">{{ m }}</p>{% endfor %}
-<dl>
-<dt>{{ l_sm3 }}</dt><dd class="small">{{ file_sm3 }}</dd>
-<dt>{{ l_size }}</dt><dd>{{ r.file_size }}</dd>
-{% if let Some(id) = r.claimed.identifier %}<dt>{{ l_identifier }}</dt><dd class="small">{{ id }}</dd>{% endif %}
-{% if let Some(n) = r.claimed.number %}<dt>{{ l_number }}</dt><dd>{{ n }}</dd>{% endif %}
-{% if let Some(rec) = r.record %}<dt>{{ l_record }}</dt><dd>{{ rec.number }} · {{ record_status }} · {{ rec.issue_date }}</dd>{% endif %}
-<dt>{{ l_signatures }}</dt><dd>{{ indication }} ({{ r.report.valid_signatures_count() }}/{{ r.report.signatures_count() }})</dd>
-</dl>
-<h2>{{ l_report }}</h2>
-<table><tr><th>#</th><th>{{ l_check }}</th><th>{{ l_result }}</th><th>{{ l_reason }}</th></tr>
-{% for c in rows %}<tr><td>{{ c.signature }} {{ c.number }}</td><td>{{ c.name }}</td><td>{{ c.status }}</td><td class="small">{{ c.reason }}</td></tr>{% endfor %}
-</table>"#
-)]
-struct ResultBody<'a> {
+#[template(path = "verify.html")]
+struct ResultPage<'a> {
+    chrome: Chrome,
     r: &'a Verdict,
     verdict_text: &'a str,
     file_sm3: String,
@@ -258,7 +280,7 @@ struct ResultBody<'a> {
     record_status: &'a str,
     css: &'a str,
     indication: &'a str,
-    rows: Vec<CheckRow>,
+    groups: Vec<CheckGroup>,
     l_sm3: &'a str,
     l_size: &'a str,
     l_identifier: &'a str,
@@ -266,52 +288,50 @@ struct ResultBody<'a> {
     l_record: &'a str,
     l_signatures: &'a str,
     l_report: &'a str,
-    l_check: &'a str,
-    l_result: &'a str,
-    l_reason: &'a str,
+    l_detail: &'a str,
 }
 
-fn status_name(s: ses::verify::Status) -> &'static str {
-    match s {
-        ses::verify::Status::Passed => "PASSED",
-        ses::verify::Status::Failed => "FAILED",
-        ses::verify::Status::Indeterminate => "INDETERMINATE",
-        ses::verify::Status::NotApplicable => "N/A",
-    }
-}
-
-fn result_html(r: &Verdict, lang: Lang) -> String {
-    let mut rows = Vec::new();
-    for s in r.report.signatures() {
-        for c in s.checks() {
-            rows.push(CheckRow {
-                signature: s.id().to_owned(),
-                number: c.number(),
-                name: c.id().name(),
-                status: status_name(c.status()),
-                reason: c.reason().to_owned(),
-            });
-        }
-    }
-    for c in r.report.package_checks() {
-        rows.push(CheckRow {
-            signature: lang.t("文件", "package").to_owned(),
-            number: c.number(),
-            name: c.id().name(),
-            status: status_name(c.status()),
-            reason: c.reason().to_owned(),
+fn result_html(r: &Verdict, lang: Lang, self_url: &str, trial: bool) -> String {
+    let mut groups = Vec::new();
+    for (i, s) in r.report.signatures().iter().enumerate() {
+        let seal = s.seal_name().map(|n| format!(" · {n}")).unwrap_or_default();
+        groups.push(CheckGroup {
+            title: match lang {
+                Lang::Zh => format!("第 {} 个签章{seal}", i + 1),
+                Lang::En => format!("Signature {}{seal}", i + 1),
+            },
+            checks: s.checks().iter().map(|c| row(c, lang)).collect(),
         });
     }
+    groups.push(CheckGroup {
+        title: lang.t("整个文件", "The whole file").to_owned(),
+        checks: r
+            .report
+            .package_checks()
+            .iter()
+            .map(|c| row(c, lang))
+            .collect(),
+    });
     let indication = match r.report.indication() {
-        ses::verify::Indication::Passed => lang.t("签章验证通过 PASSED", "PASSED"),
-        ses::verify::Indication::Failed => lang.t("签章验证失败 FAILED", "FAILED"),
-        ses::verify::Indication::Indeterminate => lang.t("无法确定 INDETERMINATE", "INDETERMINATE"),
+        ses::verify::Indication::Passed => lang.t("签章验证通过", "Seals verified"),
+        ses::verify::Indication::Failed => lang.t("签章验证未通过", "Seals fail"),
+        ses::verify::Indication::Indeterminate => lang.t("签章无法确定", "Seals undecided"),
     };
-    ResultBody {
+    view::render(&ResultPage {
+        chrome: Chrome::new(
+            lang,
+            lang.t("验证结果", "Verification result"),
+            self_url,
+            trial,
+        ),
         r,
         verdict_text: r.outcome.text(lang == Lang::En),
         file_sm3: ecert_store::hex(&r.file_sm3),
-        mismatches: r.mismatches.iter().map(ToString::to_string).collect(),
+        mismatches: r
+            .mismatches
+            .iter()
+            .map(|m| explain::mismatch(m, lang))
+            .collect(),
         record_status: r
             .record
             .as_ref()
@@ -319,7 +339,7 @@ fn result_html(r: &Verdict, lang: Lang) -> String {
             .unwrap_or_default(),
         css: css(r.outcome),
         indication,
-        rows,
+        groups,
         l_sm3: lang.t("文件 SM3", "File SM3"),
         l_size: lang.t("大小（字节）", "Size (bytes)"),
         l_identifier: lang.t("文件中的电子证书标识", "Identifier in the file"),
@@ -327,10 +347,6 @@ fn result_html(r: &Verdict, lang: Lang) -> String {
         l_record: lang.t("本机构记录", "Our record"),
         l_signatures: lang.t("签章", "Signatures"),
         l_report: lang.t("签章验证报告", "Signature report"),
-        l_check: lang.t("检查项", "Check"),
-        l_result: lang.t("结果", "Result"),
-        l_reason: lang.t("说明", "Reason"),
-    }
-    .render()
-    .unwrap_or_else(|e| format!("template error: {e}"))
+        l_detail: lang.t("技术细节", "Technical detail"),
+    })
 }

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use ecert_store::{CertificateStatus, StatusView, SupplementRecord};
 use serde::Serialize;
 
+use crate::config::{CustomerName, PublicConfig};
 use crate::domain::CertificateKind;
 use crate::service::status_messages;
 
@@ -47,6 +48,10 @@ pub(crate) struct Want {
 }
 
 impl Want {
+    /// What a request with these headers and this URI wants.
+    pub(crate) fn of(headers: &HeaderMap, uri: &axum::http::Uri) -> Want {
+        Want::new(headers, lang_param(uri).as_deref())
+    }
     pub(crate) fn new(headers: &HeaderMap, lang: Option<&str>) -> Want {
         let json = headers
             .get(header::ACCEPT)
@@ -64,6 +69,15 @@ impl Want {
             self.lang.code()
         )
     }
+}
+
+/// The `lang` parameter of a URI's query.
+fn lang_param(uri: &axum::http::Uri) -> Option<String> {
+    uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|p| p.strip_prefix("lang="))
+            .map(str::to_owned)
+    })
 }
 
 /// Masks a customer name for the public page: first and last characters kept (two and two
@@ -91,7 +105,9 @@ pub(crate) fn mask_name(name: &str) -> String {
 pub(crate) struct SupplementLink {
     pub(crate) seq: i64,
     pub(crate) number: String,
-    pub(crate) url: String,
+    /// Its file, when public downloads are on (`[public] download`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) url: Option<String>,
 }
 
 /// The certificate's facts shown to anyone who holds its token (or number + check code).
@@ -101,20 +117,65 @@ pub(crate) struct Details {
     pub(crate) kind: String,
     pub(crate) instrument: String,
     pub(crate) serial_number: String,
+    /// The certificate's issue date; on a supplement's own page, the supplement's.
     pub(crate) issue_date: String,
     pub(crate) issuer: String,
-    pub(crate) customer_masked: String,
+    /// The customer as `[public] customer_name` says (absent when `hidden`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) customer: Option<String>,
     pub(crate) identifier: String,
     pub(crate) revision: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) replaced_by: Option<String>,
+    /// The page of the certificate that replaced this one (R-6.4.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) replaced_by_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) current: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) current_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) revises: Option<String>,
     pub(crate) supplements: Vec<SupplementLink>,
-    pub(crate) preview_url: String,
-    pub(crate) download_url: String,
+    /// Page 1's preview, when previews are public (`[public] customer_name = "full"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) preview_url: Option<String>,
+    /// The file, when public downloads are on (`[public] download`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) download_url: Option<String>,
+}
+
+/// What the configuration lets the public pages show, and the facts the record lacks.
+pub(crate) struct Shown<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) public: &'a PublicConfig,
+    /// The scanned supplement's own issue date (from its file).
+    pub(crate) supplement_date: Option<String>,
+}
+
+/// Whether page previews may be public: they show the customer's name as printed, so only
+/// when the pages show it in full too.
+pub(crate) fn previews_public(public: &PublicConfig) -> bool {
+    public.customer_name == CustomerName::Full
+}
+
+/// The customer's name as `[public] customer_name` says.
+fn customer_shown(name: &str, public: &PublicConfig) -> Option<String> {
+    match public.customer_name {
+        CustomerName::Masked => Some(mask_name(name)),
+        CustomerName::Full => Some(name.trim().to_owned()),
+        CustomerName::Hidden => None,
+    }
+}
+
+/// The page of another certificate of ours (the one that replaced a void one), reached by
+/// its number and check code.
+fn page_of(c: &ecert_store::CertificateRecord, lang: Lang) -> String {
+    Locator::Lookup {
+        number: c.number.clone(),
+        code: c.check_code.clone(),
+    }
+    .url("", lang)
 }
 
 /// `GET /v/{token}` and the lookup, as data.
@@ -142,9 +203,10 @@ pub(crate) struct CertificateView {
 }
 
 /// Where a certificate's files are reached from a page: `/v/{token}` or the lookup.
-pub(crate) enum Locator<'a> {
-    Token(&'a str),
-    Lookup { number: &'a str, code: &'a str },
+#[derive(Debug, Clone)]
+pub(crate) enum Locator {
+    Token(String),
+    Lookup { number: String, code: String },
 }
 
 pub(crate) fn enc(s: &str) -> String {
@@ -159,7 +221,7 @@ pub(crate) fn enc(s: &str) -> String {
     o
 }
 
-impl Locator<'_> {
+impl Locator {
     fn url(&self, tail: &str, lang: Lang) -> String {
         let lang_q = if lang == Lang::En { "lang=en" } else { "" };
         match self {
@@ -218,10 +280,11 @@ impl CertificateView {
     pub(crate) fn build(
         view: &StatusView,
         scanned: Option<&SupplementRecord>,
-        issuer: &str,
-        at: &Locator<'_>,
+        shown: &Shown<'_>,
+        at: &Locator,
         lang: Lang,
     ) -> Self {
+        let public = shown.public;
         let c = &view.certificate;
         let messages = status_messages(view);
         let messages_en = if lang == Lang::En {
@@ -273,25 +336,40 @@ impl CertificateView {
                 kind,
                 instrument: c.instrument_name.clone(),
                 serial_number: c.serial_number.clone(),
-                issue_date: c.issue_date.clone(),
-                issuer: issuer.to_owned(),
-                customer_masked: mask_name(&c.customer_name),
+                issue_date: match scanned {
+                    Some(_) => shown
+                        .supplement_date
+                        .clone()
+                        .unwrap_or_else(|| c.issue_date.clone()),
+                    None => c.issue_date.clone(),
+                },
+                issuer: shown.issuer.to_owned(),
+                customer: customer_shown(&c.customer_name, public),
                 identifier: c.identifier.clone(),
                 revision: c.revision,
                 replaced_by: view.replaced_by.as_ref().map(|r| r.number.clone()),
+                replaced_by_url: view.replaced_by.as_ref().map(|r| page_of(r, lang)),
                 current: view.current.as_ref().map(|r| r.number.clone()),
-                revises: view.revises.as_ref().map(|r| r.number.clone()),
+                current_url: view.current.as_ref().map(|r| page_of(r, lang)),
+                // A supplement's page is about the supplement: what its certificate revised
+                // would only confuse.
+                revises: match scanned {
+                    Some(_) => None,
+                    None => view.revises.as_ref().map(|r| r.number.clone()),
+                },
                 supplements: view
                     .supplements
                     .iter()
                     .map(|s| SupplementLink {
                         seq: s.seq,
                         number: s.number.clone(),
-                        url: at.url(&format!("/supplement/{}", s.seq), lang),
+                        url: public
+                            .download
+                            .then(|| at.url(&format!("/supplement/{}", s.seq), lang)),
                     })
                     .collect(),
-                preview_url: at.url("/page/1.png", lang),
-                download_url: at.url("/file", lang),
+                preview_url: previews_public(public).then(|| at.url("/page/1.png", lang)),
+                download_url: public.download.then(|| at.url("/file", lang)),
             }),
             supplement_of: scanned.map(|_| c.number.clone()),
         }
@@ -299,28 +377,7 @@ impl CertificateView {
 }
 
 /// The stylesheet (served at `/static/app.css`; the CSP forbids inline styles).
-pub(crate) const CSS: &str = r#"
-*{box-sizing:border-box}
-body{margin:0;font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;line-height:1.5;color:#1d1d1f;background:#f5f5f7}
-header{display:flex;justify-content:space-between;align-items:center;padding:.6rem 1rem;background:#003a70;color:#fff}
-header a{color:#fff;text-decoration:none}
-main{max-width:44rem;margin:0 auto;padding:1rem}
-.verdict{padding:1rem;border-radius:.5rem;font-size:1.25rem;font-weight:700;margin:0 0 1rem}
-.ok{background:#e3f4e6;color:#0b5d1e;border:2px solid #0b5d1e}
-.void{background:#fff1e0;color:#8a4b00;border:2px solid #8a4b00}
-.bad{background:#fde8e8;color:#9b1c1c;border:2px solid #9b1c1c}
-.notice{font-weight:700;padding:.6rem;border-left:4px solid #8a4b00;background:#fff}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem .8rem;background:#fff;padding:1rem;border-radius:.5rem}
-dt{color:#555}dd{margin:0;word-break:break-all}
-img.preview{width:100%;height:auto;border:1px solid #ccc;margin:1rem 0;background:#fff}
-form{background:#fff;padding:1rem;border-radius:.5rem;margin:0 0 1rem}
-label{display:block;margin:.4rem 0 .2rem}
-input[type=text]{width:100%;padding:.5rem;font-size:1rem}
-button,.button{display:inline-block;margin-top:.6rem;padding:.6rem 1rem;font-size:1rem;background:#003a70;color:#fff;border:0;border-radius:.3rem;text-decoration:none}
-table{border-collapse:collapse;width:100%;background:#fff;font-size:.85rem}
-td,th{border:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
-.small{font-size:.85rem;color:#555}
-"#;
+pub(crate) const CSS: &str = include_str!("../../templates/app.css");
 
 fn lang_switch(lang: Lang, path_and_query: &str) -> (String, &'static str) {
     // The other language's link for the same page.
@@ -350,75 +407,52 @@ fn lang_switch(lang: Lang, path_and_query: &str) -> (String, &'static str) {
     }
 }
 
-#[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<!doctype html>
-<html lang="{{ html_lang }}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{{ title }}</title><link rel="stylesheet" href="/static/app.css"></head>
-<body><header><a href="{{ home }}">{{ site }}</a><a href="{{ switch_url }}">{{ switch_label }}</a></header>
-<main>{{ body|safe }}</main></body></html>"#
-)]
-struct Layout<'a> {
-    html_lang: &'a str,
-    title: &'a str,
-    site: &'a str,
-    home: &'a str,
-    switch_url: &'a str,
-    switch_label: &'a str,
-    body: &'a str,
+/// What every page's layout (`templates/base.html`) shows around its content: the title, the
+/// link home and the switch to the other language (the same page, its query kept).
+pub(crate) struct Chrome {
+    pub(crate) html_lang: &'static str,
+    pub(crate) title: String,
+    pub(crate) site: &'static str,
+    pub(crate) home: &'static str,
+    pub(crate) switch_url: String,
+    pub(crate) switch_label: &'static str,
+    pub(crate) switch_lang: &'static str,
+    /// A trial (demo) instance: every page says 试用 TEST.
+    pub(crate) trial: Option<&'static str>,
 }
 
-/// Wraps an already escaped body into the page layout.
-pub(crate) fn layout(lang: Lang, title: &str, self_url: &str, body: &str) -> String {
-    let (switch_url, switch_label) = lang_switch(lang, self_url);
-    let home = if lang == Lang::En { "/?lang=en" } else { "/" };
-    Layout {
-        html_lang: if lang == Lang::En { "en" } else { "zh-CN" },
-        title,
-        site: lang.t("电子证书验证", "Certificate verification"),
-        home,
-        switch_url: &switch_url,
-        switch_label,
-        body,
+impl Chrome {
+    /// The layout of a page in `lang` at `self_url` (path and query).
+    pub(crate) fn new(lang: Lang, title: impl Into<String>, self_url: &str, trial: bool) -> Chrome {
+        let (switch_url, switch_label) = lang_switch(lang, self_url);
+        Chrome {
+            html_lang: if lang == Lang::En { "en" } else { "zh-CN" },
+            title: title.into(),
+            site: lang.t("电子证书验证", "Certificate verification"),
+            home: if lang == Lang::En { "/?lang=en" } else { "/" },
+            switch_url,
+            switch_label,
+            switch_lang: if lang == Lang::En { "zh-CN" } else { "en" },
+            trial: trial.then(|| {
+                lang.t(
+                    "试用 TEST：本站为试用实例，所签发的证书仅供演示，不具证明效力",
+                    "试用 TEST: a trial instance; its certificates are for demonstration only and prove nothing",
+                )
+            }),
+        }
     }
-    .render()
-    .unwrap_or_else(|e| format!("template error: {e}"))
+}
+
+/// Renders a page template; a template that cannot render is our bug, answered as such.
+pub(crate) fn render(t: &impl Template) -> String {
+    t.render()
+        .unwrap_or_else(|e| format!("template error: {e}"))
 }
 
 #[derive(Template)]
-#[template(
-    ext = "html",
-    source = r#"<p class="verdict {{ css }}">{{ v.status_text }}</p>
-{% for m in v.messages %}<p class="notice">{{ m }}</p>{% endfor %}
-{% if lang_en %}{% for m in v.messages_en %}<p class="small">{{ m }}</p>{% endfor %}{% endif %}
-{% if let Some(d) = v.details %}
-<dl>
-{% if let Some(o) = v.supplement_of %}<dt>{{ l.supplement_number }}</dt><dd id="number">{{ v.number }}</dd>
-<dt>{{ l.supplement_of }}</dt><dd id="supplement-of">{{ o }}</dd>
-{% else %}<dt>{{ l.number }}</dt><dd id="number">{{ v.number }}</dd>{% endif %}
-<dt>{{ l.kind }}</dt><dd>{{ d.kind }}</dd>
-<dt>{{ l.instrument }}</dt><dd>{{ d.instrument }}</dd>
-<dt>{{ l.serial }}</dt><dd>{{ d.serial_number }}</dd>
-<dt>{{ l.customer }}</dt><dd>{{ d.customer_masked }}</dd>
-<dt>{{ l.issued }}</dt><dd>{{ d.issue_date }}</dd>
-<dt>{{ l.issuer }}</dt><dd>{{ d.issuer }}</dd>
-<dt>{{ l.status }}</dt><dd id="status">{{ v.status_text }}</dd>
-<dt>{{ l.identifier }}</dt><dd class="small">{{ d.identifier }}</dd>
-{% if let Some(r) = d.replaced_by %}<dt>{{ l.replaced_by }}</dt><dd>{{ r }}</dd>{% endif %}
-{% if let Some(r) = d.current %}<dt>{{ l.current }}</dt><dd>{{ r }}</dd>{% endif %}
-{% if let Some(r) = d.revises %}<dt>{{ l.revises }}</dt><dd>{{ r }}</dd>{% endif %}
-</dl>
-{% if !d.supplements.is_empty() %}<h2>{{ l.supplements }}</h2><ul>
-{% for s in d.supplements %}<li><a href="{{ s.url }}">{{ s.number }}</a></li>{% endfor %}</ul>{% endif %}
-<p><a class="button" href="{{ d.download_url }}">{{ l.download }}</a></p>
-<img class="preview" src="{{ d.preview_url }}" alt="{{ l.preview }}" width="794" height="1123">
-{% else %}<dl><dt>{{ l.number }}</dt><dd id="number">{{ v.number }}</dd></dl>{% endif %}
-<p class="small">{{ l.footer }}</p>"#
-)]
-struct CertificateBody<'a> {
+#[template(path = "certificate.html")]
+struct CertificatePage<'a> {
+    chrome: Chrome,
     v: &'a CertificateView,
     l: &'a Labels,
     css: &'a str,
@@ -441,7 +475,11 @@ pub(crate) struct Labels {
     supplements: &'static str,
     supplement_number: &'static str,
     supplement_of: &'static str,
+    supplement_issued: &'static str,
+    supplement_of_identifier: &'static str,
     download: &'static str,
+    no_download: &'static str,
+    no_preview: &'static str,
     preview: &'static str,
     footer: &'static str,
 }
@@ -459,11 +497,25 @@ pub(crate) fn labels(lang: Lang) -> Labels {
         identifier: lang.t("电子证书标识", "Identifier"),
         replaced_by: lang.t("修改后的证书", "Replaced by"),
         current: lang.t("现行证书", "Current certificate"),
-        revises: lang.t("替代的证书", "Replaces"),
+        revises: lang.t("本证书替代的原证书", "Replaces (now void)"),
         supplements: lang.t("补充文件", "Supplements"),
         supplement_number: lang.t("补充文件编号", "Supplement No."),
         supplement_of: lang.t("被补充的证书编号", "Supplements certificate No."),
+        supplement_issued: lang.t("补充文件签发日期", "Supplement issued"),
+        supplement_of_identifier: lang.t(
+            "被补充证书的电子证书标识",
+            "Identifier of the supplemented certificate",
+        ),
         download: lang.t("下载电子证书文件（OFD）", "Download the certificate (OFD)"),
+        // R-7.2.3a: files go to identified users.
+        no_download: lang.t(
+            "电子证书文件仅向已识别身份的用户提供，请向发证机构或委托方索取。",
+            "The certificate file is given to identified users only: ask the issuer or the customer.",
+        ),
+        no_preview: lang.t(
+            "为保护委托方信息，本页不显示证书页面图像；请核对上列信息与您持有的证书一致。",
+            "To protect the customer's details this page shows no picture of the certificate: compare the facts above with your copy.",
+        ),
         preview: lang.t("证书第 1 页预览", "Preview of page 1"),
         footer: lang.t(
             "本页由发证机构提供。核对纸面或文件上的证书编号与本页一致；上传文件可核验签章：首页“上传验证”。",
@@ -473,26 +525,29 @@ pub(crate) fn labels(lang: Lang) -> Labels {
 }
 
 /// The HTML of a certificate's page.
-pub(crate) fn certificate_html(v: &CertificateView, lang: Lang, self_url: &str) -> String {
+pub(crate) fn certificate_html(
+    v: &CertificateView,
+    lang: Lang,
+    self_url: &str,
+    trial: bool,
+) -> String {
     let css = match v.status {
         "valid" | "supplemented" | "supplement" => "ok",
         "revised" => "void",
         _ => "bad",
     };
-    let body = CertificateBody {
+    render(&CertificatePage {
+        chrome: Chrome::new(
+            lang,
+            format!("{} {}", lang.t("电子证书", "Certificate"), v.number),
+            self_url,
+            trial,
+        ),
         v,
         l: &labels(lang),
         css,
         lang_en: lang == Lang::En,
-    }
-    .render()
-    .unwrap_or_else(|e| format!("template error: {e}"));
-    layout(
-        lang,
-        &format!("{} {}", lang.t("电子证书", "Certificate"), v.number),
-        self_url,
-        &body,
-    )
+    })
 }
 
 /// An HTML response.
@@ -548,7 +603,7 @@ mod tests {
             details: None,
             supplement_of: None,
         };
-        let html = certificate_html(&v, Lang::Zh, "/v/x");
+        let html = certificate_html(&v, Lang::Zh, "/v/x", false);
         assert!(!html.contains("<script>"));
         assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"));
         assert!(html.contains(MSG_DISPOSED));

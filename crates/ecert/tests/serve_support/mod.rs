@@ -227,6 +227,10 @@ pub fn fixture() -> &'static Fixture {
             // The shared server is not the place to test rate limits (serve_http has its own).
             instance.config.server.lookup_per_minute = 0;
             instance.config.server.verify_per_minute = 0;
+            // Nor the defaults of what is public (serve_public tests those on servers of
+            // their own): here the files can be downloaded and the counters read.
+            instance.config.public.download = true;
+            instance.config.server.metrics_public = true;
             let app = ecert::web::App::new(instance).expect("app");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
@@ -248,6 +252,28 @@ pub fn fixture() -> &'static Fixture {
             runtime,
             app,
         }
+    })
+}
+
+/// A server of its own over the shared fixture's instance, with its configuration as
+/// `ecert.toml` says (the defaults) and then `configure`d (the handle keeps it running).
+pub fn own_server(
+    configure: impl FnOnce(&mut Config),
+) -> (
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let f = fixture();
+    f.block(async {
+        let mut instance = Instance::open(&f.dir).await.expect("open");
+        configure(&mut instance.config);
+        let app = ecert::web::App::new(instance).expect("app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let h = tokio::spawn(ecert::web::serve(app, listener, std::future::pending()));
+        (addr, h)
     })
 }
 
