@@ -99,6 +99,12 @@ impl CheckCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A stored check code in its one written form (`XXXX-XXXX`, as printed on the
+    /// certificate); a value that is not a check code is returned as it is.
+    pub fn written(stored: &str) -> String {
+        CheckCode::parse(stored).map_or_else(|| stored.to_owned(), |c| c.to_string())
+    }
 }
 
 impl fmt::Display for CheckCode {

@@ -373,7 +373,8 @@ fn record_json(c: &CertificateRecord) -> Value {
         "issue_date": c.issue_date,
         "status": c.status.as_str(),
         "revision": c.revision,
-        "check_code": c.check_code,
+        // One written form everywhere: the printed `XXXX-XXXX`.
+        "check_code": crate::domain::CheckCode::written(&c.check_code),
         "file_name": c.file_name,
         "file_sm3": ecert_store::hex(&c.file_sm3),
         "file_size": c.file_size,
