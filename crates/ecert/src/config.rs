@@ -765,8 +765,7 @@ impl Config {
                             format!("值无效 (invalid value): {message}"),
                         ));
                         patched.push(at.join("."));
-                        if !copy_at(&mut table, &reference, &at) && !remove_at(&mut table, &at)
-                        {
+                        if !copy_at(&mut table, &reference, &at) && !remove_at(&mut table, &at) {
                             break;
                         }
                     }

@@ -184,7 +184,9 @@ fn localize(cmd: clap::Command, root: bool) -> clap::Command {
 fn parse() -> Result<Cli, ExitCode> {
     use clap::{CommandFactory, FromArgMatches};
     let cmd = localize(Cli::command(), true);
-    let matches = cmd.try_get_matches().and_then(|m| Cli::from_arg_matches(&m));
+    let matches = cmd
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
     match matches {
         Ok(cli) => Ok(cli),
         Err(e)
@@ -207,7 +209,10 @@ fn parse() -> Result<Cli, ExitCode> {
         Err(e) => {
             let english = e.render().to_string();
             if std::env::args().any(|a| a == "--json") {
-                cli::print_json_error("usage", &format!("命令行参数有误 (invalid arguments): {}", english.trim()));
+                cli::print_json_error(
+                    "usage",
+                    &format!("命令行参数有误 (invalid arguments): {}", english.trim()),
+                );
             } else {
                 eprintln!(
                     "错误 (error): 命令行参数有误，见 ecert --help (invalid command-line arguments; see ecert --help)\n{english}"
@@ -258,9 +263,7 @@ fn main() -> ExitCode {
         Command::ApiClient(ApiClientCommand::Enable(args)) => {
             cli::serve::api_client_switch(dir, args, true)
         }
-        Command::ApiClient(ApiClientCommand::Add(args)) => {
-            cli::serve::api_client_add(dir, args)
-        }
+        Command::ApiClient(ApiClientCommand::Add(args)) => cli::serve::api_client_add(dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,7 +40,10 @@ fn field(out: &str, label: &str) -> String {
 }
 
 fn sm3_hex(bytes: &[u8]) -> String {
-    ses::sm::sm3(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    ses::sm::sm3(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -68,7 +71,10 @@ fn a_copy_not_written_is_reported_as_issued_and_export_gets_it_back() {
     assert!(said.contains("已签发并存储"), "{said}");
     assert!(said.contains("ecert export JZ2024-000123"), "{said}");
     assert!(!said.contains("未签发"), "it was issued: {said}");
-    assert!(said.contains("not-a-folder"), "the copy's error names the path: {said}");
+    assert!(
+        said.contains("not-a-folder"),
+        "the copy's error names the path: {said}"
+    );
 
     // Stored and audited: show finds it, a second issue is refused as existing.
     let shown = ok(dir, &["show", "JZ2024-000123"]);
@@ -111,7 +117,10 @@ fn a_copy_not_written_is_reported_as_issued_and_export_gets_it_back() {
     let said = text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(said.contains("已签发并存储"), "{said}");
-    let number = field(&String::from_utf8_lossy(&out.stdout), "补充文件编号 (number):");
+    let number = field(
+        &String::from_utf8_lossy(&out.stdout),
+        "补充文件编号 (number):",
+    );
     let printed = ok(dir, &["export", &number, "-o", &out_dir_s]);
     let supp = field(&printed, &format!("{number}:"));
     assert!(supp.contains("补充文件"), "{supp}");

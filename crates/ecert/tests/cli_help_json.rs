@@ -43,7 +43,12 @@ fn help_and_argument_errors_are_chinese_and_english() {
     let out = ecert().arg("--help").output().expect("run");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for heading in ["用法 (Usage)", "命令 (Commands)", "选项 (Options)", "显示帮助 (print help)"] {
+    for heading in [
+        "用法 (Usage)",
+        "命令 (Commands)",
+        "选项 (Options)",
+        "显示帮助 (print help)",
+    ] {
         assert!(help.contains(heading), "{heading} missing:\n{help}");
     }
     let out = ecert().args(["issue", "--help"]).output().expect("run");

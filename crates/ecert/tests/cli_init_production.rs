@@ -106,16 +106,37 @@ fn openssl_ca(dir: &Path, name: &str) {
         openssl(
             dir,
             &[
-                "x509", "-req", "-in", &csr, "-CA", &ca_pem, "-CAkey", &ca_key, "-CAcreateserial",
-                "-sm3", "-sigopt", DISTID, "-vfyopt", DISTID, "-days", "365", "-extfile", &ext,
-                "-out", &pem,
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_pem,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-sm3",
+                "-sigopt",
+                DISTID,
+                "-vfyopt",
+                DISTID,
+                "-days",
+                "365",
+                "-extfile",
+                &ext,
+                "-out",
+                &pem,
             ],
         );
     }
 }
 
 fn seal_create(inst: &Path, work: &Path, ca: &str) -> Output {
-    let f = |s: &str| work.join(format!("{ca}-{s}")).to_string_lossy().into_owned();
+    let f = |s: &str| {
+        work.join(format!("{ca}-{s}"))
+            .to_string_lossy()
+            .into_owned()
+    };
     ecert(
         inst,
         &[
@@ -154,10 +175,7 @@ fn init_without_flags_names_every_missing_one() {
         assert!(said.contains(flag), "{flag} not named: {said}");
     }
     assert!(said.contains("docs/setup.md"), "{said}");
-    assert!(
-        !dir.path().join("ecert.toml").exists(),
-        "nothing written"
-    );
+    assert!(!dir.path().join("ecert.toml").exists(), "nothing written");
 }
 
 /// The whole path: init from flags (key 0600), config check, seal from an OpenSSL CA (another
@@ -214,8 +232,14 @@ fn a_production_instance_from_scratch_issues_what_verify_trust_ca_passes() {
     let out = seal_create(&inst, w, "other");
     assert!(!out.status.success());
     let said = text(&out);
-    assert!(said.contains("trust_roots") && said.contains("other signer"), "{said}");
-    assert!(ok(&inst, &["seal", "list"]).trim().is_empty(), "nothing stored");
+    assert!(
+        said.contains("trust_roots") && said.contains("other signer"),
+        "{said}"
+    );
+    assert!(
+        ok(&inst, &["seal", "list"]).trim().is_empty(),
+        "nothing stored"
+    );
 
     // The institute's own CA: the seal is made, a certificate issued, and it verifies.
     let out = seal_create(&inst, w, "inst");
@@ -360,7 +384,8 @@ preview_dpi = "high"
         "storage.master_key_file",
     ] {
         assert!(
-            said.lines().any(|l| l.trim_start().starts_with(&format!("{key}:"))),
+            said.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{key}:"))),
             "{key} not named:\n{said}"
         );
     }

@@ -259,7 +259,8 @@ pub fn init(dir: &Path, args: &InitArgs) -> anyhow::Result<()> {
         refuse_problems(dir, &problems, true)?;
         config
     };
-    let instance = runtime()?.block_on(Instance::create(dir, config.clone(), !hand_written, key))?;
+    let instance =
+        runtime()?.block_on(Instance::create(dir, config.clone(), !hand_written, key))?;
     drop(instance);
     let key_path = Config::resolve(dir, &config.storage.master_key_file);
     println!("已创建实例 (instance created): {}", dir.display());
@@ -267,10 +268,7 @@ pub fn init(dir: &Path, args: &InitArgs) -> anyhow::Result<()> {
         "配置 (configuration):  {}",
         dir.join(ecert::config::CONFIG_FILE).display()
     );
-    println!(
-        "数据库 (database):     {}",
-        config.database_url(dir)
-    );
+    println!("数据库 (database):     {}", config.database_url(dir));
     println!(
         "主密钥 (master key):   {}（仅所有者可读 owner-only, 0600）",
         key_path.display()
@@ -324,7 +322,11 @@ pub fn config_check(dir: &Path) -> anyhow::Result<()> {
     );
     println!(
         "  {}实例 (instance), 根 OID (root OID) {}, {} 个信任根 (trust roots), {} 个副本 (replicas)",
-        if config.instance.demo { "演示 (demo) " } else { "正式 (production) " },
+        if config.instance.demo {
+            "演示 (demo) "
+        } else {
+            "正式 (production) "
+        },
         config.instance.root_oid,
         config.server.trust_roots.len(),
         config.storage.replicas.len()
@@ -336,12 +338,8 @@ pub fn config_check(dir: &Path) -> anyhow::Result<()> {
 /// stored before this runs: a failure here loses nothing, and `ecert export NUMBER` writes the
 /// copy again from the store.
 pub(crate) fn write_copy(out: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(out).with_context(|| {
-        format!(
-            "无法创建目录 {} (cannot create the folder)",
-            out.display()
-        )
-    })?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("无法创建目录 {} (cannot create the folder)", out.display()))?;
     let path = out.join(name);
     std::fs::write(&path, bytes)
         .with_context(|| format!("无法写入 {} (cannot write)", path.display()))?;
@@ -360,9 +358,7 @@ pub(crate) fn copy_not_written(number: &str, e: &anyhow::Error) -> String {
 fn print_issued(copy: &anyhow::Result<PathBuf>, issued: &Issued) {
     match copy {
         Ok(path) => println!("文件 (file):            {}", path.display()),
-        Err(e) => println!(
-            "文件 (file):            未写出副本 (no copy written): {e:#}"
-        ),
+        Err(e) => println!("文件 (file):            未写出副本 (no copy written): {e:#}"),
     }
     println!("证书编号 (number):      {}", issued.record.number);
     println!("电子证书标识 (identifier): {}", issued.identifier);
@@ -685,10 +681,7 @@ pub(crate) fn code_text(file: &[u8]) -> Option<String> {
             _ => return None,
         }
     }
-    let module = rects
-        .iter()
-        .map(|r| r.3.min(r.2))
-        .fold(f64::MAX, f64::min);
+    let module = rects.iter().map(|r| r.3.min(r.2)).fold(f64::MAX, f64::min);
     if rects.is_empty() || module <= 0.0 {
         return None;
     }
@@ -747,23 +740,22 @@ pub fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<()> {
                 .and_then(|f| code_text(&f))
         };
         if args.json {
-            let supplements: Vec<serde_json::Value> = if c.status
-                == ecert_store::CertificateStatus::Disposed
-            {
-                Vec::new()
-            } else {
-                view.supplements
-                    .iter()
-                    .map(|s| {
-                        serde_json::json!({
-                            "number": s.number,
-                            "fileName": s.file_name,
-                            "fileSize": s.file_size,
-                            "fileSm3": ecert_store::hex(&s.file_sm3),
+            let supplements: Vec<serde_json::Value> =
+                if c.status == ecert_store::CertificateStatus::Disposed {
+                    Vec::new()
+                } else {
+                    view.supplements
+                        .iter()
+                        .map(|s| {
+                            serde_json::json!({
+                                "number": s.number,
+                                "fileName": s.file_name,
+                                "fileSize": s.file_size,
+                                "fileSm3": ecert_store::hex(&s.file_sm3),
+                            })
                         })
-                    })
-                    .collect()
-            };
+                        .collect()
+                };
             let value = serde_json::json!({
                 "kind": "certificate",
                 "number": c.number,
