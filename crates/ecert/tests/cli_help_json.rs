@@ -158,10 +158,25 @@ fn verify_in_an_instance_and_show_with_url() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    // A folder named explicitly that is no instance is an error, not a silent INDETERMINATE.
+    // A folder named that is no instance: no root, INDETERMINATE, and said so.
     let out = ecert()
         .arg("--dir")
         .arg(work.path())
+        .args(["verify", &file])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("不是实例目录"),
+        "{}",
+        text(&out)
+    );
+    // An instance whose configuration cannot be read: a JSON error naming it.
+    let broken = tempfile::tempdir().expect("tmp");
+    std::fs::write(broken.path().join("ecert.toml"), "[instance\n").expect("write");
+    let out = ecert()
+        .arg("--dir")
+        .arg(broken.path())
         .args(["verify", "--json", &file])
         .output()
         .expect("run");

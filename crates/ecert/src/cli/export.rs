@@ -59,7 +59,7 @@ async fn export_one(instance: &Instance, what: &str, out: &Path) -> anyhow::Resu
     }
     let (s, c) = instance.find_supplement(what).await.map_err(|e| match e {
         Error::NotFound { .. } => anyhow::anyhow!(Error::NotFound {
-            what: Record::Other("certificate or supplement"),
+            what: Record::Certificate,
             key: what.to_owned(),
         }),
         e => e.into(),

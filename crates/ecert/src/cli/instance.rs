@@ -78,7 +78,7 @@ impl InitArgs {
     }
 
     /// The configuration the flags describe; every missing flag is named at once.
-    fn config(&self) -> anyhow::Result<Config> {
+    fn config(&self, dir: &Path) -> anyhow::Result<Config> {
         let mut missing = Vec::new();
         let mut need = |v: &Option<String>, flag: &'static str| {
             if v.as_deref().is_none_or(|v| v.trim().is_empty()) {
@@ -94,10 +94,10 @@ impl InitArgs {
         }
         if !missing.is_empty() {
             bail!(
-                "正式实例缺少参数 (a production instance needs): {}；或在 {}/ecert.toml 中写好配置后运行 ecert init \
-                 (or write ecert.toml there and run ecert init; docs/setup.md); 试用 (a trial): ecert init --demo",
+                "正式实例缺少参数 (a production instance needs): {}；或在 {} 中写好配置后运行 ecert init \
+                 (or write that ecert.toml and run ecert init; docs/setup.md); 试用 (a trial): ecert init --demo",
                 missing.join(" "),
-                "DIR"
+                dir.join(ecert::config::CONFIG_FILE).display()
             );
         }
         let mut config = Config::demo();
@@ -253,7 +253,7 @@ pub fn init(dir: &Path, args: &InitArgs) -> anyhow::Result<()> {
         refuse_problems(dir, &problems, true)?;
         config.ok_or_else(|| anyhow::anyhow!("ecert.toml"))?
     } else {
-        let config = args.config()?;
+        let config = args.config(dir)?;
         let mut problems = config.problems();
         problems.extend(config.resource_problems(dir, args.master_key_file.is_some()));
         refuse_problems(dir, &problems, true)?;
@@ -821,8 +821,9 @@ async fn show_supplement(instance: &Instance, number: &str, json: bool) -> anyho
         .find_supplement(number)
         .await
         .map_err(|e| match e {
+            // Neither a certificate nor a supplement: said as before, of the certificate.
             service::Error::NotFound { .. } => anyhow::Error::new(service::Error::NotFound {
-                what: service::Record::Other("certificate or supplement"),
+                what: service::Record::Certificate,
                 key: number.to_owned(),
             }),
             e => e.into(),

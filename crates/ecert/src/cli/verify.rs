@@ -88,14 +88,18 @@ pub fn trust_store(trust: &[PathBuf], crls: &[PathBuf]) -> anyhow::Result<ses::p
     Ok(store)
 }
 
-/// The trust root files of the instance in `dir` (given, or the current folder when it holds
-/// an ecert.toml); none outside an instance. A folder named explicitly must be an instance.
-fn instance_roots(dir: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
+/// The trust root files of the instance in `dir` (given, or the current folder) when it holds
+/// an ecert.toml; none elsewhere (a folder named that is no instance is said on stderr unless
+/// `quiet`, and the chains stay undecided as without any root).
+fn instance_roots(dir: Option<&Path>, quiet: bool) -> anyhow::Result<Vec<PathBuf>> {
     let at = dir.unwrap_or(Path::new("."));
     if !at.join(ecert::config::CONFIG_FILE).exists() {
-        if let Some(dir) = dir {
-            anyhow::bail!(
-                "{} 中没有 {}：不是实例目录；请用 --trust 指定根证书 (not an instance folder; name the roots with --trust)",
+        if let Some(dir) = dir
+            && !quiet
+        {
+            eprintln!(
+                "注意 (note): {} 中没有 {}，不是实例目录，未使用任何信任根；可用 --trust 指定 \
+                 (not an instance folder: no trust root used; name roots with --trust)",
                 dir.display(),
                 ecert::config::CONFIG_FILE
             );
@@ -130,7 +134,7 @@ pub fn run(args: &VerifyArgs, dir: Option<&Path>) -> ExitCode {
         )
     };
     let roots = if args.trust.is_empty() {
-        match instance_roots(dir) {
+        match instance_roots(dir, json) {
             Ok(roots) => {
                 if !roots.is_empty() && !json {
                     eprintln!(
