@@ -641,8 +641,9 @@ impl Config {
         if self.server.trust_roots.is_empty() && !self.instance.demo {
             problems.push(Problem::text(
                 "server.trust_roots",
-                "没有信任根：正式实例须配置 CA 根证书才能签发和导入印章 (no trust root: a production \
-                 instance needs its CA root certificates to issue and to import seals)"
+                "没有信任根：正式实例须配置 CA 根证书（PEM 文件路径；ecert init --trust-root CA.pem）才能签发和导入印章 \
+                 (no trust root: a production instance needs its CA root certificates, as PEM file paths, \
+                 to issue and to import seals; ecert init --trust-root CA.pem)"
                     .into(),
             ));
         }
