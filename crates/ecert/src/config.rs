@@ -100,6 +100,86 @@ pub enum ConfigError {
     Identifier(#[from] IdentifierError),
 }
 
+/// One problem of a configuration, with the key it concerns (`section.key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key, e.g. `instance.root_oid` (or `ecert.toml` for the file itself).
+    pub key: String,
+    /// What is wrong, Chinese first with English beside it.
+    pub message: String,
+}
+
+impl Problem {
+    fn new(key: &str, e: &ConfigError) -> Problem {
+        let mut message = e.to_string();
+        let mut next = std::error::Error::source(e);
+        while let Some(cause) = next {
+            let part = cause.to_string();
+            if !message.ends_with(&part) {
+                message.push_str(": ");
+                message.push_str(&part);
+            }
+            next = cause.source();
+        }
+        Problem::text(key, message)
+    }
+
+    fn text(key: &str, message: String) -> Problem {
+        Problem {
+            key: key.to_owned(),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Removes the value at `path` (keys from the top) from `table`; false when there is none.
+fn remove_at(table: &mut toml::Table, path: &[String]) -> bool {
+    match path {
+        [] => false,
+        [last] => table.remove(last).is_some(),
+        [first, rest @ ..] => match table.get_mut(first) {
+            Some(toml::Value::Table(inner)) => remove_at(inner, rest),
+            _ => false,
+        },
+    }
+}
+
+/// Sets the value at `path` in `table` to the one at the same path in `reference` (making
+/// tables on the way); false when `reference` has none there.
+fn copy_at(table: &mut toml::Table, reference: &toml::Table, path: &[String]) -> bool {
+    match path {
+        [] => false,
+        [last] => match reference.get(last) {
+            Some(v) => {
+                table.insert(last.clone(), v.clone());
+                true
+            }
+            None => false,
+        },
+        [first, rest @ ..] => {
+            let Some(toml::Value::Table(reference)) = reference.get(first) else {
+                return false;
+            };
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            match entry {
+                toml::Value::Table(inner) => copy_at(inner, reference, rest),
+                _ => false,
+            }
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -538,40 +618,308 @@ impl Config {
         std::fs::write(&path, text).map_err(|source| ConfigError::Write { path, source })
     }
 
-    /// Checks the values that would otherwise fail late.
+    /// Checks the values that would otherwise fail late; the first problem found
+    /// ([`Config::problems`] lists them all).
     pub fn check(&self) -> Result<(), ConfigError> {
-        filename::check_rule(&self.naming.rule)?;
-        self.server.check()?;
-        if self.instance.retention_years < 6 {
-            return Err(ConfigError::Refused(
-                "保存期限不得少于 6 年 (retention_years must be at least 6, R-6.5c)",
-            ));
-        }
-        if self.storage.replicas.len() < 2 {
-            return Err(ConfigError::Refused(
-                "至少需要配置 2 个副本目录 (configure at least two replicas, R-6.5b)",
-            ));
-        }
-        self.institute.check_accreditations()?;
-        for accreditation in self.institute.accreditations() {
-            let probe = crate::domain::Identifier::new(
-                &self.instance.root_oid,
-                crate::domain::CertificateKind::Other,
-                &self.institute.org_code,
-                &accreditation,
-                "X",
-                0,
-            )?;
-            probe.check_root_allowed(self.instance.demo)?;
-        }
-        if !(self.instance.base_url.starts_with("https://")
-            || self.instance.base_url.starts_with("http://"))
-        {
-            return Err(ConfigError::Refused(
-                "base_url 应以 http:// 或 https:// 开头 (base_url must be an http(s) URL)",
-            ));
+        for (_, result) in self.checks() {
+            result?;
         }
         Ok(())
+    }
+
+    /// Every problem of the values, each with the key it concerns (empty when
+    /// [`Config::check`] passes).
+    pub fn problems(&self) -> Vec<Problem> {
+        self.checks()
+            .into_iter()
+            .filter_map(|(key, r)| r.err().map(|e| Problem::new(key, &e)))
+            .collect()
+    }
+
+    /// Each check of the values with the key it concerns, in the order [`Config::check`]
+    /// reports them.
+    fn checks(&self) -> Vec<(&'static str, Result<(), ConfigError>)> {
+        use crate::domain::{CertificateKind, Identifier};
+        let mut checks = vec![
+            (
+                "naming.rule",
+                filename::check_rule(&self.naming.rule).map_err(ConfigError::from),
+            ),
+            ("server", self.server.check()),
+            (
+                "instance.retention_years",
+                if self.instance.retention_years < 6 {
+                    Err(ConfigError::Refused(
+                        "保存期限不得少于 6 年 (retention_years must be at least 6, R-6.5c)",
+                    ))
+                } else {
+                    Ok(())
+                },
+            ),
+            (
+                "storage.replicas",
+                if self.storage.replicas.len() < 2 {
+                    Err(ConfigError::Refused(
+                        "至少需要配置 2 个副本目录 (configure at least two replicas, R-6.5b)",
+                    ))
+                } else {
+                    Ok(())
+                },
+            ),
+        ];
+        // R-4.5.5: each part of the identifier on its own (with known-good other parts, so
+        // that the problem names its key), then all together.
+        let (good_org, good_acc) = ("123456788", "CNAS L12345");
+        let probe = |root: &str, org: &str, acc: &str| {
+            Identifier::new(root, CertificateKind::Other, org, acc, "X", 0)
+        };
+        let root = probe(&self.instance.root_oid, good_org, good_acc)
+            .and_then(|id| id.check_root_allowed(self.instance.demo))
+            .map_err(ConfigError::from);
+        let org = probe(DEMO_ROOT_OID, &self.institute.org_code, good_acc)
+            .map(drop)
+            .map_err(ConfigError::from);
+        let accreditations = self.institute.check_accreditations().and_then(|()| {
+            for a in self.institute.accreditations() {
+                probe(DEMO_ROOT_OID, good_org, &a)?;
+            }
+            Ok(())
+        });
+        let parts_ok = root.is_ok() && org.is_ok() && accreditations.is_ok();
+        checks.push(("instance.root_oid", root));
+        checks.push(("institute.org_code", org));
+        checks.push(("institute.accreditations", accreditations));
+        if parts_ok {
+            let together = self.institute.accreditations().iter().try_for_each(|a| {
+                probe(&self.instance.root_oid, &self.institute.org_code, a).map(drop)
+            });
+            checks.push(("institute", together.map_err(ConfigError::from)));
+        }
+        checks.push((
+            "instance.base_url",
+            if self.instance.base_url.starts_with("https://")
+                || self.instance.base_url.starts_with("http://")
+            {
+                Ok(())
+            } else {
+                Err(ConfigError::Refused(
+                    "base_url 应以 http:// 或 https:// 开头 (base_url must be an http(s) URL)",
+                ))
+            },
+        ));
+        checks.push((
+            "storage.database",
+            if self.storage.database.starts_with("sqlite://")
+                || self.storage.database.starts_with("postgres://")
+                || self.storage.database.starts_with("postgresql://")
+            {
+                Ok(())
+            } else {
+                Err(ConfigError::Refused(
+                    "database 应为 sqlite://… 或 postgres://… (database must be a sqlite:// or postgres:// URL)",
+                ))
+            },
+        ));
+        checks
+    }
+
+    /// Every problem of what the configuration points to in `dir`: the master key file
+    /// (present, a key, readable by its owner only, R-7.2.3d), the trust roots (readable
+    /// certificates; a production instance needs at least one to issue, R-5.2.1), the TLS
+    /// files. `key_expected`: the master key must already exist (false while `ecert init`
+    /// is about to make it).
+    pub fn resource_problems(&self, dir: &Path, key_expected: bool) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let key_path = Config::resolve(dir, &self.storage.master_key_file);
+        match std::fs::read_to_string(&key_path) {
+            Ok(text) => {
+                if ecert_store::MasterKey::from_hex(text.trim()).is_err() {
+                    problems.push(Problem::text(
+                        "storage.master_key_file",
+                        format!(
+                            "{} 不是主密钥（32 位十六进制）(not a master key: 32 hex digits)",
+                            key_path.display()
+                        ),
+                    ));
+                }
+                #[cfg(unix)]
+                if let Ok(meta) = std::fs::metadata(&key_path) {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = meta.permissions().mode() & 0o777;
+                    if mode & 0o077 != 0 {
+                        problems.push(Problem::text(
+                            "storage.master_key_file",
+                            format!(
+                                "{} 的权限为 {mode:o}，其他用户可读：请执行 chmod 600 (readable by others; run chmod 600)",
+                                key_path.display()
+                            ),
+                        ));
+                    }
+                }
+            }
+            Err(e) if key_expected => problems.push(Problem::text(
+                "storage.master_key_file",
+                format!(
+                    "无法读取主密钥 {} (cannot read the master key): {e}；新实例请运行 ecert init (a new instance: run ecert init)",
+                    key_path.display()
+                ),
+            )),
+            Err(_) => {}
+        }
+        if self.server.trust_roots.is_empty() && !self.instance.demo {
+            problems.push(Problem::text(
+                "server.trust_roots",
+                "没有信任根：正式实例须配置 CA 根证书（PEM 文件路径；ecert init --trust-root CA.pem）才能签发和导入印章 \
+                 (no trust root: a production instance needs its CA root certificates, as PEM file paths, \
+                 to issue and to import seals; ecert init --trust-root CA.pem)"
+                    .into(),
+            ));
+        }
+        for root in &self.server.trust_roots {
+            let path = Config::resolve(dir, root);
+            let problem = match std::fs::read_to_string(&path) {
+                Err(e) => Some(e.to_string()),
+                Ok(pem) => match ses::pki::Cert::from_pem_bundle(&pem) {
+                    Err(e) => Some(e.to_string()),
+                    Ok(certs) if certs.is_empty() => Some("没有证书 (no certificate)".into()),
+                    Ok(_) => None,
+                },
+            };
+            if let Some(problem) = problem {
+                problems.push(Problem::text(
+                    "server.trust_roots",
+                    format!(
+                        "信任根无效 {} (invalid trust root): {problem}",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+        for (key, file) in [
+            ("server.tls_cert", &self.server.tls_cert),
+            ("server.tls_key", &self.server.tls_key),
+        ] {
+            if let Some(file) = file {
+                let path = Config::resolve(dir, file);
+                if let Err(e) = std::fs::metadata(&path) {
+                    problems.push(Problem::text(
+                        key,
+                        format!("无法读取 {} (cannot read): {e}", path.display()),
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
+    /// Reads `ecert.toml` in `dir` and returns every problem at once, each naming its key:
+    /// syntax, unknown and missing keys, values of the wrong type, refused values
+    /// ([`Config::problems`]) and what the values point to ([`Config::resource_problems`]).
+    /// The configuration is returned when its form is right (its values may still have
+    /// problems).
+    pub fn check_file(dir: &Path, key_expected: bool) -> (Option<Config>, Vec<Problem>) {
+        let path = dir.join(CONFIG_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(source) => {
+                let e = ConfigError::Read { path, source };
+                return (None, vec![Problem::new(CONFIG_FILE, &e)]);
+            }
+        };
+        let mut table: toml::Table = match text.parse() {
+            Ok(t) => t,
+            Err(e) => return (None, vec![Problem::text(CONFIG_FILE, e.to_string())]),
+        };
+        let reference = toml::Table::try_from(Config::demo()).unwrap_or_default();
+        let mut problems = Vec::new();
+        // Keys given a stand-in value so that the rest can be read; their values are not
+        // judged further.
+        let mut patched: Vec<String> = Vec::new();
+        let mut config = None;
+        for _ in 0..200 {
+            let de = toml::Value::Table(table.clone());
+            match serde_path_to_error::deserialize::<_, Config>(de) {
+                Ok(c) => {
+                    config = Some(c);
+                    break;
+                }
+                Err(e) => {
+                    let mut at: Vec<String> = e
+                        .path()
+                        .iter()
+                        .filter_map(|s| match s {
+                            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    // The deserializer's own message, without the location it appends (the
+                    // key is named here already).
+                    let message = e
+                        .inner()
+                        .to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let field = |prefix: &str| {
+                        message
+                            .strip_prefix(prefix)
+                            .and_then(|m| m.split('`').next())
+                            .map(str::to_owned)
+                    };
+                    if let Some(name) = field("unknown field `") {
+                        if at.last() != Some(&name) {
+                            at.push(name);
+                        }
+                        problems.push(Problem::text(
+                            &at.join("."),
+                            "未知的配置项 (unknown key)".into(),
+                        ));
+                        if !remove_at(&mut table, &at) {
+                            break;
+                        }
+                    } else if let Some(name) = field("missing field `") {
+                        at.push(name);
+                        problems.push(Problem::text(
+                            &at.join("."),
+                            "缺少必填项 (required key missing)".into(),
+                        ));
+                        patched.push(at.join("."));
+                        if !copy_at(&mut table, &reference, &at) {
+                            break;
+                        }
+                    } else {
+                        problems.push(Problem::text(
+                            &at.join("."),
+                            format!("值无效 (invalid value): {message}"),
+                        ));
+                        patched.push(at.join("."));
+                        if !copy_at(&mut table, &reference, &at) && !remove_at(&mut table, &at) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        let Some(config) = config else {
+            return (None, problems);
+        };
+        // A check of a key given a stand-in (or of a key inside or around it) says nothing.
+        let judged = |p: &Problem| {
+            !patched.iter().any(|k| {
+                p.key == *k
+                    || p.key.starts_with(&format!("{k}."))
+                    || k.starts_with(&format!("{}.", p.key))
+            })
+        };
+        problems.extend(config.problems().into_iter().filter(|p| judged(p)));
+        problems.extend(
+            config
+                .resource_problems(dir, key_expected)
+                .into_iter()
+                .filter(|p| judged(p)),
+        );
+        (Some(config), problems)
     }
 
     /// The database URL with a relative SQLite path resolved against `dir`.

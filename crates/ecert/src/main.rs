@@ -11,9 +11,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "ecert", version, about, long_about = None)]
 struct Cli {
-    /// Instance folder (holds ecert.toml).
-    #[arg(long, global = true, env = "ECERT_DIR", default_value = ".")]
-    dir: std::path::PathBuf,
+    /// 实例目录（含 ecert.toml）；默认当前目录，demo 默认 ecert-demo (instance folder, holding
+    /// ecert.toml; default: the current folder, for `demo`: ecert-demo).
+    #[arg(long, global = true, env = "ECERT_DIR", value_name = "DIR")]
+    dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -34,7 +35,8 @@ enum Command {
     Verify(cli::verify::VerifyArgs),
     /// 演示：建立演示实例并签发、验证、修改示例证书 (demo instance, samples of every template).
     Demo(cli::demo::DemoArgs),
-    /// 初始化实例 (create an instance; --demo for a trial one).
+    /// 初始化实例：正式实例用机构参数或手写的 ecert.toml，--demo 为试用 (create an instance from
+    /// the institute's flags or a hand-written ecert.toml; --demo for a trial one; docs/setup.md).
     Init(cli::instance::InitArgs),
     /// 签发证书 (issue a certificate from content JSON; or seal a business system's own OFD:
     /// issue --ofd FILE.ofd --content META.json).
@@ -45,6 +47,9 @@ enum Command {
     Supplement(cli::supplement::SupplementArgs),
     /// 查看证书及其状态 (show a certificate and its status).
     Show(cli::instance::ShowArgs),
+    /// 导出已存储的证书或补充文件（经 SM3 校验）(write stored certificates or supplements into a
+    /// folder, SM3-checked).
+    Export(cli::export::ExportArgs),
     /// 印章库 (seal library).
     #[command(subcommand)]
     Seal(SealCommand),
@@ -73,6 +78,9 @@ enum Command {
     /// 孤立文件：无记录引用的文件与中断写入的暂存文件 (orphan files, incl. staging files of
     /// killed writes; --remove).
     Orphans(cli::maintenance::OrphansArgs),
+    /// 配置 (configuration): ecert config check.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// 验证网站与业务系统接口 (verification pages and the business-system API; docs/serve.md).
     Serve(cli::serve::ServeArgs),
     /// 业务系统接口客户端 (API clients of the business system).
@@ -82,7 +90,7 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum ApiClientCommand {
-    /// Register a client; prints its secret once.
+    /// 登记接口客户端，仅显示一次其密钥 (register a client; prints its secret once).
     Add(cli::serve::ApiClientAddArgs),
     /// 列出接口客户端 (list API clients and whether they are enabled).
     List,
@@ -94,12 +102,19 @@ enum ApiClientCommand {
 
 #[derive(Debug, Subcommand)]
 enum SealCommand {
-    /// List the seals.
+    /// 列出印章及其状态 (list the seals and whether they are in use).
     List,
     /// 创建印章 (create a seal from the institute's key, certificate and picture, R-4.2).
     Create(Box<cli::seal::CreateArgs>),
     /// 停用印章 (retire a seal: it seals nothing more; certificates it sealed stay valid, R-5.2.2).
     Retire(cli::seal::RetireArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// 检查 ecert.toml：一次列出全部问题，各注明配置项 (check ecert.toml and what it points to;
+    /// every problem at once, each naming its key).
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,61 +134,171 @@ enum TimeCommand {
 
 #[derive(Debug, Subcommand)]
 enum GmCommand {
-    /// Encode text as a Grid Matrix symbol.
+    /// 把文本编码为网格矩阵码 (encode text as a Grid Matrix symbol).
     Encode(cli::gm::EncodeArgs),
 }
 
 #[derive(Debug, Subcommand)]
 enum OfdCommand {
-    /// Print the structure of an OFD package.
+    /// 显示 OFD 文件的结构 (print the structure of an OFD package).
     Inspect(cli::ofd::InspectArgs),
-    /// Render a page to PNG (seals included).
+    /// 把一页渲染为 PNG（含印章）(render a page to PNG, seals included).
     Render(cli::ofd::RenderArgs),
 }
 
 #[derive(Debug, Subcommand)]
 enum IdCommand {
-    /// Parse and validate an identifier.
+    /// 解析并校验电子证书标识 (parse and validate an identifier).
     Check(cli::id::CheckArgs),
 }
 
+/// The text clap prints around the commands, options and arguments, in Chinese with English
+/// beside it (the items' own help is bilingual in their doc comments).
+const HELP_TEMPLATE: &str = "\
+{before-help}{about-with-newline}
+用法 (Usage): {usage}
+
+{all-args}{after-help}";
+
+/// Applies the bilingual headings and help/version flags to `cmd` and every subcommand.
+fn localize(cmd: clap::Command, root: bool) -> clap::Command {
+    use clap::{Arg, ArgAction};
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    let mut cmd = cmd
+        .help_template(HELP_TEMPLATE)
+        .subcommand_help_heading("命令 (Commands)")
+        .subcommand_value_name("COMMAND")
+        .disable_help_subcommand(true)
+        .disable_help_flag(true)
+        .mut_args(|a| {
+            if a.get_help_heading().is_some() {
+                a
+            } else if a.is_positional() {
+                a.help_heading("参数 (Arguments)")
+            } else {
+                a.help_heading("选项 (Options)")
+            }
+        })
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .help("显示帮助 (print help)")
+                .help_heading("选项 (Options)"),
+        );
+    if root {
+        cmd = cmd.disable_version_flag(true).arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help("显示版本 (print version)")
+                .help_heading("选项 (Options)"),
+        );
+    }
+    for name in names {
+        cmd = cmd.mut_subcommand(name, |c| localize(c, false));
+    }
+    cmd
+}
+
+/// The command line: parsed with the bilingual help; an argument error is printed in Chinese
+/// with clap's English beside it (or as a JSON error when `--json` is on the line), exit 2.
+fn parse() -> Result<Cli, ExitCode> {
+    use clap::{CommandFactory, FromArgMatches};
+    let cmd = localize(Cli::command(), true);
+    let matches = cmd
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match matches {
+        Ok(cli) => Ok(cli),
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp
+                    | clap::error::ErrorKind::DisplayVersion
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            let _ = e.print();
+            Err(ExitCode::from(
+                if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    2
+                } else {
+                    0
+                },
+            ))
+        }
+        Err(e) => {
+            let english = e.render().to_string();
+            if std::env::args().any(|a| a == "--json") {
+                cli::print_json_error(
+                    "usage",
+                    &format!("命令行参数有误 (invalid arguments): {}", english.trim()),
+                );
+            } else {
+                eprintln!(
+                    "错误 (error): 命令行参数有误，见 ecert --help (invalid command-line arguments; see ecert --help)\n{english}"
+                );
+            }
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let dir = cli.dir.as_deref().unwrap_or(std::path::Path::new("."));
+    // Commands with `--json` answer their errors as JSON too.
+    let json = match &cli.command {
+        Command::Id(IdCommand::Check(a)) => a.json,
+        Command::Ofd(OfdCommand::Inspect(a)) => a.json,
+        Command::Show(a) => a.json,
+        Command::Time(TimeCommand::Status(a)) => a.json,
+        _ => false,
+    };
     let result = match &cli.command {
-        Command::Verify(args) => return cli::verify::run(args, &cli.dir),
+        Command::Verify(args) => return cli::verify::run(args, cli.dir.as_deref()),
         Command::Gm(GmCommand::Encode(args)) => cli::gm::encode(args),
         Command::Id(IdCommand::Check(args)) => cli::id::check(args),
-        Command::Demo(args) => cli::demo::run(args),
+        Command::Demo(args) => cli::demo::run(args, cli.dir.as_deref()),
         Command::Ofd(OfdCommand::Inspect(args)) => cli::ofd::inspect(args),
         Command::Ofd(OfdCommand::Render(args)) => cli::ofd::render(args),
-        Command::Init(args) => cli::instance::init(&cli.dir, args),
-        Command::Issue(args) => cli::instance::issue(&cli.dir, args),
-        Command::Revise(args) => cli::instance::revise(&cli.dir, args),
-        Command::Supplement(args) => cli::supplement::run(&cli.dir, args),
-        Command::Show(args) => cli::instance::show(&cli.dir, args),
-        Command::Seal(SealCommand::List) => cli::instance::seal_list(&cli.dir),
-        Command::Seal(SealCommand::Create(args)) => cli::seal::create(&cli.dir, args),
-        Command::Seal(SealCommand::Retire(args)) => cli::seal::retire(&cli.dir, args),
-        Command::Dispose(cmd) => cli::dispose::run(&cli.dir, cmd),
-        Command::Audit(AuditCommand::Verify) => cli::audit::verify(&cli.dir),
-        Command::Audit(AuditCommand::Checkpoint) => cli::audit::checkpoint(&cli.dir),
-        Command::Backup(args) => cli::backup::backup(&cli.dir, args),
+        Command::Init(args) => cli::instance::init(dir, args),
+        Command::Issue(args) => cli::instance::issue(dir, args),
+        Command::Revise(args) => cli::instance::revise(dir, args),
+        Command::Supplement(args) => cli::supplement::run(dir, args),
+        Command::Show(args) => cli::instance::show(dir, args),
+        Command::Export(args) => cli::export::run(dir, args),
+        Command::Seal(SealCommand::List) => cli::instance::seal_list(dir),
+        Command::Seal(SealCommand::Create(args)) => cli::seal::create(dir, args),
+        Command::Seal(SealCommand::Retire(args)) => cli::seal::retire(dir, args),
+        Command::Dispose(cmd) => cli::dispose::run(dir, cmd),
+        Command::Audit(AuditCommand::Verify) => cli::audit::verify(dir),
+        Command::Audit(AuditCommand::Checkpoint) => cli::audit::checkpoint(dir),
+        Command::Backup(args) => cli::backup::backup(dir, args),
         Command::Restore(args) => cli::backup::restore(args),
-        Command::Time(TimeCommand::Status(args)) => cli::time::status(&cli.dir, args),
-        Command::Status { json } => cli::maintenance::status(&cli.dir, *json),
-        Command::Scrub(args) => cli::maintenance::scrub(&cli.dir, args),
-        Command::Orphans(args) => cli::maintenance::orphans(&cli.dir, args),
-        Command::Serve(args) => cli::serve::serve(&cli.dir, args),
-        Command::ApiClient(ApiClientCommand::List) => cli::serve::api_client_list(&cli.dir),
+        Command::Time(TimeCommand::Status(args)) => cli::time::status(dir, args),
+        Command::Status { json } => cli::maintenance::status(dir, *json),
+        Command::Scrub(args) => cli::maintenance::scrub(dir, args),
+        Command::Orphans(args) => cli::maintenance::orphans(dir, args),
+        Command::Config(ConfigCommand::Check) => cli::instance::config_check(dir),
+        Command::Serve(args) => cli::serve::serve(dir, args),
+        Command::ApiClient(ApiClientCommand::List) => cli::serve::api_client_list(dir),
         Command::ApiClient(ApiClientCommand::Disable(args)) => {
-            cli::serve::api_client_switch(&cli.dir, args, false)
+            cli::serve::api_client_switch(dir, args, false)
         }
         Command::ApiClient(ApiClientCommand::Enable(args)) => {
-            cli::serve::api_client_switch(&cli.dir, args, true)
+            cli::serve::api_client_switch(dir, args, true)
         }
-        Command::ApiClient(ApiClientCommand::Add(args)) => {
-            cli::serve::api_client_add(&cli.dir, args)
-        }
+        Command::ApiClient(ApiClientCommand::Add(args)) => cli::serve::api_client_add(dir, args),
     };
     // R-7.2.2b: what a command appended to the audit log is covered by a signed checkpoint
     // before the command returns.
@@ -183,6 +308,7 @@ fn main() -> ExitCode {
             | Command::Issue(_)
             | Command::Revise(_)
             | Command::Supplement(_)
+            | Command::Export(_)
             | Command::Seal(SealCommand::Create(_) | SealCommand::Retire(_))
             | Command::Dispose(_)
             | Command::ApiClient(_)
@@ -190,19 +316,63 @@ fn main() -> ExitCode {
             | Command::Orphans(_)
     );
     let result = match (result, changed) {
-        (Ok(()), true) => cli::audit::after_change(&cli.dir),
+        (Ok(()), true) => cli::audit::after_change(dir),
         (Err(e), true) => {
             // (a command that failed part-way may have written entries too)
-            let _ = cli::audit::after_change(&cli.dir);
+            let _ = cli::audit::after_change(dir);
             Err(e)
         }
         (result, false) => result,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if json => {
+            cli::print_json_error(cli::error_code(&e), &format!("{e:#}"));
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("错误 (error): {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    fn bilingual(text: &str) -> bool {
+        text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+            && text.chars().any(|c| c.is_ascii_alphabetic())
+    }
+
+    fn walk(cmd: &clap::Command, path: &str, bad: &mut Vec<String>) {
+        let about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+        if !bilingual(&about) {
+            bad.push(format!("{path}: about {about:?}"));
+        }
+        for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            if !bilingual(&help) {
+                bad.push(format!("{path} {}: help {help:?}", arg.get_id()));
+            }
+            if arg.get_help_heading().is_none_or(|h| !bilingual(h)) {
+                bad.push(format!("{path} {}: heading", arg.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), bad);
+        }
+    }
+
+    /// Every command's description and every option's help, and the headings around them,
+    /// are Chinese with English beside them.
+    #[test]
+    fn every_help_text_is_chinese_and_english() {
+        let cmd = super::localize(super::Cli::command(), true);
+        cmd.clone().debug_assert();
+        let mut bad = Vec::new();
+        walk(&cmd, "ecert", &mut bad);
+        assert!(bad.is_empty(), "not bilingual:\n{}", bad.join("\n"));
     }
 }

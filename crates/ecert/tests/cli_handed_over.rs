@@ -331,7 +331,7 @@ fn r_5_2_1_handed_over_ofd_is_sealed_with_notice_code_and_identifier() {
         );
     }
     // The check code (lookup by number + check code) printed under the code on page 1.
-    let check = field(&stdout, "核验码 (check code):");
+    let check = field(&stdout, "校验码 (check code):");
     let text1 = after
         .page_text(0, 0)
         .unwrap_or_default()

@@ -492,6 +492,47 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
         let maker = ca
             .issue("本院制章者", ses::demo::Role::SealMaker, 365)
             .unwrap();
+        // The seal is made while the institute's CA root is trusted (seal material that does
+        // not lead to a root is refused when the seal is made); the checks below then take
+        // the roots away again.
+        let root = dir.path().join("own-ca.pem");
+        std::fs::write(&root, ca.root_cert().unwrap().to_pem()).unwrap();
+        let request = |signer: &ses::sm::CertifiedKey, maker: &ses::sm::CertifiedKey| {
+            ecert::service::SealRequest {
+                kind: ecert::seal_image::SealKind::Calibration,
+                title: "示例市计量测试研究院校准电子证书专用章".into(),
+                signer: signer.clone(),
+                maker: Some(maker.clone()),
+                image: None,
+                size_mm: 42,
+                valid_days: 365,
+            }
+        };
+        // Without any root, and with another CA's root only, the seal material is refused
+        // when the seal is made, naming the certificate; nothing is stored.
+        let err = instance
+            .create_seal(request(&signer, &maker), "test")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NoTrustRoots), "{err:?}");
+        let stranger = ses::demo::DemoCa::new("陌生 CA").unwrap();
+        let stranger_root = dir.path().join("stranger-ca.pem");
+        std::fs::write(&stranger_root, stranger.root_cert().unwrap().to_pem()).unwrap();
+        instance.config.server.trust_roots = vec![stranger_root];
+        let err = instance
+            .create_seal(request(&signer, &maker), "test")
+            .await
+            .unwrap_err();
+        match &err {
+            Error::SealMaterialUntrusted { role, subject, .. } => {
+                assert_eq!(*role, "签章人");
+                assert!(subject.contains("校准签章人"), "{subject}");
+            }
+            other => panic!("expected SealMaterialUntrusted, got {other:?}"),
+        }
+        assert_eq!((err.status().as_u16(), err.code()), (409, "no_trust_root"));
+        assert!(instance.seals().await.unwrap().is_empty());
+        instance.config.server.trust_roots = vec![root.clone()];
         instance
             .create_seal(
                 ecert::service::SealRequest {
@@ -507,6 +548,7 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
             )
             .await
             .unwrap();
+        instance.config.server.trust_roots.clear();
 
         // No root configured: refused before any work, saying which key to set.
         let err = instance
@@ -547,8 +589,6 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
         );
 
         // The institute's own CA root: issued, and the file PASSES.
-        let root = dir.path().join("own-ca.pem");
-        std::fs::write(&root, ca.root_cert().unwrap().to_pem()).unwrap();
         instance.config.server.trust_roots.push(root);
         let issued = instance.issue(&content("REAL-0001"), "test").await.unwrap();
         let v = instance.verify_file(issued.file.into()).await.unwrap();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use ecert::config::{CONFIG_FILE, Config};
+use ecert::config::Config;
 use ecert::service::{self, Instance};
 
 /// The shipped examples: one of every kind (R-4.5.5 type codes 1–8).
@@ -44,42 +44,194 @@ pub const EXAMPLES: [(&str, &str); 8] = [
     ),
 ];
 
-/// `ecert demo [--dir DIR]`
+/// `ecert demo [--dir DIR] [--yes]`
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Folder for the demo instance and its certificates (replaced if it holds an earlier demo).
-    #[arg(long, default_value = "ecert-demo")]
-    pub dir: PathBuf,
+    /// 清除上次演示留下的文件（仅限其清单 ecert-demo.manifest 所列文件，其余文件保留）(remove
+    /// the files an earlier demo in the folder wrote, as listed in its ecert-demo.manifest;
+    /// nothing else in the folder is touched).
+    #[arg(long)]
+    pub yes: bool,
 }
 
-fn prepare(dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() {
-        let earlier_demo = Config::load(dir).map(|c| c.instance.demo).unwrap_or(false);
-        let empty = std::fs::read_dir(dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if earlier_demo {
-            std::fs::remove_dir_all(dir).with_context(|| {
-                format!("无法清除旧的演示目录 {} (cannot remove)", dir.display())
-            })?;
-        } else if !empty {
+/// The demo's own list of the files it wrote, in the demo folder: only these are ever removed
+/// by a later `ecert demo --yes`.
+pub const MANIFEST: &str = "ecert-demo.manifest";
+
+/// The folder of the demo when neither `--dir` nor `ECERT_DIR` names one.
+pub const DEFAULT_DIR: &str = "ecert-demo";
+
+/// Every file under `dir` (relative paths, `/`-separated, sorted), not following links.
+fn files_under(dir: &Path) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    fn walk(
+        root: &Path,
+        at: &Path,
+        out: &mut std::collections::BTreeSet<String>,
+    ) -> anyhow::Result<()> {
+        let entries = match std::fs::read_dir(at) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("无法读取目录 {} (cannot read)", at.display()));
+            }
+        };
+        for entry in entries {
+            let entry =
+                entry.with_context(|| format!("无法读取目录 {} (cannot read)", at.display()))?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                walk(root, &path, out)?;
+            } else if let Ok(rel) = path.strip_prefix(root) {
+                out.insert(
+                    rel.components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                );
+            }
+        }
+        Ok(())
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(dir, dir, &mut out)?;
+    Ok(out)
+}
+
+/// The files an earlier demo listed in its manifest; a line that is not a plain relative path
+/// inside the folder is refused (the manifest is a text file anyone can edit).
+fn read_manifest(dir: &Path) -> anyhow::Result<Option<Vec<PathBuf>>> {
+    let path = dir.join(MANIFEST);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(e).with_context(|| format!("无法读取 {} (cannot read)", path.display()));
+        }
+    };
+    let mut files = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let rel = Path::new(line);
+        let plain = rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain || line == MANIFEST {
             bail!(
-                "{} 已存在且不是演示实例，未做任何改动 (exists and is not a demo instance ({CONFIG_FILE} with demo = true); nothing was changed)",
-                dir.display()
+                "{}：“{line}”不是本目录内的文件，未做任何改动 (not a file inside the folder; nothing was changed)",
+                path.display()
             );
         }
+        files.push(rel.to_owned());
     }
-    Ok(())
+    Ok(Some(files))
+}
+
+/// Makes `dir` ready for a demo without ever removing what the demo did not write: a missing
+/// or empty folder is used as it is; a folder with the manifest of an earlier demo loses the
+/// files listed there (and the folders they leave empty) with `--yes`, and is refused without
+/// it; any other non-empty folder is refused. Returns the files that were there before (they
+/// stay, and stay out of the new manifest).
+fn prepare(dir: &Path, yes: bool) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    if !dir.exists() {
+        return Ok(Default::default());
+    }
+    if !dir.is_dir() {
+        bail!("{} 不是目录 (not a folder)", dir.display());
+    }
+    let present = files_under(dir)?;
+    if present.is_empty() {
+        return Ok(present);
+    }
+    let Some(listed) = read_manifest(dir)? else {
+        bail!(
+            "{} 不是空目录，也没有演示清单 {MANIFEST}，未做任何改动：请换一个目录 (--dir) 或自行清理              (the folder is not empty and holds no demo manifest {MANIFEST}; nothing was changed:              choose another folder with --dir, or empty it yourself)",
+            dir.display()
+        );
+    };
+    if !yes {
+        bail!(
+            "{} 中有上次演示的 {} 个文件（见 {MANIFEST}）；加 --yes 仅删除这些文件后重新演示，其他文件保留，未做任何改动              (the folder holds {} files of an earlier demo, listed in {MANIFEST}; run `ecert demo --yes` to remove              only those and run the demo again; nothing was changed)",
+            dir.display(),
+            listed.len(),
+            listed.len()
+        );
+    }
+    // A listed SQLite database goes with its journal files, listed or not: a stale `-wal`
+    // beside the next demo's new database would be replayed into it.
+    let sidecars: Vec<PathBuf> = listed
+        .iter()
+        .filter(|r| r.extension().is_some_and(|e| e == "db"))
+        .flat_map(|r| {
+            ["-wal", "-shm", "-journal"].map(|tail| {
+                let mut name = r.as_os_str().to_owned();
+                name.push(tail);
+                PathBuf::from(name)
+            })
+        })
+        .collect();
+    let mut folders = std::collections::BTreeSet::new();
+    for rel in listed
+        .iter()
+        .chain(&sidecars)
+        .map(|r| r.as_path())
+        .chain([Path::new(MANIFEST)])
+    {
+        let path = dir.join(rel);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => continue,
+            Ok(_) => std::fs::remove_file(&path)
+                .with_context(|| format!("无法删除 {} (cannot remove)", path.display()))?,
+            Err(_) => continue,
+        }
+        let mut parent = rel.parent();
+        while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
+            folders.insert(p.to_owned());
+            parent = p.parent();
+        }
+    }
+    // Deepest first; a folder that still holds anything stays.
+    for folder in folders.iter().rev() {
+        let _ = std::fs::remove_dir(dir.join(folder));
+    }
+    files_under(dir)
+}
+
+/// Writes the manifest: every file now in `dir` that was not there before the demo.
+fn write_manifest(dir: &Path, before: &std::collections::BTreeSet<String>) -> anyhow::Result<()> {
+    let now = files_under(dir)?;
+    let mut text = String::from(
+        "# ecert demo：本次演示写入的文件；`ecert demo --yes` 只删除这些文件\n\
+         # files written by `ecert demo`; `ecert demo --yes` removes only these\n",
+    );
+    for f in now.difference(before).filter(|f| *f != MANIFEST) {
+        text.push_str(f);
+        text.push('\n');
+    }
+    let path = dir.join(MANIFEST);
+    std::fs::write(&path, text)
+        .with_context(|| format!("无法写入 {} (cannot write)", path.display()))
 }
 
 /// Runs `ecert demo`.
-pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
-    prepare(&args.dir)?;
+pub fn run(args: &DemoArgs, dir: Option<&Path>) -> anyhow::Result<()> {
+    let dir = dir.unwrap_or(Path::new(DEFAULT_DIR));
+    let before = prepare(dir, args.yes)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async {
-        let dir = &args.dir;
+    let result = rt.block_on(demo(dir));
+    // The store closes with the runtime; then every file the demo wrote is listed, whether it
+    // finished or not, so that a later `ecert demo --yes` can remove exactly those.
+    drop(rt);
+    let listed = write_manifest(dir, &before);
+    result.and(listed)
+}
+
+async fn demo(dir: &Path) -> anyhow::Result<()> {
+    {
         let instance = Instance::init(dir, Config::demo()).await?;
         let root_pem = instance.create_trial_seals().await?;
         let mut trust = ses::pki::TrustStore::new();
@@ -112,7 +264,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
                 println!("  文件 (file):        {}", path.display());
                 println!("  标识 (identifier):  {}", issued.identifier);
                 println!("  验证网址 (URL):     {}", issued.verify_url);
-                println!("  核验码 (check code): {}", issued.check_code);
+                println!("  校验码 (check code): {}", issued.check_code);
                 println!(
                     "  页数 (pages): {}  验证 (verification): {:?}",
                     issued.pages,
@@ -145,6 +297,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             "\n修改 (revision): JD2024-000456 → {} ({})",
             issued.record.number, issued.identifier
         );
+        println!("  文件 (file):        {}", path.display());
+        println!("  验证网址 (URL):     {}", issued.verify_url);
+        println!("  校验码 (check code): {}", issued.check_code);
         for m in service::status_messages(&view) {
             println!("  查看原证书时显示 (the original now shows): {m}");
         }
@@ -206,5 +361,5 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         );
         println!("             ecert ofd render FILE --page 1 -o page1.png");
         Ok(())
-    })
+    }
 }

@@ -25,13 +25,14 @@ pub enum DisposeCommand {
 /// `ecert dispose propose --by NAME [--as-of DATE] [--dry-run]`
 #[derive(Debug, Args)]
 pub struct ProposeArgs {
-    /// Who proposes.
+    /// 提议人（记入审计日志）(who proposes; recorded in the audit log).
     #[arg(long)]
     pub by: String,
-    /// The date retention is judged on (`YYYY-MM-DD`; default today, UTC).
+    /// 判断保存期限所依据的日期 YYYY-MM-DD，默认今天 UTC (the date retention is judged on;
+    /// default today, UTC).
     #[arg(long)]
     pub as_of: Option<String>,
-    /// Only list the candidates.
+    /// 只列出候选证书，不提议 (only list the candidates).
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -39,9 +40,9 @@ pub struct ProposeArgs {
 /// `ecert dispose approve NUMBER --by NAME`
 #[derive(Debug, Args)]
 pub struct ApproveArgs {
-    /// Certificate number (or identifier) whose disposal is approved.
+    /// 批准销毁的证书编号或标识 (certificate number or identifier whose disposal is approved).
     pub number: String,
-    /// Who approves (not the proposer).
+    /// 批准人，须非提议人 (who approves; not the proposer).
     #[arg(long)]
     pub by: String,
 }
@@ -49,7 +50,7 @@ pub struct ApproveArgs {
 /// `ecert dispose execute --by NAME`
 #[derive(Debug, Args)]
 pub struct ExecuteArgs {
-    /// Who executes.
+    /// 执行人 (who executes).
     #[arg(long)]
     pub by: String,
 }

@@ -6,10 +6,10 @@ use ecert::domain::Identifier;
 /// `ecert id check IDENTIFIER [--json]`
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Print the parts as JSON.
+    /// 以 JSON 输出各部分（错误也是 JSON）(print the parts as JSON, errors included).
     #[arg(long)]
     pub json: bool,
-    /// The identifier, parts joined by "·" (U+00B7).
+    /// 电子证书标识，各部分以“·”(U+00B7) 连接 (the identifier, parts joined by "·").
     pub identifier: String,
 }
 

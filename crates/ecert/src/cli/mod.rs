@@ -4,6 +4,7 @@ pub mod audit;
 pub mod backup;
 pub mod demo;
 pub mod dispose;
+pub mod export;
 pub mod gm;
 pub mod id;
 pub mod instance;
@@ -14,3 +15,31 @@ pub mod serve;
 pub mod supplement;
 pub mod time;
 pub mod verify;
+
+/// Prints an error as JSON on stdout, in the shape the web API answers errors:
+/// `{"error": {"code": "…", "message": "…"}}`.
+pub fn print_json_error(code: &str, message: &str) {
+    let value = serde_json::json!({ "error": { "code": code, "message": message } });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
+    );
+}
+
+/// The machine code of an error: the service's own code ([`ecert::service::Error::code`]) when
+/// it is one of its refusals, `config` for a configuration, `identifier` for an identifier,
+/// else `failed`.
+pub fn error_code(e: &anyhow::Error) -> &'static str {
+    for cause in e.chain() {
+        if let Some(s) = cause.downcast_ref::<ecert::service::Error>() {
+            return s.code();
+        }
+        if cause.is::<ecert::config::ConfigError>() {
+            return "config";
+        }
+        if cause.is::<ecert::domain::identifier::IdentifierError>() {
+            return "identifier";
+        }
+    }
+    "failed"
+}

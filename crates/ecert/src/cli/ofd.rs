@@ -8,26 +8,26 @@ use clap::Args;
 /// `ecert ofd inspect FILE [--json]`
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Print JSON.
+    /// 以 JSON 输出（错误也是 JSON）(print JSON, errors included).
     #[arg(long)]
     pub json: bool,
-    /// The OFD file.
+    /// OFD 文件 (the OFD file).
     pub file: PathBuf,
 }
 
 /// `ecert ofd render FILE --page N --dpi D -o OUT.png`
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Page number, from 1.
+    /// 页码，从 1 起 (page number, from 1).
     #[arg(long, default_value_t = 1)]
     pub page: usize,
-    /// Resolution.
+    /// 分辨率 (resolution, dpi).
     #[arg(long, default_value_t = 150.0)]
     pub dpi: f64,
-    /// Output PNG.
+    /// 输出的 PNG 文件 (output PNG).
     #[arg(short = 'o', long)]
     pub output: PathBuf,
-    /// The OFD file.
+    /// OFD 文件 (the OFD file).
     pub file: PathBuf,
 }
 

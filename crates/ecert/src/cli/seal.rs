@@ -17,37 +17,40 @@ pub struct CreateArgs {
     /// 印章名称，须含“电子证书专用章” (title, e.g. 示例计量院校准电子证书专用章; ).
     #[arg(long)]
     pub title: String,
-    /// The signer's PKCS#12 file (key + certificate).
+    /// 签章人的 PKCS#12 文件（私钥和证书）(the signer's PKCS#12 file: key and certificate).
     #[arg(long, conflicts_with_all = ["key", "cert"])]
     pub p12: Option<PathBuf>,
-    /// Name of the environment variable holding the PKCS#12 (or PEM key) password.
+    /// 存放 PKCS#12（或 PEM 私钥）密码的环境变量名 (environment variable holding the password).
     #[arg(long)]
     pub password_env: Option<String>,
-    /// The signer's private key (PEM, PKCS#8; encrypted if --password-env is given).
+    /// 签章人私钥（PEM，PKCS#8；给出 --password-env 时为加密私钥）(the signer's private key,
+    /// PEM PKCS#8; encrypted when --password-env is given).
     #[arg(long, requires = "cert")]
     pub key: Option<PathBuf>,
-    /// The signer's certificate (PEM or DER).
+    /// 签章人证书（PEM 或 DER），须能链接到 [server] trust_roots (the signer's certificate, PEM
+    /// or DER; must chain to one of [server] trust_roots).
     #[arg(long, requires = "key")]
     pub cert: Option<PathBuf>,
-    /// The seal maker's PKCS#12 file.
+    /// 制章者的 PKCS#12 文件 (the seal maker's PKCS#12 file).
     #[arg(long, conflicts_with_all = ["maker_key", "maker_cert"])]
     pub maker_p12: Option<PathBuf>,
-    /// Environment variable with the maker's PKCS#12 (or PEM key) password.
+    /// 存放制章者密码的环境变量名 (environment variable with the maker's password).
     #[arg(long)]
     pub maker_password_env: Option<String>,
-    /// The seal maker's private key (PEM).
+    /// 制章者私钥（PEM）(the seal maker's private key, PEM).
     #[arg(long, requires = "maker_cert")]
     pub maker_key: Option<PathBuf>,
-    /// The seal maker's certificate (PEM or DER).
+    /// 制章者证书（PEM 或 DER）(the seal maker's certificate, PEM or DER).
     #[arg(long, requires = "maker_key")]
     pub maker_cert: Option<PathBuf>,
-    /// The institute's own seal picture (PNG); without it the round red seal is drawn.
+    /// 本机构的印章图片（PNG）；不给则绘制圆形红章 (the institute's own seal picture, PNG;
+    /// without it the round red seal is drawn).
     #[arg(long)]
     pub image: Option<PathBuf>,
-    /// Printed size in mm.
+    /// 印章打印尺寸（毫米）(printed size in mm).
     #[arg(long, default_value_t = 42)]
     pub size_mm: u32,
-    /// Validity in days (never beyond the certificates').
+    /// 有效天数，不超过证书的有效期 (validity in days, never beyond the certificates').
     #[arg(long, default_value_t = 1096)]
     pub valid_days: u32,
 }
@@ -193,9 +196,9 @@ pub fn create(dir: &Path, args: &CreateArgs) -> anyhow::Result<()> {
 /// `ecert seal retire ID --by NAME`
 #[derive(Debug, Args)]
 pub struct RetireArgs {
-    /// The seal's id (first column of `ecert seal list`).
+    /// 印章 ID（ecert seal list 的第一列）(the seal's id, first column of ecert seal list).
     pub id: String,
-    /// Who retires it (recorded in the audit log, R-7.2.2b).
+    /// 停用人（记入审计日志，R-7.2.2b）(who retires it; recorded in the audit log).
     #[arg(long)]
     pub by: String,
 }

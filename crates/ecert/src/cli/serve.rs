@@ -10,7 +10,8 @@ use ecert_store::ClientCredential;
 /// `ecert serve [--listen ADDR]`
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (overrides `[server] listen` and `ECERT_LISTEN`).
+    /// 监听地址，优先于 [server] listen 和 ECERT_LISTEN (address to listen on; overrides
+    /// [server] listen and ECERT_LISTEN).
     #[arg(long)]
     pub listen: Option<String>,
 }
@@ -18,7 +19,7 @@ pub struct ServeArgs {
 /// `ecert api-client add NAME [--sm2-public-key FILE]`
 #[derive(Debug, Args)]
 pub struct ApiClientAddArgs {
-    /// The client's name (its `X-Ecert-Client` header).
+    /// 客户端名称（其 X-Ecert-Client 请求头）(the client's name, its X-Ecert-Client header).
     pub name: String,
     /// 客户端的 SM2 公钥（PEM “PUBLIC KEY” 或 DER）：请求用客户端自己的私钥签名，而不用共享密钥
     /// (the client's SM2 public key, PEM or DER SubjectPublicKeyInfo: requests are signed with
@@ -110,9 +111,9 @@ pub fn api_client_add(dir: &Path, args: &ApiClientAddArgs) -> anyhow::Result<()>
 /// `ecert api-client disable|enable NAME --by WHO`
 #[derive(Debug, Args)]
 pub struct ApiClientSwitchArgs {
-    /// The client's name.
+    /// 客户端名称 (the client's name).
     pub name: String,
-    /// Who does it (recorded in the audit log).
+    /// 操作人（记入审计日志）(who does it; recorded in the audit log).
     #[arg(long)]
     pub by: String,
 }

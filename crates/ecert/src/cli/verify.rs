@@ -23,14 +23,17 @@ use clap::Args;
     R-6.4.1), 5 超过存储期限 (disposed, R-6.5h)."
 )]
 pub struct VerifyArgs {
-    /// Print the report as JSON.
+    /// 以 JSON 输出报告（错误也是 JSON）(print the report as JSON, errors included).
     #[arg(long)]
     pub json: bool,
-    /// Trusted root certificates (PEM bundle or DER); may be repeated. Without any, chains are
-    /// INDETERMINATE.
+    /// 信任的根证书（PEM 或 DER），可重复；不给时，在实例目录中（--dir、ECERT_DIR 或当前目录有
+    /// ecert.toml）使用该实例的信任根，否则证书链为 INDETERMINATE (trusted root certificates, PEM
+    /// bundle or DER, may be repeated; without any, the roots of the instance in --dir, ECERT_DIR
+    /// or the current folder, else chains are INDETERMINATE).
     #[arg(long = "trust", value_name = "ROOTS.pem")]
     pub trust: Vec<PathBuf>,
-    /// Certificate revocation lists (PEM or DER); may be repeated.
+    /// 证书吊销列表（PEM 或 DER），可重复 (certificate revocation lists, PEM or DER; may be
+    /// repeated).
     #[arg(long = "crl", value_name = "CRL")]
     pub crl: Vec<PathBuf>,
     /// 与本实例的记录比对：与 POST /verify 相同的判定 (judge the file against this instance's
@@ -38,7 +41,7 @@ pub struct VerifyArgs {
     /// ECERT_DIR).
     #[arg(long, conflicts_with_all = ["trust", "crl"])]
     pub records: bool,
-    /// The OFD file.
+    /// OFD 文件 (the OFD file).
     pub file: PathBuf,
 }
 
@@ -85,22 +88,74 @@ pub fn trust_store(trust: &[PathBuf], crls: &[PathBuf]) -> anyhow::Result<ses::p
     Ok(store)
 }
 
-/// Runs `ecert verify`; exit 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 unreadable (with
-/// `--records`: the codes of [`ecert::service::Outcome::exit_code`]).
-pub fn run(args: &VerifyArgs, dir: &Path) -> ExitCode {
-    if args.records {
-        return run_records(args, dir);
+/// The trust root files of the instance in `dir` (given, or the current folder) when it holds
+/// an ecert.toml; none elsewhere (a folder named that is no instance is said on stderr unless
+/// `quiet`, and the chains stay undecided as without any root).
+fn instance_roots(dir: Option<&Path>, quiet: bool) -> anyhow::Result<Vec<PathBuf>> {
+    let at = dir.unwrap_or(Path::new("."));
+    if !at.join(ecert::config::CONFIG_FILE).exists() {
+        if let Some(dir) = dir
+            && !quiet
+        {
+            eprintln!(
+                "注意 (note): {} 中没有 {}，不是实例目录，未使用任何信任根；可用 --trust 指定 \
+                 (not an instance folder: no trust root used; name roots with --trust)",
+                dir.display(),
+                ecert::config::CONFIG_FILE
+            );
+        }
+        return Ok(Vec::new());
     }
-    let unreadable = |msg: String| {
-        eprintln!("错误 (error): 无法读取文件 (the file could not be read): {msg}");
+    let config = ecert::config::Config::load(at)?;
+    Ok(ecert::service::Instance::trust_root_files(at, &config))
+}
+
+/// Runs `ecert verify`; exit 0 PASSED, 1 FAILED, 2 INDETERMINATE, 3 unreadable (with
+/// `--records`: the codes of [`ecert::service::Outcome::exit_code`]). With `--json` every
+/// answer is JSON, errors included. Without `--trust`, inside an instance (`dir`, or the
+/// current folder holding an ecert.toml), the instance's own trust roots are used.
+pub fn run(args: &VerifyArgs, dir: Option<&Path>) -> ExitCode {
+    if args.records {
+        return run_records(args, dir.unwrap_or(Path::new(".")));
+    }
+    let json = args.json;
+    let failed = |code: &str, msg: String| {
+        if json {
+            super::print_json_error(code, &msg);
+        } else {
+            eprintln!("错误 (error): {msg}");
+        }
         ExitCode::from(EXIT_UNREADABLE)
     };
-    let trust = match trust_store(&args.trust, &args.crl) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("错误 (error): {e:#}");
-            return ExitCode::from(EXIT_UNREADABLE);
+    let unreadable = |msg: String| {
+        failed(
+            "unreadable",
+            format!("无法读取文件 (the file could not be read): {msg}"),
+        )
+    };
+    let roots = if args.trust.is_empty() {
+        match instance_roots(dir, json) {
+            Ok(roots) => {
+                if !roots.is_empty() && !json {
+                    eprintln!(
+                        "信任根取自实例 (trust roots of the instance): {}",
+                        roots
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                roots
+            }
+            Err(e) => return failed("config", format!("{e:#}")),
         }
+    } else {
+        args.trust.clone()
+    };
+    let trust = match trust_store(&roots, &args.crl) {
+        Ok(t) => t,
+        Err(e) => return failed("trust_roots", format!("{e:#}")),
     };
     let bytes = match std::fs::read(&args.file) {
         Ok(b) => b,
@@ -128,8 +183,13 @@ pub fn run(args: &VerifyArgs, dir: &Path) -> ExitCode {
 /// `ecert verify FILE --records`: the service's judgement of the file against this instance's
 /// records, printed (or its JSON, as `POST /verify` answers), with the outcome's exit code.
 fn run_records(args: &VerifyArgs, dir: &Path) -> ExitCode {
+    let json = args.json;
     let failed = |msg: String| {
-        eprintln!("错误 (error): {msg}");
+        if json {
+            super::print_json_error("unreadable", &msg);
+        } else {
+            eprintln!("错误 (error): {msg}");
+        }
         ExitCode::from(EXIT_UNREADABLE)
     };
     let bytes = match std::fs::read(&args.file) {
@@ -154,6 +214,10 @@ fn run_records(args: &VerifyArgs, dir: &Path) -> ExitCode {
                 return failed(format!(
                     "无法读取文件 (the file could not be read): {reason}"
                 ));
+            }
+            if json {
+                super::print_json_error(super::error_code(&e), &format!("{e:#}"));
+                return ExitCode::from(EXIT_UNREADABLE);
             }
             return failed(format!("{e:#}"));
         }

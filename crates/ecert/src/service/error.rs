@@ -172,6 +172,21 @@ pub enum Error {
         #[source]
         unverified: ses::verify::Unverified,
     },
+    /// A certificate of the seal material (signer's, maker's) does not lead to a trust root
+    /// of the instance: what the seal would seal could never pass the self-check (R-5.2.1).
+    #[error(
+        "{role}证书“{subject}”不能链接到本实例的信任根（ecert.toml 的 [server] trust_roots）：{reason}；未创建印章 \
+         (the {role} certificate {subject:?} does not chain to a trust root of this instance, [server] trust_roots \
+         in ecert.toml: {reason}; no seal was created)"
+    )]
+    SealMaterialUntrusted {
+        /// 签章人 or 制章者.
+        role: &'static str,
+        /// The certificate's subject.
+        subject: String,
+        /// Why no chain was found.
+        reason: String,
+    },
     /// The seal library holds no active seal of the kind a certificate needs (R-4.1.3).
     #[error(
         "印章库中没有{}（无法签章）(no {} seal in the seal library)",
@@ -456,6 +471,7 @@ impl Error {
             | Error::DemoOnly { .. }
             | Error::NoTrustRoots
             | Error::SealUntrusted { .. }
+            | Error::SealMaterialUntrusted { .. }
             | Error::TimeNotConfigured => StatusCode::CONFLICT,
             // The time source, not the request: retry later (R-7.2.2a).
             Error::TimeUnavailable { .. }
@@ -503,7 +519,9 @@ impl Error {
             Error::SealRetired { .. } => "already_retired",
             Error::Disposed { .. } | Error::FileDestroyed { .. } => "disposed",
             Error::NoActiveSeal { .. } => "no_seal",
-            Error::NoTrustRoots | Error::SealUntrusted { .. } => "no_trust_root",
+            Error::NoTrustRoots
+            | Error::SealUntrusted { .. }
+            | Error::SealMaterialUntrusted { .. } => "no_trust_root",
             Error::SealTooLarge { .. } => "seal_too_large",
             Error::DemoOnly { .. } => "demo_only",
             Error::TimeUnavailable { .. }

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use ecert_store::{CertificateRecord, CertificateStatus, MasterKey, NewSeal, Replica, Store};
+use ecert_store::{
+    CertificateRecord, CertificateStatus, MasterKey, NewSeal, Replica, Store, SupplementRecord,
+};
 use zeroize::Zeroizing;
 
 use super::error::io;
@@ -17,7 +19,7 @@ use crate::seal_image::{SealDesign, SealKind};
 pub(crate) type RootStamp = (PathBuf, Option<std::time::SystemTime>, u64);
 
 impl Instance {
-    /// Creates a new instance in `dir` with `config` (folders, master key, database).
+    /// Creates a new instance in `dir` with `config` (folders, a new master key, database).
     pub async fn init(dir: &Path, config: Config) -> Result<Instance> {
         config.check()?;
         std::fs::create_dir_all(dir).map_err(io("无法创建目录", "cannot create", dir))?;
@@ -26,13 +28,30 @@ impl Instance {
                 dir: dir.to_owned(),
             });
         }
-        let key_path = Config::resolve(dir, &config.storage.master_key_file);
-        if let Some(parent) = key_path.parent() {
-            std::fs::create_dir_all(parent).map_err(io("无法创建目录", "cannot create", parent))?;
-        }
-        let key = MasterKey::generate()?;
-        write_secret(&key_path, &key.to_hex())?;
+        place_master_key(dir, &config, NewMasterKey::Generate)?;
         config.save(dir)?;
+        Self::open(dir).await
+    }
+
+    /// Creates a new instance in `dir` from `config` (written to `ecert.toml` when `write`,
+    /// else the file already there, written by hand) with its master key from `key`.
+    pub async fn create(
+        dir: &Path,
+        config: Config,
+        write: bool,
+        key: NewMasterKey,
+    ) -> Result<Instance> {
+        config.check()?;
+        std::fs::create_dir_all(dir).map_err(io("无法创建目录", "cannot create", dir))?;
+        if write && dir.join(crate::config::CONFIG_FILE).exists() {
+            return Err(Error::InstanceExists {
+                dir: dir.to_owned(),
+            });
+        }
+        place_master_key(dir, &config, key)?;
+        if write {
+            config.save(dir)?;
+        }
         Self::open(dir).await
     }
 
@@ -160,15 +179,20 @@ impl Instance {
     /// The trust root files of this instance: the configured ones (`[server] trust_roots` in
     /// `ecert.toml`) plus, on a demo instance, its trial root (`trial-ca/root.pem`, R-7.1d).
     fn trust_root_paths(&self) -> Vec<PathBuf> {
-        let cfg = &self.config;
-        let mut paths: Vec<PathBuf> = cfg
+        Self::trust_root_files(&self.dir, &self.config)
+    }
+
+    /// The trust root files of the instance in `dir` with `config`, without opening it (for
+    /// `ecert verify` inside an instance): `[server] trust_roots`, plus a demo's trial root.
+    pub fn trust_root_files(dir: &Path, config: &Config) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = config
             .server
             .trust_roots
             .iter()
-            .map(|p| Config::resolve(&self.dir, p))
+            .map(|p| Config::resolve(dir, p))
             .collect();
-        let trial = self.dir.join(TRIAL_CA_DIR).join("root.pem");
-        if cfg.instance.demo && trial.exists() && !paths.contains(&trial) {
+        let trial = dir.join(TRIAL_CA_DIR).join("root.pem");
+        if config.instance.demo && trial.exists() && !paths.contains(&trial) {
             paths.push(trial);
         }
         paths
@@ -236,6 +260,30 @@ impl Instance {
         self.verify_options()
     }
 
+    /// Refuses seal material whose certificate does not lead to one of the instance's trust
+    /// roots (`[server] trust_roots`, and a demo's trial root): nothing such a seal sealed
+    /// could pass the self-check after sealing. An instance without any root:
+    /// [`Error::NoTrustRoots`].
+    pub(crate) fn check_seal_chain(&self, cert: &ses::pki::Cert, role: &'static str) -> Result<()> {
+        let options = self.issuing_options()?;
+        let reason = match options.trust.validate(cert, &[], ses::pki::now()) {
+            ses::pki::ChainStatus::Valid { .. } => return Ok(()),
+            ses::pki::ChainStatus::NoRootConfigured => return Err(Error::NoTrustRoots),
+            ses::pki::ChainStatus::NoPath { reason } => reason,
+            ses::pki::ChainStatus::OutOfValidity {
+                subject, not_after, ..
+            } => format!("{subject} 不在有效期内 (not valid now; notAfter {not_after})"),
+            ses::pki::ChainStatus::Revoked { subject, .. } => {
+                format!("{subject} 已被吊销 (revoked)")
+            }
+        };
+        Err(Error::SealMaterialUntrusted {
+            role,
+            subject: cert.subject(),
+            reason,
+        })
+    }
+
     /// Refuses a certificate that is no longer current: revised (void, R-6.4.1) or disposed
     /// (R-6.5h); neither takes a revision or a supplement.
     pub(crate) async fn require_current(&self, c: &CertificateRecord) -> Result<()> {
@@ -267,6 +315,68 @@ impl Instance {
                 key: what.to_owned(),
             })
     }
+
+    /// The supplementary file with this number and the certificate it supplements.
+    pub async fn find_supplement(
+        &self,
+        number: &str,
+    ) -> Result<(SupplementRecord, CertificateRecord)> {
+        let not_found = || Error::NotFound {
+            what: Record::Supplement,
+            key: number.to_owned(),
+        };
+        let supplement = self
+            .store
+            .supplement_by_number(number)
+            .await?
+            .ok_or_else(not_found)?;
+        let certificate = self
+            .store
+            .certificate(&supplement.certificate_id)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok((supplement, certificate))
+    }
+}
+
+/// Where a new instance's master key (the SM4 key that encrypts signer keys and API secrets
+/// at rest, R-7.2.3d) comes from.
+pub enum NewMasterKey {
+    /// Generated now and written to `[storage] master_key_file`, readable by its owner only.
+    Generate,
+    /// Given by the administrator (e.g. from an environment variable, or a backup being
+    /// restored), written to `[storage] master_key_file`, readable by its owner only.
+    Given(MasterKey),
+    /// Already at `[storage] master_key_file` (kept there by the administrator): only read.
+    Existing,
+}
+
+/// Puts the master key where the configuration says; a key file already there is never
+/// overwritten ([`Error::InstanceExists`]).
+fn place_master_key(dir: &Path, config: &Config, key: NewMasterKey) -> Result<()> {
+    let key_path = Config::resolve(dir, &config.storage.master_key_file);
+    let key = match key {
+        NewMasterKey::Existing => {
+            let hex = std::fs::read_to_string(&key_path).map_err(io(
+                "无法读取主密钥",
+                "cannot read the master key",
+                &key_path,
+            ))?;
+            MasterKey::from_hex(hex.trim())?;
+            return Ok(());
+        }
+        NewMasterKey::Generate => MasterKey::generate()?,
+        NewMasterKey::Given(key) => key,
+    };
+    if key_path.exists() {
+        return Err(Error::InstanceExists {
+            dir: dir.to_owned(),
+        });
+    }
+    if let Some(parent) = key_path.parent() {
+        std::fs::create_dir_all(parent).map_err(io("无法创建目录", "cannot create", parent))?;
+    }
+    write_secret(&key_path, &key.to_hex())
 }
 
 fn write_secret(path: &Path, text: &str) -> Result<()> {

@@ -51,6 +51,7 @@ use crate::domain::{CheckCode, Identifier};
 pub use audit::{AuditCheck, AuditVerdict, CHECKPOINT_FORMAT, Checkpoint, enable_audit_key};
 pub(crate) use error::internal;
 pub use error::{CertTime, Error, Record, Result, error_chain};
+pub use instance::NewMasterKey;
 pub(crate) use issue::code_path;
 pub use issue::resolve_template;
 pub use messages::{

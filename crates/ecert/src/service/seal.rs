@@ -351,6 +351,10 @@ impl Instance {
                 )
             }
         };
+        // Material that does not lead to the instance's roots is refused now, not at the
+        // first certificate it fails to seal.
+        self.check_seal_chain(&signer_cert, "签章人")?;
+        self.check_seal_chain(&maker_cert, "制章者")?;
         let now = ses::pki::now();
         let valid_end = (now + i64::from(req.valid_days) * 86_400)
             .min(signer_cert.not_after())
