@@ -326,6 +326,11 @@ pub struct ServerConfig {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client (rate limits,
     /// logs); the header of any other peer is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Refused unauthenticated API requests recorded one by one per address and minute; the
+    /// rest are counted into one summary entry a minute (R-7.2.2d; default 10).
+    pub refusals_logged_per_address: u32,
+    /// The same bound for all addresses together (default 60).
+    pub refusals_logged_per_minute: u32,
 }
 
 /// `[public]`: what the public pages (no login) show and offer (docs/serve.md, "What the
@@ -384,6 +389,8 @@ impl Default for ServerConfig {
             metrics_token: None,
             metrics_public: false,
             trusted_proxies: Vec::new(),
+            refusals_logged_per_address: 10,
+            refusals_logged_per_minute: 60,
         }
     }
 }

@@ -1657,3 +1657,91 @@ fn r_7_2_2c_clients_sign_with_their_own_sm2_key() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// R-7.2.2d: a flood of unauthenticated requests with large bodies records at most
+/// `refusals_logged_per_address` compact entries from one address (no body in any), and one
+/// summary entry counts the rest: the audit log grows by a bounded amount, not with the flood.
+#[test]
+fn a_flood_of_unauthenticated_requests_grows_the_audit_log_boundedly() {
+    let f = fixture();
+    let marker = format!("flood-{}", nonce());
+    let (addr, app) = f.block(async {
+        let instance = ecert::service::Instance::open(&f.dir).await.expect("open");
+        // (the defaults: 10 an address, 60 in all, a minute)
+        let app = ecert::web::App::new(instance).expect("app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(ecert::web::serve(
+            app.clone(),
+            listener,
+            std::future::pending(),
+        ));
+        (addr, app)
+    });
+    let before = audit_seq();
+    let body = vec![b'x'; 60 * 1024];
+    let path = format!("/api/v1/certificates?{marker}");
+    for _ in 0..300 {
+        let r = request(
+            addr,
+            "POST",
+            &path,
+            &[("content-type", "application/json")],
+            &body,
+        );
+        assert_eq!(r.status, 401, "{}", r.text());
+    }
+    // The minute ends (here: at once).
+    assert!(f.block(app.flush_refusals(0, true)), "a summary is written");
+    let entries = f
+        .block(store().audit_entries(before + 1, i64::MAX))
+        .expect("entries");
+    let mine: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "api.refused" && e.details.contains(&marker))
+        .collect();
+    assert_eq!(mine.len(), 10, "one address: ten compact entries a minute");
+    for e in &mine {
+        assert!(e.details.len() < 1024, "compact: {}", e.details);
+        let d: serde_json::Value = serde_json::from_str(&e.details).unwrap();
+        assert_eq!(d["size"], 60 * 1024);
+        assert!(
+            d["request_sm3"].is_string() && d["request"].is_null(),
+            "{d}"
+        );
+    }
+    let summaries: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "api.refused_flood")
+        .collect();
+    assert_eq!(summaries.len(), 1);
+    let s: serde_json::Value = serde_json::from_str(&summaries[0].details).unwrap();
+    assert_eq!(s["count"], 290, "{s}");
+    assert_eq!(s["addresses"]["127.0.0.1"], 290, "{s}");
+    assert!(summaries[0].details.len() < 4096);
+    let grown: usize =
+        mine.iter().map(|e| e.details.len()).sum::<usize>() + summaries[0].details.len();
+    assert!(
+        grown < 16 * 1024,
+        "300 × 60 KiB sent, {grown} bytes of audit details kept"
+    );
+}
+
+/// Methods no route serves answer 405 everywhere, the API included (before authentication).
+#[test]
+fn unknown_methods_are_405_on_pages_and_api() {
+    let f = fixture();
+    for path in [
+        "/",
+        "/api/v1/certificates",
+        "/api/v1/openapi.json",
+        "/healthz",
+    ] {
+        for method in ["TRACE", "PUT", "PATCH", "DELETE"] {
+            let r = request(f.addr, method, path, &[], b"");
+            assert_eq!(r.status, 405, "{method} {path}: {}", r.text());
+        }
+    }
+}

@@ -226,6 +226,23 @@ async fn to_the_end(req: Request, next: Next) -> Response {
 }
 
 async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Response {
+    // A method no API route serves (TRACE, PUT, …) is 405 as elsewhere, before any
+    // authentication (the route layer also wraps the routes' method-not-allowed answer).
+    if !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::POST
+    ) {
+        return Error::api(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!(
+                "接口不支持 {} 方法 (method {} not allowed)",
+                req.method(),
+                req.method()
+            ),
+        )
+        .into_response();
+    }
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_owned();
     let path = parts
@@ -302,48 +319,69 @@ async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Respo
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let actor = match &client {
-        Some(n) => format!("api:{n}"),
-        None => "api:unauthenticated".to_owned(),
-    };
     let subject = format!("{method} {}", parts_path(&path));
-    let claimed_client = if client.is_none() {
-        claimed_client
-    } else {
-        None
+    let logged = match &client {
+        Some(name) => {
+            let details = json!({
+                "client": name,
+                "remote": remote,
+                "method": method,
+                "path": path,
+                "nonce": nonce,
+                "idempotency_key": idem,
+                "request": audit_body(&body_bytes, request_type.as_deref()),
+                "request_sm3": ecert_store::hex(&ecert_store::sm3(&body_bytes)),
+                "status": rparts.status.as_u16(),
+                "outcome": outcome,
+                "replayed_response": rparts.headers.contains_key("idempotency-replayed"),
+                "response": audit_body(&rbytes, response_type.as_deref()),
+            });
+            append(
+                &app,
+                &format!("api:{name}"),
+                "api.exchange",
+                &subject,
+                &details,
+            )
+            .await
+        }
+        // Refused before anyone was authenticated: compact, and bounded per minute
+        // (`refusals`); never the body.
+        None => {
+            let address = remote.clone().unwrap_or_default();
+            let admit =
+                app.inner
+                    .refusals
+                    .admit(unix_now().saturating_mul(1000), &address, &outcome);
+            if let Some(summary) = admit.summary {
+                log_refusal_summary(&app, &summary).await;
+            }
+            if admit.write {
+                let details = json!({
+                    "remote": remote,
+                    "claimed_client": claimed_client,
+                    "nonce": nonce,
+                    "method": method,
+                    "path": path.chars().take(200).collect::<String>(),
+                    "size": body_bytes.len(),
+                    "request_sm3": ecert_store::hex(&ecert_store::sm3(&body_bytes)),
+                    "status": rparts.status.as_u16(),
+                    "reason": outcome,
+                });
+                append(
+                    &app,
+                    "api:unauthenticated",
+                    "api.refused",
+                    &subject,
+                    &details,
+                )
+                .await
+            } else {
+                Ok(())
+            }
+        }
     };
-    let details = json!({
-        "client": client,
-        "claimed_client": claimed_client,
-        "remote": remote,
-        "method": method,
-        "path": path,
-        "nonce": nonce,
-        "idempotency_key": idem,
-        "request": audit_body(&body_bytes, request_type.as_deref()),
-        "request_sm3": ecert_store::hex(&ecert_store::sm3(&body_bytes)),
-        "status": rparts.status.as_u16(),
-        "outcome": outcome,
-        "replayed_response": rparts.headers.contains_key("idempotency-replayed"),
-        "response": audit_body(&rbytes, response_type.as_deref()),
-    });
-    let action = if client.is_some() {
-        "api.exchange"
-    } else {
-        "api.refused"
-    };
-    if let Err(e) = app
-        .inner
-        .instance
-        .store
-        .append_audit(&AuditEvent {
-            actor: &actor,
-            action,
-            subject: &subject,
-            details: &details,
-        })
-        .await
-    {
+    if let Err(e) = logged {
         // R-7.2.2d: an exchange that cannot be logged is not answered as if it succeeded.
         tracing::error!(error = %e, "api: audit log write failed");
         return Error::api(
@@ -355,6 +393,41 @@ async fn authenticate(State(app): State<App>, req: Request, next: Next) -> Respo
     }
     rparts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(rparts, Body::from(rbytes))
+}
+
+async fn append(
+    app: &App,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    details: &Value,
+) -> Result<(), ecert_store::StoreError> {
+    app.inner
+        .instance
+        .store
+        .append_audit(&AuditEvent {
+            actor,
+            action,
+            subject,
+            details,
+        })
+        .await
+        .map(|_| ())
+}
+
+/// Writes the summary of a minute's refusals that were left out (`api.refused_flood`).
+pub(crate) async fn log_refusal_summary(app: &App, details: &Value) {
+    if let Err(e) = append(
+        app,
+        "api:unauthenticated",
+        "api.refused_flood",
+        "api",
+        details,
+    )
+    .await
+    {
+        tracing::error!(error = %e, "api: audit log write failed (refusal summary)");
+    }
 }
 
 fn parts_path(path_and_query: &str) -> &str {

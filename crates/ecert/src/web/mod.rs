@@ -23,6 +23,7 @@ mod extract;
 mod metrics;
 pub mod ops;
 pub mod pages;
+mod refusals;
 mod security;
 mod tls;
 mod upload;
@@ -66,6 +67,8 @@ pub(crate) struct Shared {
     pub(crate) heavy: tokio::sync::Semaphore,
     /// Turns for the API's issuing calls (`issue_workers`, `issue_queue`).
     pub(crate) issuing: admission::Admission,
+    /// How many refused unauthenticated requests are recorded one by one.
+    pub(crate) refusals: refusals::RefusalLog,
 }
 
 /// Why `ecert serve` cannot start, or stopped.
@@ -120,6 +123,10 @@ impl App {
                 metrics: metrics::Metrics::default(),
                 lookup_limit: security::RateLimiter::new(server.lookup_per_minute),
                 verify_limit: security::RateLimiter::new(server.verify_per_minute),
+                refusals: refusals::RefusalLog::new(
+                    server.refusals_logged_per_address,
+                    server.refusals_logged_per_minute,
+                ),
                 heavy: tokio::sync::Semaphore::new(2),
                 issuing: admission::Admission::new(server.issue_workers, server.issue_queue),
                 server,
@@ -218,6 +225,30 @@ impl App {
                     Ok(done) => tracing::debug!(?done, "housekeeping"),
                     Err(e) => tracing::error!(error = %e.chain(), "housekeeping (清理) failed"),
                 }
+            }
+        })
+    }
+
+    /// Writes the summary of refused requests left out during a minute that ended (`force`:
+    /// the current one too, at shutdown). Returns whether one was written.
+    pub async fn flush_refusals(&self, now_ms: i64, force: bool) -> bool {
+        let Some(details) = self.inner.refusals.flush(now_ms, force) else {
+            return false;
+        };
+        api::log_refusal_summary(self, &details).await;
+        true
+    }
+
+    /// [`App::flush_refusals`] every minute, for as long as the runtime lives.
+    pub fn spawn_refusal_flush(&self) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                app.flush_refusals(api::unix_now().saturating_mul(1000), false)
+                    .await;
             }
         })
     }
@@ -384,6 +415,7 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> Result<(), ServeError> {
     let _housekeeping = app.spawn_housekeeping();
     let _checkpoints = app.spawn_audit_checkpoints();
     let _time = app.spawn_time_polling();
+    let _refusals = app.spawn_refusal_flush();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Listen { addr, source })?;
@@ -402,6 +434,8 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> Result<(), ServeError> {
             .await
             .map_err(ServeError::Io)?,
     }
+    app.flush_refusals(api::unix_now().saturating_mul(1000), true)
+        .await;
     // What was appended since the last checkpoint is covered before the process ends.
     if let Err(e) = app.instance().checkpoint_if_due(true).await {
         tracing::error!(error = %e.chain(), "审计检查点 (audit checkpoint) failed");

@@ -227,6 +227,10 @@ pub fn fixture() -> &'static Fixture {
             // The shared server is not the place to test rate limits (serve_http has its own).
             instance.config.server.lookup_per_minute = 0;
             instance.config.server.verify_per_minute = 0;
+            // Every refusal of the shared server's tests recorded one by one (the bound of a
+            // flood is tested on a server of its own).
+            instance.config.server.refusals_logged_per_address = u32::MAX;
+            instance.config.server.refusals_logged_per_minute = u32::MAX;
             // Nor the defaults of what is public (serve_public tests those on servers of
             // their own): here the files can be downloaded and the counters read.
             instance.config.public.download = true;
