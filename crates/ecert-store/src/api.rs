@@ -1,4 +1,4 @@
-//! Storage for the business-system API (issue 6): clients with their keys, request nonces
+//! Storage for the business-system API: clients with their keys, request nonces
 //! (replay protection) and idempotency keys (a retried request never issues twice).
 
 use serde_json::json;

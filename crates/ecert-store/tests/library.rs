@@ -590,7 +590,7 @@ async fn impossible_stored_values_are_refused_naming_table_row_column_and_value(
     }
 }
 
-/// Key roll-over (issue 19): once a seal is retired, a new seal may take its title; two active
+/// Key roll-over: once a seal is retired, a new seal may take its title; two active
 /// seals with one title are refused with a typed error and nothing stored. By name, the active
 /// seal comes first, else the newest retired one.
 async fn r_5_2_2_a_retired_seal_s_title_can_be_given_to_a_new_seal(env: Env) {

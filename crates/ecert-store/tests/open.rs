@@ -119,7 +119,7 @@ async fn seal_rows(pool: &AnyPool) -> Vec<String> {
     .collect()
 }
 
-/// Migration 0004 (issue 19) on a database that version 3 made: the seals table is rebuilt
+/// Migration 0004 on a database that version 3 made: the seals table is rebuilt
 /// without its UNIQUE name, every row comes back unchanged (on SQLite the byte columns still
 /// hold BLOBs), a retired seal's name is free again and an active seal's name is not.
 async fn migration_0004_keeps_every_seal_and_frees_retired_titles(env: Env) {

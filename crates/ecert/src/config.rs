@@ -193,7 +193,7 @@ pub struct Config {
     /// File naming.
     #[serde(default)]
     pub naming: NamingConfig,
-    /// `ecert serve` (issue 6); absent in older files.
+    /// `ecert serve`; absent in older files.
     #[serde(default)]
     pub server: ServerConfig,
     /// The audit chain's signed checkpoints (R-7.2.2b).

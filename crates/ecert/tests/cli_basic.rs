@@ -31,7 +31,7 @@ fn gm_encode_matrix_matches_zint_vectors() {
             })
             .collect();
         // zint writes "・" (U+30FB) as GB 2312 A1A4, which ecert by default puts under an ECI
-        // (GB 2312's ambiguous cells, issue 19): reproducing zint needs the old behaviour.
+        // (GB 2312's ambiguous cells): reproducing zint needs the old behaviour.
         let ambiguous = input.contains(['\u{00B7}', '\u{30FB}', '\u{2014}', '\u{2015}']);
         let out = ecert()
             .args(["gm", "encode", "--format", "matrix"])

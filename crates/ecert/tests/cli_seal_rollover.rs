@@ -1,4 +1,4 @@
-//! Key roll-over (issue 19, R-5.2.2): an institute renews its signer key and makes a new seal
+//! Key roll-over: an institute renews its signer key and makes a new seal
 //! with the same title once the old seal is retired; the next certificate is sealed with the
 //! new seal and what the old seal sealed still verifies. Two active seals with one title are
 //! refused. End to end through the binary on a demo instance.

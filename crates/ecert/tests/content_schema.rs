@@ -1,4 +1,4 @@
-//! `docs/content.schema.json` says what the validator enforces (issue 19): checked with an
+//! `docs/content.schema.json` says what the validator enforces: checked with an
 //! outside JSON Schema validator (boon, draft 2020-12) against every shipped example and against
 //! one bad input per rule, which both must refuse at the same JSON pointers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -468,7 +468,7 @@ fn verify_file_judges_a_file_against_the_records() {
     });
 }
 
-/// Verification that proves itself (issue 14, item 2): the self-check after sealing must PASS
+/// Verification that proves itself: the self-check after sealing must PASS
 /// against the instance's own trust roots — no INDETERMINATE chain is accepted. A real
 /// (non-demo) instance without any root configured cannot issue at all; one whose roots do not
 /// include its seal's CA is refused naming the seal; with the CA's root in `[server]

@@ -1,4 +1,4 @@
-//! `ecert serve` over real HTTP (issue 6): the public pages (R-6.3c, R-6.4.1, R-6.4.2, R-6.5h),
+//! `ecert serve` over real HTTP: the public pages (R-6.3c, R-6.4.1, R-6.4.2, R-6.5h),
 //! upload verification (R-6.3b) and the business-system API (R-5.2.1, R-7.2.2c, R-7.2.2d),
 //! bad input included — each refusal a clear 4xx with an audit entry and nothing stored.
 #![allow(clippy::unwrap_used)]

@@ -159,7 +159,7 @@ pub enum Ambiguous {
     #[default]
     Eci,
     /// Write it as its GB 2312 cell (A1A4, A1AA) like any GB 2312 character, without ECI:
-    /// the behaviour before issue 19, and what zint does for U+30FB and U+2015. A reader
+    /// the earlier behaviour, and what zint does for U+30FB and U+2015. A reader
     /// using the Unicode GB2312.TXT table (zint, zxing-cpp, Python `gb2312`) shows U+00B7 as
     /// "・", one using GB 18030 (WHATWG, `encoding_rs`, this crate's decoder) shows U+30FB
     /// as "·".

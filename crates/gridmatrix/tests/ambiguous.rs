@@ -78,7 +78,7 @@ fn cells() -> Vec<(u16, char, char)> {
 }
 
 #[test]
-fn issue_19_only_a1a4_and_a1aa_differ_between_gb2312_txt_and_gb18030() {
+fn ambiguous_cells_only_a1a4_and_a1aa_differ_between_gb2312_txt_and_gb18030() {
     let cells = cells();
     assert_eq!(cells.len(), 7445, "assigned GB 2312 cells");
     let differ: Vec<(u16, char, char)> = cells.into_iter().filter(|c| c.1 != c.2).collect();
@@ -127,7 +127,7 @@ fn gb_codes(d: &Decoded) -> Vec<u16> {
 }
 
 #[test]
-fn issue_19_every_gb2312_character_by_the_rule() {
+fn ambiguous_cells_every_gb2312_character_by_the_rule() {
     let gb = Options::default().gb2312_ambiguous(Ambiguous::Gb2312);
     for (code, py, rs) in cells() {
         let chars: &[char] = if py == rs { &[py] } else { &[py, rs] };
@@ -230,7 +230,7 @@ const SAMPLES: [&str; 8] = [
 ];
 
 #[test]
-fn issue_19_a_gb2312_txt_reader_gets_the_text_back() {
+fn ambiguous_cells_a_gb2312_txt_reader_gets_the_text_back() {
     let default: Vec<gridmatrix::Symbol> = SAMPLES
         .iter()
         .map(|s| gridmatrix::encode(s, &Options::default()).expect("fits"))
@@ -264,9 +264,9 @@ fn issue_19_a_gb2312_txt_reader_gets_the_text_back() {
     );
 }
 
-/// The example of issue 19.
+/// The example that showed the problem.
 #[test]
-fn issue_19_middle_dot_is_not_written_as_a1a4() {
+fn ambiguous_cells_middle_dot_is_not_written_as_a1a4() {
     let text = "检定电子证书·质字";
     let sym = gridmatrix::encode(text, &Options::default()).expect("fits");
     assert_eq!(sym.eci(), Some(26));
@@ -279,7 +279,7 @@ fn issue_19_middle_dot_is_not_written_as_a1a4() {
     );
     assert_eq!(back.text().expect("text"), text);
     assert!(back.text().expect("text").contains('\u{00B7}'));
-    // Before issue 19 (and on request): GB 2312 A1A4 in Chinese mode, no ECI.
+    // The earlier behaviour (and on request): GB 2312 A1A4 in Chinese mode, no ECI.
     let old = gridmatrix::encode(
         text,
         &Options::default().gb2312_ambiguous(Ambiguous::Gb2312),

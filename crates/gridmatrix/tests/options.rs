@@ -161,13 +161,13 @@ fn text_outside_gb2312_goes_to_utf8_under_eci_26() {
     let s = enc("证书（2023）", Options::default()).expect("fits");
     assert_eq!(s.eci(), None);
     assert_eq!(s.segments()[0].mode, Mode::Chinese);
-    // With the middle dot, whose GB 2312 cell readers map differently (issue 19): UTF-8.
+    // With the middle dot, whose GB 2312 cell readers map differently: UTF-8.
     let s = enc("证书·", Options::default()).expect("fits");
     assert_eq!(s.eci(), Some(26));
     assert_eq!(s.modes_summary(), "ECI26 B8");
 }
 
-/// With `Ambiguous::Gb2312` (the behaviour before issue 19) both mappings of cell A1A4 are
+/// With `Ambiguous::Gb2312` (the earlier behaviour) both mappings of cell A1A4 are
 /// written as that cell; by default neither is.
 #[test]
 fn both_mappings_of_a1a4_give_the_same_symbol_when_asked() {

@@ -1,6 +1,6 @@
 //! Property tests: mixed content round-trips through our decoder at every version and ECC
 //! level that holds it, including the identifier format of with U+00B7 and
-//! every character of GB 2312's ambiguous cells (issue 19), with either `Ambiguous` choice.
+//! every character of GB 2312's ambiguous cells, with either `Ambiguous` choice.
 use gridmatrix::decode::decode_symbol;
 use gridmatrix::{Ambiguous, Ecc, Error, Mode, Options};
 use proptest::prelude::*;
@@ -160,7 +160,7 @@ proptest! {
     #[test]
     fn r_4_5_5_identifier_round_trips_under_an_eci(s in identifier()) {
         prop_assert!(every_size(&s) > 0);
-        // "·" is never GB 2312 A1A4 (issue 19): ISO 8859-1 (one byte, B7) when the whole
+        // "·" is never GB 2312 A1A4: ISO 8859-1 (one byte, B7) when the whole
         // identifier fits it, else UTF-8; no GB 2312 double-byte code either way.
         let sym = gridmatrix::encode(&s, &Options::default()).expect("fits");
         let latin1 = s.chars().all(|c| u32::from(c) <= 0xFF);
@@ -169,7 +169,7 @@ proptest! {
     }
 
     #[test]
-    fn issue_19_ambiguous_characters_round_trip_mixed(s in with_ambiguous()) {
+    fn ambiguous_cells_ambiguous_characters_round_trip_mixed(s in with_ambiguous()) {
         prop_assert!(every_size(&s) > 0);
         let sym = gridmatrix::encode(&s, &Options::default()).expect("fits");
         prop_assert!(sym.eci().is_some(), "{:?}: {}", s, sym.modes_summary());
@@ -247,7 +247,7 @@ fn r_4_5_5_sample_identifier_under_eci_3() {
 
 /// Issue 19's identifier shape (hanzi and full-width brackets beside "·"), and a URL.
 #[test]
-fn issue_19_identifier_with_hanzi_and_url_round_trip() {
+fn ambiguous_cells_identifier_with_hanzi_and_url_round_trip() {
     for (s, eci) in [
         (
             "1.2.156.112·1·123456788·（苏）法计（2023）00001·JZ-2026-0001·0",

@@ -4,7 +4,7 @@
 //! * every single-class vector (shared fixture and ours) is encoded the same by this zint;
 //! * on mixed inputs our stream is never longer than this zint's where its symbol is right;
 //! * its release still has both bugs shown in `tests/zint_bugs.rs`;
-//! * for text with "·" or "—" it picks the same ECI as we do (issue 19).
+//! * for text with "·" or "—" it picks the same ECI as we do.
 mod common;
 use common::*;
 use gridmatrix::decode::{DecodeOptions, decode_rows};
@@ -223,7 +223,7 @@ fn libzint_2_15_still_has_both_bugs() {
 /// we do (3 or 26), its symbol reads (leniently: its Byte-start bug) as the input, and where
 /// it starts in a text mode the symbol is ours bit for bit.
 #[test]
-fn issue_19_libzint_2_15_picks_our_eci_for_the_middle_dot() {
+fn ambiguous_cells_libzint_2_15_picks_our_eci_for_the_middle_dot() {
     let mut z = Oracle::start();
     let lenient = DecodeOptions::default().accept_zint_byte_indicator_bug(true);
     for (input, eci, same_symbol) in [

@@ -10,7 +10,7 @@ fn check(v: &Vector) {
         .contains(['\u{00B7}', '\u{30FB}', '\u{2014}', '\u{2015}'])
     {
         // zint writes "・" and "―" as GB 2312 A1A4 and A1AA without ECI; by default we put
-        // the characters of these two ambiguous cells under an ECI (issue 19; see
+        // the characters of these two ambiguous cells under an ECI (see
         // tests/ambiguous.rs and tests/zint_live.rs), so reproducing zint takes the old rule.
         opts = opts.gb2312_ambiguous(gridmatrix::Ambiguous::Gb2312);
     }

@@ -5,7 +5,7 @@
 //!   by our decoder; inputs zint misencodes are set aside), and under the same options our
 //!   symbol is never larger;
 //! * documented inputs where zint's heuristic split is longer than the optimum;
-//! * text with a character of GB 2312's ambiguous cells (issue 19): zint's own ECI choice,
+//! * text with a character of GB 2312's ambiguous cells: zint's own ECI choice,
 //!   read from its warning, is ours where it is ISO 8859-1 or UTF-8, and the symbols agree
 //!   bit for bit, or as far as zint's known bugs let them.
 mod common;
@@ -161,7 +161,7 @@ fn documented_inputs_where_zint_is_longer() {
 }
 
 /// What comparing zint's symbol with ours shows for an input with a character of GB 2312's
-/// ambiguous cells (issue 19).
+/// ambiguous cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
     /// Same ECI, and with version and ECC forced our symbol equals zint's bit for bit.
@@ -186,7 +186,7 @@ enum Outcome {
 /// ISO 8859-1 or UTF-8, and our symbol equals zint's bit for bit where zint segments the same
 /// and is correct; elsewhere both symbols read (ours strictly) as the input under the same ECI.
 #[test]
-fn issue_19_ambiguous_characters_get_zints_eci() {
+fn ambiguous_cells_ambiguous_characters_get_zints_eci() {
     use Outcome::*;
     let cases: [(&str, Option<u32>, Outcome); 20] = [
         ("https://a.cn/v/x·y", Some(3), BitForBit),

@@ -1,4 +1,4 @@
-//! Writing a three-page certificate-like document with a CJK font subset (issue 2 target:
+//! Writing a three-page certificate-like document with a CJK font subset (target:
 //! at least 300 documents per second on one core, file under 150 KB).
 //! `cargo bench -p ofd --bench write`
 #![allow(clippy::unwrap_used)]

@@ -69,7 +69,7 @@
 //! | non-ISO attachment dates, numeric xs:ID | **lenient**: kept as written | v4signed.ofd |
 //! | malformed numbers, boxes, path data | **lenient**: skipped or default; `Warning::BadValue` | — |
 //! | `Actions` (R-4.1.4) | read as data only, never run; `Warning::Dynamic` | — |
-//! | bytes before the ZIP (self-extractor stub) | **lenient** when all offsets agree | OfdSharp issue 6 |
+//! | bytes before the ZIP (self-extractor stub) | **lenient** when all offsets agree | seen in files from the field |
 //! | non-UTF-8 XML or ZIP names, DTDs, ZIP ambiguities, limits | **strict**: error | — |
 //!
 //! # What the writer guarantees

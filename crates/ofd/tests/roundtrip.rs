@@ -1,4 +1,4 @@
-//! The three-page sample of issue 2 round-trips: write → read → compare, byte for byte and
+//! The three-page sample document round-trips: write → read → compare, byte for byte and
 //! field by field; and the clauses the writer implements are checked on the output.
 #![allow(clippy::unwrap_used)]
 use ofd::sample::{SampleData, SampleFonts, build};

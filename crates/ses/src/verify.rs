@@ -185,7 +185,7 @@ impl Indication {
     }
 }
 
-/// The checks, numbered as in issue 4.
+/// The checks, in the order they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CheckId {

@@ -1,4 +1,4 @@
-//! The tampered-variant corpus: our own sealed sample, altered in every way issue 4 lists, each
+//! The tampered-variant corpus: our own sealed sample, altered in every way a forger could try, each
 //! variant rejected with the right check named (R-7.1a, R-7.1b). The generator is this file:
 //! every variant is derived from a freshly sealed file at test time.
 #![allow(clippy::unwrap_used)]

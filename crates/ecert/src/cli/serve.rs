@@ -1,4 +1,4 @@
-//! `ecert serve` (issue 6) and `ecert api-client`.
+//! `ecert serve` and `ecert api-client`.
 
 use std::path::Path;
 

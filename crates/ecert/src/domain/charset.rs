@@ -1,5 +1,5 @@
 //! Which characters a certificate may carry: the invisible characters refused in every text of
-//! the content, and the character set of certificate and supplement numbers (issue 19).
+//! the content, and the character set of certificate and supplement numbers.
 //!
 //! **Invisible characters.** Every string of the content (certificates, supplements, the
 //! metadata of a handed-over file, table cells included) is refused when it holds

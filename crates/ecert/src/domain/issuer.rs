@@ -1,4 +1,4 @@
-//! The issuer a certificate names is the instance's own institute (issue 19: "another issuer
+//! The issuer a certificate names is the instance's own institute ("another issuer
 //! sealed as ours").
 //!
 //! A certificate is sealed with the institute's seal and its public page says 真实有效, so what

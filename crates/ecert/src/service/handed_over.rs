@@ -455,7 +455,7 @@ impl Instance {
             )
         })?;
         let number = content.certificate_no.clone().unwrap_or_default();
-        // The issuer is the configured institute: metadata may only repeat it (issue 19).
+        // The issuer is the configured institute: metadata may only repeat it.
         let issuer = crate::domain::issuer::Institute::from_config(cfg)
             .resolve(content.issuer.as_ref(), None)?;
         let org_code = issuer.org_code.unwrap_or_default();

@@ -131,7 +131,7 @@ impl Instance {
         if let Some(t) = template {
             crate::domain::kind::check_template_serves(t.name(), t.kinds(), kind)?;
         }
-        // The issuer is the configured institute: content may only repeat it (issue 19); a
+        // The issuer is the configured institute: content may only repeat it; a
         // revision keeps its original's accreditation.
         let kept = revises
             .as_ref()

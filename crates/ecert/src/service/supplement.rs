@@ -63,7 +63,7 @@ impl Instance {
             obj.insert("supplementNo".into(), number.clone().into());
             obj.insert("issueDate".into(), issue_date.clone().into());
             obj.insert("typeCode".into(), kind.code().into());
-            // The configured institute, with the original's accreditation (issue 19).
+            // The configured institute, with the original's accreditation.
             let issuer = crate::domain::issuer::Institute::from_config(cfg)
                 .resolve(None, Some(orig_id.accreditation()))?;
             let mut issuer = serde_json::to_value(issuer).map_err(internal("内容 (content)"))?;

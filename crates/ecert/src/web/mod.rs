@@ -1,4 +1,4 @@
-//! `ecert serve` (issue 6): the issuer's public verification service (R-6.3b, R-6.3c, R-6.4.1,
+//! `ecert serve`: the issuer's public verification service (R-6.3b, R-6.3c, R-6.4.1,
 //! R-6.5h) and the business-system API (R-5.2.1, R-7.2.2c, R-7.2.2d).
 //!
 //! - Public, no login: `GET /v/{token}` (where the 2D code leads), `GET /lookup?number=&code=`
