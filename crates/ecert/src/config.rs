@@ -551,6 +551,14 @@ pub struct StorageConfig {
     pub replicas: Vec<PathBuf>,
     /// File with the hex SM4 master key.
     pub master_key_file: PathBuf,
+    /// `ecert serve` scrubs every copy against its SM3 (repairing from an intact one) when the
+    /// last scrub is older than this many hours (R-6.5g; default 168, a week; 0: never).
+    #[serde(default = "default_scrub_every_hours")]
+    pub scrub_every_hours: u64,
+}
+
+fn default_scrub_every_hours() -> u64 {
+    168
 }
 
 /// `[naming]`
@@ -594,6 +602,7 @@ impl Config {
                 database: "sqlite://data/ecert.db".into(),
                 replicas: vec!["data/replica-a".into(), "data/replica-b".into()],
                 master_key_file: "data/master.key".into(),
+                scrub_every_hours: default_scrub_every_hours(),
             },
             naming: NamingConfig::default(),
             server: ServerConfig::default(),

@@ -1745,3 +1745,27 @@ fn unknown_methods_are_405_on_pages_and_api() {
         }
     }
 }
+
+/// R-6.5g: `ecert serve` scrubs when `[storage] scrub_every_hours` says one is due (here: never
+/// scrubbed), not again until then, and `/metrics` reports the last scrub.
+#[test]
+fn r_6_5g_serve_scrubs_when_due_and_reports_it() {
+    let f = fixture();
+    let report = f
+        .block(f.instance().scrub_if_due())
+        .unwrap()
+        .expect("never scrubbed: due");
+    assert!(report.checked >= 8, "every copy of every file: {report:?}");
+    assert!(report.problems.is_empty(), "{report:?}");
+    assert!(
+        f.block(f.instance().scrub_if_due()).unwrap().is_none(),
+        "not due again for a week"
+    );
+    let m = get("/metrics").text();
+    assert!(m.contains("ecert_scrub_last_problems 0"), "{m}");
+    assert!(m.contains("ecert_scrub_last_seconds "), "{m}");
+    assert!(
+        !audit_after(0, "\"repair\":true").is_empty(),
+        "the scrub is in the audit log"
+    );
+}

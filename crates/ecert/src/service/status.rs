@@ -45,6 +45,36 @@ fn age_days(at_ms: i64) -> i64 {
 }
 
 impl Instance {
+    /// When the last scrub ran (unix ms) and how many problems it found, if one ran.
+    pub async fn last_scrub(&self) -> Result<Option<(i64, u64)>> {
+        Ok(self
+            .store
+            .setting(LAST_SCRUB_SETTING)
+            .await?
+            .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok())
+            .map(|s| {
+                (
+                    s["at_ms"].as_i64().unwrap_or(0),
+                    s["problems"].as_u64().unwrap_or(0),
+                )
+            }))
+    }
+
+    /// Scrubs (with repair) when the last scrub is older than `[storage] scrub_every_hours`
+    /// (`ecert serve` asks every hour; R-6.5g). Returns the report when it ran.
+    pub async fn scrub_if_due(&self) -> Result<Option<ecert_store::ScrubReport>> {
+        let hours = self.config.storage.scrub_every_hours;
+        if hours == 0 {
+            return Ok(None);
+        }
+        let due_ms = i64::try_from(hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
+        let last = self.last_scrub().await?.map_or(0, |(at, _)| at);
+        if now_ms().saturating_sub(last) < due_ms {
+            return Ok(None);
+        }
+        self.scrub(true, "serve").await.map(Some)
+    }
+
     /// Looks at replicas, the last offline backup, the last scrub and the time source.
     pub async fn status(&self) -> Result<Status> {
         let mut findings = Vec::new();

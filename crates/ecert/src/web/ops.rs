@@ -157,6 +157,16 @@ async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
             (m.at_ms / 1000).to_string(),
         );
     }
+    // R-6.5g: the last scrub.
+    if let Ok(Some((at_ms, problems))) = app.inner.instance.last_scrub().await {
+        text.push_str(&format!(
+            "# HELP ecert_scrub_last_seconds When the last scrub ran (unix seconds).\n\
+             # TYPE ecert_scrub_last_seconds gauge\necert_scrub_last_seconds {}\n\
+             # HELP ecert_scrub_last_problems Missing or damaged copies the last scrub found.\n\
+             # TYPE ecert_scrub_last_problems gauge\necert_scrub_last_problems {problems}\n",
+            at_ms / 1000
+        ));
+    }
     let mut r = (StatusCode::OK, text).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
