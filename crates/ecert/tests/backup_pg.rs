@@ -70,9 +70,9 @@ fn r_6_5_restore_drill_on_postgresql() {
                 numbers.push((
                     issued.record.number.clone(),
                     issued.record.identifier.clone(),
-                    issued.record.token_hash.clone(),
+                    issued.record.token_hash,
                     issued.record.check_code.clone(),
-                    issued.record.file_sm3.clone(),
+                    issued.record.file_sm3,
                 ));
                 files.push(issued.file);
             }
