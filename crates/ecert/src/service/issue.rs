@@ -256,6 +256,7 @@ impl Instance {
         );
         let mut context = sealed.audit_context();
         context["template"] = template_name.into();
+        super::request::mark(&mut context);
         let file = sealed.into_file();
         let record = match &revises {
             None => {
