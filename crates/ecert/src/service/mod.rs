@@ -54,7 +54,7 @@ pub(crate) use error::internal;
 pub use error::{CertTime, Error, Record, Result, error_chain};
 pub use instance::NewMasterKey;
 pub(crate) use issue::code_path;
-pub use issue::resolve_template;
+pub use issue::{AlreadyIssued, content_sm3, resolve_template};
 pub use messages::{
     MSG_DISPOSED, revised_message, status_messages, status_text, supplement_message,
 };
