@@ -5,6 +5,7 @@
 //!
 //! A test binary of its own: recovery takes every foreign pending key for a dead process's,
 //! which a shared server running other tests' requests must not see.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod serve_support;
 
