@@ -59,6 +59,21 @@ pub enum IdempotencyState {
     Mismatch,
 }
 
+/// An idempotency key still pending, as [`Store::pending_idempotency_not_owned_by`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingIdempotency {
+    /// The client that claimed it.
+    pub client_id: String,
+    /// The key.
+    pub key: String,
+    /// SM3 of the request it was claimed for.
+    pub request_sm3: Vec<u8>,
+    /// The process that claimed it (`None`: claimed before keys named their owner).
+    pub owner: Option<String>,
+    /// When it was claimed (unix ms).
+    pub created_at_ms: i64,
+}
+
 const CLIENT_COLUMNS: &str = "id, name, public_key, secret_cipher, enabled, created_at";
 
 /// A row of `api_clients`, read with [`CLIENT_COLUMNS`].
@@ -311,12 +326,27 @@ impl Store {
             .rows_affected())
     }
 
-    /// Claims an idempotency key for a request whose body hashes to `request_sm3`.
+    /// Claims an idempotency key for a request whose body hashes to `request_sm3`, owned by
+    /// no named process (see [`Store::idempotency_begin_as`]).
     pub async fn idempotency_begin(
         &self,
         client_id: &str,
         key: &str,
         request_sm3: &[u8; 32],
+    ) -> Result<IdempotencyState> {
+        self.idempotency_begin_as(client_id, key, request_sm3, None)
+            .await
+    }
+
+    /// Claims an idempotency key for a request whose body hashes to `request_sm3`, recording
+    /// `owner` (the claiming process) with it, so that a later process can tell the keys of a
+    /// dead one from its own ([`Store::pending_idempotency_not_owned_by`]).
+    pub async fn idempotency_begin_as(
+        &self,
+        client_id: &str,
+        key: &str,
+        request_sm3: &[u8; 32],
+        owner: Option<&str>,
     ) -> Result<IdempotencyState> {
         if key.is_empty() || key.len() > 256 {
             return Err(StoreError::Invalid {
@@ -326,13 +356,15 @@ impl Store {
         }
         let op = "claiming an idempotency key";
         let n = sqlx::query(
-            "INSERT INTO idempotency_keys (client_id, idem_key, request_sm3, state, created_at) \
-             VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (client_id, idem_key) DO NOTHING",
+            "INSERT INTO idempotency_keys (client_id, idem_key, request_sm3, state, created_at, \
+             owner) VALUES ($1, $2, $3, 'pending', $4, $5) \
+             ON CONFLICT (client_id, idem_key) DO NOTHING",
         )
         .bind(client_id.to_owned())
         .bind(key.to_owned())
         .bind(request_sm3.to_vec())
         .bind(now_ms())
+        .bind(owner.map(str::to_owned))
         .execute(&self.pool)
         .await
         .map_err(db(op))?
@@ -351,7 +383,7 @@ impl Store {
         .map_err(db(op))?;
         // Abandoned between our insert and this read: claim again once.
         let Some(row) = row else {
-            return Box::pin(self.idempotency_begin(client_id, key, request_sm3)).await;
+            return Box::pin(self.idempotency_begin_as(client_id, key, request_sm3, owner)).await;
         };
         let stored: Vec<u8> = row.try_get("request_sm3").map_err(db(op))?;
         if stored[..] != request_sm3[..] {
@@ -428,6 +460,34 @@ impl Store {
                 .map_err(db("releasing stale idempotency keys"))?
                 .rows_affected(),
         )
+    }
+
+    /// The keys still pending that `owner` did not claim (keys without an owner included),
+    /// oldest first.
+    pub async fn pending_idempotency_not_owned_by(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<PendingIdempotency>> {
+        let op = "listing pending idempotency keys";
+        let rows = sqlx::query(
+            "SELECT client_id, idem_key, request_sm3, owner, created_at FROM idempotency_keys \
+             WHERE state = 'pending' AND (owner IS NULL OR owner <> $1) ORDER BY created_at",
+        )
+        .bind(owner.to_owned())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db(op))?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingIdempotency {
+                    client_id: r.try_get("client_id").map_err(db(op))?,
+                    key: r.try_get("idem_key").map_err(db(op))?,
+                    request_sm3: r.try_get("request_sm3").map_err(db(op))?,
+                    owner: r.try_get("owner").map_err(db(op))?,
+                    created_at_ms: r.try_get("created_at").map_err(db(op))?,
+                })
+            })
+            .collect()
     }
 
     /// Forgets idempotency keys created before `before_ms`; returns how many.

@@ -377,6 +377,19 @@ impl Store {
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
+    /// Entries with `action` appended at or after `at_ms` (unix ms), in order.
+    pub async fn audit_entries_since(&self, action: &str, at_ms: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE action = $1 AND at >= $2 ORDER BY seq"
+        )))
+        .bind(action.to_owned())
+        .bind(at_ms)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading audit entries"))?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+
     /// Entries about one subject (e.g. a certificate number), in order.
     pub async fn audit_entries_for(&self, subject: &str) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(format!(

@@ -58,7 +58,7 @@ mod library;
 mod rows;
 mod store;
 
-pub use api::{ApiClient, ClientCredential, IdempotencyState};
+pub use api::{ApiClient, ClientCredential, IdempotencyState, PendingIdempotency};
 pub use audit::{
     AuditAnchor, AuditEntry, AuditEvent, AuditFault, AuditMacKey, AuditProblem, AuditReport,
     CHECKPOINT_PREFIX, audit_entry_hash,

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit_mac",
         include_str!("../migrations/0006_audit_mac.sql"),
     ),
+    (
+        7,
+        "idempotency_owner",
+        include_str!("../migrations/0007_idempotency_owner.sql"),
+    ),
 ];
 
 /// Which database is behind the store.

@@ -453,6 +453,38 @@ async fn api_clients_nonces_and_idempotency_keys(env: Env) {
         "none is that old"
     );
     assert_eq!(s.purge_idempotency(i64::MAX).await.unwrap(), 2);
+    // Keys name the process that claimed them: a process lists the pending keys it does not
+    // own (a dead process's, and those claimed without an owner); completed keys are not listed.
+    for (key, owner) in [("mine", Some("p1")), ("theirs", Some("p0")), ("old", None)] {
+        assert_eq!(
+            s.idempotency_begin_as(&c.id, key, &req, owner)
+                .await
+                .unwrap(),
+            IdempotencyState::New
+        );
+    }
+    s.idempotency_begin_as(&c.id, "done", &req, Some("p0"))
+        .await
+        .unwrap();
+    s.idempotency_complete(&c.id, "done", 201, b"{}")
+        .await
+        .unwrap();
+    let mut foreign: Vec<(String, Option<String>)> = s
+        .pending_idempotency_not_owned_by("p1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            assert_eq!(p.request_sm3, req.to_vec());
+            (p.key, p.owner)
+        })
+        .collect();
+    foreign.sort();
+    assert_eq!(
+        foreign,
+        [("old".into(), None), ("theirs".into(), Some("p0".into()))]
+    );
+    assert_eq!(s.purge_idempotency(i64::MAX).await.unwrap(), 4);
 }
 
 /// Runs `sql` as someone editing the database by hand could, with the CHECK constraint of

@@ -76,7 +76,8 @@ fn a_copy_not_written_is_reported_as_issued_and_export_gets_it_back() {
         "the copy's error names the path: {said}"
     );
 
-    // Stored and audited: show finds it, a second issue is refused as existing.
+    // Stored and audited: show finds it; issuing the same number again from other content is
+    // refused as existing (the same content is "already issued": cli_issue_rerun).
     let shown = ok(dir, &["show", "JZ2024-000123"]);
     let sm3 = shown
         .split("SM3 ")
@@ -84,8 +85,24 @@ fn a_copy_not_written_is_reported_as_issued_and_export_gets_it_back() {
         .and_then(|s| s.split(')').next())
         .expect("SM3 in show")
         .to_owned();
-    let again = ecert(dir, &["issue", &format!("{EXAMPLES}/calibration.json")]);
+    let mut other: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{EXAMPLES}/calibration.json")).expect("example"),
+    )
+    .expect("json");
+    other["customer"]["name"] = "另一家公司".into();
+    let other_file = work.path().join("other.json");
+    std::fs::write(&other_file, other.to_string()).expect("write");
+    let again_out = work.path().join("again").to_string_lossy().into_owned();
+    let again = ecert(
+        dir,
+        &["issue", &other_file.to_string_lossy(), "-o", &again_out],
+    );
     assert!(!again.status.success());
+    assert!(
+        text(&again).contains("证书编号 JZ2024-000123 已签发"),
+        "{}",
+        text(&again)
+    );
 
     // export writes the stored file, byte for byte the one recorded.
     let out_dir = work.path().join("export");

@@ -928,6 +928,9 @@ fn ecert_bin() -> Command {
 /// and stops cleanly on SIGTERM; plain HTTP off loopback is refused.
 #[test]
 fn cli_api_client_and_serve_binary() {
+    // `ecert serve` resolves at start-up every pending idempotency key it does not own (one
+    // node per store): it must not start while another test's keyed request is in flight.
+    let _serial = serial();
     let f = fixture();
     let out = ecert_bin()
         .arg("--dir")

@@ -37,10 +37,16 @@ fn write_new(out: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
     super::instance::write_copy(out, name, bytes)
 }
 
-/// The stored file of one number: a certificate (by number or identifier), else a supplement.
-async fn export_one(instance: &Instance, what: &str, out: &Path) -> anyhow::Result<PathBuf> {
+/// The stored file of one number: a certificate (by number or identifier), else a supplement;
+/// the download is logged as made by `who`.
+pub(crate) async fn export_one(
+    instance: &Instance,
+    what: &str,
+    out: &Path,
+    who: &str,
+) -> anyhow::Result<PathBuf> {
     let access = Access {
-        who: "ecert export".into(),
+        who: who.into(),
         channel: "cli".into(),
         remote: None,
     };
@@ -76,7 +82,7 @@ pub fn run(dir: &Path, args: &ExportArgs) -> anyhow::Result<()> {
         let instance = Instance::open(dir).await?;
         let mut failed = 0;
         for what in &args.numbers {
-            match export_one(&instance, what, &args.out).await {
+            match export_one(&instance, what, &args.out, "ecert export").await {
                 Ok(path) => println!("{what}: {}", path.display()),
                 Err(e) => {
                     failed += 1;

@@ -484,6 +484,7 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
         let mut printed = 0usize;
         let mut failed = 0usize;
         let mut uncopied = Vec::new();
+        let mut already = Vec::new();
         while let Some((n, result)) = rx.recv().await {
             done.insert(n, result);
             bar.inc(1);
@@ -493,7 +494,7 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
                         println!();
                     }
                     match &result {
-                        Ok((copy, issued)) => {
+                        Ok((copy, Done::Issued(issued))) => {
                             print_issued(copy, issued);
                             if let Err(e) = copy {
                                 eprintln!(
@@ -503,6 +504,24 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
                                 );
                             }
                         }
+                        Ok((copy, Done::Already(record))) => {
+                            println!(
+                                "已签发过 (already issued): {} ({})，内容相同，未重复签发 \
+                                 (same content; not issued again)",
+                                record.number,
+                                files[printed].display()
+                            );
+                            match copy {
+                                Ok(path) => {
+                                    println!("文件 (file):            {}", path.display())
+                                }
+                                Err(e) => eprintln!(
+                                    "错误 (error): {}: {}",
+                                    files[printed].display(),
+                                    copy_not_written(&record.number, e)
+                                ),
+                            }
+                        }
                         Err(e) => {
                             eprintln!("错误 (error): {}: {e:#}", files[printed].display());
                         }
@@ -510,8 +529,14 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
                 });
                 match &result {
                     Err(_) => failed += 1,
-                    Ok((Err(_), issued)) => uncopied.push(issued.record.number.clone()),
-                    Ok((Ok(_), _)) => {}
+                    Ok((copy, done)) => {
+                        if let Done::Already(r) = done {
+                            already.push(r.number.clone());
+                        }
+                        if copy.is_err() {
+                            uncopied.push(done.number().to_owned());
+                        }
+                    }
                 }
                 printed += 1;
             }
@@ -522,6 +547,15 @@ pub fn issue(dir: &Path, args: &IssueArgs) -> anyhow::Result<()> {
                 "签发中断 (issuing stopped): {}/{} 份未处理 (not processed)",
                 files.len() - printed,
                 files.len()
+            );
+        }
+        if !already.is_empty() {
+            println!(
+                "\n{}/{} 份此前已签发，内容相同，未重复签发 (already issued with the same content; \
+                 not issued again): {}",
+                already.len(),
+                files.len(),
+                already.join(" ")
             );
         }
         let stored = files.len() - failed;
@@ -577,22 +611,62 @@ fn first_with_same_number(files: &[PathBuf]) -> std::collections::HashMap<usize,
     later
 }
 
+/// What became of one content file of a batch that was issued or stored.
+enum Done {
+    /// Issued now.
+    Issued(Issued),
+    /// Its number was issued before from the same content (a batch run again after a crash):
+    /// nothing issued, the stored file copied.
+    Already(ecert_store::CertificateRecord),
+}
+
+impl Done {
+    fn number(&self) -> &str {
+        match self {
+            Done::Issued(i) => &i.record.number,
+            Done::Already(r) => &r.number,
+        }
+    }
+}
+
 /// Issues the certificate whose content is in `file` and writes a copy into `out`: the outer
 /// error is a certificate not issued, the inner one a copy not written of one issued and stored.
+/// A number issued before from the same content (the SM3 recorded at issue) is not a failure:
+/// its stored file is written to `out` as `ecert export` would; from other content it is one,
+/// naming what differs.
 async fn issue_one(
     instance: &Instance,
     file: &Path,
     template: &Option<ecert_layout::Template>,
     out: &Path,
-) -> anyhow::Result<(anyhow::Result<PathBuf>, Issued)> {
+) -> anyhow::Result<(anyhow::Result<PathBuf>, Done)> {
     let content = std::fs::read_to_string(file)
         .with_context(|| format!("无法读取 {} (cannot read)", file.display()))?;
-    let issued = match template {
-        Some(t) => instance.issue_with_template(&content, "cli", t).await?,
-        None => instance.issue(&content, "cli").await?,
+    let result = match template {
+        Some(t) => instance.issue_with_template(&content, "cli", t).await,
+        None => instance.issue(&content, "cli").await,
     };
-    let copy = write_copy(out, &issued.record.file_name, &issued.file);
-    Ok((copy, issued))
+    let taken = match result {
+        Ok(issued) => {
+            let copy = write_copy(out, &issued.record.file_name, &issued.file);
+            return Ok((copy, Done::Issued(issued)));
+        }
+        Err(e @ service::Error::NumberTaken { .. }) => e,
+        Err(e) => return Err(e.into()),
+    };
+    match instance.already_issued(&content).await? {
+        Some(service::AlreadyIssued::Same(record)) => {
+            let copy =
+                super::export::export_one(instance, &record.number, out, "ecert issue").await;
+            Ok((copy, Done::Already(record)))
+        }
+        Some(service::AlreadyIssued::Different { record, difference }) => bail!(
+            "证书编号 {} 已签发，{difference} (number {} already issued with other content)",
+            record.number,
+            record.number
+        ),
+        None => Err(taken.into()),
+    }
 }
 
 /// Runs `ecert issue --ofd FILE --content META.json` (R-5.2.1).
@@ -648,72 +722,6 @@ pub fn revise(dir: &Path, args: &ReviseArgs) -> anyhow::Result<()> {
     })
 }
 
-/// The text of the Grid Matrix code on page 1 of a sealed file (R-4.3.4): the verification
-/// URL. The store keeps only a hash of the token in it, so the file is where the URL is read
-/// back from. The code is the page-1 path made of the most filled squares.
-pub(crate) fn code_text(file: &[u8]) -> Option<String> {
-    let f = ofd::OfdFile::read(file).ok()?;
-    let page = f.ofd.docs.first()?.document.pages.first()?;
-    let path = page
-        .layers
-        .iter()
-        .flat_map(|l| &l.objects)
-        .filter_map(|o| match o {
-            ofd::GraphicObject::Path(p) => Some(p),
-            _ => None,
-        })
-        .max_by_key(|p| p.data.len())?;
-    let mut rects = Vec::new();
-    let mut points: Vec<(f64, f64)> = Vec::new();
-    for op in &path.data {
-        match *op {
-            ofd::PathOp::Move(x, y) | ofd::PathOp::Start(x, y) | ofd::PathOp::Line(x, y) => {
-                points.push((x, y))
-            }
-            ofd::PathOp::Close => {
-                let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-                for &(x, y) in &points {
-                    (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-                }
-                rects.push((x0, y0, x1 - x0, y1 - y0));
-                points.clear();
-            }
-            _ => return None,
-        }
-    }
-    let module = rects.iter().map(|r| r.3.min(r.2)).fold(f64::MAX, f64::min);
-    if rects.is_empty() || module <= 0.0 {
-        return None;
-    }
-    let (ox, oy) = rects
-        .iter()
-        .fold((f64::MAX, f64::MAX), |(a, b), r| (a.min(r.0), b.min(r.1)));
-    let extent = rects
-        .iter()
-        .fold(0.0f64, |m, r| m.max(r.0 + r.2 - ox).max(r.1 + r.3 - oy));
-    let n = (extent / module).round() as usize;
-    if n == 0 || n > 200 {
-        return None;
-    }
-    let mut modules = vec![false; n * n];
-    for (x, y, w, h) in rects {
-        let (c0, r0) = (
-            ((x - ox) / module).round() as usize,
-            ((y - oy) / module).round() as usize,
-        );
-        let (cw, rh) = ((w / module).round() as usize, (h / module).round() as usize);
-        for r in r0..(r0 + rh).min(n) {
-            for c in c0..(c0 + cw).min(n) {
-                modules[r * n + c] = true;
-            }
-        }
-    }
-    gridmatrix::decode::decode_modules(n, &modules, &Default::default())
-        .ok()?
-        .text()
-        .ok()
-}
-
 /// Runs `ecert show`: a certificate by number or identifier, else a supplement by its number;
 /// with the verification URL its code holds and its check code.
 pub fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<()> {
@@ -737,7 +745,7 @@ pub fn show(dir: &Path, args: &ShowArgs) -> anyhow::Result<()> {
                 .file(service::StoredFile::Certificate(c))
                 .await
                 .ok()
-                .and_then(|f| code_text(&f))
+                .and_then(|f| ecert::service::code_text(&f))
         };
         if args.json {
             let supplements: Vec<serde_json::Value> =
@@ -835,7 +843,7 @@ async fn show_supplement(instance: &Instance, number: &str, json: bool) -> anyho
             .file(service::StoredFile::Supplement(&s))
             .await
             .ok()
-            .and_then(|f| code_text(&f))
+            .and_then(|f| ecert::service::code_text(&f))
     };
     if json {
         let value = serde_json::json!({

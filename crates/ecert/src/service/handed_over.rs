@@ -509,6 +509,7 @@ impl Instance {
             done.sealed.verified(),
         );
         let mut context = done.sealed.audit_context();
+        super::request::mark(&mut context);
         for (k, v) in [
             ("source", serde_json::json!("handed-over OFD")),
             (

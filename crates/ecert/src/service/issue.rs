@@ -256,6 +256,10 @@ impl Instance {
         );
         let mut context = sealed.audit_context();
         context["template"] = template_name.into();
+        super::request::mark(&mut context);
+        if let Some(h) = content_sm3(content_json) {
+            context["content_sm3"] = h.into();
+        }
         let file = sealed.into_file();
         let record = match &revises {
             None => {
@@ -346,6 +350,100 @@ impl Instance {
             });
         }
         Ok(())
+    }
+}
+
+/// SM3 (hex) of a content JSON as [`Instance::issue`] records it in the issue audit entry
+/// (`context.content_sm3`): of the JSON re-serialised, so that spacing and line ends do not
+/// count. `None` when it is not JSON.
+pub fn content_sm3(content_json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(content_json).ok()?;
+    let bytes = serde_json::to_vec(&v).ok()?;
+    Some(ecert_store::hex(&ecert_store::sm3(&bytes)))
+}
+
+/// A certificate number found issued already, compared with the content given for it again
+/// (re-running a batch after a crash: [`Instance::already_issued`]).
+#[derive(Debug, Clone)]
+pub enum AlreadyIssued {
+    /// Issued from the same content (the SM3 recorded at issue matches).
+    Same(CertificateRecord),
+    /// Issued from other content, or before content hashes were recorded: `difference` says how.
+    Different {
+        /// The stored record.
+        record: CertificateRecord,
+        /// What differs, Chinese first with English beside it.
+        difference: String,
+    },
+}
+
+impl Instance {
+    /// Whether `content_json`'s certificate number is issued already and, if so, whether from
+    /// the same content: its SM3 is compared with the one recorded in the issue (or revision)
+    /// audit entry. `None` when the number is free (or the content names none).
+    pub async fn already_issued(&self, content_json: &str) -> Result<Option<AlreadyIssued>> {
+        let content = Content::parse_valid(content_json)?;
+        let Some(number) = content.certificate_no.clone() else {
+            return Ok(None);
+        };
+        let Some(record) = self.store.certificate_by_number(&number).await? else {
+            return Ok(None);
+        };
+        let stored = self
+            .store
+            .audit_entries_for(&number)
+            .await?
+            .into_iter()
+            .filter(|e| e.action == "certificate.issue" || e.action == "certificate.revise")
+            .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.details).ok())
+            .find(|d| d["id"] == record.id.as_str())
+            .and_then(|d| d["context"]["content_sm3"].as_str().map(str::to_owned));
+        let given = content_sm3(content_json);
+        if stored.is_some() && stored == given {
+            return Ok(Some(AlreadyIssued::Same(record)));
+        }
+        let difference = match stored {
+            None => "签发时未记录内容摘要，无法确认内容相同 (issued before content hashes were \
+                     recorded: cannot tell that the content is the same)"
+                .to_owned(),
+            Some(stored) => {
+                let instrument = content.instrument.clone().unwrap_or_default();
+                let customer = content.customer.as_ref().and_then(|c| c.name.clone());
+                let fields = [
+                    ("customer.name", customer, &record.customer_name),
+                    ("instrument.name", instrument.name, &record.instrument_name),
+                    (
+                        "instrument.serialNo",
+                        instrument.serial_no,
+                        &record.serial_number,
+                    ),
+                    ("issueDate", content.issue_date.clone(), &record.issue_date),
+                ];
+                let differing: Vec<String> = fields
+                    .iter()
+                    .filter(|(_, given, stored)| {
+                        given.as_deref().unwrap_or_default() != stored.as_str()
+                    })
+                    .map(|(name, given, stored)| {
+                        format!(
+                            "{name}: {:?} ≠ {stored:?}",
+                            given.as_deref().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                let fields = if differing.is_empty() {
+                    "其他字段 (other fields)".to_owned()
+                } else {
+                    differing.join("; ")
+                };
+                format!(
+                    "内容与签发时不同 (content differs from what was issued): {fields}; \
+                     内容 SM3 (content SM3) {} ≠ 签发时 (at issue) {stored}",
+                    given.unwrap_or_default()
+                )
+            }
+        };
+        Ok(Some(AlreadyIssued::Different { record, difference }))
     }
 }
 

@@ -34,6 +34,7 @@ mod issue;
 mod maintenance;
 mod messages;
 mod records;
+pub mod request;
 mod seal;
 mod status;
 mod supplement;
@@ -53,11 +54,11 @@ pub(crate) use error::internal;
 pub use error::{CertTime, Error, Record, Result, error_chain};
 pub use instance::NewMasterKey;
 pub(crate) use issue::code_path;
-pub use issue::resolve_template;
+pub use issue::{AlreadyIssued, content_sm3, resolve_template};
 pub use messages::{
     MSG_DISPOSED, revised_message, status_messages, status_text, supplement_message,
 };
-pub use records::{Scanned, StoredFile};
+pub use records::{Scanned, StoredFile, code_text};
 
 pub use seal::{SealRequest, check_cert_current, seal_kind_code, seal_kind_for};
 pub use status::{BACKUP_MAX_AGE_DAYS, Finding, SCRUB_MAX_AGE_DAYS, Status};

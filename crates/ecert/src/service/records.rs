@@ -290,3 +290,69 @@ impl Instance {
             .await?)
     }
 }
+
+/// The text of the Grid Matrix code on page 1 of a sealed file: the verification
+/// URL. The store keeps only a hash of the token in it, so the file is where the URL is read
+/// back from. The code is the page-1 path made of the most filled squares.
+pub fn code_text(file: &[u8]) -> Option<String> {
+    let f = ofd::OfdFile::read(file).ok()?;
+    let page = f.ofd.docs.first()?.document.pages.first()?;
+    let path = page
+        .layers
+        .iter()
+        .flat_map(|l| &l.objects)
+        .filter_map(|o| match o {
+            ofd::GraphicObject::Path(p) => Some(p),
+            _ => None,
+        })
+        .max_by_key(|p| p.data.len())?;
+    let mut rects = Vec::new();
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    for op in &path.data {
+        match *op {
+            ofd::PathOp::Move(x, y) | ofd::PathOp::Start(x, y) | ofd::PathOp::Line(x, y) => {
+                points.push((x, y))
+            }
+            ofd::PathOp::Close => {
+                let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+                for &(x, y) in &points {
+                    (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+                }
+                rects.push((x0, y0, x1 - x0, y1 - y0));
+                points.clear();
+            }
+            _ => return None,
+        }
+    }
+    let module = rects.iter().map(|r| r.3.min(r.2)).fold(f64::MAX, f64::min);
+    if rects.is_empty() || module <= 0.0 {
+        return None;
+    }
+    let (ox, oy) = rects
+        .iter()
+        .fold((f64::MAX, f64::MAX), |(a, b), r| (a.min(r.0), b.min(r.1)));
+    let extent = rects
+        .iter()
+        .fold(0.0f64, |m, r| m.max(r.0 + r.2 - ox).max(r.1 + r.3 - oy));
+    let n = (extent / module).round() as usize;
+    if n == 0 || n > 200 {
+        return None;
+    }
+    let mut modules = vec![false; n * n];
+    for (x, y, w, h) in rects {
+        let (c0, r0) = (
+            ((x - ox) / module).round() as usize,
+            ((y - oy) / module).round() as usize,
+        );
+        let (cw, rh) = ((w / module).round() as usize, (h / module).round() as usize);
+        for r in r0..(r0 + rh).min(n) {
+            for c in c0..(c0 + cw).min(n) {
+                modules[r * n + c] = true;
+            }
+        }
+    }
+    gridmatrix::decode::decode_modules(n, &modules, &Default::default())
+        .ok()?
+        .text()
+        .ok()
+}

@@ -509,7 +509,10 @@ where
     hashed.extend_from_slice(body);
     let digest = ecert_store::sm3(&hashed);
     let store = &app.inner.instance.store;
-    match store.idempotency_begin(&caller.id, key, &digest).await {
+    match store
+        .idempotency_begin_as(&caller.id, key, &digest, Some(&app.inner.owner))
+        .await
+    {
         Err(e) => Error::from(e).into_response(),
         Ok(IdempotencyState::InProgress) => Error::api(
             StatusCode::CONFLICT,
@@ -537,7 +540,18 @@ where
                 .insert("idempotency-replayed", HeaderValue::from_static("true"));
             r
         }
-        Ok(IdempotencyState::New) => match work().await {
+        // The issue audit entry names the request, so that a process started after this one
+        // died can still answer it ([`recover_dead_requests`]).
+        Ok(IdempotencyState::New) => match crate::service::request::for_request(
+            crate::service::request::RequestOrigin {
+                client_id: caller.id.clone(),
+                idempotency_key: key.to_owned(),
+                request_sm3: ecert_store::hex(&digest),
+            },
+            work(),
+        )
+        .await
+        {
             Ok((s, v)) => {
                 let bytes = serde_json::to_vec(&v).unwrap_or_default();
                 if let Err(e) = store
@@ -561,6 +575,129 @@ where
             }
         },
     }
+}
+
+/// What [`recover_dead_requests`] did with the keys dead processes left pending.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Keys whose certificate had been committed: completed with the answer a retry gets, and
+    /// the missing `api.exchange` entry written.
+    pub completed: u64,
+    /// Keys whose request stored nothing: released, a retry issues afresh.
+    pub released: u64,
+}
+
+/// Resolves at once the idempotency keys left pending by processes that died mid-request
+/// a retry neither waits for the stale-key timeout nor issues twice; R-7.2.2d: every
+/// exchange that issued is in the audit log). A key whose request committed a certificate (its
+/// `certificate.issue` / `certificate.revise` audit entry names the request, see
+/// [`crate::service::request`]) is completed with the body the API's issue answer gives and a
+/// `api.exchange` entry marked `"recovered": true` is written; any other key is released.
+///
+/// Every pending key not owned by `app`'s process is taken for a dead process's: true while one
+/// `ecert serve` node uses the store, as now (a second process started on the same store would
+/// have its requests in flight resolved under it). With several nodes, only the keys of processes
+/// known dead (e.g. by a heartbeat per owner) may be resolved here.
+pub(crate) async fn recover_dead_requests(app: &App) -> crate::service::Result<Recovered> {
+    let instance = &app.inner.instance;
+    let store = &instance.store;
+    let pending = store
+        .pending_idempotency_not_owned_by(&app.inner.owner)
+        .await?;
+    let mut done = Recovered::default();
+    let Some(oldest) = pending.iter().map(|p| p.created_at_ms).min() else {
+        return Ok(done);
+    };
+    // The certificate is committed after its key was claimed; a minute's margin for clocks.
+    let since = oldest.saturating_sub(60_000);
+    let mut issued = Vec::new();
+    for action in ["certificate.issue", "certificate.revise"] {
+        for e in store.audit_entries_since(action, since).await? {
+            if let Ok(d) = serde_json::from_str::<Value>(&e.details)
+                && d["context"]["request"].is_object()
+            {
+                issued.push((e.seq, d));
+            }
+        }
+    }
+    for p in pending {
+        let sm3 = ecert_store::hex(&p.request_sm3);
+        let found = issued.iter().find(|(_, d)| {
+            let r = &d["context"]["request"];
+            r["client_id"] == p.client_id.as_str()
+                && r["idempotency_key"] == p.key.as_str()
+                && r["request_sm3"] == sm3.as_str()
+        });
+        let Some((seq, d)) = found else {
+            store.idempotency_abandon(&p.client_id, &p.key).await?;
+            tracing::info!(key = %p.key, owner = ?p.owner, "released the idempotency key of a dead process (释放)");
+            done.released += 1;
+            continue;
+        };
+        let id = d["id"].as_str().unwrap_or_default();
+        let record =
+            store
+                .certificate(id)
+                .await?
+                .ok_or_else(|| crate::service::Error::NotFound {
+                    what: crate::service::Record::Certificate,
+                    key: id.to_owned(),
+                })?;
+        // The store keeps only the token's hash: the URL is read back from the file's code.
+        let verify_url = instance
+            .file(StoredFile::Certificate(&record))
+            .await
+            .ok()
+            .and_then(|f| crate::service::code_text(&f));
+        let mut answer = record_json(&record);
+        if let Some(o) = answer.as_object_mut() {
+            o.insert("verify_url".into(), json!(verify_url));
+            o.insert("pages".into(), d["context"]["pages"].clone());
+            o.insert(
+                "download".into(),
+                json!(format!(
+                    "/api/v1/certificates/{}/file",
+                    super::view::enc(&record.number)
+                )),
+            );
+        }
+        let body = serde_json::to_vec(&answer).unwrap_or_default();
+        let status = StatusCode::CREATED.as_u16();
+        store
+            .idempotency_complete(&p.client_id, &p.key, i64::from(status), &body)
+            .await?;
+        // The path the request came by: the issue entry tells a revision and a handed-over OFD.
+        let path = match (d["revises"].as_str(), d["context"]["source"].as_str()) {
+            (Some(old), _) => format!("/api/v1/certificates/{}/revisions", super::view::enc(old)),
+            (None, Some("handed-over OFD")) => HANDED_OVER.to_owned(),
+            _ => CERTIFICATES.to_owned(),
+        };
+        let client = store.api_client(&p.client_id).await?.map(|c| c.name);
+        let actor = format!("api:{}", client.as_deref().unwrap_or(&p.client_id));
+        store
+            .append_audit(&AuditEvent {
+                actor: &actor,
+                action: "api.exchange",
+                subject: &format!("POST {path}"),
+                details: &json!({
+                    "client": client,
+                    "method": "POST",
+                    "path": path,
+                    "idempotency_key": p.key,
+                    "idempotency_request_sm3": sm3,
+                    "status": status,
+                    "outcome": "ok",
+                    "recovered": true,
+                    "dead_owner": p.owner,
+                    "issue_audit_seq": seq,
+                    "response": answer,
+                }),
+            })
+            .await?;
+        tracing::info!(key = %p.key, number = %record.number, "answered the request of a dead process (恢复)");
+        done.completed += 1;
+    }
+    Ok(done)
 }
 
 fn content_text(body: &[u8]) -> Result<String, Error> {

@@ -69,6 +69,26 @@ pub(crate) struct Shared {
     pub(crate) issuing: admission::Admission,
     /// How many refused unauthenticated requests are recorded one by one.
     pub(crate) refusals: refusals::RefusalLog,
+    /// This process as the owner of the idempotency keys it claims: host name and a random id.
+    pub(crate) owner: String,
+}
+
+/// A name for this process among those that use the store: the host name and a random id
+/// (a process id repeats after a restart; a random one does not).
+fn process_owner() -> Result<String, ServeError> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".to_owned());
+    let mut id = [0u8; 12];
+    getrandom::fill(&mut id).map_err(|e| crate::service::Error::Internal {
+        what: "系统随机数 (random source)",
+        source: Box::new(e),
+    })?;
+    Ok(format!("{host}/{}", ecert_store::hex(&id)))
 }
 
 /// Why `ecert serve` cannot start, or stopped.
@@ -129,10 +149,17 @@ impl App {
                 ),
                 heavy: tokio::sync::Semaphore::new(2),
                 issuing: admission::Admission::new(server.issue_workers, server.issue_queue),
+                owner: process_owner()?,
                 server,
                 instance,
             }),
         })
+    }
+
+    /// Resolves the idempotency keys that dead processes left pending (`ecert serve` does it
+    /// once at start-up, before it answers requests): see [`api::recover_dead_requests`].
+    pub async fn recover_dead_requests(&self) -> Result<api::Recovered, crate::service::Error> {
+        api::recover_dead_requests(self).await
     }
 
     /// The instance served.
@@ -437,6 +464,15 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> Result<(), ServeError> {
         tls::server_config(c, k)?;
     }
     let app = App::new(instance)?;
+    // Before the first request: a retry of a request that died with the last process is then
+    // answered at once.
+    let recovered = app.recover_dead_requests().await?;
+    if recovered != api::Recovered::default() {
+        tracing::info!(
+            ?recovered,
+            "idempotency keys of a dead process resolved (已恢复)"
+        );
+    }
     let _housekeeping = app.spawn_housekeeping();
     let _checkpoints = app.spawn_audit_checkpoints();
     let _time = app.spawn_time_polling();
