@@ -27,12 +27,19 @@ fn request_sm3(body: &str) -> [u8; 32] {
 }
 
 fn api_to(addr: std::net::SocketAddr, body: &[u8], key: &str) -> Resp {
-    let h = signed_headers(SECRET, "POST", ISSUE, body, now(), &nonce());
+    api_at(addr, ISSUE, body, key)
+}
+
+fn api_at(addr: std::net::SocketAddr, path: &str, body: &[u8], key: &str) -> Resp {
+    let h = signed_headers(SECRET, "POST", path, body, now(), &nonce());
     let mut all: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     all.push(("Idempotency-Key", key));
     all.push(("Content-Type", "application/json"));
-    request(addr, "POST", ISSUE, &all, body)
+    request(addr, "POST", path, &all, body)
 }
+
+/// The supplements route of the certificate the test issues.
+const SUPPLEMENTS: &str = "/api/v1/certificates/JZ-REC-0001/supplements";
 
 #[test]
 fn r_5_2_1_keys_of_a_dead_process_are_resolved_at_start_up() {
@@ -51,10 +58,14 @@ fn r_5_2_1_keys_of_a_dead_process_are_resolved_at_start_up() {
     let committed_sm3 = request_sm3(&committed_body);
     let released_body = new_content("JZ-REC-0002");
     let released_sm3 = request_sm3(&released_body);
+    // … and a third, a supplement whose file was committed too (its number is made by the
+    // service, so a retry that ran again would make a second supplement).
+    let supplement_sm3 = ecert_store::sm3(format!("POST {SUPPLEMENTS}\n{SUPPLEMENT}").as_bytes());
     let issued = f.block(async {
         for (key, sm3) in [
             ("rec-committed", &committed_sm3),
             ("rec-nothing", &released_sm3),
+            ("rec-supplement", &supplement_sm3),
         ] {
             assert_eq!(
                 store
@@ -69,13 +80,26 @@ fn r_5_2_1_keys_of_a_dead_process_are_resolved_at_start_up() {
             idempotency_key: "rec-committed".into(),
             request_sm3: ecert_store::hex(&committed_sm3),
         };
-        for_request(
+        let issued = for_request(
             origin,
             f.instance()
                 .issue(&committed_body, &format!("api:{CLIENT}")),
         )
         .await
-        .unwrap()
+        .unwrap();
+        let origin = RequestOrigin {
+            client_id: client.clone(),
+            idempotency_key: "rec-supplement".into(),
+            request_sm3: ecert_store::hex(&supplement_sm3),
+        };
+        for_request(
+            origin,
+            f.instance()
+                .supplement("JZ-REC-0001", SUPPLEMENT, &format!("api:{CLIENT}")),
+        )
+        .await
+        .unwrap();
+        issued
     });
     let exchanges = |key: &str| -> Vec<Value> {
         f.block(store.audit_entries(1, i64::MAX))
@@ -99,7 +123,7 @@ fn r_5_2_1_keys_of_a_dead_process_are_resolved_at_start_up() {
         let app =
             ecert::web::App::new(ecert::service::Instance::open(&f.dir).await.unwrap()).unwrap();
         let done = app.recover_dead_requests().await.unwrap();
-        assert_eq!(done.completed, 1, "{done:?}");
+        assert_eq!(done.completed, 2, "{done:?}");
         assert_eq!(done.released, 1, "{done:?}");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -154,6 +178,30 @@ fn r_5_2_1_keys_of_a_dead_process_are_resolved_at_start_up() {
             .iter()
             .all(|d| d["recovered"] != true)
     );
+    // The supplement: the retry gets the supplement answer; no second supplement.
+    let retry = api_at(addr, SUPPLEMENTS, SUPPLEMENT.as_bytes(), "rec-supplement");
+    assert_eq!(retry.status, 201, "{}", retry.text());
+    assert_eq!(retry.header("idempotency-replayed"), Some("true"));
+    let answer = retry.json();
+    assert_eq!(answer["supplements"], "JZ-REC-0001");
+    assert_eq!(answer["seq"], 1);
+    assert!(
+        answer["verify_url"].as_str().unwrap().contains("/v/"),
+        "{answer}"
+    );
+    let supplements = f
+        .block(f.instance().find_certificate("JZ-REC-0001"))
+        .map(|c| f.block(store.supplements_of(&c.id)).unwrap().len())
+        .unwrap();
+    assert_eq!(supplements, 1, "nothing supplemented twice");
+    let logged = exchanges("rec-supplement");
+    assert!(
+        logged
+            .iter()
+            .any(|d| d["recovered"] == true && d["path"] == SUPPLEMENTS),
+        "{logged:?}"
+    );
+
     // The chain is whole after the recovery's entries.
     assert!(f.block(store.verify_audit_chain()).unwrap().is_ok());
 }

@@ -129,6 +129,7 @@ impl Instance {
         let page_count = sealed.pages();
         let mut context = sealed.audit_context();
         context["template"] = template_name.into();
+        super::request::mark(&mut context);
         let new = new_supplement(number, file_name, &token, sealed.verified());
         let file = sealed.into_file();
         let record = self

@@ -611,29 +611,97 @@ pub(crate) async fn recover_dead_requests(app: &App) -> crate::service::Result<R
     // The certificate is committed after its key was claimed; a minute's margin for clocks.
     let since = oldest.saturating_sub(60_000);
     let mut issued = Vec::new();
-    for action in ["certificate.issue", "certificate.revise"] {
+    for action in [
+        "certificate.issue",
+        "certificate.revise",
+        "certificate.supplement",
+    ] {
         for e in store.audit_entries_since(action, since).await? {
             if let Ok(d) = serde_json::from_str::<Value>(&e.details)
                 && d["context"]["request"].is_object()
             {
-                issued.push((e.seq, d));
+                issued.push((e.seq, action, e.subject.clone(), d));
             }
         }
     }
     for p in pending {
         let sm3 = ecert_store::hex(&p.request_sm3);
-        let found = issued.iter().find(|(_, d)| {
+        let found = issued.iter().find(|(_, _, _, d)| {
             let r = &d["context"]["request"];
             r["client_id"] == p.client_id.as_str()
                 && r["idempotency_key"] == p.key.as_str()
                 && r["request_sm3"] == sm3.as_str()
         });
-        let Some((seq, d)) = found else {
+        let Some((seq, action, subject, d)) = found else {
             store.idempotency_abandon(&p.client_id, &p.key).await?;
             tracing::info!(key = %p.key, owner = ?p.owner, "released the idempotency key of a dead process (释放)");
             done.released += 1;
             continue;
         };
+        let client = store.api_client(&p.client_id).await?.map(|c| c.name);
+        let actor = format!("api:{}", client.as_deref().unwrap_or(&p.client_id));
+        if *action == "certificate.supplement" {
+            // A supplement (the entry's subject is its number): the supplement answer.
+            let number = subject.as_str();
+            let s = store.supplement_by_number(number).await?.ok_or_else(|| {
+                crate::service::Error::NotFound {
+                    what: crate::service::Record::Supplement,
+                    key: number.to_owned(),
+                }
+            })?;
+            let original = store.certificate(&s.certificate_id).await?.ok_or_else(|| {
+                crate::service::Error::NotFound {
+                    what: crate::service::Record::Certificate,
+                    key: s.certificate_id.clone(),
+                }
+            })?;
+            let verify_url = instance
+                .file(StoredFile::Supplement(&s))
+                .await
+                .ok()
+                .and_then(|f| crate::service::code_text(&f));
+            let answer = json!({
+                "number": s.number,
+                "seq": s.seq,
+                "supplements": original.number,
+                "file_name": s.file_name,
+                "file_sm3": ecert_store::hex(&s.file_sm3),
+                "verify_url": verify_url,
+                "pages": d["context"]["pages"],
+                "message": crate::service::supplement_message(&original.number),
+            });
+            let body = serde_json::to_vec(&answer).unwrap_or_default();
+            let status = StatusCode::CREATED.as_u16();
+            store
+                .idempotency_complete(&p.client_id, &p.key, i64::from(status), &body)
+                .await?;
+            let path = format!(
+                "/api/v1/certificates/{}/supplements",
+                super::view::enc(&original.number)
+            );
+            store
+                .append_audit(&AuditEvent {
+                    actor: &actor,
+                    action: "api.exchange",
+                    subject: &format!("POST {path}"),
+                    details: &json!({
+                        "client": client,
+                        "method": "POST",
+                        "path": path,
+                        "idempotency_key": p.key,
+                        "idempotency_request_sm3": sm3,
+                        "status": status,
+                        "outcome": "ok",
+                        "recovered": true,
+                        "dead_owner": p.owner,
+                        "issue_audit_seq": seq,
+                        "response": answer,
+                    }),
+                })
+                .await?;
+            done.completed += 1;
+            continue;
+        }
         let id = d["id"].as_str().unwrap_or_default();
         let record =
             store
@@ -672,8 +740,6 @@ pub(crate) async fn recover_dead_requests(app: &App) -> crate::service::Result<R
             (None, Some("handed-over OFD")) => HANDED_OVER.to_owned(),
             _ => CERTIFICATES.to_owned(),
         };
-        let client = store.api_client(&p.client_id).await?.map(|c| c.name);
-        let actor = format!("api:{}", client.as_deref().unwrap_or(&p.client_id));
         store
             .append_audit(&AuditEvent {
                 actor: &actor,
