@@ -25,6 +25,8 @@ fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 INST="$WORK/inst"
+# (`ecert issue` writes a copy of each certificate into the current folder)
+cd "$WORK"
 
 secs() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(secs)" 'BEGIN { printf "%.1f", b - a }'; }
