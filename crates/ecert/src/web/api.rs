@@ -670,35 +670,17 @@ pub(crate) async fn recover_dead_requests(app: &App) -> crate::service::Result<R
                 "pages": d["context"]["pages"],
                 "message": crate::service::supplement_message(&original.number),
             });
-            let body = serde_json::to_vec(&answer).unwrap_or_default();
-            let status = StatusCode::CREATED.as_u16();
-            store
-                .idempotency_complete(&p.client_id, &p.key, i64::from(status), &body)
-                .await?;
             let path = format!(
                 "/api/v1/certificates/{}/supplements",
                 super::view::enc(&original.number)
             );
-            store
-                .append_audit(&AuditEvent {
-                    actor: &actor,
-                    action: "api.exchange",
-                    subject: &format!("POST {path}"),
-                    details: &json!({
-                        "client": client,
-                        "method": "POST",
-                        "path": path,
-                        "idempotency_key": p.key,
-                        "idempotency_request_sm3": sm3,
-                        "status": status,
-                        "outcome": "ok",
-                        "recovered": true,
-                        "dead_owner": p.owner,
-                        "issue_audit_seq": seq,
-                        "response": answer,
-                    }),
-                })
-                .await?;
+            let exchange = Recovery {
+                actor: &actor,
+                client: client.as_deref(),
+                sm3: &sm3,
+                issue_seq: *seq,
+            };
+            exchange.complete(store, &p, &path, &answer).await?;
             done.completed += 1;
             continue;
         }
@@ -729,41 +711,70 @@ pub(crate) async fn recover_dead_requests(app: &App) -> crate::service::Result<R
                 )),
             );
         }
-        let body = serde_json::to_vec(&answer).unwrap_or_default();
-        let status = StatusCode::CREATED.as_u16();
-        store
-            .idempotency_complete(&p.client_id, &p.key, i64::from(status), &body)
-            .await?;
         // The path the request came by: the issue entry tells a revision and a handed-over OFD.
         let path = match (d["revises"].as_str(), d["context"]["source"].as_str()) {
             (Some(old), _) => format!("/api/v1/certificates/{}/revisions", super::view::enc(old)),
             (None, Some("handed-over OFD")) => HANDED_OVER.to_owned(),
             _ => CERTIFICATES.to_owned(),
         };
-        store
-            .append_audit(&AuditEvent {
-                actor: &actor,
-                action: "api.exchange",
-                subject: &format!("POST {path}"),
-                details: &json!({
-                    "client": client,
-                    "method": "POST",
-                    "path": path,
-                    "idempotency_key": p.key,
-                    "idempotency_request_sm3": sm3,
-                    "status": status,
-                    "outcome": "ok",
-                    "recovered": true,
-                    "dead_owner": p.owner,
-                    "issue_audit_seq": seq,
-                    "response": answer,
-                }),
-            })
-            .await?;
+        let exchange = Recovery {
+            actor: &actor,
+            client: client.as_deref(),
+            sm3: &sm3,
+            issue_seq: *seq,
+        };
+        exchange.complete(store, &p, &path, &answer).await?;
         tracing::info!(key = %p.key, number = %record.number, "answered the request of a dead process (恢复)");
         done.completed += 1;
     }
     Ok(done)
+}
+
+/// The exchange a dead process never answered, as recovery completes it.
+struct Recovery<'a> {
+    actor: &'a str,
+    client: Option<&'a str>,
+    sm3: &'a str,
+    issue_seq: i64,
+}
+
+impl Recovery<'_> {
+    /// Completes the key with the 201 answer and writes the missing `api.exchange` entry,
+    /// marked as recovered.
+    async fn complete(
+        &self,
+        store: &ecert_store::Store,
+        p: &ecert_store::PendingIdempotency,
+        path: &str,
+        answer: &Value,
+    ) -> crate::service::Result<()> {
+        let body = serde_json::to_vec(answer).unwrap_or_default();
+        let status = StatusCode::CREATED.as_u16();
+        store
+            .idempotency_complete(&p.client_id, &p.key, i64::from(status), &body)
+            .await?;
+        store
+            .append_audit(&AuditEvent {
+                actor: self.actor,
+                action: "api.exchange",
+                subject: &format!("POST {path}"),
+                details: &json!({
+                    "client": self.client,
+                    "method": "POST",
+                    "path": path,
+                    "idempotency_key": p.key,
+                    "idempotency_request_sm3": self.sm3,
+                    "status": status,
+                    "outcome": "ok",
+                    "recovered": true,
+                    "dead_owner": p.owner,
+                    "issue_audit_seq": self.issue_seq,
+                    "response": answer,
+                }),
+            })
+            .await?;
+        Ok(())
+    }
 }
 
 fn content_text(body: &[u8]) -> Result<String, Error> {
