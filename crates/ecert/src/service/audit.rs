@@ -23,6 +23,7 @@ use ses::sm::Sm2KeyPair;
 use zeroize::Zeroizing;
 
 use super::error::bug;
+use super::time::now_ms;
 use super::{Instance, Result, internal};
 
 /// Name of the audit key among the instance's secrets.
@@ -362,11 +363,4 @@ fn check_signature(cp: &Checkpoint, ours: &[u8]) -> std::result::Result<(), Stri
     let sig = parse_hex(&cp.signature).ok_or("签名不是十六进制 (signature is not hex)")?;
     ses::sm::verify_sec1(ours, &cp.signed_bytes(), &sig)
         .map_err(|e| format!("签名无效 (bad signature): {e}"))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
