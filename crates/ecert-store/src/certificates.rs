@@ -257,6 +257,8 @@ pub struct ScrubReport {
     pub repaired: u64,
     /// Files with no intact copy anywhere.
     pub lost: Vec<String>,
+    /// Bytes read and hashed in intact copies.
+    pub bytes: u64,
 }
 
 const CERT_COLUMNS: &str = "id, number, identifier, kind, customer_name, instrument_name, \
@@ -1472,14 +1474,28 @@ impl Store {
     /// Checks every referenced file on every replica against its SM3 (R-6.5g periodic
     /// scanning); with `repair`, rewrites missing or damaged copies from an intact one.
     pub async fn scrub(&self, repair: bool) -> Result<ScrubReport> {
+        self.scrub_with_progress(repair, &|_, _| {}).await
+    }
+
+    /// [`Store::scrub`], telling `progress(files done, files in all)` after each file (for a
+    /// progress bar).
+    pub async fn scrub_with_progress(
+        &self,
+        repair: bool,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<ScrubReport> {
         let mut report = ScrubReport::default();
-        for (key, digest) in self.referenced_blobs().await? {
+        let files = self.referenced_blobs().await?;
+        let total = files.len() as u64;
+        progress(0, total);
+        for (done, (key, digest)) in (1u64..).zip(files) {
             let mut good: Option<Bytes> = None;
             let mut bad: Vec<ReplicaProblem> = Vec::new();
             for r in &self.replicas.0 {
                 report.checked += 1;
                 match r.check(&key, &digest).await {
                     Ok(b) => {
+                        report.bytes += b.len() as u64;
                         good.get_or_insert(b);
                     }
                     Err(p) => bad.push(p),
@@ -1503,6 +1519,7 @@ impl Store {
                 _ => {}
             }
             report.problems.extend(bad);
+            progress(done, total);
         }
         Ok(report)
     }

@@ -257,6 +257,47 @@ impl Store {
         Ok(())
     }
 
+    /// Takes, or renews, the lease `name` for `owner` until `ttl_ms` from now: `true` when
+    /// `owner` holds it afterwards, `false` when another owner holds an unexpired one. Jobs that
+    /// several nodes over one database would each start (the scheduled scrub, R-6.5g) run on
+    /// the node holding the lease. A lease lives in `settings` as `until|owner` (`until` in unix
+    /// ms, 16 digits, so that text order is time order) and is taken by one conditional upsert,
+    /// atomic on SQLite and PostgreSQL alike.
+    pub async fn take_lease(&self, name: &str, owner: &str, ttl_ms: i64) -> Result<bool> {
+        let now = now_ms();
+        let value = format!("{:016}|{owner}", now.saturating_add(ttl_ms).max(0));
+        let done = sqlx::query(
+            "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
+             WHERE substr(settings.value, 18) = $4 OR substr(settings.value, 1, 16) < $5",
+        )
+        .bind(format!("lease:{name}"))
+        .bind(value)
+        .bind(now)
+        .bind(owner.to_owned())
+        .bind(format!("{:016}", now.max(0)))
+        .execute(&self.pool)
+        .await
+        .map_err(db("taking a lease"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives the lease `name` up if `owner` holds it (another node may take it at once).
+    pub async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE settings SET value = $1, updated_at = $2 \
+             WHERE name = $3 AND substr(value, 18) = $4",
+        )
+        .bind(format!("{:016}|", 0))
+        .bind(now_ms())
+        .bind(format!("lease:{name}"))
+        .bind(owner.to_owned())
+        .execute(&self.pool)
+        .await
+        .map_err(db("releasing a lease"))?;
+        Ok(())
+    }
+
     /// Checks `key` against this database's master-key check value, creating the value on
     /// first use. [`StoreError::WrongMasterKey`] when it is not the key the database was set up
     /// with (R-7.2.3d).

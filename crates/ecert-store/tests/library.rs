@@ -24,6 +24,7 @@ both_backends!(
     api_clients_nonces_and_idempotency_keys,
     impossible_stored_values_are_refused_naming_table_row_column_and_value,
     r_5_2_2_a_retired_seal_s_title_can_be_given_to_a_new_seal,
+    r_6_5g_one_node_at_a_time_holds_a_lease,
 );
 
 const PKCS8: &[u8] = b"0\x81\x87\x02\x01\x000\x13\x06\x07*\x86H\xce=\x02\x01\x06\x08*\x81\x1c\xcfU\x01\x82-\x04m0k\x02\x01\x01\x04 SECRET-SIGNER-KEY-BYTES-0123456";
@@ -322,6 +323,35 @@ async fn settings_and_institutes(env: Env) {
     s.put_institute(&inst, "admin").await.unwrap();
     assert_eq!(s.institute("default").await.unwrap().unwrap(), inst);
     assert!(s.institute("x").await.unwrap().is_none());
+}
+
+async fn r_6_5g_one_node_at_a_time_holds_a_lease(env: Env) {
+    let s = &env.store;
+    assert!(s.take_lease("scrub", "node-a", 60_000).await.unwrap());
+    // Another node is refused while the lease runs; the holder renews it.
+    assert!(!s.take_lease("scrub", "node-b", 60_000).await.unwrap());
+    assert!(s.take_lease("scrub", "node-a", 60_000).await.unwrap());
+    // Another lease is independent.
+    assert!(
+        s.take_lease("housekeeping", "node-b", 60_000)
+            .await
+            .unwrap()
+    );
+    // Released: the other node takes it at once.
+    s.release_lease("scrub", "node-b").await.unwrap();
+    assert!(!s.take_lease("scrub", "node-b", 60_000).await.unwrap());
+    s.release_lease("scrub", "node-a").await.unwrap();
+    assert!(s.take_lease("scrub", "node-b", 60_000).await.unwrap());
+    // Expired (a holder that died): taken over.
+    assert!(s.take_lease("expiring", "node-a", -1).await.unwrap());
+    assert!(s.take_lease("expiring", "node-b", 60_000).await.unwrap());
+    assert!(!s.take_lease("expiring", "node-a", 60_000).await.unwrap());
+    // Two nodes racing for a free lease: exactly one wins.
+    let (a, b) = tokio::join!(
+        s.take_lease("race", "node-a", 60_000),
+        s.take_lease("race", "node-b", 60_000)
+    );
+    assert!(a.unwrap() ^ b.unwrap());
 }
 
 async fn api_clients_nonces_and_idempotency_keys(env: Env) {

@@ -1,4 +1,4 @@
-//! Batch issuing draws a progress bar on a terminal and none when the output is piped
+//! Batch issuing and scrubbing draw a progress bar on a terminal and none when the output is piped
 //! (`script` from util-linux gives the command a pseudo-terminal); it issues `--jobs` files side
 //! by side and reports them in the order given.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -71,6 +71,30 @@ fn batch_issue_shows_progress_on_a_terminal_only() {
         std::fs::read_dir(dir.path().join("out")).unwrap().count(),
         3
     );
+
+    // R-6.5g: `ecert scrub` draws its bar on a terminal too, then the report with its rates.
+    let typescript = dir.path().join("typescript-scrub");
+    let cmd = format!("{ECERT} --dir {} scrub", inst.display());
+    let out = Command::new("script")
+        .args(["-qfec", &cmd, typescript.to_str().unwrap()])
+        .output()
+        .expect("script (util-linux) is needed");
+    let screen = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("存储校验 (scrubbing) ["), "{screen}");
+    assert!(screen.contains("MB/秒"), "{screen}");
+    let piped = Command::new(ECERT)
+        .args(["--dir", inst.to_str().unwrap(), "scrub"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&piped.stdout).into_owned()
+        + &String::from_utf8_lossy(&piped.stderr);
+    assert!(piped.status.success(), "{text}");
+    assert!(
+        text.contains("问题 0") && text.contains("copies/s"),
+        "{text}"
+    );
+    assert!(!text.contains("存储校验 (scrubbing) ["), "{text}");
 
     // Piped: the same report, no bar.
     let folder = batch(dir.path(), "PIPE", 3);

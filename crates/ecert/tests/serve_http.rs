@@ -1750,18 +1750,43 @@ fn unknown_methods_are_405_on_pages_and_api() {
 }
 
 /// R-6.5g: `ecert serve` scrubs when `[storage] scrub_every_hours` says one is due (here: never
-/// scrubbed), not again until then, and `/metrics` reports the last scrub.
+/// scrubbed), one node at a time (the node holding the `scrub` lease), not again until then,
+/// and `/metrics` reports the last scrub.
 #[test]
 fn r_6_5g_serve_scrubs_when_due_and_reports_it() {
     let f = fixture();
+    // Another node is scrubbing: this one leaves it to that one.
+    assert!(
+        f.block(store().take_lease("scrub", "other-node", 60_000))
+            .unwrap(),
+        "{:?}",
+        f.block(store().setting("lease:scrub"))
+    );
+    assert!(
+        f.block(f.instance().scrub_if_due("this-node"))
+            .unwrap()
+            .is_none(),
+        "due, but another node holds the lease"
+    );
+    f.block(store().release_lease("scrub", "other-node"))
+        .unwrap();
     let report = f
-        .block(f.instance().scrub_if_due())
+        .block(f.instance().scrub_if_due("this-node"))
         .unwrap()
         .expect("never scrubbed: due");
     assert!(report.checked >= 8, "every copy of every file: {report:?}");
     assert!(report.problems.is_empty(), "{report:?}");
+    // The lease was given up: another node could take it (and finds nothing due).
     assert!(
-        f.block(f.instance().scrub_if_due()).unwrap().is_none(),
+        f.block(store().take_lease("scrub", "other-node", 60_000))
+            .unwrap()
+    );
+    f.block(store().release_lease("scrub", "other-node"))
+        .unwrap();
+    assert!(
+        f.block(f.instance().scrub_if_due("this-node"))
+            .unwrap()
+            .is_none(),
         "not due again for a week"
     );
     let m = get("/metrics").text();

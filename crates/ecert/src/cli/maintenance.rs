@@ -6,7 +6,7 @@ use anyhow::bail;
 use clap::Args;
 use ecert::service::Instance;
 
-use super::instance::runtime;
+use super::instance::{progress, runtime};
 
 /// `ecert scrub`.
 #[derive(Debug, Args)]
@@ -40,7 +40,23 @@ pub struct OrphansArgs {
 pub fn scrub(dir: &Path, args: &ScrubArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let report = instance.scrub(args.repair, &args.by).await?;
+        let bar: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
+        let started = std::time::Instant::now();
+        let report = instance
+            .scrub_with_progress(args.repair, &args.by, &|done, total| {
+                let bar = bar.get_or_init(|| {
+                    progress(
+                        usize::try_from(total).unwrap_or(usize::MAX),
+                        "存储校验 (scrubbing)",
+                    )
+                });
+                bar.set_position(done);
+            })
+            .await?;
+        if let Some(bar) = bar.get() {
+            bar.finish_and_clear();
+        }
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
         for p in &report.problems {
             println!("副本有问题 (copy damaged or missing): {p}");
         }
@@ -57,6 +73,13 @@ pub fn scrub(dir: &Path, args: &ScrubArgs) -> anyhow::Result<()> {
             report.problems.len(),
             report.repaired,
             report.lost.len()
+        );
+        let (files_s, mb_s) = (
+            report.checked as f64 / secs,
+            report.bytes as f64 / 1e6 / secs,
+        );
+        println!(
+            "用时 {secs:.1} 秒，{files_s:.0} 份/秒，{mb_s:.1} MB/秒 (took {secs:.1} s, {files_s:.0} copies/s, {mb_s:.1} MB/s)"
         );
         let unrepaired = report.problems.len() as u64 > report.repaired;
         if !report.lost.is_empty() || unrepaired {

@@ -12,7 +12,17 @@ impl Instance {
     /// rewrites missing or damaged copies from an intact one (R-6.5g). The run is audited with
     /// what it found.
     pub async fn scrub(&self, repair: bool, actor: &str) -> Result<ScrubReport> {
-        let report = self.store.scrub(repair).await?;
+        self.scrub_with_progress(repair, actor, &|_, _| {}).await
+    }
+
+    /// [`Instance::scrub`], telling `progress(files done, files in all)` as it goes.
+    pub async fn scrub_with_progress(
+        &self,
+        repair: bool,
+        actor: &str,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<ScrubReport> {
+        let report = self.store.scrub_with_progress(repair, progress).await?;
         let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
         let unrepaired = problems.len() as u64 > report.repaired || !report.lost.is_empty();
         self.store
@@ -33,6 +43,7 @@ impl Instance {
             &json!({
                 "repair": repair,
                 "checked": report.checked,
+                "bytes": report.bytes,
                 "problems": problems,
                 "repaired": report.repaired,
                 "lost": report.lost,

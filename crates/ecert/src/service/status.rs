@@ -10,6 +10,11 @@ use super::{Instance, Result};
 pub(crate) const LAST_BACKUP_SETTING: &str = "last_backup";
 /// Setting that remembers the last scrub (written by [`Instance::scrub`]).
 pub(crate) const LAST_SCRUB_SETTING: &str = "last_scrub";
+/// The lease a node holds while it runs the scheduled scrub (one node at a time).
+const SCRUB_LEASE: &str = "scrub";
+/// How long a scrub lease lasts unless given up: longer than any scrub runs (10,000
+/// certificates take seconds), short enough that another node takes over from one that died.
+const SCRUB_LEASE_MS: i64 = 6 * 3_600_000;
 /// An offline backup older than this is reported (days).
 pub const BACKUP_MAX_AGE_DAYS: i64 = 7;
 /// A scrub older than this is reported (days).
@@ -61,18 +66,38 @@ impl Instance {
     }
 
     /// Scrubs (with repair) when the last scrub is older than `[storage] scrub_every_hours`
-    /// (`ecert serve` asks every hour; R-6.5g). Returns the report when it ran.
-    pub async fn scrub_if_due(&self) -> Result<Option<ecert_store::ScrubReport>> {
+    /// (`ecert serve` asks every hour; R-6.5g). Returns the report when it ran. With several
+    /// nodes over one database, one node at a time: `owner` (this process) must hold the
+    /// `scrub` lease, and the due check is made again once it does (another node may just
+    /// have finished one).
+    pub async fn scrub_if_due(&self, owner: &str) -> Result<Option<ecert_store::ScrubReport>> {
+        if !self.scrub_due().await? {
+            return Ok(None);
+        }
+        if !self
+            .store
+            .take_lease(SCRUB_LEASE, owner, SCRUB_LEASE_MS)
+            .await?
+        {
+            return Ok(None);
+        }
+        let report = if self.scrub_due().await? {
+            self.scrub(true, "serve").await.map(Some)
+        } else {
+            Ok(None)
+        };
+        self.store.release_lease(SCRUB_LEASE, owner).await?;
+        report
+    }
+
+    async fn scrub_due(&self) -> Result<bool> {
         let hours = self.config.storage.scrub_every_hours;
         if hours == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         let due_ms = i64::try_from(hours.saturating_mul(3_600_000)).unwrap_or(i64::MAX);
         let last = self.last_scrub().await?.map_or(0, |(at, _)| at);
-        if now_ms().saturating_sub(last) < due_ms {
-            return Ok(None);
-        }
-        self.scrub(true, "serve").await.map(Some)
+        Ok(now_ms().saturating_sub(last) >= due_ms)
     }
 
     /// Looks at replicas, the last offline backup, the last scrub and the time source.

@@ -281,8 +281,8 @@ impl App {
     }
 
     /// Scrubs when `[storage] scrub_every_hours` says one is due (looked at now and every hour;
-    /// R-6.5g), results in the audit log and `/metrics`. (With several nodes, each would scrub:
-    /// one node at a time needs a shared lock, not built yet.)
+    /// R-6.5g), results in the audit log and `/metrics`. With several nodes over one database,
+    /// the node holding the `scrub` lease runs it.
     pub fn spawn_scrub(&self) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         tokio::spawn(async move {
@@ -290,7 +290,7 @@ impl App {
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
-                match app.inner.instance.scrub_if_due().await {
+                match app.inner.instance.scrub_if_due(&app.inner.owner).await {
                     Ok(Some(r)) => tracing::info!(
                         checked = r.checked,
                         problems = r.problems.len(),

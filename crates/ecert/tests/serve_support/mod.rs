@@ -161,7 +161,12 @@ pub fn fixture() -> &'static Fixture {
             .build()
             .expect("runtime");
         let (app, certs, supplement, addr) = runtime.block_on(async {
-            let mut instance = Instance::init(&dir, Config::demo()).await.expect("init");
+            // On disk no scheduled scrub, so that an `ecert serve` a test starts on this folder
+            // does not scrub beside the test of the schedule (which sets its own below).
+            let mut config = Config::demo();
+            config.storage.scrub_every_hours = 0;
+            let mut instance = Instance::init(&dir, config).await.expect("init");
+            instance.config.storage.scrub_every_hours = 168;
             instance.create_trial_seals().await.expect("trial seals");
             let mut certs = HashMap::new();
             for json in [CALIBRATION, VERIFICATION, NOTICE] {
