@@ -1,0 +1,17 @@
+//! Link settings of the `ecert` binary.
+//!
+//! Process start (issue 21): the binary is position-independent and carries about 120,000
+//! relative relocations (pointers in static tables: fonts, Unicode data, vtables). As RELA
+//! entries they are a 2.9 MB table the dynamic loader reads and applies at every start, most of
+//! the instructions `ecert --version` runs. `-z pack-relative-relocs` (DT_RELR, GNU ld ≥ 2.38,
+//! glibc ≥ 2.36; Debian 12 has both) packs them into a bitmap of a few kilobytes: same
+//! addresses, same ASLR, a fraction of the work. Only the binary is linked so, not the tests.
+
+fn main() {
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if target.ends_with("-linux-gnu") && std::env::var_os("ECERT_NO_RELR").is_none() {
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+    }
+    println!("cargo:rerun-if-env-changed=ECERT_NO_RELR");
+    println!("cargo:rerun-if-changed=build.rs");
+}
