@@ -350,6 +350,22 @@ impl Store {
         Ok(entry)
     }
 
+    /// Appends `events` in this order, in one transaction: each is an entry of its own, with
+    /// its own sequence number, hash over the previous entry and MAC, exactly as
+    /// [`Store::append_audit`] would write them one after the other; only the commit (one
+    /// fsync instead of one per entry) is shared. All are written or none. For callers that
+    /// gather concurrent entries (uploads to `POST /verify`) and answer each only after the
+    /// commit.
+    pub async fn append_audit_batch(&self, events: &[AuditEvent<'_>]) -> Result<Vec<AuditEntry>> {
+        let mut tx = self.begin_write().await?;
+        let mut entries = Vec::with_capacity(events.len());
+        for event in events {
+            entries.push(append_in(&mut tx, event).await?);
+        }
+        tx.commit().await.map_err(db("committing audit entries"))?;
+        Ok(entries)
+    }
+
     /// The current head of the chain (to keep as an anchor elsewhere).
     pub async fn audit_head(&self) -> Result<AuditAnchor> {
         let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")

@@ -160,12 +160,16 @@ const HELP_TEMPLATE: &str = "\
 
 {all-args}{after-help}";
 
-/// Applies the bilingual headings and help/version flags to `cmd` and every subcommand.
-fn localize(cmd: clap::Command, root: bool) -> clap::Command {
+/// Applies the bilingual headings and help/version flags to `cmd` and to its subcommands:
+/// every one (`words` is `None`: the tests), or only those named by one of `words` (the
+/// command line's words), which are all clap can print help, usage or errors for — the others
+/// are left as they are, which is most of the start-up work saved (issue 21).
+fn localize(cmd: clap::Command, root: bool, words: Option<&[String]>) -> clap::Command {
     use clap::{Arg, ArgAction};
     let names: Vec<String> = cmd
         .get_subcommands()
         .map(|c| c.get_name().to_owned())
+        .filter(|name| words.is_none_or(|w| w.iter().any(|word| word == name)))
         .collect();
     let mut cmd = cmd
         .help_template(HELP_TEMPLATE)
@@ -201,7 +205,7 @@ fn localize(cmd: clap::Command, root: bool) -> clap::Command {
         );
     }
     for name in names {
-        cmd = cmd.mut_subcommand(name, |c| localize(c, false));
+        cmd = cmd.mut_subcommand(name, |c| localize(c, false, words));
     }
     cmd
 }
@@ -210,7 +214,13 @@ fn localize(cmd: clap::Command, root: bool) -> clap::Command {
 /// with clap's English beside it (or as a JSON error when `--json` is on the line), exit 2.
 fn parse() -> Result<Cli, ExitCode> {
     use clap::{CommandFactory, FromArgMatches};
-    let cmd = localize(Cli::command(), true);
+    // Subcommands are named by words that are not options (an option's value may be taken
+    // for one too: harmless, it is only localized).
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let cmd = localize(Cli::command(), true, Some(&words));
     let matches = cmd
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m));
@@ -365,11 +375,33 @@ mod tests {
         }
     }
 
+    /// The command line's path (`ecert seal create`) gets the help the full localization gives,
+    /// though only that path is localized at start-up.
+    #[test]
+    fn localizing_the_path_gives_the_full_help() {
+        let path = ["seal".to_owned(), "create".to_owned()];
+        let mut partial = super::localize(super::Cli::command(), true, Some(&path));
+        let mut full = super::localize(super::Cli::command(), true, None);
+        partial.build();
+        full.build();
+        let help = |c: &clap::Command| {
+            c.find_subcommand("seal")
+                .and_then(|s| s.find_subcommand("create"))
+                .map(|c| c.clone().render_long_help().to_string())
+        };
+        assert!(help(&full).is_some_and(|h| h.contains("用法 (Usage)")));
+        assert_eq!(help(&partial), help(&full));
+        assert_eq!(
+            partial.render_long_help().to_string(),
+            full.render_long_help().to_string()
+        );
+    }
+
     /// Every command's description and every option's help, and the headings around them,
     /// are Chinese with English beside them.
     #[test]
     fn every_help_text_is_chinese_and_english() {
-        let cmd = super::localize(super::Cli::command(), true);
+        let cmd = super::localize(super::Cli::command(), true, None);
         cmd.clone().debug_assert();
         let mut bad = Vec::new();
         walk(&cmd, "ecert", &mut bad);

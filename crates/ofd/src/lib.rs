@@ -103,5 +103,5 @@ pub use loc::{LocError, resolve};
 pub use model::*;
 pub use overlay::{Overlay, OverlayError};
 pub use package::{Limits, Package, PackageError};
-pub use read::{OfdFile, ReadError, ReadOptions};
+pub use read::{OfdFile, ReadError, ReadModel, ReadOptions};
 pub use write::{DocumentWriter, WriteError};

@@ -22,6 +22,12 @@ pub struct ReadOptions {
     pub max_xml_depth: usize,
     /// Most pages per document (default 100 000).
     pub max_pages: usize,
+    /// Build the graphic objects of page layers, page blocks and annotation appearances
+    /// (default `true`). Without them the model has empty layers, but every part is still
+    /// resolved, loaded and parsed as XML, with the same errors and the same
+    /// [`OfdFile::loaded_parts`]: graphic objects name resources by ID and load no part. The
+    /// signature verifier's coverage check reads this way.
+    pub graphics: bool,
 }
 
 impl Default for ReadOptions {
@@ -32,6 +38,7 @@ impl Default for ReadOptions {
             max_xml_nodes: 2_000_000,
             max_xml_depth: 64,
             max_pages: 100_000,
+            graphics: true,
         }
     }
 }
@@ -92,6 +99,17 @@ pub struct OfdFile {
     loaded: BTreeSet<String>,
 }
 
+/// The model read out of a package the caller keeps ([`OfdFile::read_model`]).
+#[derive(Debug, Clone)]
+pub struct ReadModel {
+    /// The model.
+    pub ofd: Ofd,
+    /// Leniencies applied while reading (empty for files we write).
+    pub warnings: Vec<Warning>,
+    /// Every package path the reader resolved and loaded ([`OfdFile::loaded_parts`]).
+    pub loaded: BTreeSet<String>,
+}
+
 impl OfdFile {
     /// Reads a package with the default limits.
     pub fn read(bytes: &[u8]) -> Result<Self, ReadError> {
@@ -106,20 +124,35 @@ impl OfdFile {
 
     /// Reads the model out of an already opened package.
     pub fn from_package(package: Package, opts: &ReadOptions) -> Result<Self, ReadError> {
+        let ReadModel {
+            ofd,
+            warnings,
+            loaded,
+        } = Self::read_model(&package, opts)?;
+        Ok(OfdFile {
+            package,
+            ofd,
+            warnings,
+            loaded,
+        })
+    }
+
+    /// Reads the model of a package that stays the caller's (the signature verifier's
+    /// coverage check): the same reading as [`OfdFile::from_package`], without taking or
+    /// copying the package.
+    pub fn read_model(package: &Package, opts: &ReadOptions) -> Result<ReadModel, ReadError> {
         let mut r = Reader {
-            pkg: &package,
+            pkg: package,
             opts,
             warnings: Vec::new(),
             loaded: BTreeSet::new(),
             ids: HashSet::new(),
         };
         let ofd = r.ofd()?;
-        let (warnings, loaded) = (r.warnings, r.loaded);
-        Ok(OfdFile {
-            package,
+        Ok(ReadModel {
             ofd,
-            warnings,
-            loaded,
+            warnings: r.warnings,
+            loaded: r.loaded,
         })
     }
 
@@ -1060,6 +1093,9 @@ impl<'p> Reader<'p> {
     }
 
     fn objects(&mut self, file: &str, parent: Node<'_, '_>, depth: usize) -> Vec<GraphicObject> {
+        if !self.opts.graphics {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for n in parent.children().filter(Node::is_element) {
             match n.tag_name().name() {
@@ -1279,6 +1315,40 @@ fn doc_info(n: Node<'_, '_>) -> DocInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reading without graphic objects (the verifier's coverage check) loads exactly the parts
+    /// a full read loads, borrows the package, and leaves the layers empty.
+    #[test]
+    fn reading_without_graphics_loads_the_same_parts() {
+        let fonts = crate::sample::SampleFonts::system().unwrap();
+        let pkg = crate::sample::build(&fonts, &crate::sample::SampleData::default()).unwrap();
+        let full = OfdFile::from_package(pkg.clone(), &ReadOptions::default()).unwrap();
+        let lean = OfdFile::read_model(
+            &pkg,
+            &ReadOptions {
+                graphics: false,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(lean.loaded, full.loaded_parts());
+        assert!(lean.loaded.len() > 5, "{:?}", lean.loaded);
+        assert_eq!(lean.warnings, full.warnings);
+        let doc = &full.ofd.docs[0].document;
+        assert!(
+            doc.pages
+                .iter()
+                .any(|p| p.layers.iter().any(|l| !l.objects.is_empty()))
+        );
+        let lean_doc = &lean.ofd.docs[0].document;
+        assert_eq!(lean_doc.pages.len(), doc.pages.len());
+        assert!(
+            lean_doc
+                .pages
+                .iter()
+                .all(|p| p.layers.iter().all(|l| l.objects.is_empty()))
+        );
+    }
 
     #[test]
     fn deltas_expand_g_runs_and_cap() {

@@ -162,6 +162,13 @@ pub fn parse_seal(der: &[u8]) -> Result<SealView> {
 
 fn parse_seal_v4(der: &[u8], seal_info_raw: &[u8]) -> Result<SealView> {
     let s = SesSealV4::from_der(der).map_err(asn("SES_Seal (v4)"))?;
+    seal_view_v4(&s, der, seal_info_raw)
+}
+
+/// The view of a decoded v4/v5 seal `s`, whose encoding is `der` (its first element, the signed
+/// `SES_SealInfo`, is `seal_info_raw`): also for the seal a decoded v4 signature carries, which
+/// is therefore not decoded a second time.
+fn seal_view_v4(s: &SesSealV4, der: &[u8], seal_info_raw: &[u8]) -> Result<SealView> {
     let info = &s.e_seal_info;
     let p = &info.property;
     let version = match info.header.version {
@@ -275,6 +282,23 @@ impl SealView {
         }
         let cert = crate::pki::Cert::from_der(&self.maker_cert)
             .map_err(|e| VerifyError::BadKey(e.to_string()))?;
+        self.verify_maker_with(&cert)
+    }
+
+    /// [`SealView::verify_maker`] with the maker certificate already parsed (it must be
+    /// [`SealView::maker_cert`]; the verifier parses it once for all its checks).
+    pub fn verify_maker_with(&self, cert: &crate::pki::Cert) -> Result<(), VerifyError> {
+        if !sm::is_sm2_signature_oid(&self.sign_alg) {
+            return Err(VerifyError::BadKey(format!(
+                "seal signature algorithm {} is not SM3withSM2",
+                self.sign_alg
+            )));
+        }
+        if cert.der() != self.maker_cert.as_slice() {
+            return Err(VerifyError::BadKey(
+                "not the maker certificate of this seal".into(),
+            ));
+        }
         cert.verify(&self.signed_bytes, &self.signed_value)
     }
 
@@ -498,6 +522,23 @@ impl SignatureView {
         }
         let cert = crate::pki::Cert::from_der(&self.signer_cert)
             .map_err(|e| VerifyError::BadKey(e.to_string()))?;
+        self.verify_signer_with(&cert)
+    }
+
+    /// [`SignatureView::verify_signer`] with the signer certificate already parsed (it must be
+    /// [`SignatureView::signer_cert`]; the verifier parses it once for all its checks).
+    pub fn verify_signer_with(&self, cert: &crate::pki::Cert) -> Result<(), VerifyError> {
+        if !sm::is_sm2_signature_oid(&self.sig_alg) {
+            return Err(VerifyError::BadKey(format!(
+                "signature algorithm {} is not SM3withSM2",
+                self.sig_alg
+            )));
+        }
+        if cert.der() != self.signer_cert.as_slice() {
+            return Err(VerifyError::BadKey(
+                "not the signer certificate of this signature".into(),
+            ));
+        }
         cert.verify(&self.tbs_bytes, &self.signature)
     }
 }
@@ -531,7 +572,12 @@ pub fn parse_signature(der: &[u8]) -> Result<SignatureView> {
             let s = SesSignatureV4::from_der(der).map_err(asn("SES_Signature (v4)"))?;
             let tbs_kids = top_children(tbs_raw, "TBS_Sign")?;
             let seal_raw = tbs_kids.get(1).copied().unwrap_or_default();
-            let seal = parse_seal(seal_raw)?;
+            // The embedded seal was decoded with the signature: only its view is made here.
+            let seal_info_raw = top_children(seal_raw, "SES_Seal")?
+                .first()
+                .copied()
+                .unwrap_or_default();
+            let seal = seal_view_v4(&s.to_sign.eseal, seal_raw, seal_info_raw)?;
             let t = &s.to_sign;
             if t.version != 4 && t.version != 5 {
                 return Err(Error::UnsupportedVersion {

@@ -1210,7 +1210,12 @@ fn verify_record(
         )
     });
     // 3. signer signature.
-    checks.push(match sv.verify_signer() {
+    // (The certificates parsed above serve every check: none is parsed twice.)
+    let signer_check = match &signer_cert {
+        Some(c) => sv.verify_signer_with(c),
+        None => sv.verify_signer(),
+    };
+    checks.push(match signer_check {
         Ok(()) => Check::pass(
             SignerSignature,
             "SM2 signature over TBS_Sign verifies with the signer certificate",
@@ -1226,7 +1231,10 @@ fn verify_record(
     let maker = if known.has_verified_seal(&sv.seal.der) {
         Ok(())
     } else {
-        sv.seal.verify_maker()
+        match &maker_cert {
+            Some(c) => sv.seal.verify_maker_with(c),
+            None => sv.seal.verify_maker(),
+        }
     };
     checks.push(match maker {
         Ok(()) => Check::pass(
@@ -1542,7 +1550,12 @@ fn package_checks(
             }
         }
     }
-    let read = ofd::OfdFile::from_package(pkg.clone(), &ofd::ReadOptions::default());
+    // The model is read over the package as it is (borrowed, not copied), without building
+    // the graphic objects: they load no part, so the loaded parts and the reader's errors are
+    // those of a full read.
+    let mut lean = ofd::ReadOptions::default();
+    lean.graphics = false;
+    let read = ofd::OfdFile::read_model(pkg, &lean);
     let coverage = match (&read, format_problem) {
         (_, Some(p)) => Check::fail(
             Coverage,
@@ -1560,7 +1573,7 @@ fn package_checks(
             "the document carries no signature",
         ),
         (Ok(f), None) => {
-            let loaded = f.loaded_parts();
+            let loaded = &f.loaded;
             let mut uncovered: Vec<String> = loaded
                 .iter()
                 .filter(|p| !covered.contains(*p))

@@ -93,6 +93,7 @@ impl Instance {
             verify_options: Mutex::default(),
             sealers: Mutex::default(),
             clock: super::time::Clock::default(),
+            audit_group: Default::default(),
         })
     }
 

@@ -103,6 +103,8 @@ pub struct Instance {
     sealers: Mutex<std::collections::HashMap<String, std::sync::Arc<seal::Sealer>>>,
     /// The NTP measurements (R-7.2.2a).
     clock: time::Clock,
+    /// Audit entries waiting to share a commit ([`Instance::audit`]).
+    audit_group: records::AuditGroup,
 }
 
 impl std::fmt::Debug for Instance {

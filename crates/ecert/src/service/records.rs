@@ -226,7 +226,12 @@ impl Instance {
     }
 
     /// Writes an audit entry (R-7.2.2d: what the interfaces do besides issuing, e.g. an
-    /// upload judged).
+    /// upload judged) and returns once it is committed.
+    ///
+    /// Concurrent calls share a commit ([`AuditGroup`]): an entry that arrives while another
+    /// commit is on its way waits for it, then is written with every entry that arrived
+    /// meanwhile, each still an entry of its own in the chain (sequence number, hash, MAC), in
+    /// one transaction (`Store::append_audit_batch`). A lone call writes its entry at once.
     pub async fn audit(
         &self,
         actor: &str,
@@ -234,15 +239,17 @@ impl Instance {
         subject: &str,
         details: &serde_json::Value,
     ) -> Result<()> {
-        self.store
-            .append_audit(&ecert_store::AuditEvent {
-                actor,
-                action,
-                subject,
-                details,
-            })
-            .await?;
-        Ok(())
+        self.audit_group
+            .append(
+                &self.store,
+                PendingEntry {
+                    actor: actor.to_owned(),
+                    action: action.to_owned(),
+                    subject: subject.to_owned(),
+                    details: details.clone(),
+                },
+            )
+            .await
     }
 
     /// The certificates past retention on `as_of` (R-6.5c: never less than six years).
@@ -355,4 +362,101 @@ pub fn code_text(file: &[u8]) -> Option<String> {
         .ok()?
         .text()
         .ok()
+}
+
+/// An audit entry waiting for its commit.
+struct PendingEntry {
+    actor: String,
+    action: String,
+    subject: String,
+    details: serde_json::Value,
+}
+
+type Waiter = tokio::sync::oneshot::Sender<std::result::Result<(), String>>;
+
+/// Group commit of the audit entries written through [`Instance::audit`] (docs/architecture.md,
+/// "Audit tamper evidence beyond the database"): the fsync of a commit, not the entry, is what
+/// bounds a busy `POST /verify`, so entries arriving together share one.
+///
+/// Whoever holds `writer` commits everything queued in `pending` at that moment; a caller
+/// queues its entry, waits for `writer`, writes what is queued (its own entry, unless the
+/// previous writer already took it) and then waits for the result of the commit that carried
+/// its entry. The commit runs in a task of its own, so a caller that goes away (a closed
+/// connection) cannot abandon the entries of the others half-way. Nothing is answered before
+/// its entry is committed, and the chain, the MACs and the checkpoints are those of single
+/// appends.
+#[derive(Default)]
+pub(crate) struct AuditGroup {
+    pending: std::sync::Mutex<Vec<(PendingEntry, Waiter)>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// Most entries committed together (bounds the transaction and the wait of the first).
+const AUDIT_GROUP_MAX: usize = 256;
+
+impl AuditGroup {
+    async fn append(&self, store: &ecert_store::Store, entry: PendingEntry) -> Result<()> {
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        self.pending
+            .lock()
+            .map_err(|_| poisoned())?
+            .push((entry, tx));
+        let failed = |why: String| Error::Internal {
+            what: "审计日志 (the audit log)",
+            source: Box::new(super::error::Message(why)),
+        };
+        let answer = |r: std::result::Result<(), String>| r.map_err(failed);
+        let abandoned = || failed("the commit carrying the entry was abandoned".into());
+        {
+            let _writer = self.writer.lock().await;
+            // The previous writer may have committed this entry already.
+            match rx.try_recv() {
+                Ok(r) => return answer(r),
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => return Err(abandoned()),
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch: Vec<(PendingEntry, Waiter)> = {
+                let mut pending = self.pending.lock().map_err(|_| poisoned())?;
+                let n = pending.len().min(AUDIT_GROUP_MAX);
+                pending.drain(..n).collect()
+            };
+            if !batch.is_empty() {
+                let store = store.clone();
+                let task = tokio::spawn(async move {
+                    let (entries, waiters): (Vec<PendingEntry>, Vec<Waiter>) =
+                        batch.into_iter().unzip();
+                    let events: Vec<ecert_store::AuditEvent<'_>> = entries
+                        .iter()
+                        .map(|e| ecert_store::AuditEvent {
+                            actor: &e.actor,
+                            action: &e.action,
+                            subject: &e.subject,
+                            details: &e.details,
+                        })
+                        .collect();
+                    let result = store
+                        .append_audit_batch(&events)
+                        .await
+                        .map(drop)
+                        .map_err(|e| e.to_string());
+                    for w in waiters {
+                        let _ = w.send(result.clone());
+                    }
+                });
+                // The writer lock is held until this commit is done: the next batch follows it.
+                let _ = task.await;
+            }
+        }
+        match rx.await {
+            Ok(r) => answer(r),
+            Err(_) => Err(abandoned()),
+        }
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Internal {
+        what: "审计日志队列 (the audit queue)",
+        source: Box::new(super::error::Message("lock poisoned".into())),
+    }
 }
