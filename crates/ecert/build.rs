@@ -1,6 +1,6 @@
 //! Link settings of the `ecert` binary.
 //!
-//! Process start (issue 21): the binary is position-independent and carries about 120,000
+//! Process start: the binary is position-independent and carries about 120,000
 //! relative relocations (pointers in static tables: fonts, Unicode data, vtables). As RELA
 //! entries they are a 2.9 MB table the dynamic loader reads and applies at every start, most of
 //! the instructions `ecert --version` runs. `-z pack-relative-relocs` (DT_RELR, GNU ld ≥ 2.38,

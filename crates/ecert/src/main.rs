@@ -163,7 +163,7 @@ const HELP_TEMPLATE: &str = "\
 /// Applies the bilingual headings and help/version flags to `cmd` and to its subcommands:
 /// every one (`words` is `None`: the tests), or only those named by one of `words` (the
 /// command line's words), which are all clap can print help, usage or errors for — the others
-/// are left as they are, which is most of the start-up work saved (issue 21).
+/// are left as they are, which is most of the start-up work saved.
 fn localize(cmd: clap::Command, root: bool, words: Option<&[String]>) -> clap::Command {
     use clap::{Arg, ArgAction};
     let names: Vec<String> = cmd
