@@ -1220,4 +1220,51 @@ mod tests {
         c.institute.accreditations.push("A·B".into());
         assert!(c.check().is_err(), "not an identifier part");
     }
+
+    /// `[notify]` (docs/setup.md): the documented example reads; the console gateway is for
+    /// demo instances only; an unknown key (a WeChat table, say) is refused, not ignored.
+    #[test]
+    fn notify_table_reads_and_console_is_demo_only() {
+        let demo = toml::to_string_pretty(&Config::demo()).expect("toml");
+        assert!(
+            !demo.contains("[notify"),
+            "empty [notify] is left out: {demo}"
+        );
+        let text = format!(
+            "{demo}\n[notify.email]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\n\
+             from = \"noreply@example.com\"\nusername = \"noreply@example.com\"\n\
+             password_file = \"secrets/smtp.pass\"\n\n[notify.sms]\nprovider = \"aliyun\"\n\
+             access_key_id = \"LTAI0\"\naccess_key_secret_env = \"ECERT_ALIYUN_SECRET\"\n\
+             sign_name = \"示例计量\"\n\
+             templates = {{ default = \"SMS_000000001\", download = \"SMS_000000002\" }}\n"
+        );
+        let c: Config = toml::from_str(&text).expect("documented example");
+        c.check().expect("checks");
+        let email = c.notify.email.as_ref().expect("email");
+        assert_eq!(email.security, SmtpSecurity::Tls);
+        assert_eq!(email.port, None);
+        assert_eq!(email.timeout_secs, 20);
+        let sms = c.notify.sms.as_ref().expect("sms");
+        assert_eq!(sms.endpoint, "https://dysmsapi.aliyuncs.com/");
+        assert_eq!(
+            sms.templates.get("download").map(String::as_str),
+            Some("SMS_000000002")
+        );
+        assert_eq!(sms.code_param, "code");
+
+        let mut c = Config::demo();
+        c.notify.console = true;
+        c.check().expect("a demo instance may print codes");
+        c.instance.demo = false;
+        let problems = c.problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.key == "notify" && p.message.contains("演示")),
+            "{problems:?}"
+        );
+
+        let wechat = format!("{demo}\n[notify.wechat]\napp_id = \"wx0\"\n");
+        assert!(toml::from_str::<Config>(&wechat).is_err());
+    }
 }

@@ -11,7 +11,7 @@
 //! at the next login).
 //!
 //! A new password ([`check_new_password`]): at least 10 characters and at most 128 bytes, not
-//! one of the 3,546 common passwords of [`COMMON_PASSWORDS`] (nor one of them followed or
+//! one of the 3,545 common passwords of [`COMMON_PASSWORDS`] (nor one of them followed or
 //! preceded by digits or punctuation only), not made of fewer than 5 different characters or a
 //! run such as `abcdefghij`, and not containing what identifies the customer (the e-mail's local
 //! part, the mobile number, the organisation's code), compared case-insensitively.
@@ -211,7 +211,7 @@ pub enum PasswordProblem {
     },
     /// A control character (line breaks, tabs, …).
     #[error(
-        "口令不得包含控制字符（如换行、制表符）(the password must not contain control characters such as line breaks or tabs)"
+        "口令不得包含控制字符（如换行、制表符） (the password must not contain control characters such as line breaks or tabs)"
     )]
     Control,
     /// On the common-password list, or one of its entries with digits or punctuation around it.
@@ -357,23 +357,20 @@ mod tests {
     fn r_5_2_3_dummy_verify_costs_about_what_a_real_one_does() {
         let p = quick();
         let phc = hash_password(&p, "some password").expect("hash");
-        let time = |f: &dyn Fn()| {
+        // Alternate the two and keep each one's fastest run: other tests hash on the same
+        // cores meanwhile, the fastest run is the one they disturbed least.
+        let (mut real, mut dummy) = (f64::MAX, f64::MAX);
+        for _ in 0..8 {
             let t = std::time::Instant::now();
-            for _ in 0..5 {
-                f();
-            }
-            t.elapsed().as_secs_f64()
-        };
-        // Warm up both paths.
-        verify_password(&phc, "wrong one");
-        dummy_verify(&p, "wrong one");
-        let real = time(&|| {
-            verify_password(&phc, "wrong one");
-        });
-        let dummy = time(&|| dummy_verify(&p, "wrong one"));
+            assert!(!verify_password(&phc, "wrong one"));
+            real = real.min(t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            dummy_verify(&p, "wrong one");
+            dummy = dummy.min(t.elapsed().as_secs_f64());
+        }
         let ratio = dummy / real;
         assert!(
-            (0.5..2.0).contains(&ratio),
+            (0.6..1.6).contains(&ratio),
             "real {real} s, dummy {dummy} s"
         );
     }
@@ -467,8 +464,8 @@ mod tests {
             .lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
             .count();
-        // The count the list's own header gives.
-        assert_eq!(entries, 3546);
+        // The header says 3546 entries; one of them is the empty password (an empty line).
+        assert_eq!(entries, 3545);
         let set = common_set();
         assert!(set.contains("123456") && set.contains("password") && set.contains("basketball"));
     }
