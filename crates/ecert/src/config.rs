@@ -264,6 +264,10 @@ pub struct SmtpConfig {
     /// Seconds to wait for the relay (default 20).
     #[serde(default = "default_notify_timeout")]
     pub timeout_secs: u64,
+    /// A root certificate (PEM) trusted for the relay besides the system's, for a relay with
+    /// the institute's own CA (`tls` and `starttls` only).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[notify.email] security`.

@@ -10,7 +10,7 @@ use ecert::config::{NotifyConfig, SmtpConfig, SmtpSecurity};
 use ecert::service::notify::{
     CODE_LIFETIME_MINUTES, Channel, ChannelKind, Notifier, NotifyError, Purpose,
 };
-use portal_support::{SmtpServer, code_in};
+use portal_support::{SmtpServer, TestCa, code_in};
 
 const INSTITUTE: &str = "示例市计量测试研究院";
 
@@ -25,6 +25,7 @@ fn smtp(port: u16, security: SmtpSecurity) -> SmtpConfig {
         password_file: None,
         password_env: None,
         timeout_secs: 10,
+        ca_file: None,
     }
 }
 
@@ -148,4 +149,57 @@ fn r_6_2b_unreachable_relay_and_bad_configuration_are_named() {
     assert!(e.to_string().contains("smtp.pass"), "{e}");
     std::fs::write(dir.path().join("smtp.pass"), "s3cret\n").expect("write");
     Notifier::from_config(&cfg, false, dir.path(), INSTITUTE).expect("password from file");
+}
+
+/// Implicit TLS (`security = "tls"`) and STARTTLS to relays whose certificate comes from the
+/// institute's own CA: delivered when `ca_file` names that CA, refused (nothing sent) when it
+/// does not — the certificate is checked, never accepted blindly.
+#[test]
+fn r_6_2b_tls_relays_are_verified_against_the_trusted_roots() {
+    let ca = TestCa::new();
+    let to = Channel::email("tls@customer.example").expect("address");
+    for (security, flags) in [
+        (SmtpSecurity::Tls, ["--smtpscert", "--smtpskey"]),
+        (SmtpSecurity::Starttls, ["--tlscert", "--tlskey"]),
+    ] {
+        let server = SmtpServer::start_with(&[
+            flags[0].into(),
+            ca.server_cert.display().to_string(),
+            flags[1].into(),
+            ca.server_key.display().to_string(),
+        ]);
+
+        // Without the CA: the system's roots do not know it, so nothing goes out.
+        let e = notifier(smtp(server.port, security))
+            .send_code(&to, "135790", Purpose::Login, INSTITUTE)
+            .expect_err("untrusted relay certificate");
+        assert!(matches!(e, NotifyError::Mail(_)), "{security:?}: {e:?}");
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(server.count(), 0, "{security:?}: nothing may arrive");
+
+        // With it: delivered over TLS.
+        let mut cfg = smtp(server.port, security);
+        cfg.ca_file = Some(ca.root.clone());
+        notifier(cfg)
+            .send_code(&to, "246801", Purpose::Recover, INSTITUTE)
+            .unwrap_or_else(|e| panic!("{security:?}: {e}"));
+        let msg = server.wait_for_message("tls@customer.example", Duration::from_secs(10));
+        assert_eq!(code_in(&msg).as_deref(), Some("246801"));
+        assert!(msg.body.contains("找回账户"));
+    }
+
+    // A CA file on a plain-text relay makes no sense: refused, naming the key.
+    let mut cfg = smtp(25, SmtpSecurity::None);
+    cfg.ca_file = Some(ca.root.clone());
+    let e = Notifier::from_config(
+        &NotifyConfig {
+            email: Some(cfg),
+            ..NotifyConfig::default()
+        },
+        false,
+        Path::new("."),
+        INSTITUTE,
+    )
+    .expect_err("ca_file without TLS");
+    assert!(e.to_string().contains("ca_file"), "{e}");
 }

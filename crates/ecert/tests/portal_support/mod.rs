@@ -99,8 +99,15 @@ pub fn free_port() -> u16 {
 }
 
 impl SmtpServer {
-    /// Starts the server and waits for its greeting.
+    /// Starts the server (plain SMTP) and waits for its greeting.
     pub fn start() -> SmtpServer {
+        SmtpServer::start_with(&[])
+    }
+
+    /// Starts the server with further `aiosmtpd` options (`--smtpscert C --smtpskey K` for
+    /// implicit TLS, `--tlscert C --tlskey K` for STARTTLS) and waits until it listens.
+    pub fn start_with(options: &[String]) -> SmtpServer {
+        let tls = options.iter().any(|o| o == "--smtpscert");
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("messages");
         std::fs::create_dir(&out).expect("messages dir");
@@ -109,6 +116,7 @@ impl SmtpServer {
         let child = Command::new(debian_python())
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(options)
             .args(["-c", "ecert_smtp_saver.Saver"])
             .arg(&out)
             .env("PYTHONPATH", dir.path())
@@ -122,11 +130,12 @@ impl SmtpServer {
             child,
             seen: Default::default(),
         };
-        server.wait_ready();
+        server.wait_ready(tls);
         server
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits for the greeting (plain) or for the port to accept connections (implicit TLS).
+    fn wait_ready(&mut self, tls: bool) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -140,6 +149,9 @@ impl SmtpServer {
                 );
             }
             if let Ok(s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                if tls {
+                    return;
+                }
                 s.set_read_timeout(Some(Duration::from_secs(5))).ok();
                 let mut line = String::new();
                 if BufReader::new(s).read_line(&mut line).is_ok() && line.starts_with("220") {
@@ -320,4 +332,94 @@ pub fn seven_zip_list(
                 .collect()
         })
         .collect()
+}
+
+/// A test CA made with the `openssl` command (Debian package openssl) and a server certificate
+/// it issued for 127.0.0.1 / localhost, in a temporary folder.
+pub struct TestCa {
+    pub dir: tempfile::TempDir,
+    /// The CA's certificate (PEM).
+    pub root: PathBuf,
+    /// The server's certificate (PEM) and key.
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = |n: &str| dir.path().join(n);
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("openssl runs (Debian package openssl)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(
+            p("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("ext");
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=ecert test relay CA",
+            "-days",
+            "2",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ]);
+        TestCa {
+            root: p("ca.pem"),
+            server_cert: p("server.pem"),
+            server_key: p("server.key"),
+            dir,
+        }
+    }
 }

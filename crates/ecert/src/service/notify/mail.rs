@@ -9,6 +9,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::SmtpTransport;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 
 use super::{Mailer, NotifyError, read_secret};
 use crate::config::{SmtpConfig, SmtpSecurity};
@@ -61,6 +62,31 @@ impl SmtpMailer {
             SmtpSecurity::Tls => (SmtpTransport::relay(host).map_err(bad)?, 465),
             SmtpSecurity::Starttls => (SmtpTransport::starttls_relay(host).map_err(bad)?, 587),
             SmtpSecurity::None => (SmtpTransport::builder_dangerous(host), 25),
+        };
+        let builder = match (&cfg.ca_file, cfg.security) {
+            (None, _) => builder,
+            (Some(_), SmtpSecurity::None) => {
+                return Err(NotifyError::Config(
+                    "[notify.email] ca_file 需要 security = \"tls\" 或 \"starttls\" (ca_file needs tls or starttls)".into(),
+                ));
+            }
+            (Some(ca), security) => {
+                let path = crate::config::Config::resolve(dir, ca);
+                let ca_problem = |p: String| {
+                    NotifyError::Config(format!("[notify.email] ca_file {}: {p}", path.display()))
+                };
+                let pem = std::fs::read(&path).map_err(|e| ca_problem(e.to_string()))?;
+                let cert = Certificate::from_pem(&pem).map_err(|e| ca_problem(e.to_string()))?;
+                let params = TlsParameters::builder(host.to_owned())
+                    .add_root_certificate(cert)
+                    .build_rustls()
+                    .map_err(|e| ca_problem(e.to_string()))?;
+                builder.tls(if security == SmtpSecurity::Tls {
+                    Tls::Wrapper(params)
+                } else {
+                    Tls::Required(params)
+                })
+            }
         };
         let port = cfg.port.unwrap_or(default_port);
         let mut builder = builder
