@@ -205,6 +205,140 @@ pub struct Config {
     /// What the public pages show and offer; absent in older files.
     #[serde(default)]
     pub public: PublicConfig,
+    /// How one-time codes reach customers (R-6.2a/b): mail and SMS gateways; absent in older
+    /// files.
+    #[serde(default, skip_serializing_if = "NotifyConfig::is_empty")]
+    pub notify: NotifyConfig,
+}
+
+/// `[notify]`: how one-time codes and invitations reach customers (R-6.2a e-mail, R-6.2b SMS;
+/// docs/setup.md, "[notify]"). Secrets (the SMTP password, the SMS access key secret) are never
+/// written here: each is read from a file (`*_file`, relative to the configuration's folder,
+/// like `[storage] master_key_file`) or an environment variable whose name is given (`*_env`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Demo instances only: a channel without a gateway prints its codes to the log, labelled
+    /// 演示 (demo); refused on a production instance.
+    pub console: bool,
+    /// E-mail through an SMTP relay.
+    pub email: Option<SmtpConfig>,
+    /// SMS through a gateway.
+    pub sms: Option<SmsConfig>,
+}
+
+impl NotifyConfig {
+    /// Nothing configured (the table is left out when written).
+    pub fn is_empty(&self) -> bool {
+        *self == NotifyConfig::default()
+    }
+}
+
+/// `[notify.email]`: an SMTP relay (the `lettre` crate; TLS by rustls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The relay's host name.
+    pub host: String,
+    /// Its port (default: 465 for `tls`, 587 for `starttls`, 25 for `none`).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// `tls` (implicit TLS, default), `starttls` (required, never falls back to plain) or
+    /// `none` (plain text: loopback or a trusted network only).
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    /// Sender address, e.g. `noreply@example.com`.
+    pub from: String,
+    /// Sender display name (default: the institute's name).
+    #[serde(default)]
+    pub from_name: Option<String>,
+    /// Login name, when the relay wants one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// File holding the login password (first line).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the login password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// Seconds to wait for the relay (default 20).
+    #[serde(default = "default_notify_timeout")]
+    pub timeout_secs: u64,
+}
+
+/// `[notify.email] security`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain text.
+    None,
+    /// STARTTLS, required.
+    Starttls,
+    /// TLS from the first byte.
+    #[default]
+    Tls,
+}
+
+/// `[notify.sms]`: an SMS gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `aliyun` (Alibaba Cloud SMS, dysmsapi `SendSms`) or `console` (demo instances only).
+    pub provider: SmsProvider,
+    /// The API's address (default `https://dysmsapi.aliyuncs.com/`).
+    #[serde(default = "default_aliyun_endpoint")]
+    pub endpoint: String,
+    /// Region (default `cn-hangzhou`).
+    #[serde(default = "default_aliyun_region")]
+    pub region_id: String,
+    /// AccessKey ID.
+    #[serde(default)]
+    pub access_key_id: String,
+    /// File holding the AccessKey secret (first line).
+    #[serde(default)]
+    pub access_key_secret_file: Option<PathBuf>,
+    /// Environment variable holding the AccessKey secret.
+    #[serde(default)]
+    pub access_key_secret_env: Option<String>,
+    /// Approved signature (签名), e.g. `示例计量`.
+    #[serde(default)]
+    pub sign_name: String,
+    /// Template codes per purpose: `register`, `login`, `recover`, `download`,
+    /// `org_activate`, `invite`; `default` serves the purposes not listed.
+    #[serde(default)]
+    pub templates: std::collections::BTreeMap<String, String>,
+    /// The template's variable that receives the code (default `code`: `${code}`).
+    #[serde(default = "default_code_param")]
+    pub code_param: String,
+    /// Seconds to wait for the gateway (default 20).
+    #[serde(default = "default_notify_timeout")]
+    pub timeout_secs: u64,
+}
+
+/// `[notify.sms] provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// Alibaba Cloud SMS (短信服务, dysmsapi 2017-05-25).
+    Aliyun,
+    /// Prints the code to the log, labelled 演示 (demo instances only).
+    Console,
+}
+
+fn default_notify_timeout() -> u64 {
+    20
+}
+
+fn default_aliyun_endpoint() -> String {
+    "https://dysmsapi.aliyuncs.com/".into()
+}
+
+fn default_aliyun_region() -> String {
+    "cn-hangzhou".into()
+}
+
+fn default_code_param() -> String {
+    "code".into()
 }
 
 /// `[time]`: the NTP servers sealing times are checked against (R-7.2.2a; docs/setup.md). Sealing
@@ -609,6 +743,7 @@ impl Config {
             audit: AuditConfig::default(),
             time: TimeConfig::default(),
             public: PublicConfig::default(),
+            notify: NotifyConfig::default(),
         }
     }
 
@@ -721,6 +856,21 @@ impl Config {
                 Err(ConfigError::Refused(
                     "base_url 应以 http:// 或 https:// 开头 (base_url must be an http(s) URL)",
                 ))
+            },
+        ));
+        let console_sms = self
+            .notify
+            .sms
+            .as_ref()
+            .is_some_and(|s| s.provider == SmsProvider::Console);
+        checks.push((
+            "notify",
+            if (self.notify.console || console_sms) && !self.instance.demo {
+                Err(ConfigError::Refused(
+                    "控制台发送验证码（演示）只能用于演示实例：请配置 [notify.email] 或 [notify.sms] (printing codes to the log is for demo instances only; configure a mail or SMS gateway, R-6.2a/b)",
+                ))
+            } else {
+                Ok(())
             },
         ));
         checks.push((
@@ -1069,5 +1219,52 @@ mod tests {
         let mut c = Config::demo();
         c.institute.accreditations.push("A·B".into());
         assert!(c.check().is_err(), "not an identifier part");
+    }
+
+    /// `[notify]` (docs/setup.md): the documented example reads; the console gateway is for
+    /// demo instances only; an unknown key (a WeChat table, say) is refused, not ignored.
+    #[test]
+    fn notify_table_reads_and_console_is_demo_only() {
+        let demo = toml::to_string_pretty(&Config::demo()).expect("toml");
+        assert!(
+            !demo.contains("[notify"),
+            "empty [notify] is left out: {demo}"
+        );
+        let text = format!(
+            "{demo}\n[notify.email]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\n\
+             from = \"noreply@example.com\"\nusername = \"noreply@example.com\"\n\
+             password_file = \"secrets/smtp.pass\"\n\n[notify.sms]\nprovider = \"aliyun\"\n\
+             access_key_id = \"LTAI0\"\naccess_key_secret_env = \"ECERT_ALIYUN_SECRET\"\n\
+             sign_name = \"示例计量\"\n\
+             templates = {{ default = \"SMS_000000001\", download = \"SMS_000000002\" }}\n"
+        );
+        let c: Config = toml::from_str(&text).expect("documented example");
+        c.check().expect("checks");
+        let email = c.notify.email.as_ref().expect("email");
+        assert_eq!(email.security, SmtpSecurity::Tls);
+        assert_eq!(email.port, None);
+        assert_eq!(email.timeout_secs, 20);
+        let sms = c.notify.sms.as_ref().expect("sms");
+        assert_eq!(sms.endpoint, "https://dysmsapi.aliyuncs.com/");
+        assert_eq!(
+            sms.templates.get("download").map(String::as_str),
+            Some("SMS_000000002")
+        );
+        assert_eq!(sms.code_param, "code");
+
+        let mut c = Config::demo();
+        c.notify.console = true;
+        c.check().expect("a demo instance may print codes");
+        c.instance.demo = false;
+        let problems = c.problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.key == "notify" && p.message.contains("演示")),
+            "{problems:?}"
+        );
+
+        let wechat = format!("{demo}\n[notify.wechat]\napp_id = \"wx0\"\n");
+        assert!(toml::from_str::<Config>(&wechat).is_err());
     }
 }

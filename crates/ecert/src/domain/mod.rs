@@ -11,6 +11,7 @@ pub mod rules;
 pub mod supplement;
 pub mod tag;
 pub mod token;
+pub mod uscc;
 
 pub use content::{Content, ContentErrors, Problem, Rule};
 pub use filename::{FileNameError, FileNameParts, file_name};
@@ -19,3 +20,4 @@ pub use kind::CertificateKind;
 pub use supplement::SupplementContent;
 pub use tag::{CertificateTag, SupplementTag, Tag, TagError};
 pub use token::{CheckCode, VerifyToken};
+pub use uscc::{Uscc, UsccError};

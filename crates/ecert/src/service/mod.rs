@@ -24,15 +24,21 @@
 //! | `maintenance` | scrub and the orphan scan (R-6.5g) |
 //! | `messages` | the statements of and R-6.5h |
 //! | `error` | [`Error`]: every refusal and failure, with its HTTP status and code |
+//! | [`password`] | customer passwords: argon2id PHC strings, equal-cost answers for unknown accounts, new-password rules (R-5.2.3) |
+//! | [`notify`] | one-time codes by e-mail (SMTP) and SMS (Alibaba Cloud, console on demo instances); WeChat, QQ, face recognition answer 未配置 (R-6.2) |
+//! | [`delivery`] | encrypted delivery: AES-256 (WinZip AE-2) ZIP packages, the key policies of R-6.1 (R-7.2.3c) |
 
 mod audit;
 pub mod backup;
+pub mod delivery;
 mod error;
 pub mod handed_over;
 mod instance;
 mod issue;
 mod maintenance;
 mod messages;
+pub mod notify;
+pub mod password;
 mod records;
 pub mod request;
 mod seal;

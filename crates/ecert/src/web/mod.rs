@@ -37,6 +37,7 @@ use axum::Router;
 
 pub(crate) use error::Error;
 pub use tls::TlsError;
+pub(crate) use view::Lang;
 
 use crate::config::{Config, ServerConfig};
 use crate::service::Instance;
