@@ -10,6 +10,7 @@ use sqlx::Row;
 use crate::audit::{AuditEvent, append_in};
 use crate::blobs::{ProblemKind, ReplicaProblem, VerifiedFile, certificate_key, supplement_key};
 use crate::crypto::{ct_eq, hex, new_id, random_bytes, sm3, token_hash};
+use crate::customers::{NewBinding, bind_in};
 use crate::error::{Result, StoreError, db, is_unique_violation};
 use crate::rows::At;
 use crate::store::{CrashPoint, Store, WriteTx, now_ms};
@@ -261,7 +262,7 @@ pub struct ScrubReport {
     pub bytes: u64,
 }
 
-const CERT_COLUMNS: &str = "id, number, identifier, kind, customer_name, instrument_name, \
+pub(crate) const CERT_COLUMNS: &str = "id, number, identifier, kind, customer_name, instrument_name, \
     serial_number, issue_date, status, revision, revises, superseded_by, token_hash, check_code, \
     file_name, file_sm3, file_size, blob_key, created_at, status_at, retention_until";
 
@@ -270,7 +271,7 @@ const SUPP_COLUMNS: &str = "id, certificate_id, seq, number, file_name, file_sm3
 
 /// A row of `certificates`, read with [`CERT_COLUMNS`].
 #[derive(sqlx::FromRow)]
-struct CertRow {
+pub(crate) struct CertRow {
     id: String,
     number: String,
     identifier: String,
@@ -855,6 +856,21 @@ impl Store {
         actor: &str,
         context: &serde_json::Value,
     ) -> Result<CertificateRecord> {
+        self.issue_certificate_bound(new, file, actor, context, None)
+            .await
+    }
+
+    /// [`Store::issue_certificate`], binding the certificate to its customer in the same
+    /// transaction (R-5.2.3: every new certificate reaches its customer's portal list; the
+    /// issue's audit entry says which contact fields were bound, never their values).
+    pub async fn issue_certificate_bound(
+        &self,
+        new: &NewCertificate,
+        file: Bytes,
+        actor: &str,
+        context: &serde_json::Value,
+        binding: Option<&NewBinding>,
+    ) -> Result<CertificateRecord> {
         let year = validate(new)?;
         if new.revision != 0 {
             return Err(invalid(
@@ -866,7 +882,7 @@ impl Store {
             ));
         }
         self.check_free(new).await?;
-        self.store_certificate(new, None, file, &year, actor, context)
+        self.store_certificate(new, None, file, &year, actor, context, binding)
             .await
     }
 
@@ -878,6 +894,7 @@ impl Store {
         year: &str,
         actor: &str,
         context: &serde_json::Value,
+        binding: Option<&NewBinding>,
     ) -> Result<CertificateRecord> {
         let id = new_id()?;
         let key = certificate_key(new.kind, year, &new.number, &attempt_nonce()?);
@@ -886,7 +903,9 @@ impl Store {
         self.replicas.put_all(&key, file).await?;
         self.crash_point(CrashPoint::AfterBlobs);
         let res = self
-            .commit_certificate(&id, new, original, &digest, size, &key, actor, context)
+            .commit_certificate(
+                &id, new, original, &digest, size, &key, actor, context, binding,
+            )
             .await;
         match res {
             Ok(()) => Self::need(self.certificate(&id).await?, &id),
@@ -908,6 +927,7 @@ impl Store {
         key: &str,
         actor: &str,
         context: &serde_json::Value,
+        binding: Option<&NewBinding>,
     ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
@@ -972,6 +992,12 @@ impl Store {
         } else {
             "certificate.issue"
         };
+        if let Some(b) = binding {
+            let summary = bind_in(&mut tx, b, id, now).await?;
+            if let Some(obj) = details.as_object_mut() {
+                obj.insert("customer".into(), summary);
+            }
+        }
         append_in(
             &mut tx,
             &AuditEvent {
@@ -1032,6 +1058,22 @@ impl Store {
         actor: &str,
         context: &serde_json::Value,
     ) -> Result<CertificateRecord> {
+        self.revise_certificate_bound(original_id, new, file, actor, context, None)
+            .await
+    }
+
+    /// [`Store::revise_certificate`], binding the revision to its customer in the same
+    /// transaction (the application passes the original's binding when the revision's content
+    /// names no customer contact).
+    pub async fn revise_certificate_bound(
+        &self,
+        original_id: &str,
+        new: &NewCertificate,
+        file: Bytes,
+        actor: &str,
+        context: &serde_json::Value,
+        binding: Option<&NewBinding>,
+    ) -> Result<CertificateRecord> {
         let year = validate(new)?;
         let orig = Self::need(self.certificate(original_id).await?, original_id)?;
         match orig.status {
@@ -1046,7 +1088,7 @@ impl Store {
             });
         }
         self.check_free(new).await?;
-        self.store_certificate(new, Some(&orig), file, &year, actor, context)
+        self.store_certificate(new, Some(&orig), file, &year, actor, context, binding)
             .await
     }
 

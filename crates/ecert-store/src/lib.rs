@@ -52,6 +52,7 @@ mod audit;
 pub mod blobs;
 mod certificates;
 mod crypto;
+mod customers;
 mod disposal;
 mod error;
 mod library;
@@ -69,6 +70,11 @@ pub use certificates::{
     NewSupplement, OrphanBlob, ScrubReport, StatusView, SupplementRecord,
 };
 pub use crypto::{MasterKey, hex, parse_hex, sm3, token_hash};
+pub use customers::{
+    Account, AccountKind, AccountState, Binding, ChannelRecord, CodeCheck, CodePurpose,
+    CustomerContact, CustomerKeys, IndexKind, Invitation, NewBinding, NewCode, Org, OrgState,
+    PackageItem, PortalDownload, PortalQuery, Role, SessionRecord,
+};
 pub use disposal::{DisposalRecord, DisposalState, MIN_RETENTION_YEARS};
 pub use error::{CleanupNote, Result, StoreError};
 pub use library::{Institute, NewSeal, SealRecord, TemplateRecord};

@@ -611,7 +611,7 @@ impl Store {
         self.check_master_key(old).await?;
         let mut tx = self.begin_write().await?;
         let mut n = 0u64;
-        for (table, purpose, nonce_col, ct_col) in [
+        let mut columns = vec![
             ("seals", "seal-signer-key", "key_nonce", "key_ciphertext"),
             (
                 "api_clients",
@@ -619,7 +619,10 @@ impl Store {
                 "secret_nonce",
                 "secret_cipher",
             ),
-        ] {
+        ];
+        // Customer names, addresses and bindings of the portal.
+        columns.extend_from_slice(crate::customers::ENCRYPTED_COLUMNS);
+        for (table, purpose, nonce_col, ct_col) in columns {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT id, {nonce_col} AS n, {ct_col} AS c FROM {table} WHERE {ct_col} IS NOT NULL"
             )))

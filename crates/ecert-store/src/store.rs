@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "idempotency_owner",
         include_str!("../migrations/0007_idempotency_owner.sql"),
     ),
+    (
+        8,
+        "customer_portal",
+        include_str!("../migrations/0008_customer_portal.sql"),
+    ),
 ];
 
 /// Which database is behind the store.
