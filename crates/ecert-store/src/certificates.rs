@@ -871,7 +871,7 @@ impl Store {
         context: &serde_json::Value,
         binding: Option<&NewBinding>,
     ) -> Result<CertificateRecord> {
-        let year = validate(new)?;
+        validate(new)?;
         if new.revision != 0 {
             return Err(invalid(
                 "revision",
@@ -882,20 +882,24 @@ impl Store {
             ));
         }
         self.check_free(new).await?;
-        self.store_certificate(new, None, file, &year, actor, context, binding)
+        self.store_certificate(new, None, file, actor, context, binding)
             .await
     }
 
+    /// Stores a certificate that its caller has validated (`new`) and checked against the
+    /// records (free number; the original's state when revising).
     async fn store_certificate(
         &self,
         new: &NewCertificate,
         original: Option<&CertificateRecord>,
         file: Bytes,
-        year: &str,
         actor: &str,
         context: &serde_json::Value,
         binding: Option<&NewBinding>,
     ) -> Result<CertificateRecord> {
+        // (the year of the issue date, as the caller's validation found it)
+        let year = validate(new)?;
+        let year = year.as_str();
         let id = new_id()?;
         let key = certificate_key(new.kind, year, &new.number, &attempt_nonce()?);
         let digest = sm3(&file);
@@ -1074,7 +1078,7 @@ impl Store {
         context: &serde_json::Value,
         binding: Option<&NewBinding>,
     ) -> Result<CertificateRecord> {
-        let year = validate(new)?;
+        validate(new)?;
         let orig = Self::need(self.certificate(original_id).await?, original_id)?;
         match orig.status {
             CertificateStatus::Valid | CertificateStatus::Supplemented => {}
@@ -1088,7 +1092,7 @@ impl Store {
             });
         }
         self.check_free(new).await?;
-        self.store_certificate(new, Some(&orig), file, &year, actor, context, binding)
+        self.store_certificate(new, Some(&orig), file, actor, context, binding)
             .await
     }
 

@@ -209,6 +209,18 @@ pub struct Config {
     /// files.
     #[serde(default, skip_serializing_if = "NotifyConfig::is_empty")]
     pub notify: NotifyConfig,
+    /// The customer portal: password hashing; absent in older files.
+    #[serde(default)]
+    pub portal: PortalConfig,
+}
+
+/// `[portal]`: the customer self-service portal (R-5.2.3; docs/setup.md, "[portal]"). Every key
+/// optional. (Session time-outs join it with the portal's pages.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalConfig {
+    /// argon2id parameters of customer passwords and preset download passwords (R-6.2f).
+    pub password: crate::service::password::PasswordParams,
 }
 
 /// `[notify]`: how one-time codes and invitations reach customers (R-6.2a e-mail, R-6.2b SMS;
@@ -748,6 +760,7 @@ impl Config {
             time: TimeConfig::default(),
             public: PublicConfig::default(),
             notify: NotifyConfig::default(),
+            portal: PortalConfig::default(),
         }
     }
 

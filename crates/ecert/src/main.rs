@@ -50,6 +50,9 @@ enum Command {
     /// 导出已存储的证书或补充文件（经 SM3 校验）(write stored certificates or supplements into a
     /// folder, SM3-checked).
     Export(cli::export::ExportArgs),
+    /// 客户门户：证书与客户的绑定 (customer portal: bind certificates to their customers, R-5.2.3).
+    #[command(subcommand)]
+    Customer(CustomerCommand),
     /// 印章库 (seal library).
     #[command(subcommand)]
     Seal(SealCommand),
@@ -98,6 +101,13 @@ enum ApiClientCommand {
     Disable(cli::serve::ApiClientSwitchArgs),
     /// 重新启用接口客户端 (enable a disabled client again).
     Enable(cli::serve::ApiClientSwitchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum CustomerCommand {
+    /// 把证书绑定到客户（手机、邮箱、统一社会信用代码）及预设下载密码 (bind a certificate to its
+    /// customer's mobile, e-mail, credit code and a preset download password, R-6.2f).
+    Bind(cli::customer::BindArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -287,6 +297,7 @@ fn main() -> ExitCode {
         Command::Supplement(args) => cli::supplement::run(dir, args),
         Command::Show(args) => cli::instance::show(dir, args),
         Command::Export(args) => cli::export::run(dir, args),
+        Command::Customer(CustomerCommand::Bind(args)) => cli::customer::bind(dir, args),
         Command::Seal(SealCommand::List) => cli::instance::seal_list(dir),
         Command::Seal(SealCommand::Create(args)) => cli::seal::create(dir, args),
         Command::Seal(SealCommand::Retire(args)) => cli::seal::retire(dir, args),

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod customer;
 pub mod demo;
 pub mod dispose;
 pub mod export;

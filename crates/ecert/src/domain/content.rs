@@ -94,6 +94,10 @@ pub struct Customer {
     pub mobile: Option<String>,
     /// 电子邮箱
     pub email: Option<String>,
+    /// 下载密码: a password the business system presets for downloading this certificate from
+    /// the customer portal (R-6.2f). Stored only as an argon2id hash; taken out of the content
+    /// before layout, storage, logs and answers ([`Content::take_download_password`]).
+    pub download_password: Option<String>,
 }
 
 /// The instrument (计量器具).
@@ -275,6 +279,8 @@ fn summary(problems: &[Problem]) -> String {
 pub const MAX_FIELD_CHARS: usize = 2000;
 /// Most rows in all result tables together.
 pub const MAX_ROWS: usize = 5000;
+/// Fewest characters of a preset download password (R-6.2f).
+pub const MIN_DOWNLOAD_PASSWORD_CHARS: usize = 8;
 
 /// What the validator checks beyond the schema (listed in the schema's description).
 const STRICTER_THAN_THE_SCHEMA: &[&str] = &[
@@ -355,6 +361,15 @@ impl Content {
         self.validate_on(super::dates::today_beijing())
     }
 
+    /// Takes the preset download password (R-6.2f) out of the content, so that it reaches
+    /// neither the laid-out file nor anything stored, logged or answered; the caller hashes it.
+    pub fn take_download_password(&mut self) -> Option<zeroize::Zeroizing<String>> {
+        self.customer
+            .as_mut()
+            .and_then(|c| c.download_password.take())
+            .map(zeroize::Zeroizing::new)
+    }
+
     /// [`Content::validate`] on the date `today` (Beijing time).
     pub fn validate_on(&self, today: Date) -> Result<(), ContentErrors> {
         let mut v = Validator::default();
@@ -406,6 +421,21 @@ impl Content {
                     "标准器证书在检定/校准日期已过期 (the standard's certificate had expired on the date performed)",
                 );
             }
+        }
+
+        if let Some(p) = self
+            .customer
+            .as_ref()
+            .and_then(|c| c.download_password.as_deref())
+            && p.chars().count() < MIN_DOWNLOAD_PASSWORD_CHARS
+        {
+            v.problem(
+                "/customer/downloadPassword",
+                Rule::Required,
+                &format!(
+                    "下载密码至少 {MIN_DOWNLOAD_PASSWORD_CHARS} 个字符 (the download password needs at least {MIN_DOWNLOAD_PASSWORD_CHARS} characters)"
+                ),
+            );
         }
 
         let tables = self.results.as_deref().unwrap_or_default();

@@ -132,6 +132,13 @@ const EMAIL: Ty = Ty::Str {
     non_empty: true,
     format: Format::Email,
 };
+/// A preset download password (R-6.2f): at least 8 characters (checked by the content's
+/// rules), at most 128.
+const DOWNLOAD_PASSWORD: Ty = Ty::Str {
+    max: 128,
+    non_empty: true,
+    format: Format::Text,
+};
 const TEXTS: Ty = Ty::List {
     of: &TEXT,
     min: 0,
@@ -181,6 +188,13 @@ const CUSTOMER: &[Field] = &[
     f("contact", "联系人", "contact", TEXT, Optional),
     f("mobile", "手机号码", "mobile number", MOBILE, Optional),
     f("email", "电子邮箱", "e-mail address", EMAIL, Optional),
+    f(
+        "downloadPassword",
+        "下载密码 (仅存其哈希，R-6.2f)",
+        "download password (stored only as a hash, R-6.2f)",
+        DOWNLOAD_PASSWORD,
+        Optional,
+    ),
 ];
 
 const INSTRUMENT: &[Field] = &[

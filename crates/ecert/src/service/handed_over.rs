@@ -446,7 +446,10 @@ impl Instance {
         placement: Placement,
     ) -> Result<Issued, Error> {
         let cfg = &self.config;
-        let content = metadata_content(content_json)?;
+        let mut content = metadata_content(content_json)?;
+        // The customer binding; the download password leaves the metadata here
+        // (R-6.2f).
+        let binding = self.binding_for_issue(&mut content, None).await?;
         let kind = content.kind().ok_or_else(|| {
             Error::content(
                 "/typeCode",
@@ -527,7 +530,7 @@ impl Instance {
         let file = done.sealed.into_file();
         let record = self
             .store
-            .issue_certificate(&new, file.clone().into(), actor, &context)
+            .issue_certificate_bound(&new, file.clone().into(), actor, &context, binding.as_ref())
             .await?;
         Ok(Issued {
             record,

@@ -84,11 +84,13 @@ impl Instance {
         let mut store = Store::open(&config.database_url(dir), replicas).await?;
         store.check_master_key(&master_key).await?;
         super::audit::enable_audit_key(&mut store, &master_key).await?;
+        let customer_keys = store.customer_keys(&master_key).await?;
         Ok(Instance {
             dir: dir.to_owned(),
             config,
             store,
             master_key,
+            customer_keys,
             fonts: std::sync::Arc::new(ecert_layout::Fonts::builtin()),
             verify_options: Mutex::default(),
             sealers: Mutex::default(),

@@ -120,6 +120,11 @@ impl Instance {
     ) -> Result<Issued> {
         let cfg = &self.config;
         let mut content = Content::parse_valid(content_json)?;
+        // The customer binding; the download password leaves the content here
+        // (R-6.2f: only its hash is kept, nothing else sees it).
+        let binding = self
+            .binding_for_issue(&mut content, revises.as_ref())
+            .await?;
         let kind = content.kind().ok_or_else(|| {
             Error::content(
                 "/typeCode",
@@ -264,12 +269,25 @@ impl Instance {
         let record = match &revises {
             None => {
                 self.store
-                    .issue_certificate(&new, file.clone().into(), actor, &context)
+                    .issue_certificate_bound(
+                        &new,
+                        file.clone().into(),
+                        actor,
+                        &context,
+                        binding.as_ref(),
+                    )
                     .await?
             }
             Some(old) => {
                 self.store
-                    .revise_certificate(&old.id, &new, file.clone().into(), actor, &context)
+                    .revise_certificate_bound(
+                        &old.id,
+                        &new,
+                        file.clone().into(),
+                        actor,
+                        &context,
+                        binding.as_ref(),
+                    )
                     .await?
             }
         };
@@ -355,9 +373,14 @@ impl Instance {
 
 /// SM3 (hex) of a content JSON as [`Instance::issue`] records it in the issue audit entry
 /// (`context.content_sm3`): of the JSON re-serialised, so that spacing and line ends do not
-/// count. `None` when it is not JSON.
+/// count, without `customer.downloadPassword`. `None` when it is not JSON.
 pub fn content_sm3(content_json: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(content_json).ok()?;
+    let mut v: serde_json::Value = serde_json::from_str(content_json).ok()?;
+    // Not over the preset download password (R-6.2f): a hash of the content with it would let
+    // someone who knows the rest of the content try passwords against the audit chain.
+    if let Some(c) = v.get_mut("customer").and_then(|c| c.as_object_mut()) {
+        c.remove("downloadPassword");
+    }
     let bytes = serde_json::to_vec(&v).ok()?;
     Some(ecert_store::hex(&ecert_store::sm3(&bytes)))
 }

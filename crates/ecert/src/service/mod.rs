@@ -30,6 +30,7 @@
 
 mod audit;
 pub mod backup;
+mod customer;
 pub mod delivery;
 mod error;
 pub mod handed_over;
@@ -56,6 +57,7 @@ use crate::config::Config;
 use crate::domain::{CheckCode, Identifier};
 
 pub use audit::{AuditCheck, AuditVerdict, CHECKPOINT_FORMAT, Checkpoint, enable_audit_key};
+pub use customer::BindRequest;
 pub(crate) use error::internal;
 pub use error::{CertTime, Error, Record, Result, error_chain};
 pub use instance::NewMasterKey;
@@ -96,6 +98,8 @@ pub struct Instance {
     /// own mechanics (request signatures, idempotency keys, the exchange log) use it directly.
     pub(crate) store: Store,
     master_key: MasterKey,
+    /// The customer portal's index and master keys.
+    customer_keys: ecert_store::CustomerKeys,
     pub(crate) fonts: std::sync::Arc<ecert_layout::Fonts>,
     /// The verifier's settings (trust roots) with the state of the root files they were read
     /// from.

@@ -195,14 +195,36 @@ async fn check_signature(
 
 const AUDIT_INLINE_MAX: usize = 64 * 1024;
 
-/// A body for the audit log: JSON inline when small, else its SM3 and size.
+/// Members whose values never go into the audit chain: the preset download password
+/// (R-6.2f, `customer.downloadPassword` of a content, wherever a request nests it).
+const SECRET_MEMBERS: &[&str] = &["downloadPassword"];
+
+/// Replaces the value of every [`SECRET_MEMBERS`] member, at any depth, by `"(redacted)"`.
+fn redact_secrets(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, inner) in map.iter_mut() {
+                if SECRET_MEMBERS.contains(&k.as_str()) {
+                    *inner = Value::String("(redacted)".into());
+                } else {
+                    redact_secrets(inner);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_secrets),
+        _ => {}
+    }
+}
+
+/// A body for the audit log: JSON inline when small (secrets redacted), else its SM3 and size.
 fn audit_body(bytes: &[u8], content_type: Option<&str>) -> Value {
     let json_type = content_type.is_none_or(|c| c.starts_with("application/json"));
     if json_type && bytes.len() <= AUDIT_INLINE_MAX {
         if bytes.is_empty() {
             return Value::Null;
         }
-        if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        if let Ok(mut v) = serde_json::from_slice::<Value>(bytes) {
+            redact_secrets(&mut v);
             return v;
         }
     }
@@ -1107,6 +1129,20 @@ async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// R-6.2f: the preset download password never reaches the exchange log.
+    #[test]
+    fn r_6_2f_download_passwords_are_redacted_from_audited_bodies() {
+        let body = br#"{"content":{"customer":{"name":"x","downloadPassword":"Geheim-123"}},
+            "list":[{"downloadPassword":"Other-456"}],"customer":{"downloadPassword":"Third-789"}}"#;
+        let v = audit_body(body, Some("application/json"));
+        let text = v.to_string();
+        for secret in ["Geheim-123", "Other-456", "Third-789"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert_eq!(v["content"]["customer"]["downloadPassword"], "(redacted)");
+        assert_eq!(v["content"]["customer"]["name"], "x");
+    }
 
     /// The OpenAPI document lists exactly the routes the router serves.
     #[test]
