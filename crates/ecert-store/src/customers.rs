@@ -850,41 +850,13 @@ impl Store {
         .map_err(db("registering a customer account"))?;
         let mut out = Vec::new();
         for (k, value) in channels {
-            if !matches!(k, IndexKind::Email | IndexKind::Mobile) {
-                return Err(invalid("channel", "a channel is an e-mail or a mobile"));
-            }
-            let norm = k
-                .normalise(value)
-                .ok_or_else(|| invalid(k.as_str(), "empty"))?;
-            let cid = new_id()?;
-            let (n, c) = keys.seal("customer-channel", &cid, &norm)?;
-            let r = sqlx::query(
-                "INSERT INTO customer_channels (id, account_id, kind, value_index, value_nonce, \
-                 value_cipher, verified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
-            )
-            .bind(cid.clone())
-            .bind(id.clone())
-            .bind(k.as_str())
-            .bind(keys.index(*k, &norm)?.to_vec())
-            .bind(n)
-            .bind(c)
-            .bind(now)
-            .execute(&mut *tx)
-            .await;
-            match r {
-                Ok(_) => {}
+            match insert_channel(&mut *tx, keys, &id, *k, value, now).await? {
+                Ok(channel) => out.push(channel),
                 Err(e) if is_unique_violation(&e) => {
                     return Err(invalid("channels", "the same address is given twice"));
                 }
                 Err(e) => return Err(db("registering a customer channel")(e)),
             }
-            out.push(ChannelRecord {
-                id: cid,
-                account_id: id.clone(),
-                kind: *k,
-                value: norm,
-                verified_at_ms: None,
-            });
         }
         append_in(
             &mut tx,
@@ -983,35 +955,8 @@ impl Store {
         kind: IndexKind,
         value: &str,
     ) -> Result<ChannelRecord> {
-        if !matches!(kind, IndexKind::Email | IndexKind::Mobile) {
-            return Err(invalid("channel", "a channel is an e-mail or a mobile"));
-        }
-        let norm = kind
-            .normalise(value)
-            .ok_or_else(|| invalid(kind.as_str(), "empty"))?;
-        let cid = new_id()?;
-        let (n, c) = keys.seal("customer-channel", &cid, &norm)?;
-        let r = sqlx::query(
-            "INSERT INTO customer_channels (id, account_id, kind, value_index, value_nonce, \
-             value_cipher, verified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
-        )
-        .bind(cid.clone())
-        .bind(account_id.to_owned())
-        .bind(kind.as_str())
-        .bind(keys.index(kind, &norm)?.to_vec())
-        .bind(n)
-        .bind(c)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await;
-        match r {
-            Ok(_) => Ok(ChannelRecord {
-                id: cid,
-                account_id: account_id.to_owned(),
-                kind,
-                value: norm,
-                verified_at_ms: None,
-            }),
+        match insert_channel(&self.pool, keys, account_id, kind, value, now_ms()).await? {
+            Ok(channel) => Ok(channel),
             Err(e) if is_unique_violation(&e) => Err(StoreError::AlreadyExists {
                 what: "channel",
                 name: kind.as_str().to_owned(),
@@ -2054,6 +1999,47 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Inserts an unverified channel of `account_id` (an e-mail or a mobile, normalised, sealed,
+/// indexed). The outer error is ours (bad kind or value); the inner one the database's refusal
+/// (a unique index: the address is taken), for the caller to name.
+async fn insert_channel<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    exec: E,
+    keys: &CustomerKeys,
+    account_id: &str,
+    kind: IndexKind,
+    value: &str,
+    now: i64,
+) -> Result<std::result::Result<ChannelRecord, sqlx::Error>> {
+    if !matches!(kind, IndexKind::Email | IndexKind::Mobile) {
+        return Err(invalid("channel", "a channel is an e-mail or a mobile"));
+    }
+    let norm = kind
+        .normalise(value)
+        .ok_or_else(|| invalid(kind.as_str(), "empty"))?;
+    let cid = new_id()?;
+    let (n, c) = keys.seal("customer-channel", &cid, &norm)?;
+    let inserted = sqlx::query(
+        "INSERT INTO customer_channels (id, account_id, kind, value_index, value_nonce, \
+         value_cipher, verified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
+    )
+    .bind(cid.clone())
+    .bind(account_id.to_owned())
+    .bind(kind.as_str())
+    .bind(keys.index(kind, &norm)?.to_vec())
+    .bind(n)
+    .bind(c)
+    .bind(now)
+    .execute(exec)
+    .await;
+    Ok(inserted.map(|_| ChannelRecord {
+        id: cid,
+        account_id: account_id.to_owned(),
+        kind,
+        value: norm,
+        verified_at_ms: None,
+    }))
 }
 
 #[cfg(test)]

@@ -282,6 +282,16 @@ pub const MAX_ROWS: usize = 5000;
 /// Fewest characters of a preset download password (R-6.2f).
 pub const MIN_DOWNLOAD_PASSWORD_CHARS: usize = 8;
 
+/// What is wrong with a preset download password (R-6.2f), if anything: the content's rule,
+/// also applied to one given to `ecert customer bind`.
+pub fn download_password_problem(password: &str) -> Option<String> {
+    (password.chars().count() < MIN_DOWNLOAD_PASSWORD_CHARS).then(|| {
+        format!(
+            "下载密码至少 {MIN_DOWNLOAD_PASSWORD_CHARS} 个字符 (the download password needs at least {MIN_DOWNLOAD_PASSWORD_CHARS} characters)"
+        )
+    })
+}
+
 /// What the validator checks beyond the schema (listed in the schema's description).
 const STRICTER_THAN_THE_SCHEMA: &[&str] = &[
     "dates are real calendar dates (2023-02-29 is refused)",
@@ -423,19 +433,13 @@ impl Content {
             }
         }
 
-        if let Some(p) = self
+        if let Some(problem) = self
             .customer
             .as_ref()
             .and_then(|c| c.download_password.as_deref())
-            && p.chars().count() < MIN_DOWNLOAD_PASSWORD_CHARS
+            .and_then(download_password_problem)
         {
-            v.problem(
-                "/customer/downloadPassword",
-                Rule::Required,
-                &format!(
-                    "下载密码至少 {MIN_DOWNLOAD_PASSWORD_CHARS} 个字符 (the download password needs at least {MIN_DOWNLOAD_PASSWORD_CHARS} characters)"
-                ),
-            );
+            v.problem("/customer/downloadPassword", Rule::Required, &problem);
         }
 
         let tables = self.results.as_deref().unwrap_or_default();

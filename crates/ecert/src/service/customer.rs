@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::{Error, Instance, Record, Result, internal};
 use crate::domain::Content;
-use crate::domain::content::{Customer, MIN_DOWNLOAD_PASSWORD_CHARS};
+use crate::domain::content::{Customer, download_password_problem};
 
 /// What `ecert customer bind` changes: each field given replaces the stored one; the others
 /// are kept.
@@ -60,13 +60,11 @@ impl Instance {
     /// argon2id hash of a download password, with the configured parameters (on a blocking
     /// thread: it takes tens of milliseconds by design).
     async fn hash_download_password(&self, password: Zeroizing<String>) -> Result<String> {
-        if password.chars().count() < MIN_DOWNLOAD_PASSWORD_CHARS {
+        if let Some(problem) = download_password_problem(&password) {
             return Err(Error::content(
                 "/customer/downloadPassword",
                 crate::domain::Rule::Required,
-                format!(
-                    "下载密码至少 {MIN_DOWNLOAD_PASSWORD_CHARS} 个字符 (the download password needs at least {MIN_DOWNLOAD_PASSWORD_CHARS} characters)"
-                ),
+                problem,
             ));
         }
         let params = self.config.portal.password;
@@ -123,23 +121,16 @@ impl Instance {
     ) -> Result<Binding> {
         let record = match self.store.certificate_by_number(number).await? {
             Some(r) => r,
-            None => {
-                let supp = self
-                    .store
-                    .supplement_by_number(number)
-                    .await?
-                    .ok_or_else(|| Error::NotFound {
+            None => match self.find_supplement(number).await {
+                Ok((_, original)) => original,
+                Err(Error::NotFound { .. }) => {
+                    return Err(Error::NotFound {
                         what: Record::Certificate,
                         key: number.to_owned(),
-                    })?;
-                self.store
-                    .certificate(&supp.certificate_id)
-                    .await?
-                    .ok_or_else(|| Error::NotFound {
-                        what: Record::Certificate,
-                        key: supp.certificate_id.clone(),
-                    })?
-            }
+                    });
+                }
+                Err(e) => return Err(e),
+            },
         };
         if req.uscc.is_none()
             && req.mobile.is_none()
@@ -154,7 +145,13 @@ impl Instance {
                     .into(),
             });
         }
-        check_contact(&req)?;
+        let customer = Customer {
+            uscc: req.uscc,
+            mobile: req.mobile,
+            email: req.email,
+            ..Customer::default()
+        };
+        check_contact(&customer)?;
         let previous = self
             .store
             .binding_of(&self.customer_keys, &record.id)
@@ -163,16 +160,10 @@ impl Instance {
             Some(b) => (b.contact, b.download_password_hash),
             None => (CustomerContact::default(), None),
         };
-        let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        if let Some(v) = given(req.uscc) {
-            contact.uscc = Some(v);
-        }
-        if let Some(v) = given(req.mobile) {
-            contact.mobile = Some(v);
-        }
-        if let Some(v) = given(req.email) {
-            contact.email = Some(v);
-        }
+        let given = contact_of(Some(&customer));
+        contact.uscc = given.uscc.or(contact.uscc);
+        contact.mobile = given.mobile.or(contact.mobile);
+        contact.email = given.email.or(contact.email);
         if let Some(p) = req.download_password {
             hash = Some(self.hash_download_password(p).await?);
         }
@@ -189,16 +180,12 @@ impl Instance {
 }
 
 /// The contact fields of `ecert customer bind`, checked as the content's rules check them.
-fn check_contact(req: &BindRequest) -> Result<()> {
-    let customer = Customer {
-        name: Some("-".into()),
-        uscc: req.uscc.clone(),
-        mobile: req.mobile.clone(),
-        email: req.email.clone(),
-        ..Customer::default()
-    };
+fn check_contact(customer: &Customer) -> Result<()> {
     let probe = Content {
-        customer: Some(customer),
+        customer: Some(Customer {
+            name: Some("-".into()),
+            ..customer.clone()
+        }),
         ..Content::default()
     };
     // Only the problems of the customer's contact fields count here (the probe has no other
