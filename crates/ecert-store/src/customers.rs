@@ -159,6 +159,24 @@ impl CustomerKeys {
         Ok(m.finalize().into_bytes().into())
     }
 
+    /// A keyed tag of `data` for `label` (HMAC-SM3 under the index key, with the label and a
+    /// zero byte first, so that tags of different uses never collide with each other or with
+    /// the indexes): the portal's form tokens and the values it hands out and must get back
+    /// unchanged. Every node of one instance computes the same tag.
+    pub fn tag(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let mut m = self.mac();
+        m.update(b"tag\0");
+        m.update(label.as_bytes());
+        m.update(&[0]);
+        m.update(data);
+        m.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is [`CustomerKeys::tag`] of `label` and `data` (in constant time).
+    pub fn check_tag(&self, label: &str, data: &[u8], tag: &[u8]) -> bool {
+        ct_eq(&self.tag(label, data), tag)
+    }
+
     /// The stored form of a one-time code: HMAC-SM3(index key, "code" ‖ 0 ‖ code id ‖ 0 ‖ code),
     /// so that a copy of the database does not give the codes by trying all 10^6 of them.
     fn code_hash(&self, id: &str, code: &str) -> [u8; 32] {
@@ -1591,6 +1609,44 @@ impl Store {
         )
     }
 
+    /// Forgets what callers who never finished left behind (R-5.2.3; run by `ecert serve`'s
+    /// housekeeping): accounts still pending (no code entered) created before
+    /// `pending_before_ms`, with their channels, and one-time codes created before
+    /// `codes_before_ms` (older than any rate-limit window). Without it, registrations nobody
+    /// confirms would grow the store without bound. Returns (accounts, codes) removed.
+    pub async fn purge_customer_leftovers(
+        &self,
+        pending_before_ms: i64,
+        codes_before_ms: i64,
+    ) -> Result<(u64, u64)> {
+        let op = "purging unfinished registrations";
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "DELETE FROM customer_channels WHERE account_id IN (SELECT id FROM customer_accounts \
+             WHERE state = 'pending' AND created_at < $1)",
+        )
+        .bind(pending_before_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(op))?;
+        let accounts = sqlx::query(
+            "DELETE FROM customer_accounts WHERE state = 'pending' AND created_at < $1",
+        )
+        .bind(pending_before_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db(op))?
+        .rows_affected();
+        let codes = sqlx::query("DELETE FROM customer_codes WHERE created_at < $1")
+            .bind(codes_before_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(db(op))?
+            .rows_affected();
+        tx.commit().await.map_err(db(op))?;
+        Ok((accounts, codes))
+    }
+
     // ----- one-time codes -----
 
     /// Stores a one-time code (only its keyed hash); returns its id. Earlier unused codes for
@@ -1630,6 +1686,16 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .map_err(db("counting codes"))?;
+        row.try_get("n").map_err(db("counting codes"))
+    }
+
+    /// How many codes were made since `since_ms`, for anyone (the service's overall bound).
+    pub async fn codes_created_since(&self, since_ms: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM customer_codes WHERE created_at >= $1")
+            .bind(since_ms)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("counting codes"))?;
         row.try_get("n").map_err(db("counting codes"))
     }
 

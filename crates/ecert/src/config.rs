@@ -214,13 +214,79 @@ pub struct Config {
     pub portal: PortalConfig,
 }
 
-/// `[portal]`: the customer self-service portal (R-5.2.3; docs/setup.md, "[portal]"). Every key
-/// optional. (Session time-outs join it with the portal's pages.)
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// `[portal]`: the customer self-service portal (R-5.2.3, R-6.1, R-6.2; docs/setup.md,
+/// "[portal]"). Every key optional.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PortalConfig {
     /// argon2id parameters of customer passwords and preset download passwords (R-6.2f).
     pub password: crate::service::password::PasswordParams,
+    /// Which password opens a downloaded package: `code` (the identity code just
+    /// entered, a), `shown` (shown on the page, b), `mobile` (the customer's mobile number, c)
+    /// or `chosen` (typed by the customer, e). Default `code`.
+    pub download_key: crate::service::delivery::KeyPolicy,
+    /// A session ends after this many minutes without a request (default 30).
+    pub idle_minutes: u32,
+    /// A session ends this many hours after its login, whatever its use (default 12).
+    pub absolute_hours: u32,
+    /// Login attempts per minute from one address (default 10); the rest are refused.
+    pub logins_per_minute: u32,
+    /// Failed logins after which an account is locked (default 5).
+    pub lockout_after: u32,
+    /// How long a locked account stays locked, in minutes (default 15).
+    pub lockout_minutes: u32,
+    /// One-time codes per hour to one address (e-mail or mobile; default 5).
+    pub codes_per_hour: u32,
+    /// One-time codes per hour asked for from one network address (default 20).
+    pub codes_per_address_hour: u32,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        PortalConfig {
+            password: crate::service::password::PasswordParams::default(),
+            download_key: crate::service::delivery::KeyPolicy::IdentityCode,
+            idle_minutes: 30,
+            absolute_hours: 12,
+            logins_per_minute: 10,
+            lockout_after: 5,
+            lockout_minutes: 15,
+            codes_per_hour: 5,
+            codes_per_address_hour: 20,
+        }
+    }
+}
+
+impl PortalConfig {
+    /// Checks the values: time-outs and limits of at least 1, the password parameters in their
+    /// bounds.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.password.check().map_err(|_| {
+            ConfigError::Refused(
+                "[portal] password 参数超出范围 (argon2id parameters out of bounds)",
+            )
+        })?;
+        let positive = [
+            self.idle_minutes,
+            self.absolute_hours,
+            self.logins_per_minute,
+            self.lockout_after,
+            self.lockout_minutes,
+            self.codes_per_hour,
+            self.codes_per_address_hour,
+        ];
+        if positive.contains(&0) {
+            return Err(ConfigError::Refused(
+                "[portal] 的时限与次数限制必须至少为 1 ([portal] time-outs and limits must be at least 1)",
+            ));
+        }
+        if u64::from(self.idle_minutes) > u64::from(self.absolute_hours) * 60 {
+            return Err(ConfigError::Refused(
+                "[portal] idle_minutes 不得长于 absolute_hours (the idle time-out must not exceed the absolute one)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[notify]`: how one-time codes and invitations reach customers (R-6.2a e-mail, R-6.2b SMS;
@@ -814,6 +880,7 @@ impl Config {
                 filename::check_rule(&self.naming.rule).map_err(ConfigError::from),
             ),
             ("server", self.server.check()),
+            ("portal", self.portal.check()),
             (
                 "instance.retention_years",
                 if self.instance.retention_years < 6 {

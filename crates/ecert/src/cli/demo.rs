@@ -58,6 +58,12 @@ pub struct DemoArgs {
 /// by a later `ecert demo --yes`.
 pub const MANIFEST: &str = "ecert-demo.manifest";
 
+/// The demo customer: the e-mail the calibration sample gives for its customer, so that the
+/// portal shows that customer's certificates.
+pub const DEMO_CUSTOMER: &str = "zhangsan@example.com";
+/// The demo customer's password (a demo instance only; printed by `ecert demo`).
+pub const DEMO_CUSTOMER_PASSWORD: &str = "Demo-Kunde-2026";
+
 /// The folder of the demo when neither `--dir` nor `ECERT_DIR` names one.
 pub const DEFAULT_DIR: &str = "ecert-demo";
 
@@ -232,7 +238,10 @@ pub fn run(args: &DemoArgs, dir: Option<&Path>) -> anyhow::Result<()> {
 
 async fn demo(dir: &Path) -> anyhow::Result<()> {
     {
-        let instance = Instance::init(dir, Config::demo()).await?;
+        let mut config = Config::demo();
+        // Codes of the customer portal go to `ecert serve`'s log, labelled 演示 (demo only).
+        config.notify.console = true;
+        let instance = Instance::init(dir, config).await?;
         let root_pem = instance.create_trial_seals().await?;
         let mut trust = ses::pki::TrustStore::new();
         trust.add_roots_pem(&std::fs::read_to_string(&root_pem)?)?;
@@ -350,6 +359,17 @@ async fn demo(dir: &Path) -> anyhow::Result<()> {
             } else {
                 "链被破坏 (BROKEN)"
             }
+        );
+        instance
+            .portal_demo_customer(DEMO_CUSTOMER, DEMO_CUSTOMER_PASSWORD)
+            .await
+            .context("演示客户 (the demo customer)")?;
+        println!(
+            "\n演示客户 (demo customer, R-5.2.3): {DEMO_CUSTOMER}  口令 (password): {DEMO_CUSTOMER_PASSWORD}\n  \
+             ecert serve --dir {}，打开 (open) http://127.0.0.1:8080/portal 登录，勾选证书下载；\n  \
+             下载前的验证码（演示）写在 ecert serve 的日志中 (the identity code of a download is printed in its log, demo only)；\n  \
+             压缩包用该验证码解压 (the ZIP opens with that code): 7zz x FILE.zip",
+            dir.display()
         );
         println!(
             "\n下一步 (next): ecert verify --trust {} {}",

@@ -35,9 +35,6 @@ pub enum KeyPolicy {
 
 impl KeyPolicy {
     /// The sentence the download page shows: which password opens the ZIP.
-    // Called by the customer pages' download form (portal branch); until that lands only the
-    // tests call it.
-    #[allow(dead_code)]
     pub(crate) fn describe(&self, lang: Lang) -> &'static str {
         match self {
             KeyPolicy::IdentityCode => lang.t(

@@ -26,6 +26,7 @@
 //! | `error` | [`Error`]: every refusal and failure, with its HTTP status and code |
 //! | [`password`] | customer passwords: argon2id PHC strings, equal-cost answers for unknown accounts, new-password rules (R-5.2.3) |
 //! | [`notify`] | one-time codes by e-mail (SMTP) and SMS (Alibaba Cloud, console on demo instances); WeChat, QQ, face recognition answer 未配置 (R-6.2) |
+//! | [`portal`] | the customer portal: registration, logins, sessions, recovery, organisations, the list and the identity-checked encrypted download (R-5.2.3, R-6.1, R-6.2, R-7.2.3) |
 //! | [`delivery`] | encrypted delivery: AES-256 (WinZip AE-2) ZIP packages, the key policies of R-6.1 (R-7.2.3c) |
 
 mod audit;
@@ -40,6 +41,7 @@ mod maintenance;
 mod messages;
 pub mod notify;
 pub mod password;
+pub mod portal;
 mod records;
 pub mod request;
 mod seal;

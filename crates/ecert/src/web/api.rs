@@ -103,7 +103,7 @@ fn unauthorized(code: &'static str, message: &str) -> Error {
     Error::api(StatusCode::UNAUTHORIZED, code, message)
 }
 
-pub(super) fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

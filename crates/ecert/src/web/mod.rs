@@ -23,6 +23,7 @@ mod extract;
 mod metrics;
 pub mod ops;
 pub mod pages;
+mod portal;
 mod refusals;
 mod security;
 mod tls;
@@ -72,6 +73,10 @@ pub(crate) struct Shared {
     pub(crate) refusals: refusals::RefusalLog,
     /// This process as the owner of the idempotency keys it claims: host name and a random id.
     pub(crate) owner: String,
+    /// The customer portal's gateways and login limits.
+    pub(crate) portal: portal::PortalState,
+    /// Portal cookies carry `Secure` (TLS here, behind a TLS proxy, or an `https` base URL).
+    pub(crate) portal_secure: bool,
 }
 
 /// A name for this process among those that use the store: the host name and a random id
@@ -125,6 +130,9 @@ pub enum ServeError {
     /// The server failed while running.
     #[error("服务出错 (the server failed)")]
     Io(#[source] std::io::Error),
+    /// `[notify]` cannot be used (a secret missing, a console gateway on a production instance).
+    #[error(transparent)]
+    Notify(#[from] crate::service::notify::NotifyError),
 }
 
 impl App {
@@ -135,6 +143,20 @@ impl App {
         instance.verify_options()?;
         let server = instance.config.server.clone();
         let cache_dir = instance.dir.join("cache").join("previews");
+        let cfg = &instance.config;
+        let notifier = crate::service::notify::Notifier::from_config(
+            &cfg.notify,
+            cfg.instance.demo,
+            &instance.dir,
+            &cfg.institute.name,
+        )?;
+        let portal_secure = server.tls_cert.is_some()
+            || server.allow_plain_http
+            || cfg.instance.base_url.starts_with("https://");
+        let portal = portal::PortalState {
+            notifier: Arc::new(notifier),
+            logins: security::RateLimiter::new(cfg.portal.logins_per_minute),
+        };
         Ok(App {
             inner: Arc::new(Shared {
                 pages: cache::PageCache::new(std::time::Duration::from_secs(
@@ -151,6 +173,8 @@ impl App {
                 heavy: tokio::sync::Semaphore::new(2),
                 issuing: admission::Admission::new(server.issue_workers, server.issue_queue),
                 owner: process_owner()?,
+                portal,
+                portal_secure,
                 server,
                 instance,
             }),
@@ -183,6 +207,7 @@ impl App {
     /// the operators' routes ([`ops`]) — with the security layers.
     pub fn router(&self) -> Router {
         pages::router(self.clone())
+            .merge(portal::router(self.clone()))
             .merge(api::router(self.clone()))
             .merge(ops::router(self.clone()))
             .layer(axum::middleware::from_fn_with_state(
@@ -209,6 +234,10 @@ pub struct Housekeeping {
     pub stale_pending: u64,
     /// Idempotency keys past [`IDEMPOTENCY_WINDOW_SECS`].
     pub expired_keys: u64,
+    /// Portal sessions past their idle or absolute time-out.
+    pub sessions: u64,
+    /// Registrations nobody confirmed within a day, and one-time codes older than a day.
+    pub unfinished: u64,
 }
 
 impl App {
@@ -224,7 +253,21 @@ impl App {
         let skew_ms = i64::try_from(self.inner.server.api_max_skew_secs)
             .unwrap_or(i64::MAX / 4_000)
             .saturating_mul(1000);
+        let (sessions, accounts, codes) = self
+            .inner
+            .instance
+            .portal_housekeeping(now_ms)
+            .await
+            .map_err(|e| match e {
+                crate::service::portal::PortalError::Service(e) => e,
+                other => crate::service::Error::Invalid {
+                    field: "portal housekeeping",
+                    problem: other.to_string(),
+                },
+            })?;
         Ok(Housekeeping {
+            sessions,
+            unfinished: accounts + codes,
             nonces: store
                 .purge_nonces(now_ms.saturating_sub(skew_ms.saturating_mul(2)))
                 .await?,
