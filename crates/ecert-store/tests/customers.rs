@@ -28,6 +28,7 @@ both_backends!(
     r_5_2_3_lockout_counts_failed_logins,
     r_7_2_3d_master_key_rotation_re_encrypts_customer_data,
     r_5_2_3_issue_and_revision_bind_in_their_own_transaction,
+    r_5_2_3_unfinished_registrations_and_old_codes_are_purged,
 );
 
 fn nb(keys: &CustomerKeys, contact: &CustomerContact, hash: Option<&str>) -> NewBinding {
@@ -1120,4 +1121,98 @@ async fn r_5_2_3_issue_and_revision_bind_in_their_own_transaction(env: Env) {
         .is_err()
     );
     assert_eq!(common::count(s, "customer_bindings").await, before);
+}
+
+/// What unauthenticated callers leave (pending registrations, codes) does not stay: the purge
+/// removes pending accounts made before the cut-off with their channels, and codes made before
+/// theirs; active accounts and newer rows stay. Tags are keyed and label-separated.
+async fn r_5_2_3_unfinished_registrations_and_old_codes_are_purged(env: Env) {
+    prepared(&env).await;
+    let s = &env.store;
+    let keys = s.customer_keys(&master()).await.unwrap();
+    let (pending, _) = s
+        .create_account(
+            &keys,
+            AccountKind::Person,
+            None,
+            &[(IndexKind::Email, "p@example.cn")],
+            None,
+        )
+        .await
+        .unwrap();
+    let (active, chans) = s
+        .create_account(
+            &keys,
+            AccountKind::Person,
+            None,
+            &[(IndexKind::Email, "a@example.cn")],
+            None,
+        )
+        .await
+        .unwrap();
+    s.verify_channel(&active.id, &chans[0].id).await.unwrap();
+    let target = keys.index(IndexKind::Email, "p@example.cn").unwrap();
+    s.store_code(
+        &keys,
+        &NewCode {
+            purpose: CodePurpose::Register,
+            target_index: target,
+            subject: &pending.id,
+            code: "123456",
+            ttl_ms: 600_000,
+            remote: Some("192.0.2.1"),
+        },
+    )
+    .await
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert_eq!(s.codes_created_since(now - 60_000).await.unwrap(), 1);
+    // A cut-off before they were made removes nothing.
+    assert_eq!(
+        s.purge_customer_leftovers(now - 60_000, now - 60_000)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+    assert!(
+        s.customer_account(&keys, &pending.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // After it: the pending account, its channel and the code go; the active account stays.
+    assert_eq!(
+        s.purge_customer_leftovers(now + 60_000, now + 60_000)
+            .await
+            .unwrap(),
+        (1, 1)
+    );
+    assert!(
+        s.customer_account(&keys, &pending.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.customer_channels(&keys, &pending.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.customer_account(&keys, &active.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(s.codes_created_since(0).await.unwrap(), 0);
+    // Tags: the same for the same label and data, different otherwise.
+    let t = keys.tag("form", b"x");
+    assert!(keys.check_tag("form", b"x", &t));
+    assert!(!keys.check_tag("other", b"x", &t));
+    assert!(!keys.check_tag("form", b"y", &t));
+    assert!(!keys.check_tag("form", b"x", &t[..31]));
 }

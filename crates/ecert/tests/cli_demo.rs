@@ -486,3 +486,43 @@ fn r_4_5_5_demo_issues_every_kind() {
     codes.dedup();
     assert_eq!(codes, [1, 2, 3, 4, 5, 6, 7, 8]);
 }
+
+/// `ecert demo` makes a demo customer whose printed address and password log in to
+/// the portal and see the samples issued for that address; codes go to the log (demo only).
+#[test]
+fn r_5_2_3_demo_customer_logs_in_and_sees_its_certificates() {
+    let d = demo();
+    let line = d
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("演示客户"))
+        .unwrap_or_else(|| panic!("no demo customer in {}", d.stdout));
+    let email = line.split_whitespace().nth(4).expect("address");
+    let password = line.rsplit(' ').next().expect("password");
+    assert!(d.stdout.contains("/portal"), "{}", d.stdout);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let instance = ecert::service::Instance::open(&d.dir).await.expect("open");
+        assert!(
+            instance.config.notify.console,
+            "codes go to the log on the demo"
+        );
+        let address = ecert::service::notify::Channel::email(email).expect("address");
+        let session = instance
+            .portal_login_password(&address, zeroize::Zeroizing::new(password.into()), None)
+            .await
+            .map_err(|(e, _)| e)
+            .expect("the printed password logs in");
+        let list = instance
+            .portal_list(&session.account.id, &ecert_store::PortalQuery::default())
+            .await
+            .expect("list");
+        assert!(
+            list.iter().any(|i| i.certificate.number == "JZ2024-000123"),
+            "the calibration sample is the demo customer's"
+        );
+    });
+}

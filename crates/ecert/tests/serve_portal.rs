@@ -715,3 +715,85 @@ fn r_6_2f_download_password_and_pages_in_english() {
             .success()
     );
 }
+
+#[test]
+fn r_5_2_3_organisation_activation_and_invitation() {
+    let _s = serial();
+    let mut admin = registered("admin.org@example.com");
+    assert!(listed(&admin.get("/portal").text()).is_empty());
+    let page = admin.get("/portal/org").text();
+    let csrf = hidden(&page, "csrf");
+    // A credit code whose check character is wrong is named (GB 32100).
+    let r = admin.post(
+        "/portal/org/register",
+        &[
+            ("csrf", &csrf),
+            ("org_name", "示例电子科技有限公司"),
+            ("uscc", "91320505876543210X"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    // The activation code goes to the contact the business system gave for the code.
+    let r = admin.post(
+        "/portal/org/register",
+        &[
+            ("csrf", &csrf),
+            ("org_name", "示例电子科技有限公司"),
+            ("uscc", "91320505876543210E"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("z***@example.com"), "{}", r.text());
+    let org = hidden(&r.text()[r.text().find("org-activate").unwrap()..], "org");
+    let code = wait_code("zhangsan@example.com");
+    let r = admin.post(
+        "/portal/org/activate",
+        &[("csrf", &csrf), ("org", &org), ("code", &code)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("管理员"), "{}", r.text());
+    // Its members see its certificates.
+    assert!(listed(&admin.get("/portal").text()).contains_key("JZ2024-000123"));
+    // The administrator invites; the invitee registers with that address and accepts.
+    let r = admin.post(
+        "/portal/org/invite",
+        &[
+            ("csrf", &csrf),
+            ("org", &org),
+            ("address", "member.org@example.com"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mail = portal()
+        .smtp
+        .lock()
+        .unwrap()
+        .wait_for_message("member.org@example.com", Duration::from_secs(30));
+    assert!(mail.body.contains("/portal"), "{}", mail.body);
+    let mut member = registered("member.org@example.com");
+    assert!(listed(&member.get("/portal").text()).is_empty());
+    let page = member.get("/portal/org").text();
+    let mcsrf = hidden(&page, "csrf");
+    let invitation = hidden(&page, "invitation");
+    let r = member.post(
+        "/portal/org/accept",
+        &[("csrf", &mcsrf), ("invitation", &invitation)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(listed(&member.get("/portal").text()).contains_key("JZ2024-000123"));
+    // A member who does not administer cannot invite; nobody can activate another's.
+    let r = member.post(
+        "/portal/org/invite",
+        &[
+            ("csrf", &mcsrf),
+            ("org", &org),
+            ("address", "x@example.com"),
+        ],
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = member.post(
+        "/portal/org/activate",
+        &[("csrf", &mcsrf), ("org", &org), ("code", "123456")],
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+}

@@ -779,7 +779,7 @@ impl Instance {
         };
         let now = now_ms();
         let idle = i64::from(self.config.portal.idle_minutes) * 60_000;
-        if now >= s.expires_at_ms || now - s.last_seen_ms >= idle {
+        if !session_alive(now, s.last_seen_ms, s.expires_at_ms, idle) {
             self.store.delete_session(id).await?;
             return Ok(None);
         }
@@ -1500,9 +1500,27 @@ impl Instance {
     }
 }
 
+/// Whether a session last used at `last_seen` and ending at `expires_at` is alive at `now`
+/// with an idle time-out of `idle_ms` (all in ms).
+fn session_alive(now: i64, last_seen: i64, expires_at: i64, idle_ms: i64) -> bool {
+    now < expires_at && now - last_seen < idle_ms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r_5_2_3_sessions_end_when_idle_or_past_their_absolute_end() {
+        let idle = 30 * 60_000;
+        let end = 12 * 3_600_000;
+        assert!(session_alive(1_000, 0, end, idle));
+        // Idle for the whole time-out: dead, however young.
+        assert!(!session_alive(idle, 0, end, idle));
+        assert!(session_alive(idle - 1, 0, end, idle));
+        // Used a second ago, but past its absolute end: dead.
+        assert!(!session_alive(end, end - 1_000, end, idle));
+    }
 
     #[test]
     fn r_6_2_codes_have_six_digits() {
