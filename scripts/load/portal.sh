@@ -51,7 +51,8 @@ EMAIL="$(sed -n 's/^演示客户[^:]*: \([^ ]*\) .*/\1/p' "$WORK/demo.txt" | hea
 PASSWORD="$(sed -n 's/.*口令 (password): \([^ ]*\).*/\1/p' "$WORK/demo.txt" | head -n1)"
 [ -n "$EMAIL" ] && [ -n "$PASSWORD" ] || { echo "demo output without the demo customer" >&2; exit 1; }
 if [ "${ECERT_LOAD_FAST_HASH:-0}" = 1 ]; then
-    printf '\n[portal.password]\nmemory_kib = 8192\niterations = 1\nparallelism = 1\n' >> "$WORK/demo/ecert.toml"
+    # (the demo's ecert.toml has the table already: change its values)
+    sed -i '/^\[portal.password\]/,/^\[/{s/^memory_kib = .*/memory_kib = 8192/;s/^iterations = .*/iterations = 1/}' "$WORK/demo/ecert.toml"
 fi
 printf '%s\n' "$DOWNLOAD_PASSWORD" > "$WORK/dl.txt"
 "$BIN" --dir "$WORK/demo" customer bind "$NUMBER" --download-password-file "$WORK/dl.txt" > /dev/null

@@ -57,6 +57,7 @@ mod disposal;
 mod error;
 mod library;
 mod rows;
+mod staff;
 mod store;
 
 pub use api::{ApiClient, ClientCredential, IdempotencyState, PendingIdempotency};
@@ -78,4 +79,5 @@ pub use customers::{
 pub use disposal::{DisposalRecord, DisposalState, MIN_RETENTION_YEARS};
 pub use error::{CleanupNote, Result, StoreError};
 pub use library::{Institute, NewSeal, SealRecord, TemplateRecord};
+pub use staff::{StaffAccount, StaffSession};
 pub use store::{Backend, CrashPoint, Store, StoreOptions};

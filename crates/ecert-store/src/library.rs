@@ -622,6 +622,8 @@ impl Store {
         ];
         // Customer names, addresses and bindings of the portal.
         columns.extend_from_slice(crate::customers::ENCRYPTED_COLUMNS);
+        // The staff's TOTP secrets.
+        columns.push(("staff_accounts", "staff-totp", "totp_nonce", "totp_cipher"));
         for (table, purpose, nonce_col, ct_col) in columns {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT id, {nonce_col} AS n, {ct_col} AS c FROM {table} WHERE {ct_col} IS NOT NULL"

@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "customer_portal",
         include_str!("../migrations/0008_customer_portal.sql"),
     ),
+    (9, "staff", include_str!("../migrations/0009_staff.sql")),
 ];
 
 /// Which database is behind the store.

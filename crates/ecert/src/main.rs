@@ -50,6 +50,9 @@ enum Command {
     /// 导出已存储的证书或补充文件（经 SM3 校验）(write stored certificates or supplements into a
     /// folder, SM3-checked).
     Export(cli::export::ExportArgs),
+    /// 控制台员工账户与角色 (the console's staff accounts and roles, R-5.2.2).
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// 客户门户：证书与客户的绑定 (customer portal: bind certificates to their customers, R-5.2.3).
     #[command(subcommand)]
     Customer(CustomerCommand),
@@ -101,6 +104,15 @@ enum ApiClientCommand {
     Disable(cli::serve::ApiClientSwitchArgs),
     /// 重新启用接口客户端 (enable a disabled client again).
     Enable(cli::serve::ApiClientSwitchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// 添加员工账户（需要动态口令的角色会得到密钥，仅显示一次）(add a staff account; roles that need
+    /// a one-time code get its secret, shown once).
+    Add(cli::staff::StaffAddArgs),
+    /// 列出员工账户 (list the staff accounts).
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,6 +310,8 @@ fn main() -> ExitCode {
         Command::Show(args) => cli::instance::show(dir, args),
         Command::Export(args) => cli::export::run(dir, args),
         Command::Customer(CustomerCommand::Bind(args)) => cli::customer::bind(dir, args),
+        Command::Staff(StaffCommand::Add(args)) => cli::staff::add(dir, args),
+        Command::Staff(StaffCommand::List) => cli::staff::list(dir),
         Command::Seal(SealCommand::List) => cli::instance::seal_list(dir),
         Command::Seal(SealCommand::Create(args)) => cli::seal::create(dir, args),
         Command::Seal(SealCommand::Retire(args)) => cli::seal::retire(dir, args),

@@ -13,6 +13,7 @@ pub mod maintenance;
 pub mod ofd;
 pub mod seal;
 pub mod serve;
+pub mod staff;
 pub mod supplement;
 pub mod time;
 pub mod verify;

@@ -27,6 +27,8 @@
 //! | [`password`] | customer passwords: argon2id PHC strings, equal-cost answers for unknown accounts, new-password rules (R-5.2.3) |
 //! | [`notify`] | one-time codes by e-mail (SMTP) and SMS (Alibaba Cloud, console on demo instances); WeChat, QQ, face recognition answer 未配置 (R-6.2) |
 //! | [`portal`] | the customer portal: registration, logins, sessions, recovery, organisations, the list and the identity-checked encrypted download (R-5.2.3, R-6.1, R-6.2, R-7.2.3) |
+//! | [`staff`] | staff accounts and roles of the console, TOTP logins, the role checks (R-5.2.2) |
+//! | [`totp`] | RFC 6238 one-time passwords (the staff's second factor) |
 //! | [`delivery`] | encrypted delivery: AES-256 (WinZip AE-2) ZIP packages, the key policies of R-6.1 (R-7.2.3c) |
 
 mod audit;
@@ -45,9 +47,11 @@ pub mod portal;
 mod records;
 pub mod request;
 mod seal;
+pub mod staff;
 mod status;
 mod supplement;
 mod time;
+pub mod totp;
 mod verdict;
 
 use std::path::PathBuf;

@@ -17,6 +17,7 @@ mod admission;
 pub mod api;
 pub mod auth;
 mod cache;
+mod console;
 mod error;
 mod explain;
 mod extract;
@@ -208,6 +209,7 @@ impl App {
     pub fn router(&self) -> Router {
         pages::router(self.clone())
             .merge(portal::router(self.clone()))
+            .merge(console::router(self.clone()))
             .merge(api::router(self.clone()))
             .merge(ops::router(self.clone()))
             .layer(axum::middleware::from_fn_with_state(
@@ -234,7 +236,7 @@ pub struct Housekeeping {
     pub stale_pending: u64,
     /// Idempotency keys past [`IDEMPOTENCY_WINDOW_SECS`].
     pub expired_keys: u64,
-    /// Portal sessions past their idle or absolute time-out.
+    /// Portal and console sessions past their idle or absolute time-out.
     pub sessions: u64,
     /// Registrations nobody confirmed within a day, and one-time codes older than a day.
     pub unfinished: u64,
@@ -265,8 +267,11 @@ impl App {
                     problem: other.to_string(),
                 },
             })?;
+        let staff_sessions = store
+            .purge_staff_sessions(now_ms - crate::service::staff::STAFF_IDLE_MS)
+            .await?;
         Ok(Housekeeping {
-            sessions,
+            sessions: sessions + staff_sessions,
             unfinished: accounts + codes,
             nonces: store
                 .purge_nonces(now_ms.saturating_sub(skew_ms.saturating_mul(2)))

@@ -140,7 +140,12 @@ pub(crate) struct Form {
 }
 
 impl Form {
-    fn post(id: &'static str, action: String, title: impl Into<String>, csrf: &str) -> Form {
+    pub(super) fn post(
+        id: &'static str,
+        action: String,
+        title: impl Into<String>,
+        csrf: &str,
+    ) -> Form {
         Form {
             id,
             method: "post",
@@ -153,15 +158,15 @@ impl Form {
             empty: String::new(),
         }
     }
-    fn hidden(mut self, name: &str, value: impl Into<String>) -> Form {
+    pub(super) fn hidden(mut self, name: &str, value: impl Into<String>) -> Form {
         self.hidden.push((name.to_owned(), value.into()));
         self
     }
-    fn field(mut self, f: Field) -> Form {
+    pub(super) fn field(mut self, f: Field) -> Form {
         self.fields.push(f);
         self
     }
-    fn submit(mut self, s: impl Into<String>) -> Form {
+    pub(super) fn submit(mut self, s: impl Into<String>) -> Form {
         self.submit = s.into();
         self
     }
@@ -177,6 +182,32 @@ pub(crate) struct Table {
     empty: &'static str,
 }
 
+impl Table {
+    pub(super) fn new(
+        head: Vec<&'static str>,
+        rows: Vec<Vec<String>>,
+        empty: &'static str,
+    ) -> Table {
+        Table { head, rows, empty }
+    }
+}
+
+impl Nav {
+    pub(super) fn new(
+        links: Vec<(String, &'static str)>,
+        logout_action: String,
+        logout_label: &'static str,
+        csrf: String,
+    ) -> Nav {
+        Nav {
+            links,
+            logout_action,
+            logout_label,
+            csrf,
+        }
+    }
+}
+
 pub(crate) enum Block {
     Small(String),
     Strong(&'static str, String),
@@ -189,15 +220,15 @@ pub(crate) enum Block {
 
 #[derive(Template)]
 #[template(path = "portal.html")]
-struct PortalPage {
+pub(super) struct PortalPage {
     chrome: Chrome,
-    nav: Option<Nav>,
-    error: Option<String>,
-    notice: Option<String>,
-    blocks: Vec<Block>,
+    pub(super) nav: Option<Nav>,
+    pub(super) error: Option<String>,
+    pub(super) notice: Option<String>,
+    pub(super) blocks: Vec<Block>,
 }
 
-fn input(
+pub(super) fn input(
     kind: &'static str,
     name: &'static str,
     label: impl Into<String>,
@@ -219,23 +250,23 @@ fn input(
 }
 
 impl Input {
-    fn value(mut self, v: impl Into<String>) -> Input {
+    pub(super) fn value(mut self, v: impl Into<String>) -> Input {
         self.value = v.into();
         self
     }
-    fn optional(mut self) -> Input {
+    pub(super) fn optional(mut self) -> Input {
         self.required = false;
         self
     }
-    fn numeric(mut self) -> Input {
+    pub(super) fn numeric(mut self) -> Input {
         self.inputmode = "numeric";
         self
     }
-    fn hint(mut self, h: impl Into<String>) -> Input {
+    pub(super) fn hint(mut self, h: impl Into<String>) -> Input {
         self.hint = h.into();
         self
     }
-    fn f(self) -> Field {
+    pub(super) fn f(self) -> Field {
         Field::Input(self)
     }
 }
@@ -249,6 +280,7 @@ pub(crate) struct Visit {
     remote: Option<String>,
     session_cookie: Option<String>,
     pre_cookie: Option<String>,
+    headers: HeaderMap,
     self_url: String,
     trial: bool,
     secure: bool,
@@ -278,6 +310,7 @@ impl FromRequestParts<App> for Visit {
             remote: ip.map(|i| i.to_string()),
             session_cookie: cookie(&parts.headers, SESSION_COOKIE),
             pre_cookie: cookie(&parts.headers, PRE_COOKIE),
+            headers: parts.headers.clone(),
             self_url: super::pages::self_url(&parts.uri),
             trial: app.trial(),
             secure: app.inner.portal_secure,
@@ -286,28 +319,42 @@ impl FromRequestParts<App> for Visit {
 }
 
 impl Visit {
-    fn t(&self, zh: &'static str, en: &'static str) -> &'static str {
+    pub(super) fn t(&self, zh: &'static str, en: &'static str) -> &'static str {
         self.lang.t(zh, en)
     }
-    /// A portal path in the page's language.
-    fn at(&self, path: &str) -> String {
+    pub(super) fn lang(&self) -> Lang {
+        self.lang
+    }
+    pub(super) fn ip(&self) -> Option<std::net::IpAddr> {
+        self.ip
+    }
+    /// The cookie `name` of the request.
+    pub(super) fn cookie(&self, name: &str) -> Option<String> {
+        cookie(&self.headers, name)
+    }
+    /// A path in the page's language.
+    pub(super) fn at(&self, path: &str) -> String {
         match self.lang {
             Lang::En if path.contains('?') => format!("{path}&lang=en"),
             Lang::En => format!("{path}?lang=en"),
             Lang::Zh => path.to_owned(),
         }
     }
-    fn remote(&self) -> Option<&str> {
+    pub(super) fn remote(&self) -> Option<&str> {
         self.remote.as_deref()
     }
-    fn cookie_attrs(&self) -> &'static str {
+    fn cookie_attrs(&self) -> String {
+        self.cookie_attrs_for(PORTAL)
+    }
+    /// The attributes of a cookie for the pages under `path`.
+    pub(super) fn cookie_attrs_for(&self, path: &str) -> String {
         if self.secure {
-            "; Path=/portal; HttpOnly; SameSite=Lax; Secure"
+            format!("; Path={path}; HttpOnly; SameSite=Lax; Secure")
         } else {
-            "; Path=/portal; HttpOnly; SameSite=Lax"
+            format!("; Path={path}; HttpOnly; SameSite=Lax")
         }
     }
-    fn page(&self, title: impl Into<String>) -> PortalPage {
+    pub(super) fn page(&self, title: impl Into<String>) -> PortalPage {
         PortalPage {
             chrome: Chrome::new(self.lang, title, &self.self_url, self.trial),
             nav: None,
@@ -316,7 +363,7 @@ impl Visit {
             blocks: Vec::new(),
         }
     }
-    fn message(&self, e: &PortalError) -> String {
+    pub(super) fn message(&self, e: &PortalError) -> String {
         match e {
             PortalError::Refused { zh, en, .. } => match self.lang {
                 Lang::Zh => zh.clone(),
@@ -327,7 +374,7 @@ impl Visit {
     }
 }
 
-fn status_of(e: &PortalError) -> StatusCode {
+pub(super) fn status_of(e: &PortalError) -> StatusCode {
     match e {
         PortalError::Refused { status, .. } => *status,
         PortalError::Service(e) => e.status(),
@@ -343,7 +390,11 @@ fn service_failure(e: PortalError) -> Result<(StatusCode, String), Error> {
     }
 }
 
-fn respond(status: StatusCode, page: &PortalPage, set_cookie: Option<String>) -> Response {
+pub(super) fn respond(
+    status: StatusCode,
+    page: &PortalPage,
+    set_cookie: Option<String>,
+) -> Response {
     let mut r = html(status, render(page));
     if let Some(c) = set_cookie
         && let Ok(v) = HeaderValue::from_str(&c)
@@ -357,7 +408,7 @@ fn respond(status: StatusCode, page: &PortalPage, set_cookie: Option<String>) ->
 pub(crate) struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    fn parse(body: &Bytes) -> Result<Fields, PortalError> {
+    pub(super) fn parse(body: &Bytes) -> Result<Fields, PortalError> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
             bad_field(
                 "表单内容无法读取（应为 application/x-www-form-urlencoded）",
@@ -369,7 +420,7 @@ impl Fields {
         }
         Ok(Fields(pairs))
     }
-    fn get(&self, name: &str) -> &str {
+    pub(super) fn get(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -417,7 +468,7 @@ fn session_token(app: &App, s: &LiveSession) -> String {
     )
 }
 
-fn forbidden_form() -> Error {
+pub(super) fn forbidden_form() -> Error {
     Error::new(
         StatusCode::FORBIDDEN,
         "csrf",
@@ -427,7 +478,11 @@ fn forbidden_form() -> Error {
 }
 
 /// The visitor's pre-login form token, and the cookie to set when the visitor had none.
-fn pre_login(app: &App, v: &Visit) -> Result<(String, Option<String>), Error> {
+pub(super) fn pre_login(
+    app: &App,
+    v: &Visit,
+    path: &str,
+) -> Result<(String, Option<String>), Error> {
     match &v.pre_cookie {
         Some(c) if c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()) => {
             Ok((pre_token(app, c), None))
@@ -436,14 +491,14 @@ fn pre_login(app: &App, v: &Visit) -> Result<(String, Option<String>), Error> {
             let mut b = [0u8; 16];
             getrandom::fill(&mut b).map_err(|e| Error::internal_from("random", &e))?;
             let c = ecert_store::hex(&b);
-            let set = format!("{PRE_COOKIE}={c}{}", v.cookie_attrs());
+            let set = format!("{PRE_COOKIE}={c}{}", v.cookie_attrs_for(path));
             Ok((pre_token(app, &c), Some(set)))
         }
     }
 }
 
 /// Checks a pre-login form's token against the visitor's cookie.
-fn check_pre(app: &App, v: &Visit, f: &Fields) -> Result<String, Error> {
+pub(super) fn check_pre(app: &App, v: &Visit, f: &Fields) -> Result<String, Error> {
     let Some(c) = &v.pre_cookie else {
         return Err(forbidden_form());
     };
@@ -639,7 +694,7 @@ async fn login_page(State(app): State<App>, v: Visit) -> Result<Response, Error>
     if session_of(&app, &v).await?.is_some() {
         return Ok(Redirect::to(&v.at(PORTAL)).into_response());
     }
-    let (csrf, set) = pre_login(&app, &v)?;
+    let (csrf, set) = pre_login(&app, &v, PORTAL)?;
     Ok(respond(StatusCode::OK, &login_view(&v, &csrf, ""), set))
 }
 
@@ -705,7 +760,7 @@ fn code_login_view(v: &Visit, csrf: &str, address: Option<&str>) -> PortalPage {
 }
 
 async fn code_login_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
-    let (csrf, set) = pre_login(&app, &v)?;
+    let (csrf, set) = pre_login(&app, &v, PORTAL)?;
     Ok(respond(
         StatusCode::OK,
         &code_login_view(&v, &csrf, None),
@@ -826,7 +881,7 @@ fn register_view(v: &Visit, csrf: &str, name: &str, address: &str) -> PortalPage
 }
 
 async fn register_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
-    let (csrf, set) = pre_login(&app, &v)?;
+    let (csrf, set) = pre_login(&app, &v, PORTAL)?;
     Ok(respond(
         StatusCode::OK,
         &register_view(&v, &csrf, "", ""),
@@ -950,7 +1005,7 @@ fn recover_view(v: &Visit, csrf: &str, address: Option<&str>) -> PortalPage {
 }
 
 async fn recover_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
-    let (csrf, set) = pre_login(&app, &v)?;
+    let (csrf, set) = pre_login(&app, &v, PORTAL)?;
     Ok(respond(StatusCode::OK, &recover_view(&v, &csrf, None), set))
 }
 
@@ -1048,7 +1103,7 @@ async fn logout_all(State(app): State<App>, v: Visit, body: Bytes) -> Result<Res
 }
 
 /// A refusal outside a form page (malformed body, …) as the site's error page.
-fn portal_error(e: PortalError) -> Error {
+pub(super) fn portal_error(e: PortalError) -> Error {
     match e {
         PortalError::Refused {
             status,

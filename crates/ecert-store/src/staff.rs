@@ -1,0 +1,381 @@
+//! Staff accounts of the console (R-5.2.2: the people who issue, approve, manage seals and
+//! audit), separate from customers: names, roles, argon2id password hashes (made by the
+//! application), the TOTP secret SM4-GCM under the master key with the last step accepted (so
+//! a code is never accepted twice, on any node), failed logins and lock-out, and sessions stored
+//! as the SM3 of their id. Every change is an audit entry naming who made it.
+
+use serde_json::json;
+use sqlx::Row;
+use zeroize::Zeroizing;
+
+use crate::audit::{AuditEvent, append_in};
+use crate::crypto::{MasterKey, aad, new_id, sm3};
+use crate::error::{Result, StoreError, db, is_unique_violation};
+use crate::store::{Store, now_ms};
+
+/// A staff account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffAccount {
+    /// Random id.
+    pub id: String,
+    /// Login name (unique).
+    pub name: String,
+    /// Role names, as the application defines them.
+    pub roles: Vec<String>,
+    /// argon2id hash (PHC string).
+    pub password_hash: Option<String>,
+    /// Whether a TOTP secret is set.
+    pub has_totp: bool,
+    /// The last TOTP step accepted.
+    pub totp_last_step: Option<i64>,
+    /// Failed logins since the last success.
+    pub failed_logins: i64,
+    /// Locked until (unix ms).
+    pub locked_until_ms: Option<i64>,
+    /// `false` once disabled.
+    pub active: bool,
+    /// Who created it.
+    pub created_by: String,
+    /// Created (unix ms).
+    pub created_at_ms: i64,
+}
+
+/// A staff session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSession {
+    /// The account.
+    pub account_id: String,
+    /// The secret its form tokens come from.
+    pub csrf_secret: Vec<u8>,
+    /// Created (unix ms).
+    pub created_at_ms: i64,
+    /// Last request (unix ms).
+    pub last_seen_ms: i64,
+    /// Absolute end (unix ms).
+    pub expires_at_ms: i64,
+}
+
+const COLUMNS: &str = "id, name, roles, password_hash, totp_cipher, totp_last_step, \
+    failed_logins, locked_until, state, created_by, created_at";
+
+const TOTP_PURPOSE: &str = "staff-totp";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<StaffAccount> {
+    let op = "reading a staff account";
+    let roles: String = r.try_get("roles").map_err(db(op))?;
+    let cipher: Option<Vec<u8>> = r.try_get("totp_cipher").map_err(db(op))?;
+    let state: String = r.try_get("state").map_err(db(op))?;
+    Ok(StaffAccount {
+        id: r.try_get("id").map_err(db(op))?,
+        name: r.try_get("name").map_err(db(op))?,
+        roles: roles
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        password_hash: r.try_get("password_hash").map_err(db(op))?,
+        has_totp: cipher.is_some(),
+        totp_last_step: r.try_get("totp_last_step").map_err(db(op))?,
+        failed_logins: r.try_get("failed_logins").map_err(db(op))?,
+        locked_until_ms: r.try_get("locked_until").map_err(db(op))?,
+        active: state == "active",
+        created_by: r.try_get("created_by").map_err(db(op))?,
+        created_at_ms: r.try_get("created_at").map_err(db(op))?,
+    })
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid {
+            field: "staff name",
+            problem: format!("{name:?}: 1–64 of a–z, A–Z, 0–9, '.', '-', '_'"),
+        })
+    }
+}
+
+impl Store {
+    /// Creates a staff account with roles, a password hash and optionally a TOTP secret
+    /// (encrypted under the master key). Audited as `staff.add` by `by`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_staff(
+        &self,
+        master: &MasterKey,
+        name: &str,
+        roles: &[&str],
+        password_hash: &str,
+        totp_secret: Option<&[u8]>,
+        by: &str,
+    ) -> Result<StaffAccount> {
+        check_name(name)?;
+        if roles.is_empty() {
+            return Err(StoreError::Invalid {
+                field: "roles",
+                problem: "at least one role".into(),
+            });
+        }
+        let id = new_id()?;
+        let now = now_ms();
+        let (nonce, cipher) = match totp_secret {
+            Some(s) => {
+                let (n, c) = master.encrypt(&aad(TOTP_PURPOSE, &id), s)?;
+                (Some(n.to_vec()), Some(c))
+            }
+            None => (None, None),
+        };
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "INSERT INTO staff_accounts (id, name, roles, password_hash, totp_nonce, totp_cipher, \
+             totp_last_step, failed_logins, locked_until, state, created_by, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, 0, NULL, 'active', $7, $8, $8)",
+        )
+        .bind(id.clone())
+        .bind(name.to_owned())
+        .bind(roles.join(","))
+        .bind(password_hash.to_owned())
+        .bind(nonce)
+        .bind(cipher)
+        .bind(by.to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match r {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::AlreadyExists {
+                    what: "staff account",
+                    name: name.to_owned(),
+                });
+            }
+            Err(e) => return Err(db("adding a staff account")(e)),
+        }
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor: by,
+                action: "staff.add",
+                subject: name,
+                details: &json!({ "id": id, "roles": roles, "totp": totp_secret.is_some() }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db("adding a staff account"))?;
+        self.staff_by_name(name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "staff account",
+                key: name.to_owned(),
+            })
+    }
+
+    /// A staff account by login name.
+    pub async fn staff_by_name(&self, name: &str) -> Result<Option<StaffAccount>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM staff_accounts WHERE name = $1"
+        )))
+        .bind(name.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading a staff account"))?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// A staff account by id.
+    pub async fn staff(&self, id: &str) -> Result<Option<StaffAccount>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM staff_accounts WHERE id = $1"
+        )))
+        .bind(id.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading a staff account"))?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Every staff account, by name.
+    pub async fn staff_accounts(&self) -> Result<Vec<StaffAccount>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM staff_accounts ORDER BY name"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing staff accounts"))?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The account's TOTP secret, decrypted.
+    pub async fn staff_totp_secret(
+        &self,
+        master: &MasterKey,
+        id: &str,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let row = sqlx::query("SELECT totp_nonce, totp_cipher FROM staff_accounts WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("reading a TOTP secret"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let op = "reading a TOTP secret";
+        let nonce: Option<Vec<u8>> = row.try_get("totp_nonce").map_err(db(op))?;
+        let cipher: Option<Vec<u8>> = row.try_get("totp_cipher").map_err(db(op))?;
+        match (nonce, cipher) {
+            (Some(n), Some(c)) => master
+                .decrypt(&aad(TOTP_PURPOSE, id), &n, &c)
+                .map(Some)
+                .ok_or_else(|| StoreError::Decrypt {
+                    what: "staff_accounts",
+                    key: id.to_owned(),
+                }),
+            _ => Ok(None),
+        }
+    }
+
+    /// Accepts TOTP step `step` for the account if it is later than the last one accepted (one
+    /// conditional update: atomic, on every node). `false`: the step was used already.
+    pub async fn accept_totp_step(&self, id: &str, step: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE staff_accounts SET totp_last_step = $1 WHERE id = $2 \
+             AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(id.to_owned())
+        .execute(&self.pool)
+        .await
+        .map_err(db("accepting a TOTP code"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Counts a failed login; from the `max`-th the account is locked for `lock_ms`.
+    pub async fn record_staff_failure(&self, id: &str, max: i64, lock_ms: i64) -> Result<i64> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE staff_accounts SET failed_logins = failed_logins + 1, updated_at = $1 \
+             WHERE id = $2 RETURNING failed_logins",
+        )
+        .bind(now)
+        .bind(id.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("counting a failed login"))?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "staff account",
+            key: id.to_owned(),
+        })?;
+        let n: i64 = row
+            .try_get("failed_logins")
+            .map_err(db("counting a failed login"))?;
+        if n >= max {
+            sqlx::query("UPDATE staff_accounts SET locked_until = $1 WHERE id = $2")
+                .bind(now.saturating_add(lock_ms))
+                .bind(id.to_owned())
+                .execute(&self.pool)
+                .await
+                .map_err(db("locking a staff account"))?;
+        }
+        Ok(n)
+    }
+
+    /// A successful login: failures and lock-out reset.
+    pub async fn record_staff_success(&self, id: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+        )
+        .bind(id.to_owned())
+        .execute(&self.pool)
+        .await
+        .map_err(db("recording a login"))?;
+        Ok(())
+    }
+
+    /// Stores a new staff session under the SM3 of its id.
+    pub async fn create_staff_session(
+        &self,
+        session_id: &str,
+        account_id: &str,
+        csrf_secret: &[u8],
+        expires_at_ms: i64,
+        remote: Option<&str>,
+    ) -> Result<()> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO staff_sessions (id_hash, account_id, csrf_secret, created_at, last_seen, \
+             expires_at, remote) VALUES ($1, $2, $3, $4, $4, $5, $6)",
+        )
+        .bind(sm3(session_id.as_bytes()).to_vec())
+        .bind(account_id.to_owned())
+        .bind(csrf_secret.to_vec())
+        .bind(now)
+        .bind(expires_at_ms)
+        .bind(remote.map(str::to_owned))
+        .execute(&self.pool)
+        .await
+        .map_err(db("storing a staff session"))?;
+        Ok(())
+    }
+
+    /// A staff session by id, whatever its age (the caller applies the time-outs).
+    pub async fn staff_session(&self, session_id: &str) -> Result<Option<StaffSession>> {
+        let row = sqlx::query(
+            "SELECT account_id, csrf_secret, created_at, last_seen, expires_at \
+             FROM staff_sessions WHERE id_hash = $1",
+        )
+        .bind(sm3(session_id.as_bytes()).to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading a staff session"))?;
+        let op = "reading a staff session";
+        row.map(|r| {
+            Ok(StaffSession {
+                account_id: r.try_get("account_id").map_err(db(op))?,
+                csrf_secret: r.try_get("csrf_secret").map_err(db(op))?,
+                created_at_ms: r.try_get("created_at").map_err(db(op))?,
+                last_seen_ms: r.try_get("last_seen").map_err(db(op))?,
+                expires_at_ms: r.try_get("expires_at").map_err(db(op))?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records activity on a staff session.
+    pub async fn touch_staff_session(&self, session_id: &str) -> Result<()> {
+        sqlx::query("UPDATE staff_sessions SET last_seen = $1 WHERE id_hash = $2")
+            .bind(now_ms())
+            .bind(sm3(session_id.as_bytes()).to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(db("touching a staff session"))?;
+        Ok(())
+    }
+
+    /// Ends a staff session.
+    pub async fn delete_staff_session(&self, session_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")
+            .bind(sm3(session_id.as_bytes()).to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(db("ending a staff session"))?;
+        Ok(())
+    }
+
+    /// Removes staff sessions past their end or idle since before `idle_before_ms`.
+    pub async fn purge_staff_sessions(&self, idle_before_ms: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM staff_sessions WHERE expires_at < $1 OR last_seen < $2")
+                .bind(now_ms())
+                .bind(idle_before_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(db("purging staff sessions"))?
+                .rows_affected(),
+        )
+    }
+}

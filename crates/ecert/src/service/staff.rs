@@ -1,0 +1,442 @@
+//! Staff accounts and roles: who may do what in the console, enforced here, in the
+//! service, so that a page only hides what the service would refuse anyway.
+//!
+//! | role | name | may |
+//! |---|---|---|
+//! | [`StaffRole::Operator`] | 签发员 | issue, revise, supplement |
+//! | [`StaffRole::Approver`] | 批准人 | approve disposal, seal creation and retirement |
+//! | [`StaffRole::SealAdmin`] | 印章管理员 | prepare seals, import keys |
+//! | [`StaffRole::Auditor`] | 审计员 | read everything, change nothing, run the chain check |
+//! | [`StaffRole::Admin`] | 系统管理员 | staff accounts, API clients, customer accounts, configuration view |
+//!
+//! Roles that approve or manage seals, and administrators, need a TOTP second factor (RFC 6238,
+//! [`super::totp`]); its secret is made when the account is, shown once, and kept encrypted under
+//! the master key. Logins: argon2id password, the TOTP code where required, lock-out after
+//! failures, the same answer for unknown names (at the same hashing cost), every login and
+//! refusal audited. Sessions are stored as SM3 of their id, a new id at every login.
+
+use axum::http::StatusCode;
+use ecert_store::StaffAccount;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::password::{check_new_password, dummy_verify, hash_password, verify_password};
+use super::portal::PortalError;
+use super::{Instance, cpu, internal};
+
+/// A staff role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StaffRole {
+    /// 签发员: issue, revise, supplement.
+    Operator,
+    /// 批准人: approve disposal, seal creation and retirement.
+    Approver,
+    /// 印章管理员: prepare seals, import keys.
+    SealAdmin,
+    /// 审计员: read everything, change nothing.
+    Auditor,
+    /// 系统管理员: staff accounts, API clients, customer accounts.
+    Admin,
+}
+
+impl StaffRole {
+    /// Every role.
+    pub const ALL: [StaffRole; 5] = [
+        StaffRole::Operator,
+        StaffRole::Approver,
+        StaffRole::SealAdmin,
+        StaffRole::Auditor,
+        StaffRole::Admin,
+    ];
+
+    /// The stored and command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StaffRole::Operator => "operator",
+            StaffRole::Approver => "approver",
+            StaffRole::SealAdmin => "seal_admin",
+            StaffRole::Auditor => "auditor",
+            StaffRole::Admin => "admin",
+        }
+    }
+
+    /// The Chinese name.
+    pub fn zh(self) -> &'static str {
+        match self {
+            StaffRole::Operator => "签发员",
+            StaffRole::Approver => "批准人",
+            StaffRole::SealAdmin => "印章管理员",
+            StaffRole::Auditor => "审计员",
+            StaffRole::Admin => "系统管理员",
+        }
+    }
+
+    /// By its name (`operator`, `approver`, `seal_admin`, `auditor`, `admin`).
+    pub fn parse(s: &str) -> Option<StaffRole> {
+        StaffRole::ALL.into_iter().find(|r| r.name() == s.trim())
+    }
+
+    /// Whether the role needs a TOTP second factor.
+    pub fn needs_totp(self) -> bool {
+        matches!(
+            self,
+            StaffRole::Approver | StaffRole::SealAdmin | StaffRole::Admin
+        )
+    }
+}
+
+/// Who acts: a staff member with roles (console), or the local command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The name written into the audit chain (`staff:NAME`, `cli:NAME`).
+    pub name: String,
+    /// Its roles.
+    pub roles: Vec<StaffRole>,
+}
+
+impl Actor {
+    /// A staff member.
+    pub fn staff(account: &StaffAccount) -> Actor {
+        Actor {
+            name: format!("staff:{}", account.name),
+            roles: account
+                .roles
+                .iter()
+                .filter_map(|r| StaffRole::parse(r))
+                .collect(),
+        }
+    }
+
+    /// Whether the actor has `role`.
+    pub fn has(&self, role: StaffRole) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+fn refused(status: StatusCode, code: &'static str, zh: &str, en: &str) -> PortalError {
+    PortalError::Refused {
+        status,
+        code,
+        zh: zh.to_owned(),
+        en: en.to_owned(),
+    }
+}
+
+/// The one answer of every failed staff login.
+pub fn staff_login_failed() -> PortalError {
+    refused(
+        StatusCode::UNAUTHORIZED,
+        "login_failed",
+        "登录失败：用户名、口令或动态口令错误，或账户因多次失败已暂时锁定",
+        "Login failed: wrong name, password or one-time code, or the account is locked for a while",
+    )
+}
+
+/// A new staff account as made: the TOTP secret (base32) and its `otpauth://` URI, shown once.
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    /// The account.
+    pub account: StaffAccount,
+    /// The TOTP secret in base32, when the roles need one.
+    pub totp_secret: Option<String>,
+    /// Its provisioning URI for an authenticator app.
+    pub totp_uri: Option<String>,
+}
+
+/// A staff session just made.
+#[derive(Debug, Clone)]
+pub struct NewStaffSession {
+    /// The id for the cookie.
+    pub id: String,
+    /// The actor.
+    pub actor: Actor,
+}
+
+/// Failed logins before a staff account is locked.
+pub const STAFF_LOCKOUT_AFTER: i64 = 5;
+/// How long it stays locked.
+pub const STAFF_LOCKOUT_MS: i64 = 15 * 60_000;
+/// A staff session's absolute life (8 hours: a working day).
+pub const STAFF_SESSION_MS: i64 = 8 * 3_600_000;
+/// A staff session's idle time-out.
+pub const STAFF_IDLE_MS: i64 = 15 * 60_000;
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Instance {
+    /// Refuses (403, audited as `staff.refused`) an actor without `role`.
+    pub async fn require(
+        &self,
+        actor: &Actor,
+        role: StaffRole,
+        what: &str,
+    ) -> Result<(), PortalError> {
+        if actor.has(role) {
+            return Ok(());
+        }
+        let _ = self
+            .audit(
+                &actor.name,
+                "staff.refused",
+                what,
+                &json!({ "needs": role.name() }),
+            )
+            .await;
+        Err(PortalError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            zh: format!("需要“{}”角色 ({what})", role.zh()),
+            en: format!("This needs the role {} ({what})", role.name()),
+        })
+    }
+
+    /// Creates a staff account (`ecert staff add`, or an administrator in the console): the
+    /// password is checked (length, common passwords, the name in it) and hashed; roles that
+    /// approve or manage seals, and administrators, get a TOTP secret, returned once.
+    pub async fn add_staff(
+        &self,
+        name: &str,
+        roles: &[StaffRole],
+        password: Zeroizing<String>,
+        by: &str,
+    ) -> Result<NewStaff, PortalError> {
+        check_new_password(&password, &[name])
+            .map_err(|p| super::portal::bad_field(p.to_string(), p.to_string()))?;
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        if roles.is_empty() {
+            return Err(super::portal::bad_field(
+                "至少需要一个角色",
+                "At least one role is needed",
+            ));
+        }
+        let params = self.config.portal.password;
+        let hash = cpu(move || {
+            hash_password(&params, &password).map_err(internal("口令哈希 (password hash)"))
+        })
+        .await?;
+        let totp = if roles.iter().any(|r| r.needs_totp()) {
+            let mut s = [0u8; super::totp::SECRET_LEN];
+            getrandom::fill(&mut s).map_err(internal("系统随机数 (random source)"))?;
+            Some(Zeroizing::new(s.to_vec()))
+        } else {
+            None
+        };
+        let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+        let account = self
+            .store
+            .create_staff(
+                self.master_key(),
+                name,
+                &names,
+                &hash,
+                totp.as_deref().map(Vec::as_slice),
+                by,
+            )
+            .await
+            .map_err(|e| match e {
+                ecert_store::StoreError::AlreadyExists { .. } => refused(
+                    StatusCode::CONFLICT,
+                    "exists",
+                    "该用户名已存在",
+                    "This name is taken",
+                ),
+                ecert_store::StoreError::Invalid { problem, .. } => super::portal::bad_field(
+                    format!("用户名无效：{problem}"),
+                    format!("Invalid name: {problem}"),
+                ),
+                other => other.into(),
+            })?;
+        let issuer = self.config.institute.name.clone();
+        Ok(NewStaff {
+            totp_secret: totp.as_deref().map(|s| super::totp::base32(s)),
+            totp_uri: totp
+                .as_deref()
+                .map(|s| super::totp::provisioning_uri(&issuer, &account.name, s)),
+            account,
+        })
+    }
+
+    /// Staff accounts, by name.
+    pub async fn staff_accounts(&self) -> Result<Vec<StaffAccount>, PortalError> {
+        Ok(self.store.staff_accounts().await?)
+    }
+
+    /// A staff login: name, password and — where the roles need it — a TOTP code never used
+    /// before. Every failure is [`staff_login_failed`], at the cost of a password check; it
+    /// counts towards the lock-out and is audited. Success makes a new session.
+    pub async fn staff_login(
+        &self,
+        name: &str,
+        password: Zeroizing<String>,
+        totp_code: &str,
+        remote: Option<&str>,
+    ) -> Result<NewStaffSession, PortalError> {
+        let found = if name.len() <= 64 {
+            self.store.staff_by_name(name).await?
+        } else {
+            None
+        };
+        let now_ms = i64::try_from(unix_secs().saturating_mul(1000)).unwrap_or(i64::MAX);
+        let usable = found.as_ref().and_then(|a| {
+            let locked = a.locked_until_ms.is_some_and(|t| t > now_ms);
+            (a.active && !locked)
+                .then(|| a.password_hash.clone())
+                .flatten()
+        });
+        let params = self.config.portal.password;
+        let right = cpu(move || {
+            Ok(match usable {
+                Some(h) => verify_password(&h, &password),
+                None => {
+                    dummy_verify(&params, &password);
+                    false
+                }
+            })
+        })
+        .await?;
+        let fail = |account: Option<&StaffAccount>, why: &'static str| {
+            let id = account.map(|a| a.id.clone());
+            let name = name.chars().take(64).collect::<String>();
+            async move {
+                if let Some(id) = &id {
+                    let _ = self
+                        .store
+                        .record_staff_failure(id, STAFF_LOCKOUT_AFTER, STAFF_LOCKOUT_MS)
+                        .await;
+                }
+                let _ = self
+                    .audit(
+                        "console:unauthenticated",
+                        "staff.login_failed",
+                        &name,
+                        &json!({ "remote": remote, "why": why }),
+                    )
+                    .await;
+                staff_login_failed()
+            }
+        };
+        let Some(account) = found.as_ref().filter(|_| right).cloned() else {
+            return Err(fail(found.as_ref(), "password").await);
+        };
+        let actor = Actor::staff(&account);
+        if actor.roles.iter().any(|r| r.needs_totp()) || account.has_totp {
+            let secret = self
+                .store
+                .staff_totp_secret(self.master_key(), &account.id)
+                .await?;
+            let step = secret.and_then(|s| {
+                super::totp::verify(
+                    &s,
+                    totp_code,
+                    unix_secs(),
+                    account.totp_last_step.and_then(|l| u64::try_from(l).ok()),
+                )
+            });
+            let accepted = match step.and_then(|s| i64::try_from(s).ok()) {
+                Some(s) => self.store.accept_totp_step(&account.id, s).await?,
+                None => false,
+            };
+            if !accepted {
+                return Err(fail(Some(&account), "totp").await);
+            }
+        }
+        self.store.record_staff_success(&account.id).await?;
+        let id = super::random_hex(32)?;
+        let mut csrf = [0u8; 32];
+        getrandom::fill(&mut csrf).map_err(internal("系统随机数 (random source)"))?;
+        self.store
+            .create_staff_session(&id, &account.id, &csrf, now_ms + STAFF_SESSION_MS, remote)
+            .await?;
+        let _ = self
+            .audit(
+                &actor.name,
+                "staff.login",
+                &account.name,
+                &json!({ "remote": remote }),
+            )
+            .await;
+        Ok(NewStaffSession { id, actor })
+    }
+
+    /// The actor of a live staff session (idle 15 minutes or 8 hours after login: ended), with
+    /// the session's form secret.
+    pub async fn staff_session(&self, id: &str) -> Result<Option<(Actor, Vec<u8>)>, PortalError> {
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let Some(s) = self.store.staff_session(id).await? else {
+            return Ok(None);
+        };
+        let now = i64::try_from(unix_secs().saturating_mul(1000)).unwrap_or(i64::MAX);
+        if now >= s.expires_at_ms || now - s.last_seen_ms >= STAFF_IDLE_MS {
+            self.store.delete_staff_session(id).await?;
+            return Ok(None);
+        }
+        let Some(account) = self.store.staff(&s.account_id).await? else {
+            return Ok(None);
+        };
+        if !account.active {
+            return Ok(None);
+        }
+        if now - s.last_seen_ms >= 60_000 {
+            self.store.touch_staff_session(id).await?;
+        }
+        Ok(Some((Actor::staff(&account), s.csrf_secret)))
+    }
+
+    /// Ends a staff session.
+    pub async fn staff_logout(&self, id: &str, actor: &Actor) -> Result<(), PortalError> {
+        self.store.delete_staff_session(id).await?;
+        let _ = self
+            .audit(&actor.name, "staff.logout", &actor.name, &json!({}))
+            .await;
+        Ok(())
+    }
+
+    /// The audit chain check (R-7.2.2b), for auditors and administrators.
+    pub async fn staff_check_audit(
+        &self,
+        actor: &Actor,
+    ) -> Result<ecert_store::AuditReport, PortalError> {
+        if !actor.has(StaffRole::Admin) {
+            self.require(actor, StaffRole::Auditor, "审计链校验 (audit chain check)")
+                .await?;
+        }
+        let report = self.verify_audit().await?;
+        let _ = self
+            .audit(
+                &actor.name,
+                "staff.audit_check",
+                "audit",
+                &json!({ "entries": report.entries, "ok": report.is_ok() }),
+            )
+            .await;
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_have_names_and_the_approving_ones_need_totp() {
+        for r in StaffRole::ALL {
+            assert_eq!(StaffRole::parse(r.name()), Some(r));
+            assert!(!r.zh().is_empty());
+        }
+        assert_eq!(StaffRole::parse("root"), None);
+        assert!(StaffRole::Approver.needs_totp());
+        assert!(StaffRole::SealAdmin.needs_totp());
+        assert!(StaffRole::Admin.needs_totp());
+        assert!(!StaffRole::Operator.needs_totp());
+        assert!(!StaffRole::Auditor.needs_totp());
+    }
+}

@@ -1,0 +1,267 @@
+//! The staff console over real HTTP (R-5.2.2, R-7.2.2b): staff accounts made by `ecert staff
+//! add`, login with a password and, for the roles that need one, a TOTP code (RFC 6238) that
+//! is never accepted twice; roles enforced by the service (an operator is refused the audit
+//! check: 403, audited); lock-out after failed logins; CSRF and session fixation.
+#![allow(clippy::unwrap_used)]
+
+mod serve_support;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use ecert::service::totp;
+use serve_support::*;
+
+const PASSWORD: &str = "Pruefstempel-Konsole-2026";
+
+/// One console server per test binary over the shared fixture's instance, with an
+/// administrator, an auditor and an operator made by the command line.
+struct Console {
+    addr: SocketAddr,
+    admin_secret: Vec<u8>,
+}
+
+fn console() -> &'static Console {
+    static C: OnceLock<Console> = OnceLock::new();
+    C.get_or_init(|| {
+        let f = fixture();
+        let pw = f.dir.join("staff-password.txt");
+        std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+        let add = |name: &str, roles: &[&str]| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_ecert"));
+            c.arg("--dir").arg(&f.dir).args(["staff", "add", name]);
+            for r in roles {
+                c.args(["--role", r]);
+            }
+            let out = c.arg("--password-file").arg(&pw).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let admin = add("li.admin", &["admin", "auditor"]);
+        let secret = admin
+            .lines()
+            .skip_while(|l| !l.contains("TOTP secret"))
+            .nth(1)
+            .map(str::trim)
+            .expect("the TOTP secret is printed once");
+        let admin_secret = totp::from_base32(secret).unwrap();
+        assert!(admin.contains("otpauth://totp/"), "{admin}");
+        let operator = add("wang.operator", &["operator"]);
+        assert!(
+            !operator.contains("otpauth"),
+            "an operator needs no TOTP: {operator}"
+        );
+        add("zhao.locked", &["operator"]);
+        let (addr, handle) = own_server(|c| {
+            c.portal.logins_per_minute = 10_000;
+            c.portal.password.memory_kib = 8 * 1024;
+            c.portal.password.iterations = 1;
+        });
+        std::mem::forget(handle);
+        Console { addr, admin_secret }
+    })
+}
+
+struct Client {
+    addr: SocketAddr,
+    cookies: HashMap<String, String>,
+}
+
+fn enc(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            o.push(char::from(b));
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
+impl Client {
+    fn new() -> Client {
+        Client {
+            addr: console().addr,
+            cookies: HashMap::new(),
+        }
+    }
+    fn keep(&mut self, r: &Resp) {
+        for (k, v) in &r.headers {
+            if k.eq_ignore_ascii_case("set-cookie") {
+                let first = v.split(';').next().unwrap();
+                let (name, value) = first.split_once('=').unwrap();
+                if v.contains("Max-Age=0") {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+    }
+    fn cookie(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+    fn get(&mut self, path: &str) -> Resp {
+        let c = self.cookie();
+        let r = request(self.addr, "GET", path, &[("Cookie", &c)], b"");
+        self.keep(&r);
+        r
+    }
+    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let c = self.cookie();
+        let r = request(
+            self.addr,
+            "POST",
+            path,
+            &[
+                ("Cookie", &c),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            body.as_bytes(),
+        );
+        self.keep(&r);
+        r
+    }
+    fn login(&mut self, name: &str, password: &str, code: &str) -> Resp {
+        let page = self.get("/console/login").text();
+        let csrf = hidden(&page, "csrf");
+        self.post(
+            "/console/login",
+            &[
+                ("csrf", &csrf),
+                ("name", name),
+                ("password", password),
+                ("totp", code),
+            ],
+        )
+    }
+}
+
+fn hidden(page: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let at = page
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no field {name} in {page}"));
+    let rest = &page[at + needle.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Actions after `seq`.
+fn actions_after(seq: i64, action: &str) -> Vec<ecert_store::AuditEntry> {
+    let f = fixture();
+    f.block(store().audit_entries(seq + 1, i64::MAX))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect()
+}
+
+#[test]
+fn r_5_2_2_totp_login_dashboard_audit_check_and_no_replay() {
+    let _s = serial();
+    let c = console();
+    // Wait for a fresh step, so that no earlier test used this one.
+    let mut client = Client::new();
+    let t = now();
+    let code = totp::code_at(&c.admin_secret, t);
+    // Without the code: refused.
+    let r = client.login("li.admin", PASSWORD, "");
+    assert_eq!(r.status, 401, "{}", r.text());
+    let r = client.login("li.admin", PASSWORD, &code);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(client.cookies.contains_key("ecert_console"));
+    let dash = client.get("/console");
+    assert_eq!(dash.status, 200, "{}", dash.text());
+    assert!(dash.text().contains("系统管理员"), "{}", dash.text());
+    let seq = audit_seq();
+    let audit = client.get("/console/audit");
+    assert_eq!(audit.status, 200, "{}", audit.text());
+    assert!(audit.text().contains("审计链完整"), "{}", audit.text());
+    assert_eq!(actions_after(seq, "staff.audit_check").len(), 1);
+    // The same code again, in another browser: refused (no replay), though the password is right.
+    let mut other = Client::new();
+    let r = other.login("li.admin", PASSWORD, &code);
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(!other.cookies.contains_key("ecert_console"));
+    // Log out needs the form token.
+    let token = hidden(&client.get("/console").text(), "csrf");
+    assert_eq!(
+        client.post("/console/logout", &[("csrf", "00")]).status,
+        403
+    );
+    assert_eq!(client.get("/console").status, 200);
+    assert_eq!(
+        client.post("/console/logout", &[("csrf", &token)]).status,
+        303
+    );
+    assert_eq!(client.get("/console").status, 303);
+}
+
+#[test]
+fn r_5_2_2_roles_are_enforced_and_refusals_audited() {
+    let _s = serial();
+    let _ = console();
+    let mut op = Client::new();
+    let planted = "cd".repeat(32);
+    op.cookies.insert("ecert_console".into(), planted.clone());
+    let r = op.login("wang.operator", PASSWORD, "");
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_ne!(
+        op.cookies["ecert_console"], planted,
+        "a new session id at login"
+    );
+    let seq = audit_seq();
+    let r = op.get("/console/audit");
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("审计员"), "{}", r.text());
+    let refused = actions_after(seq, "staff.refused");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].actor, "staff:wang.operator");
+    assert!(actions_after(seq, "staff.audit_check").is_empty());
+}
+
+#[test]
+fn staff_lockout_after_five_failures_and_the_same_answer_for_unknown_names() {
+    let _s = serial();
+    let _ = console();
+    let mut c = Client::new();
+    let unknown = c.login("nobody.here", PASSWORD, "");
+    let wrong = c.login("zhao.locked", "not-the-password", "");
+    assert_eq!(unknown.status, 401);
+    assert_eq!(wrong.status, 401);
+    let error = |r: &Resp| {
+        let t = r.text();
+        let at = t.find("id=\"error\"").unwrap();
+        t[at..at + t[at..].find("</p>").unwrap()].to_owned()
+    };
+    assert_eq!(error(&unknown), error(&wrong));
+    for _ in 0..4 {
+        assert_eq!(c.login("zhao.locked", "not-the-password", "").status, 401);
+    }
+    // Locked now: the right password is refused too.
+    let r = c.login("zhao.locked", PASSWORD, "");
+    assert_eq!(r.status, 401, "{}", r.text());
+}
