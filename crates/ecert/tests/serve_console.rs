@@ -58,6 +58,7 @@ fn console() -> &'static Console {
             "an operator needs no TOTP: {operator}"
         );
         add("zhao.locked", &["operator"]);
+        add("qian.auditor", &["auditor"]);
         let (addr, handle) = own_server(|c| {
             c.portal.logins_per_minute = 10_000;
             c.portal.password.memory_kib = 8 * 1024;
@@ -264,4 +265,75 @@ fn staff_lockout_after_five_failures_and_the_same_answer_for_unknown_names() {
     // Locked now: the right password is refused too.
     let r = c.login("zhao.locked", PASSWORD, "");
     assert_eq!(r.status, 401, "{}", r.text());
+}
+
+/// Direct POSTs that skip the pages: each role is refused what it may not do (403), nothing
+/// changes, and the refusal is audited.
+#[test]
+fn r_5_2_2_direct_posts_are_refused_to_the_wrong_roles() {
+    let _s = serial();
+    let f = fixture();
+    let _ = console();
+    let mut op = Client::new();
+    assert_eq!(op.login("wang.operator", PASSWORD, "").status, 303);
+    let csrf = hidden(&op.get("/console").text(), "csrf");
+    let seq = audit_seq();
+    let before = f.block(f.instance().disposals(None)).unwrap().len();
+    // An operator may propose but not approve or execute, nor add staff.
+    for (path, fields) in [
+        (
+            "/console/disposals/approve",
+            vec![("csrf", csrf.as_str()), ("number", "JZ2024-000123")],
+        ),
+        (
+            "/console/disposals/execute",
+            vec![("csrf", csrf.as_str()), ("number", "JZ2024-000123")],
+        ),
+        (
+            "/console/staff",
+            vec![
+                ("csrf", csrf.as_str()),
+                ("name", "mallory"),
+                ("password", PASSWORD),
+                ("role", "admin"),
+            ],
+        ),
+    ] {
+        let r = op.post(path, &fields);
+        assert_eq!(r.status, 403, "{path}: {}", r.text());
+    }
+    assert_eq!(actions_after(seq, "staff.refused").len(), 3);
+    assert!(actions_after(seq, "staff.add").is_empty());
+    assert_eq!(f.block(f.instance().disposals(None)).unwrap().len(), before);
+    // An auditor reads but does not issue (a multipart upload, as the page sends it).
+    let mut au = Client::new();
+    assert_eq!(au.login("qian.auditor", PASSWORD, "").status, 303);
+    let csrf = hidden(&au.get("/console").text(), "csrf");
+    let boundary = "ecertboundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"c.json\"\r\n\
+         Content-Type: application/json\r\n\r\n{CALIBRATION}\r\n--{boundary}--\r\n"
+    );
+    let count = f.certificate_count();
+    let r = request(
+        au.addr,
+        "POST",
+        "/console/issue",
+        &[
+            ("Cookie", &au.cookie()),
+            (
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            ),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("签发员"), "{}", r.text());
+    assert_eq!(f.certificate_count(), count, "nothing issued");
+    // The auditor runs the chain check.
+    let r = au.get("/console/audit");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("审计链完整"));
 }

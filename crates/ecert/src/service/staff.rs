@@ -422,6 +422,97 @@ impl Instance {
     }
 }
 
+impl Instance {
+    /// Issues from a content JSON (签发员 only).
+    pub async fn console_issue(
+        &self,
+        actor: &Actor,
+        content_json: &str,
+    ) -> Result<super::Issued, PortalError> {
+        self.require(actor, StaffRole::Operator, "签发 (issue)")
+            .await?;
+        Ok(self.issue(content_json, &actor.name).await?)
+    }
+
+    /// Revises a certificate (签发员 only).
+    pub async fn console_revise(
+        &self,
+        actor: &Actor,
+        number: &str,
+        content_json: &str,
+    ) -> Result<super::Issued, PortalError> {
+        self.require(actor, StaffRole::Operator, "修改 (revise)")
+            .await?;
+        Ok(self.revise(number, content_json, &actor.name).await?)
+    }
+
+    /// Proposes a disposal as of a date (签发员 or 批准人; the approval must come from
+    /// another person).
+    pub async fn console_propose_disposal(
+        &self,
+        actor: &Actor,
+        number: &str,
+        as_of: &str,
+    ) -> Result<ecert_store::DisposalRecord, PortalError> {
+        if !actor.has(StaffRole::Approver) {
+            self.require(actor, StaffRole::Operator, "提出销毁 (propose a disposal)")
+                .await?;
+        }
+        let c = self.find_certificate(number).await?;
+        Ok(self.propose_disposal(&c, &actor.name, as_of).await?)
+    }
+
+    /// Approves a proposed disposal (批准人, not the proposer: the store refuses the same
+    /// person).
+    pub async fn console_approve_disposal(
+        &self,
+        actor: &Actor,
+        number: &str,
+    ) -> Result<ecert_store::DisposalRecord, PortalError> {
+        self.require(actor, StaffRole::Approver, "批准销毁 (approve a disposal)")
+            .await?;
+        Ok(self.approve_disposal(number, &actor.name).await?)
+    }
+
+    /// Executes an approved disposal (批准人).
+    pub async fn console_execute_disposal(
+        &self,
+        actor: &Actor,
+        number: &str,
+    ) -> Result<ecert_store::DisposalRecord, PortalError> {
+        self.require(actor, StaffRole::Approver, "执行销毁 (execute a disposal)")
+            .await?;
+        let c = self.find_certificate(number).await?;
+        let d = self
+            .disposals(None)
+            .await?
+            .into_iter()
+            .find(|d| d.certificate_id == c.id)
+            .ok_or_else(|| {
+                refused(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "该证书没有销毁提议",
+                    "No disposal proposed for this certificate",
+                )
+            })?;
+        Ok(self.execute_disposal(&d, &actor.name).await?)
+    }
+
+    /// Adds a staff account (系统管理员 only).
+    pub async fn console_add_staff(
+        &self,
+        actor: &Actor,
+        name: &str,
+        roles: &[StaffRole],
+        password: Zeroizing<String>,
+    ) -> Result<NewStaff, PortalError> {
+        self.require(actor, StaffRole::Admin, "添加员工 (add staff)")
+            .await?;
+        self.add_staff(name, roles, password, &actor.name).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

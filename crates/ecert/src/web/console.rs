@@ -19,12 +19,14 @@ use super::portal::{Block, Fields, Form, MAX_FORM, Nav, PortalPage, Table, Visit
 use super::view::Lang;
 use super::{App, Error, error};
 use crate::service::portal::PortalError;
-use crate::service::staff::Actor;
+use crate::service::staff::{Actor, StaffRole};
 
 /// The console's start.
 pub const CONSOLE: &str = "/console";
 const COOKIE: &str = "ecert_console";
 const PATH: &str = "/console";
+/// Largest content JSON uploaded to issue or revise.
+const MAX_UPLOAD: usize = 2 << 20;
 
 pub(crate) fn router(app: App) -> Router {
     Router::new()
@@ -32,6 +34,23 @@ pub(crate) fn router(app: App) -> Router {
         .route("/console/login", get(login_page).post(login_post))
         .route("/console/logout", post(logout))
         .route("/console/audit", get(audit_page))
+        .route("/console/certificates", get(certificates_page))
+        .route("/console/certificates/{number}", get(certificate_page))
+        .route(
+            "/console/issue",
+            get(issue_page)
+                .post(issue_post)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route(
+            "/console/revise",
+            post(revise_post).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/console/disposals", get(disposals_page))
+        .route("/console/disposals/propose", post(propose_post))
+        .route("/console/disposals/approve", post(approve_post))
+        .route("/console/disposals/execute", post(execute_post))
+        .route("/console/staff", get(staff_page).post(staff_post))
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -60,9 +79,18 @@ fn to_login(v: &Visit) -> Response {
 }
 
 fn nav(app: &App, v: &Visit, actor: &Actor, secret: &[u8]) -> Nav {
-    let mut links = vec![(v.at(CONSOLE), v.t("概览", "Dashboard"))];
+    let mut links = vec![
+        (v.at(CONSOLE), v.t("概览", "Dashboard")),
+        (v.at("/console/certificates"), v.t("证书", "Certificates")),
+    ];
+    if actor.has(StaffRole::Operator) {
+        links.push((v.at("/console/issue"), v.t("签发", "Issue")));
+    }
+    links.push((v.at("/console/disposals"), v.t("销毁", "Disposal")));
     links.push((v.at("/console/audit"), v.t("审计", "Audit")));
-    let _ = actor;
+    if actor.has(StaffRole::Admin) {
+        links.push((v.at("/console/staff"), v.t("员工", "Staff")));
+    }
     Nav::new(
         links,
         v.at("/console/logout"),
@@ -270,6 +298,733 @@ async fn audit_page(State(app): State<App>, v: Visit) -> Result<Response, Error>
         Err(e) => {
             p.error = Some(v.message(&e));
             Ok(respond(super::portal::status_of(&e), &p, None))
+        }
+    }
+}
+
+// ----- forms of a logged-in staff member -----
+
+/// The session of a POST whose form token is right; `Ok(None)`: not logged in.
+async fn posted(
+    app: &App,
+    v: &Visit,
+    csrf: &str,
+) -> Result<Option<(String, Actor, Vec<u8>)>, Error> {
+    let Some((id, actor, secret)) = session(app, v).await? else {
+        return Ok(None);
+    };
+    let ok = ecert_store::parse_hex(csrf).is_some_and(|g| {
+        app.instance()
+            .portal_keys()
+            .check_tag("console form", &secret, &g)
+    });
+    if !ok {
+        return Err(super::portal::forbidden_form());
+    }
+    Ok(Some((id, actor, secret)))
+}
+
+/// A page of the console for a logged-in actor.
+fn staff_page_of(
+    app: &App,
+    v: &Visit,
+    actor: &Actor,
+    secret: &[u8],
+    title: &'static str,
+    title_en: &'static str,
+) -> PortalPage {
+    let mut p = v.page(v.t(title, title_en));
+    p.nav = Some(nav(app, v, actor, secret));
+    p
+}
+
+/// A refusal shown in a page, or the web's error for a failure.
+fn outcome_page(v: &Visit, mut p: PortalPage, e: PortalError) -> Result<Response, Error> {
+    match e {
+        PortalError::Service(s) if s.is_internal() => Err(Error::from(s)),
+        PortalError::Service(s) => {
+            p.error = Some(s.chain());
+            Ok(respond(s.status(), &p, None))
+        }
+        other => {
+            p.error = Some(v.message(&other));
+            Ok(respond(super::portal::status_of(&other), &p, None))
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+struct CertQuery {
+    number: Option<String>,
+    customer: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    after: Option<String>,
+}
+
+const PAGE: u32 = 50;
+
+async fn certificates_page(
+    State(app): State<App>,
+    v: Visit,
+    axum::extract::Query(q): axum::extract::Query<CertQuery>,
+) -> Result<Response, Error> {
+    let Some((_, actor, secret)) = session(&app, &v).await? else {
+        return Ok(to_login(&v));
+    };
+    let mut p = staff_page_of(&app, &v, &actor, &secret, "证书", "Certificates");
+    let clip = |o: &Option<String>| {
+        o.as_deref()
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(|x| x.chars().take(64).collect::<String>())
+    };
+    let query = ecert_store::CertificateQuery {
+        customer: clip(&q.customer),
+        number_prefix: clip(&q.number),
+        issued_from: clip(&q.from),
+        issued_to: clip(&q.to),
+        after: clip(&q.after)
+            .and_then(|a| a.split_once('|').map(|(d, n)| (d.to_owned(), n.to_owned()))),
+        limit: PAGE,
+        ..Default::default()
+    };
+    let list = app
+        .instance()
+        .list_certificates(&query)
+        .await
+        .map_err(Error::from)?;
+    let search = Form::get(
+        "search",
+        v.at("/console/certificates"),
+        v.t("查询", "Search"),
+        v.lang(),
+    )
+    .field(
+        input(
+            "text",
+            "number",
+            v.t("编号前缀", "Number prefix"),
+            64,
+            "off",
+        )
+        .value(clip(&q.number).unwrap_or_default())
+        .optional()
+        .f(),
+    )
+    .field(
+        input("text", "customer", v.t("客户", "Customer"), 64, "off")
+            .value(clip(&q.customer).unwrap_or_default())
+            .optional()
+            .f(),
+    )
+    .field(
+        input("date", "from", v.t("签发日期自", "Issued from"), 10, "off")
+            .value(clip(&q.from).unwrap_or_default())
+            .optional()
+            .f(),
+    )
+    .field(
+        input("date", "to", v.t("签发日期至", "Issued to"), 10, "off")
+            .value(clip(&q.to).unwrap_or_default())
+            .optional()
+            .f(),
+    )
+    .submit(v.t("查询", "Search"));
+    p.blocks.push(Block::Form(search));
+    let links: Vec<(String, String)> = list
+        .iter()
+        .map(|c| {
+            (
+                v.at(&format!(
+                    "/console/certificates/{}",
+                    super::view::enc(&c.number)
+                )),
+                format!(
+                    "{} · {} · {} · {} · {}",
+                    c.number,
+                    c.customer_name,
+                    c.instrument_name,
+                    c.issue_date,
+                    crate::service::status_text(c.status, v.lang() == Lang::En)
+                ),
+            )
+        })
+        .collect();
+    if links.is_empty() {
+        p.blocks.push(Block::Small(
+            v.t("没有找到证书。", "No certificates found.").into(),
+        ));
+    }
+    p.blocks.push(Block::Links(links));
+    if list.len() == PAGE as usize
+        && let Some(last) = list.last()
+    {
+        let mut next = format!(
+            "/console/certificates?after={}",
+            super::view::enc(&format!("{}|{}", last.issue_date, last.number))
+        );
+        for (k, val) in [
+            ("number", &q.number),
+            ("customer", &q.customer),
+            ("from", &q.from),
+            ("to", &q.to),
+        ] {
+            if let Some(x) = clip(val) {
+                next.push_str(&format!("&{k}={}", super::view::enc(&x)));
+            }
+        }
+        p.blocks
+            .push(Block::Link(v.at(&next), v.t("下一页", "Next page").into()));
+    }
+    Ok(respond(StatusCode::OK, &p, None))
+}
+
+async fn certificate_page(
+    State(app): State<App>,
+    v: Visit,
+    axum::extract::Path(number): axum::extract::Path<String>,
+) -> Result<Response, Error> {
+    let Some((_, actor, secret)) = session(&app, &v).await? else {
+        return Ok(to_login(&v));
+    };
+    let inst = app.instance();
+    let view = match inst.status_by_number(&number).await {
+        Ok(view) => view,
+        Err(crate::service::Error::NotFound { .. }) => return Err(Error::not_found()),
+        Err(e) => return Err(Error::from(e)),
+    };
+    let c = &view.certificate;
+    let mut p = staff_page_of(&app, &v, &actor, &secret, "证书", "Certificate");
+    p.blocks.push(Block::Rows(vec![
+        (v.t("编号", "Number").into(), c.number.clone()),
+        (v.t("标识", "Identifier").into(), c.identifier.clone()),
+        (v.t("客户", "Customer").into(), c.customer_name.clone()),
+        (
+            v.t("器具", "Instrument").into(),
+            format!("{} {}", c.instrument_name, c.serial_number),
+        ),
+        (v.t("签发日期", "Issued").into(), c.issue_date.clone()),
+        (
+            v.t("状态", "Status").into(),
+            crate::service::status_text(c.status, v.lang() == Lang::En).into(),
+        ),
+        (
+            v.t("保存至", "Kept until").into(),
+            c.retention_until.clone().unwrap_or_default(),
+        ),
+        (
+            v.t("文件 SM3", "File SM3").into(),
+            ecert_store::hex(&c.file_sm3),
+        ),
+    ]));
+    for m in crate::service::status_messages(&view) {
+        p.blocks.push(Block::Strong("statement", m));
+    }
+    if !view.supplements.is_empty() {
+        p.blocks
+            .push(Block::Heading(v.t("补充文件", "Supplements").into()));
+        p.blocks.push(Block::Links(
+            view.supplements
+                .iter()
+                .map(|s| (String::new(), s.number.clone()))
+                .collect(),
+        ));
+    }
+    let csrf = token(&app, &secret);
+    if actor.has(StaffRole::Operator) && c.status != ecert_store::CertificateStatus::Disposed {
+        p.blocks.push(Block::Form(
+            Form::post(
+                "revise",
+                v.at("/console/revise"),
+                v.t(
+                    "修改（上传新内容 JSON）",
+                    "Revise (upload the new content JSON)",
+                ),
+                &csrf,
+            )
+            .multipart()
+            .hidden("number", c.number.clone())
+            .field(
+                input(
+                    "file",
+                    "content",
+                    v.t("内容 JSON", "Content JSON"),
+                    0,
+                    "off",
+                )
+                .f(),
+            )
+            .submit(v.t("签发修改后的证书", "Issue the revision")),
+        ));
+    }
+    if actor.has(StaffRole::Operator) || actor.has(StaffRole::Approver) {
+        p.blocks.push(Block::Form(
+            Form::post(
+                "propose",
+                v.at("/console/disposals/propose"),
+                v.t("提出销毁", "Propose disposal"),
+                &csrf,
+            )
+            .hidden("number", c.number.clone())
+            .field(
+                input(
+                    "date",
+                    "as_of",
+                    v.t(
+                        "截至日期（超过保存期限）",
+                        "As of (past the retention period)",
+                    ),
+                    10,
+                    "off",
+                )
+                .value(crate::service::today_beijing())
+                .f(),
+            )
+            .submit(v.t("提出", "Propose"))
+            .note(v.t(
+                "须由另一位批准人批准后才能执行。",
+                "Another person, an approver, must approve it before it is executed.",
+            )),
+        ));
+    }
+    let trail = inst.audit_trail(&c.number).await.map_err(Error::from)?;
+    p.blocks
+        .push(Block::Heading(v.t("审计记录", "Audit trail").into()));
+    p.blocks.push(Block::Table(Table::new(
+        vec![
+            v.t("序号", "Seq"),
+            v.t("操作人", "Actor"),
+            v.t("操作", "Action"),
+        ],
+        trail
+            .iter()
+            .map(|e| vec![e.seq.to_string(), e.actor.clone(), e.action.clone()])
+            .collect(),
+        v.t("没有记录。", "None."),
+    )));
+    Ok(respond(StatusCode::OK, &p, None))
+}
+
+/// The fields and the uploaded file of a multipart form (the file at most [`MAX_UPLOAD`]).
+async fn multipart_form(
+    mut m: axum::extract::Multipart,
+) -> Result<(std::collections::HashMap<String, String>, Option<Vec<u8>>), PortalError> {
+    let bad = || {
+        crate::service::portal::bad_field(
+            "上传的表单无法读取（过大或格式错误，内容 JSON 最大 2 MiB）",
+            "The upload cannot be read (too large or malformed; a content JSON is at most 2 MiB)",
+        )
+    };
+    let mut fields = std::collections::HashMap::new();
+    let mut file = None;
+    while let Some(field) = m.next_field().await.map_err(|_| bad())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "content" {
+            file = Some(field.bytes().await.map_err(|_| bad())?.to_vec());
+        } else if fields.len() < 10 {
+            let text = field.text().await.map_err(|_| bad())?;
+            fields.insert(name, text.chars().take(256).collect());
+        }
+    }
+    Ok((fields, file))
+}
+
+fn issue_form(v: &Visit, csrf: &str) -> Block {
+    Block::Form(
+        Form::post(
+            "issue",
+            v.at("/console/issue"),
+            v.t("上传内容 JSON 签发", "Issue from a content JSON"),
+            csrf,
+        )
+        .multipart()
+        .field(
+            input(
+                "file",
+                "content",
+                v.t(
+                    "内容 JSON（docs/content.md）",
+                    "Content JSON (docs/content.md)",
+                ),
+                0,
+                "off",
+            )
+            .f(),
+        )
+        .submit(v.t("签发", "Issue")),
+    )
+}
+
+async fn issue_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
+    let Some((_, actor, secret)) = session(&app, &v).await? else {
+        return Ok(to_login(&v));
+    };
+    let mut p = staff_page_of(&app, &v, &actor, &secret, "签发", "Issue");
+    p.blocks.push(issue_form(&v, &token(&app, &secret)));
+    Ok(respond(StatusCode::OK, &p, None))
+}
+
+fn issued_page(
+    app: &App,
+    v: &Visit,
+    actor: &Actor,
+    secret: &[u8],
+    i: &crate::service::Issued,
+) -> PortalPage {
+    let mut p = staff_page_of(app, v, actor, secret, "已签发", "Issued");
+    p.notice = Some(match v.lang() {
+        Lang::Zh => format!(
+            "已签发 {}（{} 页），已盖章并自检通过。",
+            i.record.number, i.pages
+        ),
+        Lang::En => format!(
+            "Issued {} ({} pages), sealed and self-checked.",
+            i.record.number, i.pages
+        ),
+    });
+    p.blocks.push(Block::Rows(vec![
+        (v.t("编号", "Number").into(), i.record.number.clone()),
+        (v.t("标识", "Identifier").into(), i.identifier.to_string()),
+        (v.t("校验码", "Check code").into(), i.check_code.to_string()),
+        (
+            v.t("验证网址", "Verification URL").into(),
+            i.verify_url.clone(),
+        ),
+    ]));
+    p.blocks.push(Block::Link(
+        v.at(&format!(
+            "/console/certificates/{}",
+            super::view::enc(&i.record.number)
+        )),
+        v.t("查看证书", "Open the certificate").into(),
+    ));
+    p
+}
+
+async fn issue_post(
+    State(app): State<App>,
+    v: Visit,
+    m: axum::extract::Multipart,
+) -> Result<Response, Error> {
+    let (fields, file) = multipart_form(m)
+        .await
+        .map_err(super::portal::portal_error)?;
+    let Some((_, actor, secret)) =
+        posted(&app, &v, fields.get("csrf").map_or("", String::as_str)).await?
+    else {
+        return Ok(to_login(&v));
+    };
+    let mut p = staff_page_of(&app, &v, &actor, &secret, "签发", "Issue");
+    p.blocks.push(issue_form(&v, &token(&app, &secret)));
+    let Some(json) = file.and_then(|f| String::from_utf8(f).ok()) else {
+        p.error = Some(
+            v.t(
+                "请选择一个 UTF-8 编码的内容 JSON 文件",
+                "Choose a content JSON file (UTF-8)",
+            )
+            .into(),
+        );
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, &p, None));
+    };
+    match app.instance().console_issue(&actor, &json).await {
+        Ok(i) => {
+            app.invalidate();
+            Ok(respond(
+                StatusCode::OK,
+                &issued_page(&app, &v, &actor, &secret, &i),
+                None,
+            ))
+        }
+        Err(e) => outcome_page(&v, p, e),
+    }
+}
+
+async fn revise_post(
+    State(app): State<App>,
+    v: Visit,
+    m: axum::extract::Multipart,
+) -> Result<Response, Error> {
+    let (fields, file) = multipart_form(m)
+        .await
+        .map_err(super::portal::portal_error)?;
+    let Some((_, actor, secret)) =
+        posted(&app, &v, fields.get("csrf").map_or("", String::as_str)).await?
+    else {
+        return Ok(to_login(&v));
+    };
+    let number = fields.get("number").cloned().unwrap_or_default();
+    let p = staff_page_of(&app, &v, &actor, &secret, "修改", "Revise");
+    let Some(json) = file.and_then(|f| String::from_utf8(f).ok()) else {
+        let mut p = p;
+        p.error = Some(
+            v.t(
+                "请选择一个 UTF-8 编码的内容 JSON 文件",
+                "Choose a content JSON file (UTF-8)",
+            )
+            .into(),
+        );
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, &p, None));
+    };
+    match app.instance().console_revise(&actor, &number, &json).await {
+        Ok(i) => {
+            app.invalidate();
+            Ok(respond(
+                StatusCode::OK,
+                &issued_page(&app, &v, &actor, &secret, &i),
+                None,
+            ))
+        }
+        Err(e) => outcome_page(&v, p, e),
+    }
+}
+
+async fn disposals_view(
+    app: &App,
+    v: &Visit,
+    actor: &Actor,
+    secret: &[u8],
+) -> Result<PortalPage, Error> {
+    let mut p = staff_page_of(app, v, actor, secret, "销毁", "Disposal");
+    let all = app.instance().disposals(None).await.map_err(Error::from)?;
+    let csrf = token(app, secret);
+    if all.is_empty() {
+        p.blocks.push(Block::Small(
+            v.t("没有销毁提议。", "No disposal proposals.").into(),
+        ));
+    }
+    for d in &all {
+        p.blocks.push(Block::Rows(vec![
+            (v.t("编号", "Number").into(), d.number.clone()),
+            (v.t("状态", "State").into(), format!("{:?}", d.state)),
+            (v.t("提出人", "Proposed by").into(), d.proposed_by.clone()),
+            (
+                v.t("批准人", "Approved by").into(),
+                d.approved_by.clone().unwrap_or_default(),
+            ),
+        ]));
+        if actor.has(StaffRole::Approver) {
+            let (action, label, id) = match d.state {
+                ecert_store::DisposalState::Proposed => (
+                    "/console/disposals/approve",
+                    v.t("批准", "Approve"),
+                    "approve",
+                ),
+                ecert_store::DisposalState::Approved => (
+                    "/console/disposals/execute",
+                    v.t("执行销毁", "Execute"),
+                    "execute",
+                ),
+                _ => continue,
+            };
+            p.blocks.push(Block::Form(
+                Form::post(id, v.at(action), "", &csrf)
+                    .hidden("number", d.number.clone())
+                    .submit(format!("{label} {}", d.number)),
+            ));
+        }
+    }
+    Ok(p)
+}
+
+async fn disposals_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
+    let Some((_, actor, secret)) = session(&app, &v).await? else {
+        return Ok(to_login(&v));
+    };
+    let p = disposals_view(&app, &v, &actor, &secret).await?;
+    Ok(respond(StatusCode::OK, &p, None))
+}
+
+async fn disposal_action(
+    app: App,
+    v: Visit,
+    body: Bytes,
+    which: &'static str,
+) -> Result<Response, Error> {
+    let f = Fields::parse(&body).map_err(super::portal::portal_error)?;
+    let Some((_, actor, secret)) = posted(&app, &v, f.get("csrf")).await? else {
+        return Ok(to_login(&v));
+    };
+    let number = f.get("number").chars().take(100).collect::<String>();
+    let inst = app.instance();
+    let done = match which {
+        "propose" => {
+            inst.console_propose_disposal(&actor, &number, f.get("as_of"))
+                .await
+        }
+        "approve" => inst.console_approve_disposal(&actor, &number).await,
+        _ => inst.console_execute_disposal(&actor, &number).await,
+    };
+    let mut p = disposals_view(&app, &v, &actor, &secret).await?;
+    match done {
+        Ok(d) => {
+            app.invalidate();
+            p.notice = Some(format!("{} {:?}", d.number, d.state));
+            Ok(respond(StatusCode::OK, &p, None))
+        }
+        Err(e) => outcome_page(&v, p, e),
+    }
+}
+
+async fn propose_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
+    disposal_action(app, v, body, "propose").await
+}
+
+async fn approve_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
+    disposal_action(app, v, body, "approve").await
+}
+
+async fn execute_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
+    disposal_action(app, v, body, "execute").await
+}
+
+fn role_box(role: StaffRole, v: &Visit) -> super::portal::Field {
+    let id = match role {
+        StaffRole::Operator => "role-operator",
+        StaffRole::Approver => "role-approver",
+        StaffRole::SealAdmin => "role-seal_admin",
+        StaffRole::Auditor => "role-auditor",
+        StaffRole::Admin => "role-admin",
+    };
+    let mut i = input(
+        "checkbox",
+        "role",
+        format!("{} {}", role.zh(), role.name()),
+        0,
+        "off",
+    )
+    .value(role.name())
+    .optional();
+    i.id = id;
+    let _ = v;
+    i.f()
+}
+
+async fn staff_view(
+    app: &App,
+    v: &Visit,
+    actor: &Actor,
+    secret: &[u8],
+) -> Result<PortalPage, Error> {
+    let mut p = staff_page_of(app, v, actor, secret, "员工", "Staff");
+    let staff = app
+        .instance()
+        .staff_accounts()
+        .await
+        .map_err(super::portal::portal_error)?;
+    p.blocks.push(Block::Table(Table::new(
+        vec![
+            v.t("用户名", "Name"),
+            v.t("角色", "Roles"),
+            v.t("动态口令", "TOTP"),
+        ],
+        staff
+            .iter()
+            .map(|s| {
+                vec![
+                    s.name.clone(),
+                    s.roles.join(", "),
+                    if s.has_totp {
+                        "✓".into()
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect(),
+        v.t("没有员工账户。", "No staff accounts."),
+    )));
+    let mut form = Form::post(
+        "staff-add",
+        v.at("/console/staff"),
+        v.t("添加员工", "Add a staff member"),
+        &token(app, secret),
+    )
+    .field(input("text", "name", v.t("用户名", "Name"), 64, "off").f())
+    .field(
+        input(
+            "password",
+            "password",
+            v.t(
+                "初始口令（至少 10 个字符）",
+                "Initial password (10 characters or more)",
+            ),
+            256,
+            "new-password",
+        )
+        .f(),
+    );
+    for r in StaffRole::ALL {
+        form = form.field(role_box(r, v));
+    }
+    p.blocks.push(Block::Form(form.submit(v.t("添加", "Add"))));
+    Ok(p)
+}
+
+async fn staff_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
+    let Some((_, actor, secret)) = session(&app, &v).await? else {
+        return Ok(to_login(&v));
+    };
+    if let Err(e) = app
+        .instance()
+        .require(&actor, StaffRole::Admin, "员工管理 (staff)")
+        .await
+    {
+        let p = staff_page_of(&app, &v, &actor, &secret, "员工", "Staff");
+        return outcome_page(&v, p, e);
+    }
+    let p = staff_view(&app, &v, &actor, &secret).await?;
+    Ok(respond(StatusCode::OK, &p, None))
+}
+
+async fn staff_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
+    let f = Fields::parse(&body).map_err(super::portal::portal_error)?;
+    let Some((_, actor, secret)) = posted(&app, &v, f.get("csrf")).await? else {
+        return Ok(to_login(&v));
+    };
+    let roles: Vec<StaffRole> = f
+        .all("role")
+        .iter()
+        .filter_map(|r| StaffRole::parse(r))
+        .collect();
+    let done = app
+        .instance()
+        .console_add_staff(
+            &actor,
+            f.get("name").trim(),
+            &roles,
+            Zeroizing::new(f.get("password").chars().take(256).collect()),
+        )
+        .await;
+    match done {
+        Ok(made) => {
+            let mut p = staff_view(&app, &v, &actor, &secret).await?;
+            p.notice = Some(format!("{} {}", v.t("已添加", "Added"), made.account.name));
+            if let (Some(secret), Some(uri)) = (made.totp_secret, made.totp_uri) {
+                p.blocks.insert(
+                    0,
+                    Block::Strong(
+                        "totp-secret",
+                        format!(
+                            "{}{secret}",
+                            v.t(
+                                "动态口令密钥（仅显示这一次）：",
+                                "TOTP secret (shown only now): "
+                            )
+                        ),
+                    ),
+                );
+                p.blocks.insert(1, Block::Small(uri));
+            }
+            Ok(respond(StatusCode::OK, &p, None))
+        }
+        Err(e) => {
+            let p = if actor.has(StaffRole::Admin) {
+                staff_view(&app, &v, &actor, &secret).await?
+            } else {
+                staff_page_of(&app, &v, &actor, &secret, "员工", "Staff")
+            };
+            outcome_page(&v, p, e)
         }
     }
 }

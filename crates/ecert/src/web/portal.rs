@@ -94,7 +94,7 @@ pub(crate) struct Nav {
 
 pub(crate) struct Input {
     kind: &'static str,
-    id: &'static str,
+    pub(super) id: &'static str,
     name: &'static str,
     label: String,
     value: String,
@@ -130,6 +130,7 @@ pub(crate) enum Field {
 pub(crate) struct Form {
     id: &'static str,
     method: &'static str,
+    enctype: &'static str,
     action: String,
     title: String,
     hidden: Vec<(String, String)>,
@@ -149,6 +150,7 @@ impl Form {
         Form {
             id,
             method: "post",
+            enctype: "application/x-www-form-urlencoded",
             action,
             title: title.into(),
             hidden: vec![("csrf".into(), csrf.to_owned())],
@@ -157,6 +159,26 @@ impl Form {
             note: String::new(),
             empty: String::new(),
         }
+    }
+    /// A search form (GET, no token), keeping the page's language.
+    pub(super) fn get(
+        id: &'static str,
+        action: String,
+        title: impl Into<String>,
+        lang: Lang,
+    ) -> Form {
+        let mut f = Form::post(id, action, title, "");
+        f.method = "get";
+        f.hidden.clear();
+        if lang == Lang::En {
+            f.hidden.push(("lang".into(), "en".into()));
+        }
+        f
+    }
+    /// A form that uploads a file.
+    pub(super) fn multipart(mut self) -> Form {
+        self.enctype = "multipart/form-data";
+        self
     }
     pub(super) fn hidden(mut self, name: &str, value: impl Into<String>) -> Form {
         self.hidden.push((name.to_owned(), value.into()));
@@ -170,7 +192,7 @@ impl Form {
         self.submit = s.into();
         self
     }
-    fn note(mut self, s: impl Into<String>) -> Form {
+    pub(super) fn note(mut self, s: impl Into<String>) -> Form {
         self.note = s.into();
         self
     }
@@ -216,6 +238,8 @@ pub(crate) enum Block {
     Rows(Vec<(String, String)>),
     Form(Form),
     Table(Table),
+    /// A list of links (href, text).
+    Links(Vec<(String, String)>),
 }
 
 #[derive(Template)]
@@ -443,7 +467,7 @@ impl Fields {
         }
         Ok(v)
     }
-    fn all(&self, name: &str) -> Vec<String> {
+    pub(super) fn all(&self, name: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == name)
@@ -1198,13 +1222,7 @@ async fn list_page(
     let mut p = v.page(v.t("我的电子证书", "My certificates"));
     p.nav = Some(nav(&app, &v, &s));
     let csrf = session_token(&app, &s);
-    let mut search = Form::post("search", v.at(PORTAL), v.t("查询", "Search"), "");
-    search.method = "get";
-    search.hidden.clear();
-    if v.lang == Lang::En {
-        search.hidden.push(("lang".into(), "en".into()));
-    }
-    let search = search
+    let search = Form::get("search", v.at(PORTAL), v.t("查询", "Search"), v.lang)
         .field(
             input(
                 "text",
