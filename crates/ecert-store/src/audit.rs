@@ -107,6 +107,23 @@ pub struct AuditEvent<'a> {
     pub details: &'a serde_json::Value,
 }
 
+/// A filter of [`Store::audit_search`]; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Exactly this actor (`staff:NAME`, `cli`, `api:CLIENT`, `customer:ID`).
+    pub actor: Option<String>,
+    /// Exactly this action (`certificate.issue`, `staff.login`, …).
+    pub action: Option<String>,
+    /// Exactly this subject (a certificate number, a name).
+    pub subject: Option<String>,
+    /// At or after (unix ms).
+    pub from_ms: Option<i64>,
+    /// Before (unix ms).
+    pub to_ms: Option<i64>,
+    /// At most this many (1–500).
+    pub limit: u32,
+}
+
 /// One stored entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -415,6 +432,49 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(db("reading audit entries"))?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+
+    /// Entries matching every filter given, newest first (at most `q.limit`, 1–500): the
+    /// console's audit search.
+    pub async fn audit_search(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE 1 = 1");
+        let mut args: Vec<String> = Vec::new();
+        let mut push = |sql: &mut String, cond: &str, v: String| {
+            args.push(v);
+            sql.push_str(&cond.replace("$?", &format!("${}", args.len())));
+        };
+        if let Some(a) = q.actor.as_deref().filter(|s| !s.is_empty()) {
+            push(&mut sql, " AND actor = $?", a.to_owned());
+        }
+        if let Some(a) = q.action.as_deref().filter(|s| !s.is_empty()) {
+            push(&mut sql, " AND action = $?", a.to_owned());
+        }
+        if let Some(a) = q.subject.as_deref().filter(|s| !s.is_empty()) {
+            push(&mut sql, " AND subject = $?", a.to_owned());
+        }
+        let mut ints: Vec<i64> = Vec::new();
+        if let Some(t) = q.from_ms {
+            ints.push(t);
+            sql.push_str(&format!(" AND at >= ${}", args.len() + ints.len()));
+        }
+        if let Some(t) = q.to_ms {
+            ints.push(t);
+            sql.push_str(&format!(" AND at < ${}", args.len() + ints.len()));
+        }
+        let limit = q.limit.clamp(1, 500);
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT {limit}"));
+        let mut query = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(sql));
+        for a in args {
+            query = query.bind(a);
+        }
+        for i in ints {
+            query = query.bind(i);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("searching the audit log"))?;
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 

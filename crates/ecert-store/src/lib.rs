@@ -62,8 +62,8 @@ mod store;
 
 pub use api::{ApiClient, ClientCredential, IdempotencyState, PendingIdempotency};
 pub use audit::{
-    AuditAnchor, AuditEntry, AuditEvent, AuditFault, AuditMacKey, AuditProblem, AuditReport,
-    CHECKPOINT_PREFIX, audit_entry_hash,
+    AuditAnchor, AuditEntry, AuditEvent, AuditFault, AuditMacKey, AuditProblem, AuditQuery,
+    AuditReport, CHECKPOINT_PREFIX, audit_entry_hash,
 };
 pub use blobs::{ProblemKind, Replica, ReplicaProblem, VerifiedFile};
 pub use certificates::{

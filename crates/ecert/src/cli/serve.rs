@@ -89,17 +89,8 @@ pub fn api_client_add(dir: &Path, args: &ApiClientAddArgs) -> anyhow::Result<()>
     }
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw)
-            .map_err(|e| anyhow::anyhow!("系统随机数不可用 (random source failed): {e}"))?;
-        let secret = zeroize::Zeroizing::new(format!("ecs_{}", ecert_store::hex(&raw)));
-        raw.fill(0);
-        let client = instance
-            .add_api_client(
-                &args.name,
-                ClientCredential::SharedSecret(secret.as_bytes()),
-                "cli",
-            )
+        let (client, secret) = instance
+            .add_api_client_with_new_secret(&args.name, "cli")
             .await?;
         println!("已创建接口客户端 (API client created): {}", client.name);
         println!("密钥只显示这一次，请妥善保存 (the secret is shown only once):");

@@ -10,7 +10,7 @@ use ecert_store::{
     SupplementRecord,
 };
 
-use super::{Error, Instance, Record, Result};
+use super::{Error, Instance, Record, Result, internal};
 use crate::domain::{CheckCode, VerifyToken};
 
 /// What a scanned token leads to (R-6.3c): a certificate, or one of its supplements (R-6.4.2: a
@@ -191,6 +191,26 @@ impl Instance {
             .store
             .add_api_client(name, credential, key, actor)
             .await?)
+    }
+
+    /// Registers an API client with a new random shared secret (`ecs_` and 64 hex digits),
+    /// returned once: only its ciphertext under the master key is kept (R-7.2.3d).
+    pub async fn add_api_client_with_new_secret(
+        &self,
+        name: &str,
+        actor: &str,
+    ) -> Result<(ApiClient, zeroize::Zeroizing<String>)> {
+        let mut raw = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(raw.as_mut()).map_err(internal("系统随机数 (random source)"))?;
+        let secret = zeroize::Zeroizing::new(format!("ecs_{}", ecert_store::hex(raw.as_ref())));
+        let client = self
+            .add_api_client(
+                name,
+                ClientCredential::SharedSecret(secret.as_bytes()),
+                actor,
+            )
+            .await?;
+        Ok((client, secret))
     }
 
     /// Enables or disables the API client `name` (effective from its next request); `by` is

@@ -499,6 +499,66 @@ impl Instance {
         Ok(self.execute_disposal(&d, &actor.name).await?)
     }
 
+    /// API clients (系统管理员, 审计员).
+    pub async fn console_api_clients(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<ecert_store::ApiClient>, PortalError> {
+        if !actor.has(StaffRole::Auditor) {
+            self.require(actor, StaffRole::Admin, "接口客户端 (API clients)")
+                .await?;
+        }
+        Ok(self.api_clients().await?)
+    }
+
+    /// Adds an API client with a new shared secret, returned once (系统管理员).
+    pub async fn console_add_api_client(
+        &self,
+        actor: &Actor,
+        name: &str,
+    ) -> Result<(ecert_store::ApiClient, Zeroizing<String>), PortalError> {
+        self.require(
+            actor,
+            StaffRole::Admin,
+            "添加接口客户端 (add an API client)",
+        )
+        .await?;
+        Ok(self
+            .add_api_client_with_new_secret(name, &actor.name)
+            .await?)
+    }
+
+    /// Enables or disables an API client (系统管理员).
+    pub async fn console_set_api_client(
+        &self,
+        actor: &Actor,
+        name: &str,
+        enabled: bool,
+    ) -> Result<ecert_store::ApiClient, PortalError> {
+        self.require(
+            actor,
+            StaffRole::Admin,
+            "停用或启用接口客户端 (disable or enable an API client)",
+        )
+        .await?;
+        Ok(self
+            .set_api_client_enabled(name, enabled, &actor.name)
+            .await?)
+    }
+
+    /// Searches the audit log (审计员, 系统管理员).
+    pub async fn console_audit_search(
+        &self,
+        actor: &Actor,
+        q: &ecert_store::AuditQuery,
+    ) -> Result<Vec<ecert_store::AuditEntry>, PortalError> {
+        if !actor.has(StaffRole::Admin) {
+            self.require(actor, StaffRole::Auditor, "审计查询 (audit search)")
+                .await?;
+        }
+        Ok(self.store.audit_search(q).await?)
+    }
+
     /// Adds a staff account (系统管理员 only).
     pub async fn console_add_staff(
         &self,

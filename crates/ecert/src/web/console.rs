@@ -51,6 +51,8 @@ pub(crate) fn router(app: App) -> Router {
         .route("/console/disposals/approve", post(approve_post))
         .route("/console/disposals/execute", post(execute_post))
         .route("/console/staff", get(staff_page).post(staff_post))
+        .route("/console/api-clients", get(clients_page).post(clients_post))
+        .route("/console/seals", get(seals_page))
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -88,8 +90,10 @@ fn nav(app: &App, v: &Visit, actor: &Actor, secret: &[u8]) -> Nav {
     }
     links.push((v.at("/console/disposals"), v.t("销毁", "Disposal")));
     links.push((v.at("/console/audit"), v.t("审计", "Audit")));
+    links.push((v.at("/console/seals"), v.t("印章", "Seals")));
     if actor.has(StaffRole::Admin) {
         links.push((v.at("/console/staff"), v.t("员工", "Staff")));
+        links.push((v.at("/console/api-clients"), v.t("接口", "API clients")));
     }
     Nav::new(
         links,
@@ -266,40 +270,163 @@ async fn dashboard(State(app): State<App>, v: Visit) -> Result<Response, Error> 
     Ok(respond(StatusCode::OK, &p, None))
 }
 
-async fn audit_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
+#[derive(Debug, serde::Deserialize, Default)]
+struct AuditFilter {
+    actor: Option<String>,
+    action: Option<String>,
+    subject: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn day_ms(date: &str) -> Option<i64> {
+    let (y, m, d) = crate::domain::content::parse_date(date)?;
+    // Beijing midnight (UTC+8).
+    Some((crate::domain::dates::days_from_civil((y, m, d)) * 86_400 - 8 * 3600) * 1000)
+}
+
+async fn audit_page(
+    State(app): State<App>,
+    v: Visit,
+    axum::extract::Query(q): axum::extract::Query<AuditFilter>,
+) -> Result<Response, Error> {
     let Some((_, actor, secret)) = session(&app, &v).await? else {
         return Ok(to_login(&v));
     };
-    let mut p = v.page(v.t("审计链校验", "Audit chain check"));
+    let mut p = v.page(v.t("审计", "Audit"));
     p.nav = Some(nav(&app, &v, &actor, &secret));
-    match app.instance().staff_check_audit(&actor).await {
-        Ok(report) => {
-            let ok = report.is_ok();
-            p.blocks.push(Block::Strong(
-                "audit-result",
-                match (ok, v.lang()) {
-                    (true, Lang::Zh) => format!("审计链完整：{} 条记录", report.entries),
-                    (true, Lang::En) => {
-                        format!("The audit chain is intact: {} entries", report.entries)
-                    }
-                    (false, Lang::Zh) => format!(
-                        "审计链被破坏：{} 条记录，详见 ecert audit verify",
-                        report.entries
-                    ),
-                    (false, Lang::En) => format!(
-                        "The audit chain is BROKEN: {} entries; see ecert audit verify",
-                        report.entries
-                    ),
-                },
-            ));
-            Ok(respond(StatusCode::OK, &p, None))
-        }
-        Err(PortalError::Service(e)) => Err(Error::from(e)),
+    let report = match app.instance().staff_check_audit(&actor).await {
+        Ok(report) => report,
+        Err(PortalError::Service(e)) => return Err(Error::from(e)),
         Err(e) => {
             p.error = Some(v.message(&e));
-            Ok(respond(super::portal::status_of(&e), &p, None))
+            return Ok(respond(super::portal::status_of(&e), &p, None));
         }
-    }
+    };
+    let ok = report.is_ok();
+    p.blocks.push(Block::Strong(
+        "audit-result",
+        match (ok, v.lang()) {
+            (true, Lang::Zh) => format!("审计链完整：{} 条记录", report.entries),
+            (true, Lang::En) => format!("The audit chain is intact: {} entries", report.entries),
+            (false, Lang::Zh) => format!(
+                "审计链被破坏：{} 条记录，详见 ecert audit verify",
+                report.entries
+            ),
+            (false, Lang::En) => format!(
+                "The audit chain is BROKEN: {} entries; see ecert audit verify",
+                report.entries
+            ),
+        },
+    ));
+    let clip = |o: &Option<String>| {
+        o.as_deref()
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(|x| x.chars().take(100).collect::<String>())
+    };
+    let query = ecert_store::AuditQuery {
+        actor: clip(&q.actor),
+        action: clip(&q.action),
+        subject: clip(&q.subject),
+        from_ms: clip(&q.from).as_deref().and_then(day_ms),
+        to_ms: clip(&q.to)
+            .as_deref()
+            .and_then(day_ms)
+            .map(|t| t + 86_400_000),
+        limit: 100,
+    };
+    p.blocks.push(Block::Form(
+        Form::get(
+            "audit-search",
+            v.at("/console/audit"),
+            v.t("查询审计记录", "Search the audit log"),
+            v.lang(),
+        )
+        .field(
+            input(
+                "text",
+                "actor",
+                v.t(
+                    "操作人（如 staff:li.admin、cli）",
+                    "Actor (e.g. staff:li.admin, cli)",
+                ),
+                100,
+                "off",
+            )
+            .value(query.actor.clone().unwrap_or_default())
+            .optional()
+            .f(),
+        )
+        .field(
+            input(
+                "text",
+                "action",
+                v.t(
+                    "操作（如 certificate.issue）",
+                    "Action (e.g. certificate.issue)",
+                ),
+                100,
+                "off",
+            )
+            .value(query.action.clone().unwrap_or_default())
+            .optional()
+            .f(),
+        )
+        .field(
+            input(
+                "text",
+                "subject",
+                v.t("对象（如证书编号）", "Subject (e.g. a certificate number)"),
+                100,
+                "off",
+            )
+            .value(query.subject.clone().unwrap_or_default())
+            .optional()
+            .f(),
+        )
+        .field(
+            input("date", "from", v.t("日期自", "From"), 10, "off")
+                .value(clip(&q.from).unwrap_or_default())
+                .optional()
+                .f(),
+        )
+        .field(
+            input("date", "to", v.t("日期至", "To"), 10, "off")
+                .value(clip(&q.to).unwrap_or_default())
+                .optional()
+                .f(),
+        )
+        .submit(v.t("查询", "Search")),
+    ));
+    let entries = app
+        .instance()
+        .console_audit_search(&actor, &query)
+        .await
+        .map_err(super::portal::portal_error)?;
+    p.blocks.push(Block::Table(Table::new(
+        vec![
+            v.t("序号", "Seq"),
+            v.t("时间", "Time"),
+            v.t("操作人", "Actor"),
+            v.t("操作", "Action"),
+            v.t("对象", "Subject"),
+        ],
+        entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.seq.to_string(),
+                    super::portal::date_time(e.at_ms),
+                    e.actor.clone(),
+                    e.action.clone(),
+                    e.subject.clone(),
+                ]
+            })
+            .collect(),
+        v.t("没有符合条件的记录。", "No entries match."),
+    )));
+    Ok(respond(StatusCode::OK, &p, None))
 }
 
 // ----- forms of a logged-in staff member -----
@@ -1027,4 +1154,183 @@ async fn staff_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Res
             outcome_page(&v, p, e)
         }
     }
+}
+
+async fn clients_view(
+    app: &App,
+    v: &Visit,
+    actor: &Actor,
+    secret: &[u8],
+) -> Result<PortalPage, Error> {
+    let mut p = staff_page_of(app, v, actor, secret, "接口客户端", "API clients");
+    let clients = app
+        .instance()
+        .console_api_clients(actor)
+        .await
+        .map_err(super::portal::portal_error)?;
+    let csrf = token(app, secret);
+    p.blocks.push(Block::Table(Table::new(
+        vec![
+            v.t("名称", "Name"),
+            v.t("认证", "Credential"),
+            v.t("状态", "State"),
+        ],
+        clients
+            .iter()
+            .map(|c| {
+                vec![
+                    c.name.clone(),
+                    if c.has_secret {
+                        "HMAC-SM3".into()
+                    } else {
+                        "SM2".into()
+                    },
+                    if c.enabled {
+                        v.t("启用", "enabled").into()
+                    } else {
+                        v.t("停用", "disabled").into()
+                    },
+                ]
+            })
+            .collect(),
+        v.t("没有接口客户端。", "No API clients."),
+    )));
+    if actor.has(StaffRole::Admin) {
+        for c in &clients {
+            let (label, to) = if c.enabled {
+                (v.t("停用", "Disable"), "disable")
+            } else {
+                (v.t("启用", "Enable"), "enable")
+            };
+            p.blocks.push(Block::Form(
+                Form::post("client-switch", v.at("/console/api-clients"), "", &csrf)
+                    .hidden("name", c.name.clone())
+                    .hidden("op", to)
+                    .submit(format!("{label} {}", c.name)),
+            ));
+        }
+        p.blocks.push(Block::Form(
+            Form::post(
+                "client-add",
+                v.at("/console/api-clients"),
+                v.t(
+                    "添加接口客户端（HMAC-SM3 密钥只显示一次）",
+                    "Add an API client (its HMAC-SM3 secret is shown once)",
+                ),
+                &csrf,
+            )
+            .hidden("op", "add")
+            .field(input("text", "name", v.t("名称", "Name"), 64, "off").f())
+            .submit(v.t("添加", "Add")),
+        ));
+    }
+    Ok(p)
+}
+
+async fn clients_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
+    let Some((_, actor, secret)) = session(&app, &v).await? else {
+        return Ok(to_login(&v));
+    };
+    match clients_view(&app, &v, &actor, &secret).await {
+        Ok(p) => Ok(respond(StatusCode::OK, &p, None)),
+        Err(e) if e.status() == StatusCode::FORBIDDEN => {
+            let mut p = staff_page_of(&app, &v, &actor, &secret, "接口客户端", "API clients");
+            p.error = Some(
+                v.t(
+                    "需要“系统管理员”或“审计员”角色",
+                    "This needs the administrator or auditor role",
+                )
+                .into(),
+            );
+            Ok(respond(StatusCode::FORBIDDEN, &p, None))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn clients_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
+    let f = Fields::parse(&body).map_err(super::portal::portal_error)?;
+    let Some((_, actor, secret)) = posted(&app, &v, f.get("csrf")).await? else {
+        return Ok(to_login(&v));
+    };
+    let name = f.get("name").trim().chars().take(64).collect::<String>();
+    let inst = app.instance();
+    let done = match f.get("op") {
+        "add" => inst
+            .console_add_api_client(&actor, &name)
+            .await
+            .map(|(c, s)| (c, Some(s))),
+        "disable" => inst
+            .console_set_api_client(&actor, &name, false)
+            .await
+            .map(|c| (c, None)),
+        _ => inst
+            .console_set_api_client(&actor, &name, true)
+            .await
+            .map(|c| (c, None)),
+    };
+    match done {
+        Ok((client, new_secret)) => {
+            let mut p = clients_view(&app, &v, &actor, &secret).await?;
+            p.notice = Some(format!("{} {}", v.t("已更新", "Updated"), client.name));
+            if let Some(s) = new_secret {
+                p.blocks.insert(
+                    0,
+                    Block::Strong(
+                        "client-secret",
+                        format!(
+                            "{}{}",
+                            v.t("密钥（只显示这一次）：", "Secret (shown only now): "),
+                            s.as_str()
+                        ),
+                    ),
+                );
+            }
+            Ok(respond(StatusCode::OK, &p, None))
+        }
+        Err(e) => {
+            let p = staff_page_of(&app, &v, &actor, &secret, "接口客户端", "API clients");
+            outcome_page(&v, p, e)
+        }
+    }
+}
+
+async fn seals_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
+    let Some((_, actor, secret)) = session(&app, &v).await? else {
+        return Ok(to_login(&v));
+    };
+    let mut p = staff_page_of(&app, &v, &actor, &secret, "印章", "Seals");
+    let seals = app.instance().seals().await.map_err(Error::from)?;
+    p.blocks.push(Block::Table(Table::new(
+        vec![
+            v.t("名称", "Name"),
+            v.t("类型", "Kind"),
+            v.t("状态", "State"),
+            v.t("创建", "Created"),
+        ],
+        seals
+            .iter()
+            .map(|s| {
+                vec![
+                    s.name.clone(),
+                    s.kind.clone(),
+                    if s.active {
+                        v.t("使用中", "in use").into()
+                    } else {
+                        v.t("已停用", "retired").into()
+                    },
+                    super::portal::date_time(s.created_at_ms),
+                ]
+            })
+            .collect(),
+        v.t("没有印章。", "No seals."),
+    )));
+    p.blocks.push(Block::Small(
+        v.t(
+            "制作、停用印章目前通过命令行：ecert seal create / ecert seal retire。",
+            "Seals are made and retired with the command line for now: ecert seal create / ecert seal retire.",
+        )
+        .into(),
+    ));
+    Ok(respond(StatusCode::OK, &p, None))
 }

@@ -1663,7 +1663,7 @@ async fn download_confirm(
 
 // ----- account and organisation -----
 
-fn date_time(ms: i64) -> String {
+pub(super) fn date_time(ms: i64) -> String {
     let secs = ms / 1000 + 8 * 3600;
     let (y, m, d) = crate::domain::dates::civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
