@@ -379,3 +379,164 @@ impl Store {
         )
     }
 }
+
+/// A proposed (or approved) retirement of a seal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealRetirement {
+    /// The seal.
+    pub seal_id: String,
+    /// Who proposed it.
+    pub proposed_by: String,
+    /// When (unix ms).
+    pub proposed_at_ms: i64,
+    /// Who approved it (then the seal is retired).
+    pub approved_by: Option<String>,
+}
+
+impl Store {
+    /// Proposes retiring an active seal (the first of two persons). Audited as
+    /// `seal.retire_proposed`.
+    pub async fn propose_seal_retirement(&self, seal_id: &str, by: &str) -> Result<()> {
+        let seal = self
+            .seal(seal_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "seal",
+                key: seal_id.to_owned(),
+            })?;
+        if !seal.active {
+            return Err(StoreError::Invalid {
+                field: "seal",
+                problem: format!("{:?} is retired already", seal.name),
+            });
+        }
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query(
+            "INSERT INTO seal_retirements (seal_id, proposed_by, proposed_at, approved_by, \
+             approved_at) VALUES ($1, $2, $3, NULL, NULL)",
+        )
+        .bind(seal_id.to_owned())
+        .bind(by.trim().to_owned())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await;
+        match r {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::AlreadyExists {
+                    what: "seal retirement proposal",
+                    name: seal.name,
+                });
+            }
+            Err(e) => return Err(db("proposing a seal retirement")(e)),
+        }
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor: by,
+                action: "seal.retire_proposed",
+                subject: &seal.name,
+                details: &json!({ "id": seal_id }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db("proposing a seal retirement"))
+    }
+
+    /// A second person approves a proposed retirement (the proposer cannot): the seal is
+    /// retired in the same transaction. Audited as `seal.retire` naming both.
+    pub async fn approve_seal_retirement(&self, seal_id: &str, by: &str) -> Result<()> {
+        let row =
+            sqlx::query("SELECT proposed_by, approved_by FROM seal_retirements WHERE seal_id = $1")
+                .bind(seal_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("reading a seal retirement"))?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "seal retirement proposal",
+                    key: seal_id.to_owned(),
+                })?;
+        let op = "reading a seal retirement";
+        let proposed_by: String = row.try_get("proposed_by").map_err(db(op))?;
+        let approved_by: Option<String> = row.try_get("approved_by").map_err(db(op))?;
+        if approved_by.is_some() {
+            return Err(StoreError::Invalid {
+                field: "seal retirement",
+                problem: "approved already".into(),
+            });
+        }
+        if proposed_by.trim().to_lowercase() == by.trim().to_lowercase() {
+            return Err(StoreError::Invalid {
+                field: "approver",
+                problem: format!(
+                    "{by:?} proposed retiring this seal; a different person must approve it"
+                ),
+            });
+        }
+        let seal = self
+            .seal(seal_id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "seal",
+                key: seal_id.to_owned(),
+            })?;
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE seal_retirements SET approved_by = $1, approved_at = $2 WHERE seal_id = $3 \
+             AND approved_by IS NULL",
+        )
+        .bind(by.trim().to_owned())
+        .bind(now)
+        .bind(seal_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("approving a seal retirement"))?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Invalid {
+                field: "seal retirement",
+                problem: "changed concurrently; retry".into(),
+            });
+        }
+        sqlx::query("UPDATE seals SET status = 'retired', updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(seal_id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db("retiring a seal"))?;
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor: by,
+                action: "seal.retire",
+                subject: &seal.name,
+                details: &json!({ "id": seal_id, "proposed_by": proposed_by, "approved_by": by }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db("retiring a seal"))
+    }
+
+    /// Retirement proposals not yet approved.
+    pub async fn pending_seal_retirements(&self) -> Result<Vec<SealRetirement>> {
+        let rows = sqlx::query(
+            "SELECT seal_id, proposed_by, proposed_at, approved_by FROM seal_retirements \
+             WHERE approved_by IS NULL ORDER BY proposed_at",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading seal retirements"))?;
+        let op = "reading seal retirements";
+        rows.iter()
+            .map(|r| {
+                Ok(SealRetirement {
+                    seal_id: r.try_get("seal_id").map_err(db(op))?,
+                    proposed_by: r.try_get("proposed_by").map_err(db(op))?,
+                    proposed_at_ms: r.try_get("proposed_at").map_err(db(op))?,
+                    approved_by: r.try_get("approved_by").map_err(db(op))?,
+                })
+            })
+            .collect()
+    }
+}

@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0008_customer_portal.sql"),
     ),
     (9, "staff", include_str!("../migrations/0009_staff.sql")),
+    (
+        10,
+        "seal_retirements",
+        include_str!("../migrations/0010_seal_retirements.sql"),
+    ),
 ];
 
 /// Which database is behind the store.

@@ -7,12 +7,14 @@
 mod common;
 
 use common::Env;
-use ecert_store::{MasterKey, StoreError};
+use ecert_store::{MasterKey, NewSeal, StoreError};
 use sqlx::Row;
+use zeroize::Zeroizing;
 
 both_backends!(
     r_5_2_2_staff_accounts_roles_and_the_encrypted_totp_secret,
     r_5_2_2_a_totp_step_is_accepted_once_and_failures_lock,
+    r_5_2_2_a_seal_is_retired_by_two_persons,
 );
 
 fn master() -> MasterKey {
@@ -125,4 +127,53 @@ async fn r_5_2_2_a_totp_step_is_accepted_once_and_failures_lock(env: Env) {
     assert_eq!(stored, ecert_store::sm3(id.as_bytes()).to_vec());
     s.delete_staff_session(&id).await.unwrap();
     assert!(s.staff_session(&id).await.unwrap().is_none());
+}
+
+async fn r_5_2_2_a_seal_is_retired_by_two_persons(env: Env) {
+    let s = &env.store;
+    s.check_master_key(&master()).await.unwrap();
+    let seal = s
+        .add_seal(
+            &NewSeal {
+                name: "校准电子证书专用章".into(),
+                kind: "校准".into(),
+                image: b"\x89PNG\r\n\x1a\n fake image".to_vec(),
+                image_format: "png".into(),
+                seal_der: None,
+                maker_cert_der: b"maker-cert-der".to_vec(),
+                signer_cert_der: b"signer-cert-der".to_vec(),
+                signer_key: Zeroizing::new(b"signer-key".to_vec()),
+            },
+            &master(),
+            "cli",
+        )
+        .await
+        .unwrap();
+    s.propose_seal_retirement(&seal.id, "staff:a")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.propose_seal_retirement(&seal.id, "staff:b").await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    assert_eq!(s.pending_seal_retirements().await.unwrap().len(), 1);
+    // The proposer cannot approve; the seal stays active.
+    assert!(matches!(
+        s.approve_seal_retirement(&seal.id, " STAFF:A ").await,
+        Err(StoreError::Invalid {
+            field: "approver",
+            ..
+        })
+    ));
+    assert!(s.seal(&seal.id).await.unwrap().unwrap().active);
+    s.approve_seal_retirement(&seal.id, "staff:b")
+        .await
+        .unwrap();
+    assert!(!s.seal(&seal.id).await.unwrap().unwrap().active);
+    assert!(s.pending_seal_retirements().await.unwrap().is_empty());
+    assert!(
+        s.approve_seal_retirement(&seal.id, "staff:c")
+            .await
+            .is_err()
+    );
 }

@@ -21,6 +21,8 @@ const PASSWORD: &str = "Pruefstempel-Konsole-2026";
 struct Console {
     addr: SocketAddr,
     admin_secret: Vec<u8>,
+    /// TOTP secrets of the other accounts that need one, by name.
+    secrets: HashMap<String, Vec<u8>>,
 }
 
 fn console() -> &'static Console {
@@ -43,14 +45,24 @@ fn console() -> &'static Console {
             );
             String::from_utf8_lossy(&out.stdout).into_owned()
         };
+        let secret_of = |out: &str| {
+            let s = out
+                .lines()
+                .skip_while(|l| !l.contains("TOTP secret"))
+                .nth(1)
+                .map(str::trim)
+                .expect("the TOTP secret is printed once");
+            totp::from_base32(s).unwrap()
+        };
         let admin = add("li.admin", &["admin", "auditor"]);
-        let secret = admin
-            .lines()
-            .skip_while(|l| !l.contains("TOTP secret"))
-            .nth(1)
-            .map(str::trim)
-            .expect("the TOTP secret is printed once");
-        let admin_secret = totp::from_base32(secret).unwrap();
+        let admin_secret = secret_of(&admin);
+        let mut secrets = HashMap::new();
+        for (name, role) in [
+            ("zhou.sealadmin", "seal_admin"),
+            ("sun.approver", "approver"),
+        ] {
+            secrets.insert(name.to_owned(), secret_of(&add(name, &[role])));
+        }
         assert!(admin.contains("otpauth://totp/"), "{admin}");
         let operator = add("wang.operator", &["operator"]);
         assert!(
@@ -65,7 +77,11 @@ fn console() -> &'static Console {
             c.portal.password.iterations = 1;
         });
         std::mem::forget(handle);
-        Console { addr, admin_secret }
+        Console {
+            addr,
+            admin_secret,
+            secrets,
+        }
     })
 }
 
@@ -166,14 +182,22 @@ fn hidden(page: &str, name: &str) -> String {
 /// A code for the administrator never used before: the next step not yet used, within the
 /// one-step skew the server accepts (waits for the clock when both are used).
 fn admin_code() -> String {
-    static LAST: std::sync::Mutex<u64> = std::sync::Mutex::new(0);
-    let mut last = LAST.lock().unwrap();
+    code_for(&console().admin_secret)
+}
+
+/// A code for the account with this secret never used before (per secret: the next step not
+/// yet used, within the one-step skew the server accepts; waits for the clock when needed).
+fn code_for(secret: &[u8]) -> String {
+    static LAST: std::sync::Mutex<Vec<(Vec<u8>, u64)>> = std::sync::Mutex::new(Vec::new());
+    let mut all = LAST.lock().unwrap();
     loop {
+        let last = all.iter().find(|(s, _)| s == secret).map_or(0, |(_, l)| *l);
         let now_step = now() / totp::STEP_SECS;
-        let next = now_step.max(*last + 1);
+        let next = now_step.max(last + 1);
         if next <= now_step + 1 {
-            *last = next;
-            return totp::code_at(&console().admin_secret, next * totp::STEP_SECS);
+            all.retain(|(s, _)| s != secret);
+            all.push((secret.to_vec(), next));
+            return totp::code_at(secret, next * totp::STEP_SECS);
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
@@ -403,4 +427,72 @@ fn r_5_2_2_api_clients_and_the_audit_search() {
     let mut op = Client::new();
     assert_eq!(op.login("wang.operator", PASSWORD, "").status, 303);
     assert_eq!(op.get("/console/api-clients").status, 403);
+}
+
+/// A seal is retired by two persons: the seal administrator proposes (and cannot approve), an
+/// approver approves; until then the seal stays in use.
+#[test]
+fn r_5_2_2_seal_retirement_takes_two_persons() {
+    let _s = serial();
+    let f = fixture();
+    let c = console();
+    let seal = f
+        .block(f.instance().seals())
+        .unwrap()
+        .into_iter()
+        .find(|s| s.active)
+        .unwrap();
+    let mut sa = Client::new();
+    let r = sa.login(
+        "zhou.sealadmin",
+        PASSWORD,
+        &code_for(&c.secrets["zhou.sealadmin"]),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let csrf = hidden(&sa.get("/console/seals").text(), "csrf");
+    let r = sa.post(
+        "/console/seals",
+        &[("csrf", &csrf), ("op", "propose"), ("seal", &seal.id)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = sa.post(
+        "/console/seals",
+        &[("csrf", &csrf), ("op", "approve"), ("seal", &seal.id)],
+    );
+    assert_eq!(
+        r.status,
+        403,
+        "the proposer's role may not approve: {}",
+        r.text()
+    );
+    let still = f.block(f.instance().seals()).unwrap();
+    assert!(
+        still.iter().any(|s| s.id == seal.id && s.active),
+        "still in use"
+    );
+    let mut ap = Client::new();
+    let r = ap.login(
+        "sun.approver",
+        PASSWORD,
+        &code_for(&c.secrets["sun.approver"]),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let page = ap.get("/console/seals").text();
+    assert!(page.contains("批准停用"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let seq = audit_seq();
+    let r = ap.post(
+        "/console/seals",
+        &[("csrf", &csrf), ("op", "approve"), ("seal", &seal.id)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let after = f.block(f.instance().seals()).unwrap();
+    assert!(
+        after.iter().any(|s| s.id == seal.id && !s.active),
+        "retired"
+    );
+    let retired = actions_after(seq, "seal.retire");
+    assert_eq!(retired.len(), 1);
+    assert!(retired[0].details.contains("staff:zhou.sealadmin"));
+    assert_eq!(retired[0].actor, "staff:sun.approver");
 }

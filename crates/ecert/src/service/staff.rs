@@ -559,6 +559,52 @@ impl Instance {
         Ok(self.store.audit_search(q).await?)
     }
 
+    /// Proposes retiring a seal (印章管理员 or 批准人; another 批准人 approves).
+    pub async fn console_propose_seal_retirement(
+        &self,
+        actor: &Actor,
+        seal_id: &str,
+    ) -> Result<(), PortalError> {
+        if !actor.has(StaffRole::Approver) {
+            self.require(
+                actor,
+                StaffRole::SealAdmin,
+                "提出停用印章 (propose retiring a seal)",
+            )
+            .await?;
+        }
+        Ok(self
+            .store
+            .propose_seal_retirement(seal_id, &actor.name)
+            .await?)
+    }
+
+    /// Approves retiring a seal (批准人, not the proposer): the seal is retired.
+    pub async fn console_approve_seal_retirement(
+        &self,
+        actor: &Actor,
+        seal_id: &str,
+    ) -> Result<(), PortalError> {
+        self.require(
+            actor,
+            StaffRole::Approver,
+            "批准停用印章 (approve retiring a seal)",
+        )
+        .await?;
+        // The seal is looked up as active at every sealing: retired, it seals nothing more.
+        Ok(self
+            .store
+            .approve_seal_retirement(seal_id, &actor.name)
+            .await?)
+    }
+
+    /// Retirement proposals awaiting approval.
+    pub async fn pending_seal_retirements(
+        &self,
+    ) -> Result<Vec<ecert_store::SealRetirement>, PortalError> {
+        Ok(self.store.pending_seal_retirements().await?)
+    }
+
     /// Adds a staff account (系统管理员 only).
     pub async fn console_add_staff(
         &self,

@@ -52,7 +52,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/console/disposals/execute", post(execute_post))
         .route("/console/staff", get(staff_page).post(staff_post))
         .route("/console/api-clients", get(clients_page).post(clients_post))
-        .route("/console/seals", get(seals_page))
+        .route("/console/seals", get(seals_page).post(seals_post))
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -1295,12 +1295,19 @@ async fn clients_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<R
     }
 }
 
-async fn seals_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
-    let Some((_, actor, secret)) = session(&app, &v).await? else {
-        return Ok(to_login(&v));
-    };
-    let mut p = staff_page_of(&app, &v, &actor, &secret, "印章", "Seals");
+async fn seals_view(
+    app: &App,
+    v: &Visit,
+    actor: &Actor,
+    secret: &[u8],
+) -> Result<PortalPage, Error> {
+    let mut p = staff_page_of(app, v, actor, secret, "印章", "Seals");
     let seals = app.instance().seals().await.map_err(Error::from)?;
+    let pending = app
+        .instance()
+        .pending_seal_retirements()
+        .await
+        .map_err(super::portal::portal_error)?;
     p.blocks.push(Block::Table(Table::new(
         vec![
             v.t("名称", "Name"),
@@ -1325,12 +1332,90 @@ async fn seals_page(State(app): State<App>, v: Visit) -> Result<Response, Error>
             .collect(),
         v.t("没有印章。", "No seals."),
     )));
+    let csrf = token(app, secret);
+    for s in seals.iter().filter(|s| s.active) {
+        match pending.iter().find(|r| r.seal_id == s.id) {
+            Some(r) if actor.has(StaffRole::Approver) => {
+                p.blocks.push(Block::Form(
+                    Form::post(
+                        "seal-approve",
+                        v.at("/console/seals"),
+                        format!(
+                            "{}{}（{}）",
+                            v.t("停用提议：", "Retirement proposed: "),
+                            s.name,
+                            r.proposed_by
+                        ),
+                        &csrf,
+                    )
+                    .hidden("op", "approve")
+                    .hidden("seal", s.id.clone())
+                    .submit(v.t("批准停用", "Approve the retirement")),
+                ));
+            }
+            Some(r) => p.blocks.push(Block::Small(format!(
+                "{}{}（{}）",
+                v.t("停用提议待批准：", "Retirement awaiting approval: "),
+                s.name,
+                r.proposed_by
+            ))),
+            None if actor.has(StaffRole::SealAdmin) || actor.has(StaffRole::Approver) => {
+                p.blocks.push(Block::Form(
+                    Form::post("seal-propose", v.at("/console/seals"), "", &csrf)
+                        .hidden("op", "propose")
+                        .hidden("seal", s.id.clone())
+                        .submit(format!(
+                            "{} {}",
+                            v.t("提出停用", "Propose retiring"),
+                            s.name
+                        )),
+                ));
+            }
+            None => {}
+        }
+    }
     p.blocks.push(Block::Small(
         v.t(
-            "制作、停用印章目前通过命令行：ecert seal create / ecert seal retire。",
-            "Seals are made and retired with the command line for now: ecert seal create / ecert seal retire.",
+            "停用印章须两人完成：一人提出，另一位批准人批准。制作印章目前通过命令行：ecert seal create。",
+            "Retiring a seal takes two persons: one proposes, another approver approves. Seals are made with the command line for now: ecert seal create.",
         )
         .into(),
     ));
+    Ok(p)
+}
+
+async fn seals_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
+    let Some((_, actor, secret)) = session(&app, &v).await? else {
+        return Ok(to_login(&v));
+    };
+    let p = seals_view(&app, &v, &actor, &secret).await?;
     Ok(respond(StatusCode::OK, &p, None))
+}
+
+async fn seals_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
+    let f = Fields::parse(&body).map_err(super::portal::portal_error)?;
+    let Some((_, actor, secret)) = posted(&app, &v, f.get("csrf")).await? else {
+        return Ok(to_login(&v));
+    };
+    let seal = f.get("seal").chars().take(64).collect::<String>();
+    let done = match f.get("op") {
+        "propose" => {
+            app.instance()
+                .console_propose_seal_retirement(&actor, &seal)
+                .await
+        }
+        _ => {
+            app.instance()
+                .console_approve_seal_retirement(&actor, &seal)
+                .await
+        }
+    };
+    let mut p = seals_view(&app, &v, &actor, &secret).await?;
+    match done {
+        Ok(()) => {
+            p.notice = Some(v.t("已记录。", "Recorded.").into());
+            Ok(respond(StatusCode::OK, &p, None))
+        }
+        Err(e) => outcome_page(&v, p, e),
+    }
 }
