@@ -912,6 +912,73 @@ impl Store {
         .transpose()
     }
 
+    /// Customer accounts, newest first (at most `limit`, 1–500): the console's list.
+    pub async fn customer_accounts(&self, keys: &CustomerKeys, limit: u32) -> Result<Vec<Account>> {
+        let limit = limit.clamp(1, 500);
+        sqlx::query_as::<_, AccountRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM customer_accounts ORDER BY created_at DESC, id \
+             LIMIT {limit}"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("listing customer accounts"))?
+        .into_iter()
+        .map(|r| r.into_record(keys))
+        .collect()
+    }
+
+    /// Locks an account until `until_ms` (its sessions end at once), or unlocks it (`None`,
+    /// failed logins reset), by a member of staff `by`. Audited as `customer.lock` /
+    /// `customer.unlock`.
+    pub async fn set_customer_lock(
+        &self,
+        account_id: &str,
+        until_ms: Option<i64>,
+        by: &str,
+    ) -> Result<()> {
+        let op = "locking a customer account";
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE customer_accounts SET locked_until = $1, failed_logins = 0, updated_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(until_ms)
+        .bind(now_ms())
+        .bind(account_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db(op))?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: "customer account",
+                key: account_id.to_owned(),
+            });
+        }
+        if until_ms.is_some() {
+            sqlx::query("DELETE FROM customer_sessions WHERE account_id = $1")
+                .bind(account_id.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(db(op))?;
+        }
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor: by,
+                action: if until_ms.is_some() {
+                    "customer.lock"
+                } else {
+                    "customer.unlock"
+                },
+                subject: account_id,
+                details: &json!({ "until": until_ms }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db(op))
+    }
+
     /// The account that verified this address, with the channel.
     pub async fn customer_by_address(
         &self,

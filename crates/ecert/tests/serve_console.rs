@@ -496,3 +496,72 @@ fn r_5_2_2_seal_retirement_takes_two_persons() {
     assert!(retired[0].details.contains("staff:zhou.sealadmin"));
     assert_eq!(retired[0].actor, "staff:sun.approver");
 }
+
+/// An administrator sees the customer accounts, locks one (it can no longer log in, by any
+/// route) and unlocks it, and binds a certificate to a customer's address.
+#[test]
+fn r_5_2_3_customer_accounts_from_the_console() {
+    let _s = serial();
+    let f = fixture();
+    let _ = console();
+    let account = f
+        .block(
+            f.instance()
+                .portal_demo_customer("console.customer@example.com", "Kunde-Konsole-2026"),
+        )
+        .unwrap();
+    let login = || {
+        f.block(f.instance().portal_login_password(
+            &ecert::service::notify::Channel::email("console.customer@example.com").unwrap(),
+            zeroize::Zeroizing::new("Kunde-Konsole-2026".into()),
+            None,
+        ))
+        .is_ok()
+    };
+    assert!(login());
+    let mut admin = Client::new();
+    assert_eq!(admin.login("li.admin", PASSWORD, &admin_code()).status, 303);
+    let page = admin.get("/console/customers").text();
+    assert!(page.contains("console.customer@example.com"), "{page}");
+    let csrf = hidden(&page, "csrf");
+    let r = admin.post(
+        "/console/customers",
+        &[("csrf", &csrf), ("op", "lock"), ("account", &account.id)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!login(), "a locked account does not log in");
+    let r = admin.post(
+        "/console/customers",
+        &[("csrf", &csrf), ("op", "unlock"), ("account", &account.id)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(login());
+    let r = admin.post(
+        "/console/customers",
+        &[
+            ("csrf", &csrf),
+            ("op", "bind"),
+            ("number", "JT2024-000077"),
+            ("email", "console.customer@example.com"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let b = f
+        .block(f.instance().binding_of_number("JT2024-000077"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        b.contact.email.as_deref(),
+        Some("console.customer@example.com")
+    );
+    // An operator may not.
+    let mut op = Client::new();
+    assert_eq!(op.login("wang.operator", PASSWORD, "").status, 303);
+    let ocsrf = hidden(&op.get("/console").text(), "csrf");
+    let r = op.post(
+        "/console/customers",
+        &[("csrf", &ocsrf), ("op", "lock"), ("account", &account.id)],
+    );
+    assert_eq!(r.status, 403);
+    assert!(login());
+}

@@ -577,7 +577,11 @@ impl Instance {
             .customer_account(keys, account_id)
             .await?
             .ok_or_else(login_failed)?;
-        if account.state != AccountState::Active {
+        // An account locked (by its failed logins or by the institute's staff) logs in by no
+        // route until the lock ends.
+        if account.state != AccountState::Active
+            || account.locked_until_ms.is_some_and(|t| t > now_ms())
+        {
             return Err(login_failed());
         }
         let id = random_token(32)?;

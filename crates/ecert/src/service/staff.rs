@@ -605,6 +605,63 @@ impl Instance {
         Ok(self.store.pending_seal_retirements().await?)
     }
 
+    /// Customer accounts with their addresses (系统管理员, 审计员).
+    pub async fn console_customers(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(ecert_store::Account, Vec<(super::notify::Channel, bool)>)>, PortalError> {
+        if !actor.has(StaffRole::Auditor) {
+            self.require(actor, StaffRole::Admin, "客户账户 (customer accounts)")
+                .await?;
+        }
+        let mut out = Vec::new();
+        for a in self
+            .store
+            .customer_accounts(self.portal_keys(), 200)
+            .await?
+        {
+            let channels = self.portal_channels(&a.id).await?;
+            out.push((a, channels));
+        }
+        Ok(out)
+    }
+
+    /// Locks (until unlocked; its sessions end) or unlocks a customer account (系统管理员).
+    pub async fn console_lock_customer(
+        &self,
+        actor: &Actor,
+        account_id: &str,
+        lock: bool,
+    ) -> Result<(), PortalError> {
+        self.require(
+            actor,
+            StaffRole::Admin,
+            "锁定或解锁客户账户 (lock or unlock a customer)",
+        )
+        .await?;
+        let until = lock.then_some(i64::MAX / 2);
+        Ok(self
+            .store
+            .set_customer_lock(account_id, until, &actor.name)
+            .await?)
+    }
+
+    /// Binds a certificate to its customer (系统管理员), as `ecert customer bind` does.
+    pub async fn console_bind(
+        &self,
+        actor: &Actor,
+        number: &str,
+        req: super::BindRequest,
+    ) -> Result<ecert_store::Binding, PortalError> {
+        self.require(
+            actor,
+            StaffRole::Admin,
+            "绑定证书与客户 (bind a certificate)",
+        )
+        .await?;
+        Ok(self.bind_customer(number, req, &actor.name).await?)
+    }
+
     /// Adds a staff account (系统管理员 only).
     pub async fn console_add_staff(
         &self,

@@ -53,6 +53,10 @@ pub(crate) fn router(app: App) -> Router {
         .route("/console/staff", get(staff_page).post(staff_post))
         .route("/console/api-clients", get(clients_page).post(clients_post))
         .route("/console/seals", get(seals_page).post(seals_post))
+        .route(
+            "/console/customers",
+            get(customers_page).post(customers_post),
+        )
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -94,6 +98,7 @@ fn nav(app: &App, v: &Visit, actor: &Actor, secret: &[u8]) -> Nav {
     if actor.has(StaffRole::Admin) {
         links.push((v.at("/console/staff"), v.t("员工", "Staff")));
         links.push((v.at("/console/api-clients"), v.t("接口", "API clients")));
+        links.push((v.at("/console/customers"), v.t("客户", "Customers")));
     }
     Nav::new(
         links,
@@ -1417,5 +1422,195 @@ async fn seals_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Res
             Ok(respond(StatusCode::OK, &p, None))
         }
         Err(e) => outcome_page(&v, p, e),
+    }
+}
+
+async fn customers_view(
+    app: &App,
+    v: &Visit,
+    actor: &Actor,
+    secret: &[u8],
+) -> Result<PortalPage, Error> {
+    let mut p = staff_page_of(app, v, actor, secret, "客户账户", "Customer accounts");
+    let list = app
+        .instance()
+        .console_customers(actor)
+        .await
+        .map_err(super::portal::portal_error)?;
+    let now = super::api::unix_now().saturating_mul(1000);
+    let csrf = token(app, secret);
+    p.blocks.push(Block::Table(Table::new(
+        vec![
+            v.t("姓名", "Name"),
+            v.t("地址", "Addresses"),
+            v.t("状态", "State"),
+            v.t("注册", "Registered"),
+        ],
+        list.iter()
+            .map(|(a, chans)| {
+                let locked = a.locked_until_ms.is_some_and(|t| t > now);
+                vec![
+                    a.name.clone().unwrap_or_default(),
+                    chans
+                        .iter()
+                        .map(|(c, verified)| {
+                            format!("{}{}", c.as_str(), if *verified { " ✓" } else { "" })
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    match (a.state, locked) {
+                        (_, true) => v.t("已锁定", "locked").into(),
+                        (ecert_store::AccountState::Active, false) => v.t("正常", "active").into(),
+                        (ecert_store::AccountState::Pending, false) => {
+                            v.t("待验证", "pending").into()
+                        }
+                        (ecert_store::AccountState::Closed, false) => {
+                            v.t("已关闭", "closed").into()
+                        }
+                    },
+                    super::portal::date_time(a.created_at_ms),
+                ]
+            })
+            .collect(),
+        v.t("没有客户账户。", "No customer accounts."),
+    )));
+    if actor.has(StaffRole::Admin) {
+        for (a, chans) in &list {
+            let locked = a.locked_until_ms.is_some_and(|t| t > now);
+            let who = chans
+                .first()
+                .map_or_else(|| a.id.clone(), |(c, _)| c.as_str().to_owned());
+            let (op, label) = if locked {
+                ("unlock", v.t("解锁", "Unlock"))
+            } else {
+                ("lock", v.t("锁定", "Lock"))
+            };
+            p.blocks.push(Block::Form(
+                Form::post("customer-lock", v.at("/console/customers"), "", &csrf)
+                    .hidden("op", op)
+                    .hidden("account", a.id.clone())
+                    .submit(format!("{label} {who}")),
+            ));
+        }
+        p.blocks.push(Block::Form(
+            Form::post(
+                "customer-bind",
+                v.at("/console/customers"),
+                v.t("绑定证书与客户", "Bind a certificate to its customer"),
+                &csrf,
+            )
+            .hidden("op", "bind")
+            .field(
+                input(
+                    "text",
+                    "number",
+                    v.t("证书编号", "Certificate No."),
+                    100,
+                    "off",
+                )
+                .f(),
+            )
+            .field(
+                input(
+                    "text",
+                    "email",
+                    v.t("客户邮箱", "Customer e-mail"),
+                    254,
+                    "off",
+                )
+                .optional()
+                .f(),
+            )
+            .field(
+                input(
+                    "text",
+                    "mobile",
+                    v.t("客户手机", "Customer mobile"),
+                    32,
+                    "off",
+                )
+                .optional()
+                .f(),
+            )
+            .field(
+                input(
+                    "text",
+                    "uscc",
+                    v.t("统一社会信用代码", "Credit code"),
+                    18,
+                    "off",
+                )
+                .optional()
+                .f(),
+            )
+            .submit(v.t("绑定", "Bind"))
+            .note(v.t(
+                "填写的字段替换原有的，未填写的保留。",
+                "The fields given replace the stored ones; the others are kept.",
+            )),
+        ));
+    }
+    Ok(p)
+}
+
+async fn customers_page(State(app): State<App>, v: Visit) -> Result<Response, Error> {
+    let Some((_, actor, secret)) = session(&app, &v).await? else {
+        return Ok(to_login(&v));
+    };
+    match customers_view(&app, &v, &actor, &secret).await {
+        Ok(p) => Ok(respond(StatusCode::OK, &p, None)),
+        Err(e) if e.status() == StatusCode::FORBIDDEN => {
+            let mut p = staff_page_of(&app, &v, &actor, &secret, "客户账户", "Customer accounts");
+            p.error = Some(
+                v.t(
+                    "需要“系统管理员”或“审计员”角色",
+                    "This needs the administrator or auditor role",
+                )
+                .into(),
+            );
+            Ok(respond(StatusCode::FORBIDDEN, &p, None))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn customers_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
+    let f = Fields::parse(&body).map_err(super::portal::portal_error)?;
+    let Some((_, actor, secret)) = posted(&app, &v, f.get("csrf")).await? else {
+        return Ok(to_login(&v));
+    };
+    let inst = app.instance();
+    let opt = |k: &str| {
+        Some(f.get(k).trim().chars().take(254).collect::<String>()).filter(|s| !s.is_empty())
+    };
+    let done = match f.get("op") {
+        "bind" => inst
+            .console_bind(
+                &actor,
+                f.get("number").trim(),
+                crate::service::BindRequest {
+                    uscc: opt("uscc"),
+                    mobile: opt("mobile"),
+                    email: opt("email"),
+                    download_password: None,
+                },
+            )
+            .await
+            .map(|_| ()),
+        op => {
+            inst.console_lock_customer(&actor, f.get("account").trim(), op == "lock")
+                .await
+        }
+    };
+    match done {
+        Ok(()) => {
+            let mut p = customers_view(&app, &v, &actor, &secret).await?;
+            p.notice = Some(v.t("已记录。", "Recorded.").into());
+            Ok(respond(StatusCode::OK, &p, None))
+        }
+        Err(e) => {
+            let p = staff_page_of(&app, &v, &actor, &secret, "客户账户", "Customer accounts");
+            outcome_page(&v, p, e)
+        }
     }
 }
