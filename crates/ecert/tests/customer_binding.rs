@@ -219,7 +219,7 @@ fn r_5_2_3_customer_bind_from_the_command_line() {
         assert!(
             trail
                 .iter()
-                .any(|e| e.actor == "cli" && e.action.contains("bind")),
+                .any(|e| e.actor.starts_with("cli:") && e.action.contains("bind")),
             "{:?}",
             trail.iter().map(|e| &e.action).collect::<Vec<_>>()
         );

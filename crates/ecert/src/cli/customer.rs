@@ -50,7 +50,9 @@ pub fn bind(dir: &Path, args: &BindArgs) -> anyhow::Result<()> {
     };
     super::instance::runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let b = instance.bind_customer(&args.number, req, "cli").await?;
+        let b = instance
+            .bind_customer(&args.number, req, &super::local_actor())
+            .await?;
         let yes_no = |v: bool| if v { "是 (yes)" } else { "否 (no)" };
         println!("已绑定 (bound):             {}", args.number);
         println!(

@@ -643,8 +643,12 @@ async fn issue_one(
     let content = std::fs::read_to_string(file)
         .with_context(|| format!("无法读取 {} (cannot read)", file.display()))?;
     let result = match template {
-        Some(t) => instance.issue_with_template(&content, "cli", t).await,
-        None => instance.issue(&content, "cli").await,
+        Some(t) => {
+            instance
+                .issue_with_template(&content, &super::local_actor(), t)
+                .await
+        }
+        None => instance.issue(&content, &super::local_actor()).await,
     };
     let taken = match result {
         Ok(issued) => {
@@ -694,7 +698,7 @@ fn issue_handed_over(dir: &Path, args: &IssueArgs, ofd: &Path) -> anyhow::Result
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
         let issued = instance
-            .issue_ofd_at(&bytes, &content, "cli", placement)
+            .issue_ofd_at(&bytes, &content, &super::local_actor(), placement)
             .await
             .with_context(|| format!("{} 未签发 (not issued)", ofd.display()))?;
         report_issued(&args.out, &issued)
@@ -707,7 +711,9 @@ pub fn revise(dir: &Path, args: &ReviseArgs) -> anyhow::Result<()> {
         .with_context(|| format!("无法读取 {} (cannot read)", args.content.display()))?;
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let issued = instance.revise(&args.old_number, &content, "cli").await?;
+        let issued = instance
+            .revise(&args.old_number, &content, &super::local_actor())
+            .await?;
         let copy = write_copy(&args.out, &issued.record.file_name, &issued.file);
         print_issued(&copy, &issued);
         println!(

@@ -18,6 +18,18 @@ pub mod supplement;
 pub mod time;
 pub mod verify;
 
+/// Who acts on the command line, as the audit chain records it: `cli:` and the local user
+/// (`SUDO_USER` when run through sudo, else `USER` or `LOGNAME`), so that a change made on the
+/// server is attributed to a named person as it is in the console (R-7.2.2d).
+pub fn local_actor() -> String {
+    let user = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    let user: String = user.chars().filter(|c| !c.is_control()).take(64).collect();
+    format!("cli:{user}")
+}
+
 /// Prints an error as JSON on stdout, in the shape the web API answers errors:
 /// `{"error": {"code": "…", "message": "…"}}`.
 pub fn print_json_error(code: &str, message: &str) {

@@ -182,7 +182,7 @@ pub fn create(dir: &Path, args: &CreateArgs) -> anyhow::Result<()> {
                     size_mm: args.size_mm,
                     valid_days: args.valid_days,
                 },
-                "cli",
+                &super::local_actor(),
             )
             .await?;
         println!(

@@ -77,7 +77,7 @@ pub fn api_client_add(dir: &Path, args: &ApiClientAddArgs) -> anyhow::Result<()>
         return runtime()?.block_on(async {
             let instance = Instance::open(dir).await?;
             let client = instance
-                .add_api_client(&args.name, ClientCredential::PublicKey(&spki), "cli")
+                .add_api_client(&args.name, ClientCredential::PublicKey(&spki), &super::local_actor())
                 .await?;
             println!(
                 "已创建接口客户端 (API client created): {}，用 SM2 私钥签名请求 (signs requests with its SM2 key, {})",
@@ -90,7 +90,7 @@ pub fn api_client_add(dir: &Path, args: &ApiClientAddArgs) -> anyhow::Result<()>
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
         let (client, secret) = instance
-            .add_api_client_with_new_secret(&args.name, "cli")
+            .add_api_client_with_new_secret(&args.name, &super::local_actor())
             .await?;
         println!("已创建接口客户端 (API client created): {}", client.name);
         println!("密钥只显示这一次，请妥善保存 (the secret is shown only once):");

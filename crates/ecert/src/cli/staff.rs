@@ -47,7 +47,7 @@ pub fn add(dir: &Path, args: &StaffAddArgs) -> anyhow::Result<()> {
     super::instance::runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
         let made = instance
-            .add_staff(&args.name, &roles, password, "cli")
+            .add_staff(&args.name, &roles, password, &super::local_actor())
             .await
             .map_err(|e| anyhow::anyhow!("{}", ecert::service::error_chain(&e)))?;
         println!("已添加员工账户 (staff account added): {}", made.account.name);

@@ -25,7 +25,9 @@ pub fn run(dir: &Path, args: &SupplementArgs) -> anyhow::Result<()> {
         .with_context(|| format!("无法读取 {} (cannot read)", args.content.display()))?;
     super::instance::runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let done = instance.supplement(&args.number, &content, "cli").await?;
+        let done = instance
+            .supplement(&args.number, &content, &super::local_actor())
+            .await?;
         let copy = super::instance::write_copy(&args.out, &done.record.file_name, &done.file);
         match &copy {
             Ok(path) => println!("文件 (file):             {}", path.display()),
