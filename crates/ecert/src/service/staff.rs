@@ -446,6 +446,18 @@ impl Instance {
         Ok(self.revise(number, content_json, &actor.name).await?)
     }
 
+    /// Adds a supplement to a certificate (签发员 only; ).
+    pub async fn console_supplement(
+        &self,
+        actor: &Actor,
+        number: &str,
+        content_json: &str,
+    ) -> Result<super::Supplemented, PortalError> {
+        self.require(actor, StaffRole::Operator, "补充 (supplement)")
+            .await?;
+        Ok(self.supplement(number, content_json, &actor.name).await?)
+    }
+
     /// Proposes a disposal as of a date (签发员 or 批准人; the approval must come from
     /// another person).
     pub async fn console_propose_disposal(

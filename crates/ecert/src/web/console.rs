@@ -37,6 +37,14 @@ pub(crate) fn router(app: App) -> Router {
         .route("/console/certificates", get(certificates_page))
         .route("/console/certificates/{number}", get(certificate_page))
         .route(
+            "/console/certificates/{number}/page/{page}",
+            get(page_preview),
+        )
+        .route(
+            "/console/supplement",
+            post(supplement_post).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route(
             "/console/issue",
             get(issue_page)
                 .post(issue_post)
@@ -663,7 +671,42 @@ async fn certificate_page(
                 .collect(),
         ));
     }
+    if c.status != ecert_store::CertificateStatus::Disposed {
+        p.blocks.push(Block::Image(
+            format!(
+                "/console/certificates/{}/page/1.png",
+                super::view::enc(&c.number)
+            ),
+            v.t("证书第 1 页", "Page 1 of the certificate").into(),
+        ));
+    }
     let csrf = token(&app, &secret);
+    if actor.has(StaffRole::Operator) && c.status != ecert_store::CertificateStatus::Disposed {
+        p.blocks.push(Block::Form(
+            Form::post(
+                "supplement",
+                v.at("/console/supplement"),
+                v.t(
+                    "补充（上传补充文件内容 JSON）",
+                    "Supplement (upload its content JSON)",
+                ),
+                &csrf,
+            )
+            .multipart()
+            .hidden("number", c.number.clone())
+            .field(
+                input(
+                    "file",
+                    "content",
+                    v.t("补充内容 JSON", "Supplement JSON"),
+                    0,
+                    "off",
+                )
+                .f(),
+            )
+            .submit(v.t("签发补充文件", "Issue the supplement")),
+        ));
+    }
     if actor.has(StaffRole::Operator) && c.status != ecert_store::CertificateStatus::Disposed {
         p.blocks.push(Block::Form(
             Form::post(
@@ -1612,5 +1655,97 @@ async fn customers_post(State(app): State<App>, v: Visit, body: Bytes) -> Result
             let p = staff_page_of(&app, &v, &actor, &secret, "客户账户", "Customer accounts");
             outcome_page(&v, p, e)
         }
+    }
+}
+
+async fn page_preview(
+    State(app): State<App>,
+    v: Visit,
+    axum::extract::Path((number, page)): axum::extract::Path<(String, String)>,
+) -> Result<Response, Error> {
+    if session(&app, &v).await?.is_none() {
+        return Ok(to_login(&v));
+    }
+    let n = super::pages::page_number(&page).ok_or_else(Error::not_found)?;
+    let view = match app.instance().status_by_number(&number).await {
+        Ok(view) => view,
+        Err(crate::service::Error::NotFound { .. }) => return Err(Error::not_found()),
+        Err(e) => return Err(Error::from(e)),
+    };
+    let c = &view.certificate;
+    if c.status == ecert_store::CertificateStatus::Disposed {
+        return Err(Error::not_found());
+    }
+    let mark =
+        (c.status == ecert_store::CertificateStatus::Revised).then_some(crate::preview::Mark::Void);
+    let png = super::pages::render_preview(
+        &app,
+        crate::service::StoredFile::Certificate(c),
+        c.file_sm3,
+        n,
+        mark,
+    )
+    .await?;
+    let mut r = super::view::bytes_response("image/png", png);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(r)
+}
+
+async fn supplement_post(
+    State(app): State<App>,
+    v: Visit,
+    m: axum::extract::Multipart,
+) -> Result<Response, Error> {
+    let (fields, file) = multipart_form(m)
+        .await
+        .map_err(super::portal::portal_error)?;
+    let Some((_, actor, secret)) =
+        posted(&app, &v, fields.get("csrf").map_or("", String::as_str)).await?
+    else {
+        return Ok(to_login(&v));
+    };
+    let number = fields.get("number").cloned().unwrap_or_default();
+    let mut p = staff_page_of(&app, &v, &actor, &secret, "补充文件", "Supplement");
+    let Some(json) = file.and_then(|f| String::from_utf8(f).ok()) else {
+        p.error = Some(
+            v.t(
+                "请选择一个 UTF-8 编码的内容 JSON 文件",
+                "Choose a content JSON file (UTF-8)",
+            )
+            .into(),
+        );
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, &p, None));
+    };
+    match app
+        .instance()
+        .console_supplement(&actor, &number, &json)
+        .await
+    {
+        Ok(s) => {
+            app.invalidate();
+            p.notice = Some(match v.lang() {
+                Lang::Zh => format!("已签发补充文件 {}（对 {} 的补充）", s.record.number, number),
+                Lang::En => format!("Issued the supplement {} to {}", s.record.number, number),
+            });
+            p.blocks.push(Block::Rows(vec![
+                (v.t("编号", "Number").into(), s.record.number.clone()),
+                (
+                    v.t("验证网址", "Verification URL").into(),
+                    s.verify_url.clone(),
+                ),
+            ]));
+            p.blocks.push(Block::Link(
+                v.at(&format!(
+                    "/console/certificates/{}",
+                    super::view::enc(&number)
+                )),
+                v.t("返回原证书", "Back to the certificate").into(),
+            ));
+            Ok(respond(StatusCode::OK, &p, None))
+        }
+        Err(e) => outcome_page(&v, p, e),
     }
 }

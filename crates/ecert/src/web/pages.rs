@@ -263,7 +263,7 @@ async fn lookup_page(State(app): State<App>, found: Resolved, want: Want, uri: U
     bytes_response(page.content_type, page.body)
 }
 
-fn page_number(page: &str) -> Option<usize> {
+pub(super) fn page_number(page: &str) -> Option<usize> {
     let n: usize = page.strip_suffix(".png")?.parse().ok()?;
     (1..=100).contains(&n).then_some(n)
 }
@@ -307,6 +307,29 @@ async fn preview(
     // a void certificate's picture says so on its face (the file is not touched).
     let mark = (found.supplement.is_none() && c.status == CertificateStatus::Revised)
         .then_some(crate::preview::Mark::Void);
+    let stored = match &found.supplement {
+        None => StoredFile::Certificate(c),
+        Some(s) => StoredFile::Supplement(s),
+    };
+    let png = render_preview(&app, stored, file_sm3, n, mark).await?;
+    let mut r = bytes_response("image/png", png);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    Ok(r)
+}
+
+/// Page `n` of a stored file as PNG, from the preview cache or rendered now (at most two at a
+/// time, `heavy`); `mark` stamps a void certificate's picture. `Error::not_found` for a page the
+/// file does not have.
+pub(super) async fn render_preview(
+    app: &App,
+    stored: StoredFile<'_>,
+    file_sm3: [u8; 32],
+    n: usize,
+    mark: Option<crate::preview::Mark>,
+) -> Result<Bytes, Error> {
     let dpi = app.inner.server.preview_dpi;
     let png = match app.inner.previews.get(&file_sm3, n, dpi, mark) {
         Some(png) => png,
@@ -318,10 +341,6 @@ async fn preview(
             if let Some(png) = app.inner.previews.get(&file_sm3, n, dpi, mark) {
                 png
             } else {
-                let stored = match &found.supplement {
-                    None => StoredFile::Certificate(c),
-                    Some(s) => StoredFile::Supplement(s),
-                };
                 let file = app.inner.instance.file(stored).await?;
                 let rendered = tokio::task::spawn_blocking(move || {
                     crate::preview::render_page_png_marked(&file, n, dpi, mark)
@@ -344,12 +363,7 @@ async fn preview(
             }
         }
     };
-    let mut r = bytes_response("image/png", png);
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
-    Ok(r)
+    Ok(png)
 }
 
 fn content_disposition(name: &str) -> HeaderValue {

@@ -240,6 +240,8 @@ pub(crate) enum Block {
     Table(Table),
     /// A list of links (href, text).
     Links(Vec<(String, String)>),
+    /// A picture (src, alt).
+    Image(String, String),
 }
 
 #[derive(Template)]
