@@ -237,6 +237,18 @@ fn r_5_2_2_totp_login_dashboard_audit_check_and_no_replay() {
     let dash = client.get("/console");
     assert_eq!(dash.status, 200, "{}", dash.text());
     assert!(dash.text().contains("系统管理员"), "{}", dash.text());
+    // Today's issuing is counted from the audit chain: the fixture issued its certificates
+    // today.
+    let text = dash.text();
+    let at = text.find("今日签发").expect("today's issuing");
+    let count: String = text[at..]
+        .split("<dd>")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(count.parse::<u32>().unwrap() >= 5, "{text}");
     let seq = audit_seq();
     let audit = client.get("/console/audit");
     assert_eq!(audit.status, 200, "{}", audit.text());
@@ -629,4 +641,54 @@ fn r_6_4_2_supplement_and_page_preview_from_the_console() {
             .any(|e| e.actor == "staff:wang.operator" && e.action == "certificate.supplement"),
         "{after:?}"
     );
+}
+
+/// Several content files uploaded at once are issued in turn; the page lists each file's
+/// outcome (a bad one named, the others issued).
+#[test]
+fn r_5_2_1_batch_issue_from_the_console() {
+    let _s = serial();
+    let f = fixture();
+    let _ = console();
+    let mut op = Client::new();
+    assert_eq!(op.login("wang.operator", PASSWORD, "").status, 303);
+    let csrf = hidden(&op.get("/console/issue").text(), "csrf");
+    let mut v: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
+    let boundary = "ecertboundary";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n");
+    for (i, n) in ["JZ2024-BATCH-1", "JZ2024-BATCH-2"].iter().enumerate() {
+        v["certificateNo"] = (*n).into();
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"c{i}.json\"\r\n\
+             Content-Type: application/json\r\n\r\n{v}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"bad.json\"\r\n\
+         Content-Type: application/json\r\n\r\n{{\"certificateNo\": 1}}\r\n--{boundary}--\r\n"
+    ));
+    let count = f.certificate_count();
+    let r = request(
+        op.addr,
+        "POST",
+        "/console/issue",
+        &[
+            ("Cookie", &op.cookie()),
+            (
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            ),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 207, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("2/3") && text.contains("3/3"), "{text}");
+    assert!(
+        text.contains("JZ2024-BATCH-1") && text.contains("JZ2024-BATCH-2"),
+        "{text}"
+    );
+    assert!(text.contains("bad.json"), "{text}");
+    assert_eq!(f.certificate_count(), count + 2);
 }

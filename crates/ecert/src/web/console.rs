@@ -265,6 +265,64 @@ async fn dashboard(State(app): State<App>, v: Visit) -> Result<Response, Error> 
         rows.push((format!("{mark} {}", f.what), f.text.clone()));
     }
     p.blocks.push(Block::Rows(rows));
+    // Today's issuing (Beijing time), from the audit chain.
+    let today = crate::service::today_beijing();
+    let issued_today = inst
+        .store
+        .audit_search(&ecert_store::AuditQuery {
+            action: Some("certificate.issue".into()),
+            from_ms: day_ms(&today),
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .map_err(Error::from)?
+        .len();
+    let mut rows2 = vec![(
+        v.t("今日签发", "Issued today").to_owned(),
+        if issued_today >= 500 {
+            "500+".to_owned()
+        } else {
+            issued_today.to_string()
+        },
+    )];
+    // Seals whose signer or maker certificate ends within 30 days.
+    let soon = ses::pki::now() + 30 * 86_400;
+    for seal in inst
+        .seals()
+        .await
+        .map_err(Error::from)?
+        .iter()
+        .filter(|s| s.active)
+    {
+        for (role, der) in [
+            (
+                v.t("签章人证书", "signer certificate"),
+                &seal.signer_cert_der,
+            ),
+            (v.t("制章者证书", "maker certificate"), &seal.maker_cert_der),
+        ] {
+            if let Ok(cert) = ses::pki::Cert::from_der(der)
+                && cert.not_after() < soon
+            {
+                let days = (cert.not_after() - ses::pki::now()) / 86_400;
+                rows2.push((
+                    v.t("即将到期", "Expiring").to_owned(),
+                    format!("{} {role}: {days} {}", seal.name, v.t("天", "days")),
+                ));
+            }
+        }
+    }
+    let retirements = inst
+        .pending_seal_retirements()
+        .await
+        .map_err(super::portal::portal_error)?;
+    rows2.push((
+        v.t("待批准的印章停用", "Seal retirements awaiting approval")
+            .to_owned(),
+        retirements.len().to_string(),
+    ));
+    p.blocks.push(Block::Rows(rows2));
     let pending = inst
         .disposals(Some(ecert_store::DisposalState::Proposed))
         .await
@@ -783,8 +841,23 @@ async fn certificate_page(
 
 /// The fields and the uploaded file of a multipart form (the file at most [`MAX_UPLOAD`]).
 async fn multipart_form(
-    mut m: axum::extract::Multipart,
+    m: axum::extract::Multipart,
 ) -> Result<(std::collections::HashMap<String, String>, Option<Vec<u8>>), PortalError> {
+    let (fields, files) = multipart_files(m).await?;
+    Ok((fields, files.into_iter().next().map(|(_, b)| b)))
+}
+
+/// The fields and every uploaded file (`content`, with its file name) of a multipart form;
+/// at most [`MAX_BATCH`] files, [`MAX_UPLOAD`] in all.
+async fn multipart_files(
+    mut m: axum::extract::Multipart,
+) -> Result<
+    (
+        std::collections::HashMap<String, String>,
+        Vec<(String, Vec<u8>)>,
+    ),
+    PortalError,
+> {
     let bad = || {
         crate::service::portal::bad_field(
             "上传的表单无法读取（过大或格式错误，内容 JSON 最大 2 MiB）",
@@ -792,18 +865,37 @@ async fn multipart_form(
         )
     };
     let mut fields = std::collections::HashMap::new();
-    let mut file = None;
+    let mut files = Vec::new();
     while let Some(field) = m.next_field().await.map_err(|_| bad())? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "content" {
-            file = Some(field.bytes().await.map_err(|_| bad())?.to_vec());
+            if files.len() >= MAX_BATCH {
+                return Err(crate::service::portal::bad_field(
+                    format!("一次最多上传 {MAX_BATCH} 个文件"),
+                    format!("At most {MAX_BATCH} files at a time"),
+                ));
+            }
+            let file_name: String = field
+                .file_name()
+                .unwrap_or("content.json")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(100)
+                .collect();
+            let bytes = field.bytes().await.map_err(|_| bad())?.to_vec();
+            if !bytes.is_empty() {
+                files.push((file_name, bytes));
+            }
         } else if fields.len() < 10 {
             let text = field.text().await.map_err(|_| bad())?;
             fields.insert(name, text.chars().take(256).collect());
         }
     }
-    Ok((fields, file))
+    Ok((fields, files))
 }
+
+/// Most files in one batch upload.
+const MAX_BATCH: usize = 100;
 
 fn issue_form(v: &Visit, csrf: &str) -> Block {
     Block::Form(
@@ -819,12 +911,13 @@ fn issue_form(v: &Visit, csrf: &str) -> Block {
                 "file",
                 "content",
                 v.t(
-                    "内容 JSON（docs/content.md）",
-                    "Content JSON (docs/content.md)",
+                    "内容 JSON（docs/content.md；选择多个文件即批量签发）",
+                    "Content JSON (docs/content.md; several files issue a batch)",
                 ),
                 0,
                 "off",
             )
+            .multiple()
             .f(),
         )
         .submit(v.t("签发", "Issue")),
@@ -882,7 +975,7 @@ async fn issue_post(
     v: Visit,
     m: axum::extract::Multipart,
 ) -> Result<Response, Error> {
-    let (fields, file) = multipart_form(m)
+    let (fields, files) = multipart_files(m)
         .await
         .map_err(super::portal::portal_error)?;
     let Some((_, actor, secret)) =
@@ -892,27 +985,87 @@ async fn issue_post(
     };
     let mut p = staff_page_of(&app, &v, &actor, &secret, "签发", "Issue");
     p.blocks.push(issue_form(&v, &token(&app, &secret)));
-    let Some(json) = file.and_then(|f| String::from_utf8(f).ok()) else {
+    if files.is_empty() {
         p.error = Some(
-            v.t(
-                "请选择一个 UTF-8 编码的内容 JSON 文件",
-                "Choose a content JSON file (UTF-8)",
-            )
-            .into(),
+            v.t("请选择内容 JSON 文件", "Choose a content JSON file")
+                .into(),
         );
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, &p, None));
-    };
-    match app.instance().console_issue(&actor, &json).await {
-        Ok(i) => {
-            app.invalidate();
-            Ok(respond(
-                StatusCode::OK,
-                &issued_page(&app, &v, &actor, &secret, &i),
-                None,
-            ))
-        }
-        Err(e) => outcome_page(&v, p, e),
     }
+    if files.len() == 1 {
+        let Some(json) = files
+            .into_iter()
+            .next()
+            .and_then(|(_, f)| String::from_utf8(f).ok())
+        else {
+            p.error = Some(
+                v.t(
+                    "请选择一个 UTF-8 编码的内容 JSON 文件",
+                    "Choose a content JSON file (UTF-8)",
+                )
+                .into(),
+            );
+            return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, &p, None));
+        };
+        return match app.instance().console_issue(&actor, &json).await {
+            Ok(i) => {
+                app.invalidate();
+                Ok(respond(
+                    StatusCode::OK,
+                    &issued_page(&app, &v, &actor, &secret, &i),
+                    None,
+                ))
+            }
+            Err(e) => outcome_page(&v, p, e),
+        };
+    }
+    // A batch: each file issued in turn; the page lists each one's outcome.
+    let total = files.len();
+    let mut rows = Vec::with_capacity(total);
+    let mut ok = 0usize;
+    for (i, (name, bytes)) in files.into_iter().enumerate() {
+        let outcome = match String::from_utf8(bytes) {
+            Err(_) => Err(v.t("不是 UTF-8 文本", "not UTF-8 text").to_owned()),
+            Ok(json) => match app.instance().console_issue(&actor, &json).await {
+                Ok(issued) => Ok(issued.record.number),
+                Err(PortalError::Service(e)) if e.is_internal() => return Err(Error::from(e)),
+                Err(PortalError::Service(e)) => Err(e.chain()),
+                Err(e) => Err(v.message(&e)),
+            },
+        };
+        let (number, result) = match outcome {
+            Ok(n) => {
+                ok += 1;
+                (n, v.t("已签发", "issued").to_owned())
+            }
+            Err(why) => (String::new(), why),
+        };
+        rows.push(vec![format!("{}/{total}", i + 1), name, number, result]);
+    }
+    app.invalidate();
+    p.notice = Some(match v.lang() {
+        Lang::Zh => format!("批量签发完成：{ok}/{total} 份成功。"),
+        Lang::En => format!("Batch done: {ok} of {total} issued."),
+    });
+    p.blocks.insert(
+        0,
+        Block::Table(Table::new(
+            vec![
+                v.t("进度", "Progress"),
+                v.t("文件", "File"),
+                v.t("编号", "Number"),
+                v.t("结果", "Result"),
+            ],
+            rows,
+            "",
+        )),
+    );
+    let status = if ok == total {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok(respond(status, &p, None))
 }
 
 async fn revise_post(

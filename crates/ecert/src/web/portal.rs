@@ -95,6 +95,7 @@ pub(crate) struct Nav {
 pub(crate) struct Input {
     kind: &'static str,
     pub(super) id: &'static str,
+    multiple: bool,
     name: &'static str,
     label: String,
     value: String,
@@ -272,6 +273,7 @@ pub(super) fn input(
         autocomplete,
         inputmode: "",
         hint: String::new(),
+        multiple: false,
     }
 }
 
@@ -286,6 +288,11 @@ impl Input {
     }
     pub(super) fn numeric(mut self) -> Input {
         self.inputmode = "numeric";
+        self
+    }
+    /// A file input that takes several files.
+    pub(super) fn multiple(mut self) -> Input {
+        self.multiple = true;
         self
     }
     pub(super) fn hint(mut self, h: impl Into<String>) -> Input {
