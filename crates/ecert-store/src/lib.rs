@@ -79,5 +79,5 @@ pub use customers::{
 pub use disposal::{DisposalRecord, DisposalState, MIN_RETENTION_YEARS};
 pub use error::{CleanupNote, Result, StoreError};
 pub use library::{Institute, NewSeal, SealRecord, TemplateRecord};
-pub use staff::{SealRetirement, StaffAccount, StaffSession};
+pub use staff::{SealProposal, SealRetirement, StaffAccount, StaffSession};
 pub use store::{Backend, CrashPoint, Store, StoreOptions};

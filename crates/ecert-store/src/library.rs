@@ -624,6 +624,13 @@ impl Store {
         columns.extend_from_slice(crate::customers::ENCRYPTED_COLUMNS);
         // The staff's TOTP secrets.
         columns.push(("staff_accounts", "staff-totp", "totp_nonce", "totp_cipher"));
+        // Key material of seals proposed and not yet made.
+        columns.push((
+            "seal_proposals",
+            crate::staff::PROPOSAL_PURPOSE,
+            "material_nonce",
+            "material_cipher",
+        ));
         for (table, purpose, nonce_col, ct_col) in columns {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT id, {nonce_col} AS n, {ct_col} AS c FROM {table} WHERE {ct_col} IS NOT NULL"

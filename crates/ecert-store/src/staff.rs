@@ -540,3 +540,232 @@ impl Store {
             .collect()
     }
 }
+
+/// The purpose bound into the encryption of a seal proposal's material.
+pub(crate) const PROPOSAL_PURPOSE: &str = "seal-proposal";
+
+/// A seal proposed by one person, to be approved by another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealProposal {
+    /// Random id.
+    pub id: String,
+    /// The seal's title.
+    pub title: String,
+    /// Its kind (as the application names it).
+    pub kind: String,
+    /// `proposed`, `approved` or `rejected`.
+    pub state: String,
+    /// Who proposed it.
+    pub proposed_by: String,
+    /// When (unix ms).
+    pub proposed_at_ms: i64,
+    /// Who approved or rejected it.
+    pub decided_by: Option<String>,
+    /// The seal made on approval.
+    pub seal_id: Option<String>,
+}
+
+impl Store {
+    /// Stores a proposed seal with its key material encrypted under the master key. Audited as
+    /// `seal.proposed` (title, kind; never the material).
+    pub async fn propose_seal(
+        &self,
+        master: &MasterKey,
+        title: &str,
+        kind: &str,
+        material: &[u8],
+        by: &str,
+    ) -> Result<SealProposal> {
+        self.check_master_key(master).await?;
+        let id = new_id()?;
+        let (n, c) = master.encrypt(&aad(PROPOSAL_PURPOSE, &id), material)?;
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO seal_proposals (id, title, kind, material_nonce, material_cipher, state, \
+             proposed_by, proposed_at, decided_by, decided_at, seal_id) \
+             VALUES ($1, $2, $3, $4, $5, 'proposed', $6, $7, NULL, NULL, NULL)",
+        )
+        .bind(id.clone())
+        .bind(title.to_owned())
+        .bind(kind.to_owned())
+        .bind(n.to_vec())
+        .bind(c)
+        .bind(by.trim().to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("proposing a seal"))?;
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor: by,
+                action: "seal.proposed",
+                subject: title,
+                details: &json!({ "proposal": id, "kind": kind }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db("proposing a seal"))?;
+        self.seal_proposal(&id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "seal proposal",
+                key: id,
+            })
+    }
+
+    /// A seal proposal by id.
+    pub async fn seal_proposal(&self, id: &str) -> Result<Option<SealProposal>> {
+        let row = sqlx::query(
+            "SELECT id, title, kind, state, proposed_by, proposed_at, decided_by, seal_id \
+             FROM seal_proposals WHERE id = $1",
+        )
+        .bind(id.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading a seal proposal"))?;
+        row.as_ref().map(proposal_row).transpose()
+    }
+
+    /// Seal proposals awaiting a decision, oldest first.
+    pub async fn pending_seal_proposals(&self) -> Result<Vec<SealProposal>> {
+        let rows = sqlx::query(
+            "SELECT id, title, kind, state, proposed_by, proposed_at, decided_by, seal_id \
+             FROM seal_proposals WHERE state = 'proposed' ORDER BY proposed_at",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading seal proposals"))?;
+        rows.iter().map(proposal_row).collect()
+    }
+
+    /// The proposal's key material, decrypted, for the person who decides — never for the
+    /// proposer (two persons, R-5.2.2): [`StoreError::Invalid`] when `by` proposed it or it was
+    /// decided already.
+    pub async fn seal_proposal_material(
+        &self,
+        master: &MasterKey,
+        id: &str,
+        by: &str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let p = self
+            .seal_proposal(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "seal proposal",
+                key: id.to_owned(),
+            })?;
+        if p.state != "proposed" {
+            return Err(StoreError::Invalid {
+                field: "seal proposal",
+                problem: format!("{} already", p.state),
+            });
+        }
+        if p.proposed_by.trim().to_lowercase() == by.trim().to_lowercase() {
+            return Err(StoreError::Invalid {
+                field: "approver",
+                problem: format!("{by:?} proposed this seal; a different person must approve it"),
+            });
+        }
+        let row =
+            sqlx::query("SELECT material_nonce, material_cipher FROM seal_proposals WHERE id = $1")
+                .bind(id.to_owned())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db("reading a seal proposal"))?;
+        let op = "reading a seal proposal";
+        let n: Option<Vec<u8>> = row.try_get("material_nonce").map_err(db(op))?;
+        let c: Option<Vec<u8>> = row.try_get("material_cipher").map_err(db(op))?;
+        let (Some(n), Some(c)) = (n, c) else {
+            return Err(StoreError::Invalid {
+                field: "seal proposal",
+                problem: "its material is gone".into(),
+            });
+        };
+        master
+            .decrypt(&aad(PROPOSAL_PURPOSE, id), &n, &c)
+            .ok_or_else(|| StoreError::Decrypt {
+                what: "seal_proposals",
+                key: id.to_owned(),
+            })
+    }
+
+    /// Records the decision on a proposal (`seal_id`: the seal made on approval; `None`:
+    /// rejected); the material is wiped from the row either way. Audited as
+    /// `seal.proposal_approved` / `seal.proposal_rejected` naming both persons.
+    pub async fn decide_seal_proposal(
+        &self,
+        id: &str,
+        by: &str,
+        seal_id: Option<&str>,
+    ) -> Result<()> {
+        let p = self
+            .seal_proposal(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "seal proposal",
+                key: id.to_owned(),
+            })?;
+        if p.proposed_by.trim().to_lowercase() == by.trim().to_lowercase() {
+            return Err(StoreError::Invalid {
+                field: "approver",
+                problem: format!("{by:?} proposed this seal; a different person must decide"),
+            });
+        }
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE seal_proposals SET state = $1, decided_by = $2, decided_at = $3, \
+             seal_id = $4, material_nonce = NULL, material_cipher = NULL WHERE id = $5 \
+             AND state = 'proposed'",
+        )
+        .bind(if seal_id.is_some() {
+            "approved"
+        } else {
+            "rejected"
+        })
+        .bind(by.trim().to_owned())
+        .bind(now_ms())
+        .bind(seal_id.map(str::to_owned))
+        .bind(id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("deciding a seal proposal"))?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Invalid {
+                field: "seal proposal",
+                problem: "decided already".into(),
+            });
+        }
+        append_in(
+            &mut tx,
+            &AuditEvent {
+                actor: by,
+                action: if seal_id.is_some() {
+                    "seal.proposal_approved"
+                } else {
+                    "seal.proposal_rejected"
+                },
+                subject: &p.title,
+                details: &json!({ "proposal": id, "proposed_by": p.proposed_by, "seal": seal_id }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(db("deciding a seal proposal"))
+    }
+}
+
+fn proposal_row(r: &sqlx::any::AnyRow) -> Result<SealProposal> {
+    let op = "reading a seal proposal";
+    Ok(SealProposal {
+        id: r.try_get("id").map_err(db(op))?,
+        title: r.try_get("title").map_err(db(op))?,
+        kind: r.try_get("kind").map_err(db(op))?,
+        state: r.try_get("state").map_err(db(op))?,
+        proposed_by: r.try_get("proposed_by").map_err(db(op))?,
+        proposed_at_ms: r.try_get("proposed_at").map_err(db(op))?,
+        decided_by: r.try_get("decided_by").map_err(db(op))?,
+        seal_id: r.try_get("seal_id").map_err(db(op))?,
+    })
+}

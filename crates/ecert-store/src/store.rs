@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "seal_retirements",
         include_str!("../migrations/0010_seal_retirements.sql"),
     ),
+    (
+        11,
+        "seal_proposals",
+        include_str!("../migrations/0011_seal_proposals.sql"),
+    ),
 ];
 
 /// Which database is behind the store.

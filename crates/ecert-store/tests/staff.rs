@@ -15,6 +15,7 @@ both_backends!(
     r_5_2_2_staff_accounts_roles_and_the_encrypted_totp_secret,
     r_5_2_2_a_totp_step_is_accepted_once_and_failures_lock,
     r_5_2_2_a_seal_is_retired_by_two_persons,
+    r_5_2_2_a_proposed_seal_keeps_its_material_encrypted_for_another_person,
 );
 
 fn master() -> MasterKey {
@@ -175,5 +176,67 @@ async fn r_5_2_2_a_seal_is_retired_by_two_persons(env: Env) {
         s.approve_seal_retirement(&seal.id, "staff:c")
             .await
             .is_err()
+    );
+}
+
+async fn r_5_2_2_a_proposed_seal_keeps_its_material_encrypted_for_another_person(env: Env) {
+    let s = &env.store;
+    s.check_master_key(&master()).await.unwrap();
+    let material = b"{\"signer_key\":\"SECRET-KEY-MATERIAL\"}";
+    let p = s
+        .propose_seal(&master(), "校准电子证书专用章", "校准", material, "staff:a")
+        .await
+        .unwrap();
+    assert_eq!(p.state, "proposed");
+    let row = sqlx::query("SELECT material_cipher FROM seal_proposals")
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
+    let c: Vec<u8> = row.try_get("material_cipher").unwrap();
+    assert!(!c.windows(19).any(|w| w == b"SECRET-KEY-MATERIAL"));
+    // Not for the proposer.
+    assert!(matches!(
+        s.seal_proposal_material(&master(), &p.id, "staff:a").await,
+        Err(StoreError::Invalid {
+            field: "approver",
+            ..
+        })
+    ));
+    assert_eq!(
+        s.seal_proposal_material(&master(), &p.id, "staff:b")
+            .await
+            .unwrap()
+            .as_slice(),
+        material
+    );
+    // A rotation re-encrypts it; the decision wipes it; a rotation then skips the row.
+    let new = MasterKey::from_hex("ffeeddccbbaa99887766554433221100").unwrap();
+    s.rotate_master_key(&master(), &new, "test").await.unwrap();
+    assert!(
+        s.seal_proposal_material(&new, &p.id, "staff:b")
+            .await
+            .is_ok()
+    );
+    assert!(
+        s.decide_seal_proposal(&p.id, "staff:a", Some("x"))
+            .await
+            .is_err()
+    );
+    s.decide_seal_proposal(&p.id, "staff:b", Some("seal-1"))
+        .await
+        .unwrap();
+    assert!(s.pending_seal_proposals().await.unwrap().is_empty());
+    let row = sqlx::query("SELECT material_cipher FROM seal_proposals")
+        .fetch_one(env.store.pool())
+        .await
+        .unwrap();
+    let c: Option<Vec<u8>> = row.try_get("material_cipher").unwrap();
+    assert!(c.is_none(), "wiped");
+    s.rotate_master_key(&new, &master(), "test").await.unwrap();
+    assert!(
+        s.decide_seal_proposal(&p.id, "staff:c", None)
+            .await
+            .is_err(),
+        "decided once"
     );
 }

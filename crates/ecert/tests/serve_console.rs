@@ -71,7 +71,26 @@ fn console() -> &'static Console {
         );
         add("zhao.locked", &["operator"]);
         add("qian.auditor", &["auditor"]);
+        // The institute's own CA for the seal made in the console: its signer's key and
+        // certificate as PEM files, its root trusted by the server.
+        let ca = ses::demo::DemoCa::new("本院 CA").unwrap();
+        let signer = ca
+            .issue("检测签章人", ses::demo::Role::Signer, 365)
+            .unwrap();
+        std::fs::write(
+            f.dir.join("own-signer.key.pem"),
+            signer.key.to_pkcs8_pem().unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            f.dir.join("own-signer.cert.pem"),
+            ses::pki::Cert::from_der(&signer.cert_der).unwrap().to_pem(),
+        )
+        .unwrap();
+        let root = f.dir.join("own-root.pem");
+        std::fs::write(&root, ca.root_cert().unwrap().to_pem()).unwrap();
         let (addr, handle) = own_server(|c| {
+            c.server.trust_roots.push(root.clone());
             c.portal.logins_per_minute = 10_000;
             c.portal.password.memory_kib = 8 * 1024;
             c.portal.password.iterations = 1;
@@ -691,4 +710,119 @@ fn r_5_2_1_batch_issue_from_the_console() {
     );
     assert!(text.contains("bad.json"), "{text}");
     assert_eq!(f.certificate_count(), count + 2);
+}
+
+/// A seal is made by two persons: the seal administrator uploads the key material
+/// (kept encrypted, the picture shown), cannot approve it; an approver does, and only then is the
+/// seal made, named after both.
+#[test]
+fn r_5_2_2_a_seal_is_made_by_two_persons() {
+    let _s = serial();
+    let f = fixture();
+    let c = console();
+    let title = "示例计量院检测电子证书专用章";
+    let mut sa = Client::new();
+    let r = sa.login(
+        "zhou.sealadmin",
+        PASSWORD,
+        &code_for(&c.secrets["zhou.sealadmin"]),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let csrf = hidden(&sa.get("/console/seals").text(), "csrf");
+    let key = std::fs::read_to_string(f.dir.join("own-signer.key.pem")).unwrap();
+    let cert = std::fs::read_to_string(f.dir.join("own-signer.cert.pem")).unwrap();
+    let boundary = "ecertboundary";
+    let part = |name: &str, value: &str, file: bool| {
+        let filename = if file {
+            format!("; filename=\"{name}.pem\"")
+        } else {
+            String::new()
+        };
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n{value}\r\n"
+        )
+    };
+    let body = format!(
+        "{}{}{}{}--{boundary}--\r\n",
+        part("csrf", &csrf, false),
+        part("title", title, false),
+        part("signer_key", &key, true),
+        part("signer_cert", &cert, true),
+    );
+    let seals_before = f.block(f.instance().seals()).unwrap().len();
+    let r = request(
+        sa.addr,
+        "POST",
+        "/console/seals/propose",
+        &[
+            ("Cookie", &sa.cookie()),
+            (
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            ),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("picture.png"), "{}", r.text());
+    assert_eq!(
+        f.block(f.instance().seals()).unwrap().len(),
+        seals_before,
+        "not made yet"
+    );
+    let proposal = f
+        .block(f.instance().pending_seal_proposals())
+        .unwrap()
+        .into_iter()
+        .find(|p| p.title == title)
+        .unwrap();
+    let pic = sa.get(&format!(
+        "/console/seals/proposals/{}/picture.png",
+        proposal.id
+    ));
+    assert_eq!(pic.status, 200);
+    assert!(pic.body.starts_with(b"\x89PNG"));
+    // The proposer may not approve.
+    let r = sa.post(
+        "/console/seals",
+        &[
+            ("csrf", &csrf),
+            ("op", "approve_new"),
+            ("seal", &proposal.id),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    let mut ap = Client::new();
+    let r = ap.login(
+        "sun.approver",
+        PASSWORD,
+        &code_for(&c.secrets["sun.approver"]),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let acsrf = hidden(&ap.get("/console/seals").text(), "csrf");
+    let seq = audit_seq();
+    let r = ap.post(
+        "/console/seals",
+        &[
+            ("csrf", &acsrf),
+            ("op", "approve_new"),
+            ("seal", &proposal.id),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seals = f.block(f.instance().seals()).unwrap();
+    assert!(
+        seals.iter().any(|s| s.name.ends_with(title) && s.active),
+        "made: {:?}",
+        seals.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    let made = actions_after(seq, "seal.create");
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].actor, "staff:zhou.sealadmin+staff:sun.approver");
+    assert!(
+        f.block(f.instance().pending_seal_proposals())
+            .unwrap()
+            .iter()
+            .all(|p| p.id != proposal.id)
+    );
 }

@@ -68,26 +68,9 @@ fn password(var: Option<&str>) -> anyhow::Result<Option<String>> {
     }
 }
 
-fn cert_der(bytes: &[u8], path: &Path) -> anyhow::Result<Vec<u8>> {
-    if let Ok(text) = std::str::from_utf8(bytes)
-        && text.contains("-----BEGIN")
-    {
-        let certs = ses::pki::Cert::from_pem_bundle(text).map_err(|e| {
-            anyhow!(
-                "{}: 证书无法解析 (cannot parse the certificate): {e}",
-                path.display()
-            )
-        })?;
-        return certs
-            .first()
-            .map(|c| c.der().to_vec())
-            .ok_or_else(|| anyhow!("{}: 没有证书 (no certificate)", path.display()));
-    }
-    Ok(bytes.to_vec())
-}
-
-/// Loads a key + certificate from a PKCS#12 file or a PEM pair, with clear errors for a wrong
-/// password and a key that does not belong to the certificate.
+/// Loads a key + certificate from a PKCS#12 file or a PEM pair
+/// ([`ecert::service::load_certified_key`]: clear errors for a wrong password and a key that
+/// does not belong to the certificate).
 fn load(
     who: &str,
     p12: Option<&Path>,
@@ -96,44 +79,19 @@ fn load(
     password_var: Option<&str>,
 ) -> anyhow::Result<Option<ses::sm::CertifiedKey>> {
     let pw = password(password_var)?;
-    if let Some(p12) = p12 {
-        let pw = pw.ok_or_else(|| {
-            anyhow!("{who}的 PKCS#12 需要密码：请用 --password-env 指定环境变量 (a PKCS#12 password is required)")
-        })?;
-        let parsed = ses::pkcs12::parse(&read(p12)?, &pw).map_err(|e| {
-            anyhow!(
-                "{}: {who}的 PKCS#12 文件密码错误或文件损坏 (wrong password or damaged PKCS#12 file): {e}",
-                p12.display()
-            )
-        })?;
-        let pair = parsed.into_certified_key().map_err(|e| {
-            anyhow!(
-                "{}: {who}的 PKCS#12 文件中没有与私钥匹配的证书 (no certificate for the key): {e}",
-                p12.display()
-            )
-        })?;
-        return Ok(Some(pair));
-    }
-    let (Some(key), Some(cert)) = (key, cert) else {
-        return Ok(None);
-    };
-    let key_text = String::from_utf8(read(key)?)
-        .map_err(|_| anyhow!("{}: 私钥须为 PEM (the key must be PEM)", key.display()))?;
-    let pair = ses::sm::Sm2KeyPair::from_pem(&key_text, pw.as_deref()).map_err(|e| {
-        anyhow!(
-            "{}: {who}私钥无法读取（密码错误或不是 SM2 私钥）(cannot read the key: wrong password or not an SM2 key): {e}",
-            key.display()
-        )
-    })?;
-    let der = cert_der(&read(cert)?, cert)?;
-    let pair = ses::sm::CertifiedKey::new(pair, der).map_err(|e| {
-        anyhow!(
-            "{who}私钥与证书不匹配 (the key {} does not belong to the certificate {}): {e}",
-            key.display(),
-            cert.display()
-        )
-    })?;
-    Ok(Some(pair))
+    let p12 = p12.map(read).transpose()?;
+    let key = key.map(read).transpose()?;
+    let cert = cert.map(read).transpose()?;
+    ecert::service::load_certified_key(
+        who,
+        &ecert::service::KeyMaterial {
+            p12: p12.as_deref(),
+            key_pem: key.as_deref(),
+            cert: cert.as_deref(),
+            password: pw.as_deref(),
+        },
+    )
+    .map_err(|e| anyhow!(e))
 }
 
 fn kind(text: &str) -> anyhow::Result<SealKind> {

@@ -74,7 +74,10 @@ pub use messages::{
 };
 pub use records::{Scanned, StoredFile, code_text};
 
-pub use seal::{SealRequest, check_cert_current, seal_kind_code, seal_kind_for};
+pub use seal::{
+    KeyMaterial, SealRequest, cert_der, check_cert_current, load_certified_key, seal_kind_code,
+    seal_kind_for,
+};
 pub use status::{BACKUP_MAX_AGE_DAYS, Finding, SCRUB_MAX_AGE_DAYS, Status};
 pub use supplement::Supplemented;
 pub use time::{Measurement, TimeProblem, TimeProof, TimeStatus};

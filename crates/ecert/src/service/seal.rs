@@ -504,3 +504,70 @@ mod tests {
         }
     }
 }
+
+/// The material of one party of a seal (the signer or the maker), as uploaded or read from
+/// files: a PKCS#12 file, or a PEM private key with its certificate (PEM or DER).
+#[derive(Default)]
+pub struct KeyMaterial<'a> {
+    /// PKCS#12 bytes.
+    pub p12: Option<&'a [u8]>,
+    /// A PEM private key (PKCS#8, encrypted or not).
+    pub key_pem: Option<&'a [u8]>,
+    /// Its certificate (PEM or DER).
+    pub cert: Option<&'a [u8]>,
+    /// The PKCS#12 or key password.
+    pub password: Option<&'a str>,
+}
+
+/// The certificate DER of PEM or DER bytes.
+pub fn cert_der(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && text.contains("-----BEGIN")
+    {
+        let certs = ses::pki::Cert::from_pem_bundle(text)
+            .map_err(|e| format!("证书无法解析 (cannot parse the certificate): {e}"))?;
+        return certs
+            .first()
+            .map(|c| c.der().to_vec())
+            .ok_or_else(|| "没有证书 (no certificate)".to_owned());
+    }
+    Ok(bytes.to_vec())
+}
+
+/// A key with its certificate from a PKCS#12 file or a PEM pair, with clear errors (Chinese,
+/// then English) for a wrong password and a key that does not belong to the certificate;
+/// `Ok(None)` when nothing is given. `who` names the party (签章人, 制章者).
+pub fn load_certified_key(
+    who: &str,
+    m: &KeyMaterial<'_>,
+) -> std::result::Result<Option<ses::sm::CertifiedKey>, String> {
+    if let Some(p12) = m.p12 {
+        let pw = m
+            .password
+            .ok_or_else(|| format!("{who}的 PKCS#12 需要密码 (a PKCS#12 password is required)"))?;
+        let parsed = ses::pkcs12::parse(p12, pw).map_err(|e| {
+            format!(
+                "{who}的 PKCS#12 文件密码错误或文件损坏 (wrong password or damaged PKCS#12 file): {e}"
+            )
+        })?;
+        return parsed.into_certified_key().map(Some).map_err(|e| {
+            format!("{who}的 PKCS#12 文件中没有与私钥匹配的证书 (no certificate for the key): {e}")
+        });
+    }
+    let (Some(key), Some(cert)) = (m.key_pem, m.cert) else {
+        return Ok(None);
+    };
+    let key_text =
+        std::str::from_utf8(key).map_err(|_| format!("{who}私钥须为 PEM (the key must be PEM)"))?;
+    let pair = ses::sm::Sm2KeyPair::from_pem(key_text, m.password).map_err(|e| {
+        format!(
+            "{who}私钥无法读取（密码错误或不是 SM2 私钥）(cannot read the key: wrong password or not an SM2 key): {e}"
+        )
+    })?;
+    let der = cert_der(cert)?;
+    ses::sm::CertifiedKey::new(pair, der)
+        .map(Some)
+        .map_err(|e| {
+            format!("{who}私钥与证书不匹配 (the key does not belong to the certificate): {e}")
+        })
+}

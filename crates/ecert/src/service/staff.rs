@@ -674,6 +674,144 @@ impl Instance {
         Ok(self.bind_customer(number, req, &actor.name).await?)
     }
 
+    /// Proposes a seal with its key material (印章管理员): the material is checked now (keys,
+    /// certificates, the title naming its kind) and kept encrypted until another person, an
+    /// 批准人, approves; only then is the seal made ([`Instance::console_approve_seal`]). No
+    /// maker on a demo instance means a trial maker, as `ecert seal create` does.
+    pub async fn console_propose_seal(
+        &self,
+        actor: &Actor,
+        title: &str,
+        signer: &super::KeyMaterial<'_>,
+        maker: &super::KeyMaterial<'_>,
+    ) -> Result<ecert_store::SealProposal, PortalError> {
+        use base64::Engine as _;
+        self.require(actor, StaffRole::SealAdmin, "制作印章 (make a seal)")
+            .await?;
+        let title = title.trim();
+        let kind = crate::seal_image::check_title(title)
+            .map_err(|e| super::portal::bad_field(e.to_string(), e.to_string()))?;
+        let bad = |e: String| super::portal::bad_field(e.clone(), e);
+        let signer = super::load_certified_key("签章人", signer)
+            .map_err(bad)?
+            .ok_or_else(|| {
+                super::portal::bad_field(
+                    "需要签章人的私钥和证书（PKCS#12，或 PEM 私钥与证书）",
+                    "The signer's key and certificate are needed (PKCS#12, or a PEM key and certificate)",
+                )
+            })?;
+        let maker = super::load_certified_key("制章者", maker).map_err(bad)?;
+        super::check_cert_current(&signer.cert_der, "签章人")?;
+        let b64 = |d: &[u8]| base64::engine::general_purpose::STANDARD.encode(d);
+        let der = |k: &ses::sm::CertifiedKey| {
+            k.key
+                .to_pkcs8_der()
+                .map(|d| b64(&d))
+                .map_err(internal("印章材料 (seal material)"))
+        };
+        let material = Zeroizing::new(
+            json!({
+                "signer_key": der(&signer)?,
+                "signer_cert": b64(&signer.cert_der),
+                "maker_key": maker.as_ref().map(der).transpose()?,
+                "maker_cert": maker.as_ref().map(|m| b64(&m.cert_der)),
+            })
+            .to_string(),
+        );
+        Ok(self
+            .store
+            .propose_seal(
+                self.master_key(),
+                title,
+                super::seal_kind_code(kind),
+                material.as_bytes(),
+                &actor.name,
+            )
+            .await?)
+    }
+
+    /// Approves a proposed seal (批准人, not the proposer): the seal is made now from the
+    /// proposal's material, and the proposal closed (its material wiped).
+    pub async fn console_approve_seal(
+        &self,
+        actor: &Actor,
+        proposal_id: &str,
+    ) -> Result<ecert_store::SealRecord, PortalError> {
+        use base64::Engine as _;
+        self.require(actor, StaffRole::Approver, "批准制作印章 (approve a seal)")
+            .await?;
+        let proposal = self
+            .store
+            .seal_proposal(proposal_id)
+            .await?
+            .ok_or_else(|| refused(StatusCode::NOT_FOUND, "not_found", "未找到", "Not found"))?;
+        let material = self
+            .store
+            .seal_proposal_material(self.master_key(), proposal_id, &actor.name)
+            .await?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&material).map_err(internal("印章材料 (seal material)"))?;
+        let field = |k: &str| -> Result<Option<Vec<u8>>, PortalError> {
+            match v.get(k).and_then(|x| x.as_str()) {
+                None => Ok(None),
+                Some(t) => base64::engine::general_purpose::STANDARD
+                    .decode(t)
+                    .map(Some)
+                    .map_err(|e| PortalError::Service(internal("印章材料 (seal material)")(e))),
+            }
+        };
+        let pair = |key: Option<Vec<u8>>,
+                    cert: Option<Vec<u8>>|
+         -> Result<Option<ses::sm::CertifiedKey>, PortalError> {
+            match (key, cert) {
+                (Some(k), Some(c)) => {
+                    let k = Zeroizing::new(k);
+                    let key = ses::sm::Sm2KeyPair::from_pkcs8_der(&k).map_err(|e| {
+                        PortalError::Service(internal("印章材料 (seal material)")(e))
+                    })?;
+                    ses::sm::CertifiedKey::new(key, c).map(Some).map_err(|e| {
+                        PortalError::Service(internal("印章材料 (seal material)")(e))
+                    })
+                }
+                _ => Ok(None),
+            }
+        };
+        let signer = pair(field("signer_key")?, field("signer_cert")?)?.ok_or_else(|| {
+            PortalError::Service(internal("印章材料 (seal material)")(
+                std::io::Error::other("the proposal has no signer key"),
+            ))
+        })?;
+        let maker = pair(field("maker_key")?, field("maker_cert")?)?;
+        let kind = crate::seal_image::check_title(&proposal.title)
+            .map_err(|e| super::portal::bad_field(e.to_string(), e.to_string()))?;
+        let actor_names = format!("{}+{}", proposal.proposed_by, actor.name);
+        let seal = self
+            .create_seal(
+                super::SealRequest {
+                    kind,
+                    title: proposal.title.clone(),
+                    signer,
+                    maker,
+                    image: None,
+                    size_mm: 42,
+                    valid_days: 1096,
+                },
+                &actor_names,
+            )
+            .await?;
+        self.store
+            .decide_seal_proposal(proposal_id, &actor.name, Some(&seal.id))
+            .await?;
+        Ok(seal)
+    }
+
+    /// Seal proposals awaiting approval.
+    pub async fn pending_seal_proposals(
+        &self,
+    ) -> Result<Vec<ecert_store::SealProposal>, PortalError> {
+        Ok(self.store.pending_seal_proposals().await?)
+    }
+
     /// Adds a staff account (系统管理员 only).
     pub async fn console_add_staff(
         &self,

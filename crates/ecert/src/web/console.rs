@@ -62,6 +62,14 @@ pub(crate) fn router(app: App) -> Router {
         .route("/console/api-clients", get(clients_page).post(clients_post))
         .route("/console/seals", get(seals_page).post(seals_post))
         .route(
+            "/console/seals/propose",
+            post(seal_propose_post).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route(
+            "/console/seals/proposals/{id}/picture.png",
+            get(proposal_picture),
+        )
+        .route(
             "/console/customers",
             get(customers_page).post(customers_post),
         )
@@ -1575,10 +1583,112 @@ async fn seals_view(
             None => {}
         }
     }
+    let proposals = app
+        .instance()
+        .pending_seal_proposals()
+        .await
+        .map_err(super::portal::portal_error)?;
+    for pr in &proposals {
+        p.blocks.push(Block::Heading(format!(
+            "{}{}（{}）",
+            v.t("待批准的新印章：", "New seal awaiting approval: "),
+            pr.title,
+            pr.proposed_by
+        )));
+        p.blocks.push(Block::Image(
+            format!("/console/seals/proposals/{}/picture.png", pr.id),
+            pr.title.clone(),
+        ));
+        if actor.has(StaffRole::Approver) {
+            p.blocks.push(Block::Form(
+                Form::post("seal-create-approve", v.at("/console/seals"), "", &csrf)
+                    .hidden("op", "approve_new")
+                    .hidden("seal", pr.id.clone())
+                    .submit(format!(
+                        "{} {}",
+                        v.t("批准制作", "Approve making"),
+                        pr.title
+                    )),
+            ));
+        }
+    }
+    if actor.has(StaffRole::SealAdmin) {
+        let file = |name: &'static str, zh: &'static str, en: &'static str| {
+            input("file", name, v.t(zh, en), 0, "off").optional().f()
+        };
+        p.blocks.push(Block::Form(
+            Form::post(
+                "seal-propose",
+                v.at("/console/seals/propose"),
+                v.t(
+                    "制作新印章（须另一位批准人批准）",
+                    "Make a new seal (another approver approves)",
+                ),
+                &csrf,
+            )
+            .multipart()
+            .field(
+                input(
+                    "text",
+                    "title",
+                    v.t(
+                        "印章名称（须写明类别，如“校准电子证书专用章”）",
+                        "Title (must name its kind, e.g. 校准电子证书专用章)",
+                    ),
+                    100,
+                    "off",
+                )
+                .f(),
+            )
+            .field(file("signer_p12", "签章人 PKCS#12", "Signer PKCS#12"))
+            .field(file(
+                "signer_key",
+                "或：签章人私钥（PEM）",
+                "or: signer key (PEM)",
+            ))
+            .field(file("signer_cert", "签章人证书", "Signer certificate"))
+            .field(
+                input(
+                    "password",
+                    "signer_password",
+                    v.t(
+                        "签章人 PKCS#12 或私钥的密码",
+                        "Signer PKCS#12 or key password",
+                    ),
+                    256,
+                    "off",
+                )
+                .optional()
+                .f(),
+            )
+            .field(file("maker_p12", "制章者 PKCS#12", "Seal maker PKCS#12"))
+            .field(file(
+                "maker_key",
+                "或：制章者私钥（PEM）",
+                "or: maker key (PEM)",
+            ))
+            .field(file("maker_cert", "制章者证书", "Maker certificate"))
+            .field(
+                input(
+                    "password",
+                    "maker_password",
+                    v.t(
+                        "制章者 PKCS#12 或私钥的密码",
+                        "Maker PKCS#12 or key password",
+                    ),
+                    256,
+                    "off",
+                )
+                .optional()
+                .f(),
+            )
+            .submit(v.t("提交待批准", "Submit for approval")),
+        ));
+    }
     p.blocks.push(Block::Small(
         v.t(
-            "停用印章须两人完成：一人提出，另一位批准人批准。制作印章目前通过命令行：ecert seal create。",
-            "Retiring a seal takes two persons: one proposes, another approver approves. Seals are made with the command line for now: ecert seal create.",
+            "制作和停用印章都须两人完成：一人提出，另一位批准人批准；密钥材料在批准前加密保存，批准后清除。",
+            "Making and retiring a seal take two persons: one proposes, another approver approves; the key material is kept encrypted until then and wiped afterwards.",
         )
         .into(),
     ));
@@ -1605,6 +1715,11 @@ async fn seals_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Res
                 .console_propose_seal_retirement(&actor, &seal)
                 .await
         }
+        "approve_new" => app
+            .instance()
+            .console_approve_seal(&actor, &seal)
+            .await
+            .map(|_| ()),
         _ => {
             app.instance()
                 .console_approve_seal_retirement(&actor, &seal)
@@ -1901,4 +2016,117 @@ async fn supplement_post(
         }
         Err(e) => outcome_page(&v, p, e),
     }
+}
+
+/// Every field of a multipart form as bytes (files and texts), at most 20 fields.
+async fn multipart_all(
+    mut m: axum::extract::Multipart,
+) -> Result<std::collections::HashMap<String, Vec<u8>>, PortalError> {
+    let bad = || {
+        crate::service::portal::bad_field(
+            "上传的表单无法读取（过大或格式错误）",
+            "The upload cannot be read (too large or malformed)",
+        )
+    };
+    let mut out = std::collections::HashMap::new();
+    while let Some(field) = m.next_field().await.map_err(|_| bad())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|_| bad())?.to_vec();
+        if out.len() >= 20 {
+            return Err(bad());
+        }
+        if !bytes.is_empty() {
+            out.insert(name, bytes);
+        }
+    }
+    Ok(out)
+}
+
+async fn seal_propose_post(
+    State(app): State<App>,
+    v: Visit,
+    m: axum::extract::Multipart,
+) -> Result<Response, Error> {
+    let f = multipart_all(m)
+        .await
+        .map_err(super::portal::portal_error)?;
+    let text = |k: &str| {
+        f.get(k)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let Some((_, actor, secret)) = posted(&app, &v, &text("csrf")).await? else {
+        return Ok(to_login(&v));
+    };
+    let signer_pw = Zeroizing::new(text("signer_password"));
+    let maker_pw = Zeroizing::new(text("maker_password"));
+    fn material<'a>(
+        f: &'a std::collections::HashMap<String, Vec<u8>>,
+        which: &str,
+        pw: &'a str,
+    ) -> crate::service::KeyMaterial<'a> {
+        crate::service::KeyMaterial {
+            p12: f.get(&format!("{which}_p12")).map(Vec::as_slice),
+            key_pem: f.get(&format!("{which}_key")).map(Vec::as_slice),
+            cert: f.get(&format!("{which}_cert")).map(Vec::as_slice),
+            password: (!pw.is_empty()).then_some(pw),
+        }
+    }
+    let done = app
+        .instance()
+        .console_propose_seal(
+            &actor,
+            &text("title"),
+            &material(&f, "signer", &signer_pw),
+            &material(&f, "maker", &maker_pw),
+        )
+        .await;
+    let mut p = seals_view(&app, &v, &actor, &secret).await?;
+    match done {
+        Ok(pr) => {
+            p.notice = Some(format!(
+                "{}{}",
+                v.t(
+                    "已提交，待另一位批准人批准：",
+                    "Submitted; another approver must approve: "
+                ),
+                pr.title
+            ));
+            Ok(respond(StatusCode::OK, &p, None))
+        }
+        Err(e) => outcome_page(&v, p, e),
+    }
+}
+
+/// The picture a proposed seal will have (the round red seal of the institute and kind).
+async fn proposal_picture(
+    State(app): State<App>,
+    v: Visit,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, Error> {
+    if session(&app, &v).await?.is_none() {
+        return Ok(to_login(&v));
+    }
+    let pending = app
+        .instance()
+        .pending_seal_proposals()
+        .await
+        .map_err(super::portal::portal_error)?;
+    let pr = pending
+        .into_iter()
+        .find(|p| p.id == id)
+        .ok_or_else(Error::not_found)?;
+    let kind = crate::seal_image::check_title(&pr.title).map_err(|_| Error::not_found())?;
+    let design = crate::seal_image::SealDesign::new(&app.instance().config.institute.name, kind);
+    let png = tokio::task::spawn_blocking(move || design.png(crate::service::SEAL_FONT, 6.0))
+        .await
+        .map_err(|e| Error::internal_from("seal picture", &e))?
+        .map_err(|e| Error::internal_from("seal picture", &e))?;
+    let mut r = super::view::bytes_response("image/png", Bytes::from(png));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    Ok(r)
 }
