@@ -225,6 +225,10 @@ pub struct CertificateQuery {
     pub issued_to: Option<String>,
     /// Status.
     pub status: Option<CertificateStatus>,
+    /// Instrument name contains this (ASCII letters in either case).
+    pub instrument: Option<String>,
+    /// Kind code (R-4.5.5, 1–8).
+    pub kind: Option<i64>,
     /// Retention ends before this date (candidates for a disposal proposal, R-6.5h).
     pub retention_before: Option<String>,
     /// Keyset pagination: only certificates after this (issue date, number).
@@ -741,6 +745,16 @@ impl Store {
         }
         if let Some(s) = q.status {
             push(&mut sql, " AND status = $?", s.as_str().to_owned());
+        }
+        if let Some(i) = q.instrument.as_deref().filter(|s| !s.is_empty()) {
+            push(
+                &mut sql,
+                " AND lower(instrument_name) LIKE lower($?) ESCAPE '!'",
+                crate::customers::like_pattern(i),
+            );
+        }
+        if let Some(k) = q.kind {
+            push(&mut sql, " AND CAST(kind AS TEXT) = $?", k.to_string());
         }
         if let Some((d, n)) = &q.after {
             push(&mut sql, " AND (issue_date > $?", d.clone());

@@ -687,7 +687,7 @@ fn check_date(field: &'static str, d: &str) -> Result<()> {
 }
 
 /// `%value%` for LIKE, with the user's own `%`, `_` and `!` taken literally (escape `!`).
-fn like_pattern(value: &str) -> String {
+pub(crate) fn like_pattern(value: &str) -> String {
     let mut p = String::with_capacity(value.len() + 2);
     p.push('%');
     for c in value.chars() {

@@ -826,3 +826,39 @@ fn r_5_2_2_a_seal_is_made_by_two_persons() {
             .all(|p| p.id != proposal.id)
     );
 }
+
+/// The certificate search by instrument, kind and status, as the console offers it.
+#[test]
+fn r_5_2_2_certificate_search_by_instrument_kind_and_status() {
+    let _s = serial();
+    let _ = console();
+    let mut op = Client::new();
+    assert_eq!(op.login("wang.operator", PASSWORD, "").status, 303);
+    let listed = |c: &mut Client, q: &str| -> Vec<String> {
+        let page = c.get(&format!("/console/certificates?{q}")).text();
+        page.split("<a href=\"/console/certificates/")
+            .skip(1)
+            .map(|p| p[..p.find('"').unwrap()].to_owned())
+            .collect()
+    };
+    let by_instrument = listed(&mut op, "instrument=%E5%8E%8B%E5%8A%9B%E8%A1%A8");
+    assert!(
+        by_instrument.contains(&ORIGINAL_NUMBER.to_owned()),
+        "{by_instrument:?}"
+    );
+    assert!(
+        !by_instrument.contains(&"JZ2024-000123".to_owned()),
+        "{by_instrument:?}"
+    );
+    let calibration = listed(&mut op, "kind=7");
+    assert!(
+        calibration.contains(&"JZ2024-000123".to_owned()),
+        "{calibration:?}"
+    );
+    assert!(
+        !calibration.contains(&ORIGINAL_NUMBER.to_owned()),
+        "{calibration:?}"
+    );
+    let revised = listed(&mut op, "status=revised");
+    assert_eq!(revised, vec![ORIGINAL_NUMBER.to_owned()]);
+}

@@ -1110,6 +1110,7 @@ async fn list(
         retention_before: None,
         after,
         limit,
+        ..Default::default()
     };
     let items = app.inner.instance.list_certificates(&query).await?;
     let next = (items.len() == limit as usize)

@@ -563,6 +563,9 @@ fn outcome_page(v: &Visit, mut p: PortalPage, e: PortalError) -> Result<Response
 struct CertQuery {
     number: Option<String>,
     customer: Option<String>,
+    instrument: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
     from: Option<String>,
     to: Option<String>,
     after: Option<String>,
@@ -590,6 +593,9 @@ async fn certificates_page(
         number_prefix: clip(&q.number),
         issued_from: clip(&q.from),
         issued_to: clip(&q.to),
+        instrument: clip(&q.instrument),
+        kind: clip(&q.kind).and_then(|k| k.parse().ok()),
+        status: clip(&q.status).and_then(|s| ecert_store::CertificateStatus::parse(&s)),
         after: clip(&q.after)
             .and_then(|a| a.split_once('|').map(|(d, n)| (d.to_owned(), n.to_owned()))),
         limit: PAGE,
@@ -623,6 +629,46 @@ async fn certificates_page(
             .value(clip(&q.customer).unwrap_or_default())
             .optional()
             .f(),
+    )
+    .field(
+        input(
+            "text",
+            "instrument",
+            v.t("器具名称（包含）", "Instrument (contains)"),
+            64,
+            "off",
+        )
+        .value(clip(&q.instrument).unwrap_or_default())
+        .optional()
+        .f(),
+    )
+    .field(
+        input(
+            "text",
+            "kind",
+            v.t("类别代码（1–8）", "Kind code (1–8)"),
+            1,
+            "off",
+        )
+        .value(clip(&q.kind).unwrap_or_default())
+        .optional()
+        .numeric()
+        .f(),
+    )
+    .field(
+        input(
+            "text",
+            "status",
+            v.t(
+                "状态（valid、revised、supplemented、disposed）",
+                "Status (valid, revised, supplemented, disposed)",
+            ),
+            16,
+            "off",
+        )
+        .value(clip(&q.status).unwrap_or_default())
+        .optional()
+        .f(),
     )
     .field(
         input("date", "from", v.t("签发日期自", "Issued from"), 10, "off")
@@ -673,6 +719,9 @@ async fn certificates_page(
         for (k, val) in [
             ("number", &q.number),
             ("customer", &q.customer),
+            ("instrument", &q.instrument),
+            ("kind", &q.kind),
+            ("status", &q.status),
             ("from", &q.from),
             ("to", &q.to),
         ] {
@@ -1523,6 +1572,7 @@ async fn seals_view(
             v.t("类型", "Kind"),
             v.t("状态", "State"),
             v.t("创建", "Created"),
+            v.t("签章人证书有效至", "Signer certificate until"),
         ],
         seals
             .iter()
@@ -1536,6 +1586,9 @@ async fn seals_view(
                         v.t("已停用", "retired").into()
                     },
                     super::portal::date_time(s.created_at_ms),
+                    ses::pki::Cert::from_der(&s.signer_cert_der)
+                        .map(|c| super::portal::date_time(c.not_after().saturating_mul(1000)))
+                        .unwrap_or_default(),
                 ]
             })
             .collect(),
