@@ -15,18 +15,7 @@ use portal_support::{SmtpServer, TestCa, code_in};
 const INSTITUTE: &str = "示例市计量测试研究院";
 
 fn smtp(port: u16, security: SmtpSecurity) -> SmtpConfig {
-    SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: Some(port),
-        security,
-        from: "noreply@metrology.example".into(),
-        from_name: None,
-        username: None,
-        password_file: None,
-        password_env: None,
-        timeout_secs: 10,
-        ca_file: None,
-    }
+    portal_support::smtp_config(port, security)
 }
 
 fn notifier(cfg: SmtpConfig) -> Notifier {

@@ -12,7 +12,7 @@ mod portal_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ecert::config::{Config, SmtpConfig, SmtpSecurity};
+use ecert::config::{Config, SmtpSecurity};
 use ecert::service::Instance;
 use portal_support::{SmtpServer, seven_zip_extract};
 
@@ -66,18 +66,8 @@ fn flow(database: Option<String>, tag: &str) {
         v["customer"]["email"] = email.clone().into();
         let issued = instance.issue(&v.to_string(), "test").await.unwrap();
         let mut instance = Instance::open(&dir).await.unwrap();
-        instance.config.notify.email = Some(SmtpConfig {
-            host: "127.0.0.1".into(),
-            port: Some(smtp.port),
-            security: SmtpSecurity::None,
-            from: "noreply@metrology.example".into(),
-            from_name: None,
-            username: None,
-            password_file: None,
-            password_env: None,
-            timeout_secs: 10,
-            ca_file: None,
-        });
+        instance.config.notify.email =
+            Some(portal_support::smtp_config(smtp.port, SmtpSecurity::None));
         let app = ecert::web::App::new(instance).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

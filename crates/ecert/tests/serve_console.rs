@@ -109,18 +109,6 @@ struct Client {
     cookies: HashMap<String, String>,
 }
 
-fn enc(s: &str) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            o.push(char::from(b));
-        } else {
-            o.push_str(&format!("%{b:02X}"));
-        }
-    }
-    o
-}
-
 impl Client {
     fn new() -> Client {
         Client {
@@ -157,7 +145,7 @@ impl Client {
     fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let body = fields
             .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .map(|(k, v)| format!("{}={}", form_enc(k), form_enc(v)))
             .collect::<Vec<_>>()
             .join("&");
         let c = self.cookie();

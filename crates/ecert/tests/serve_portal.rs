@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use ecert::config::{SmtpConfig, SmtpSecurity};
+use ecert::config::SmtpSecurity;
 use portal_support::{SmtpServer, code_in, seven_zip_extract};
 use serve_support::*;
 
@@ -34,18 +34,7 @@ fn portal() -> &'static Portal {
         let smtp = SmtpServer::start();
         let port = smtp.port;
         let (addr, handle) = own_server(|c| {
-            c.notify.email = Some(SmtpConfig {
-                host: "127.0.0.1".into(),
-                port: Some(port),
-                security: SmtpSecurity::None,
-                from: "noreply@metrology.example".into(),
-                from_name: None,
-                username: None,
-                password_file: None,
-                password_env: None,
-                timeout_secs: 10,
-                ca_file: None,
-            });
+            c.notify.email = Some(portal_support::smtp_config(port, SmtpSecurity::None));
             c.portal.logins_per_minute = 10_000;
             c.portal.codes_per_hour = 1_000;
             c.portal.codes_per_address_hour = 1_000;
@@ -76,18 +65,6 @@ fn wait_code(to: &str) -> String {
     let smtp = p.smtp.lock().unwrap();
     let m = smtp.wait_for_message(to, Duration::from_secs(30));
     code_in(&m).unwrap_or_else(|| panic!("no code in {m:?}"))
-}
-
-fn enc(s: &str) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            o.push(char::from(b));
-        } else {
-            o.push_str(&format!("%{b:02X}"));
-        }
-    }
-    o
 }
 
 /// A client that keeps cookies, like a browser.
@@ -132,7 +109,7 @@ impl Client {
     fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let body = fields
             .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .map(|(k, v)| format!("{}={}", form_enc(k), form_enc(v)))
             .collect::<Vec<_>>()
             .join("&");
         self.post_raw(path, body.as_bytes(), "application/x-www-form-urlencoded")

@@ -107,17 +107,7 @@ pub fn verify(secret: &[u8], code: &str, unix_secs: u64, last_step: Option<u64>)
 
 /// The `otpauth://` URI an authenticator app reads (as text or a QR code).
 pub fn provisioning_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
-    let enc = |s: &str| {
-        let mut o = String::new();
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                o.push(char::from(b));
-            } else {
-                o.push_str(&format!("%{b:02X}"));
-            }
-        }
-        o
-    };
+    let enc = crate::web::enc;
     format!(
         "otpauth://totp/{}:{}?secret={}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}",
         enc(issuer),

@@ -817,6 +817,7 @@ async fn certificate_page(
                     0,
                     "off",
                 )
+                .id("supplement-content")
                 .f(),
             )
             .submit(v.t("签发补充文件", "Issue the supplement")),
@@ -1263,7 +1264,7 @@ async fn execute_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<R
     disposal_action(app, v, body, "execute").await
 }
 
-fn role_box(role: StaffRole, v: &Visit) -> super::portal::Field {
+fn role_box(role: StaffRole) -> super::portal::Field {
     let id = match role {
         StaffRole::Operator => "role-operator",
         StaffRole::Approver => "role-approver",
@@ -1271,7 +1272,7 @@ fn role_box(role: StaffRole, v: &Visit) -> super::portal::Field {
         StaffRole::Auditor => "role-auditor",
         StaffRole::Admin => "role-admin",
     };
-    let mut i = input(
+    input(
         "checkbox",
         "role",
         format!("{} {}", role.zh(), role.name()),
@@ -1279,10 +1280,9 @@ fn role_box(role: StaffRole, v: &Visit) -> super::portal::Field {
         "off",
     )
     .value(role.name())
-    .optional();
-    i.id = id;
-    let _ = v;
-    i.f()
+    .optional()
+    .id(id)
+    .f()
 }
 
 async fn staff_view(
@@ -1340,7 +1340,7 @@ async fn staff_view(
         .f(),
     );
     for r in StaffRole::ALL {
-        form = form.field(role_box(r, v));
+        form = form.field(role_box(r));
     }
     p.blocks.push(Block::Form(form.submit(v.t("添加", "Add"))));
     Ok(p)
@@ -1489,21 +1489,15 @@ async fn clients_page(State(app): State<App>, v: Visit) -> Result<Response, Erro
     let Some((_, actor, secret)) = session(&app, &v).await? else {
         return Ok(to_login(&v));
     };
-    match clients_view(&app, &v, &actor, &secret).await {
-        Ok(p) => Ok(respond(StatusCode::OK, &p, None)),
-        Err(e) if e.status() == StatusCode::FORBIDDEN => {
-            let mut p = staff_page_of(&app, &v, &actor, &secret, "接口客户端", "API clients");
-            p.error = Some(
-                v.t(
-                    "需要“系统管理员”或“审计员”角色",
-                    "This needs the administrator or auditor role",
-                )
-                .into(),
-            );
-            Ok(respond(StatusCode::FORBIDDEN, &p, None))
-        }
-        Err(e) => Err(e),
-    }
+    let page = clients_view(&app, &v, &actor, &secret).await;
+    admin_or_auditor_page(
+        &app,
+        &v,
+        &actor,
+        &secret,
+        ("接口客户端", "API clients"),
+        page,
+    )
 }
 
 async fn clients_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
@@ -1921,21 +1915,15 @@ async fn customers_page(State(app): State<App>, v: Visit) -> Result<Response, Er
     let Some((_, actor, secret)) = session(&app, &v).await? else {
         return Ok(to_login(&v));
     };
-    match customers_view(&app, &v, &actor, &secret).await {
-        Ok(p) => Ok(respond(StatusCode::OK, &p, None)),
-        Err(e) if e.status() == StatusCode::FORBIDDEN => {
-            let mut p = staff_page_of(&app, &v, &actor, &secret, "客户账户", "Customer accounts");
-            p.error = Some(
-                v.t(
-                    "需要“系统管理员”或“审计员”角色",
-                    "This needs the administrator or auditor role",
-                )
-                .into(),
-            );
-            Ok(respond(StatusCode::FORBIDDEN, &p, None))
-        }
-        Err(e) => Err(e),
-    }
+    let page = customers_view(&app, &v, &actor, &secret).await;
+    admin_or_auditor_page(
+        &app,
+        &v,
+        &actor,
+        &secret,
+        ("客户账户", "Customer accounts"),
+        page,
+    )
 }
 
 async fn customers_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
@@ -2182,4 +2170,31 @@ async fn proposal_picture(
         HeaderValue::from_static("private, no-store"),
     );
     Ok(r)
+}
+
+/// A page only administrators and auditors read: the page, or the refusal in the console's
+/// layout (the service already audited it).
+fn admin_or_auditor_page(
+    app: &App,
+    v: &Visit,
+    actor: &Actor,
+    secret: &[u8],
+    (zh, en): (&'static str, &'static str),
+    page: Result<PortalPage, Error>,
+) -> Result<Response, Error> {
+    match page {
+        Ok(p) => Ok(respond(StatusCode::OK, &p, None)),
+        Err(e) if e.status() == StatusCode::FORBIDDEN => {
+            let mut p = staff_page_of(app, v, actor, secret, zh, en);
+            p.error = Some(
+                v.t(
+                    "需要“系统管理员”或“审计员”角色",
+                    "This needs the administrator or auditor role",
+                )
+                .into(),
+            );
+            Ok(respond(StatusCode::FORBIDDEN, &p, None))
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -39,7 +39,7 @@ use axum::Router;
 
 pub(crate) use error::Error;
 pub use tls::TlsError;
-pub(crate) use view::Lang;
+pub(crate) use view::{Lang, enc};
 
 use crate::config::{Config, ServerConfig};
 use crate::service::Instance;

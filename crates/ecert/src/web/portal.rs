@@ -94,7 +94,7 @@ pub(crate) struct Nav {
 
 pub(crate) struct Input {
     kind: &'static str,
-    pub(super) id: &'static str,
+    id: &'static str,
     multiple: bool,
     name: &'static str,
     label: String,
@@ -288,6 +288,11 @@ impl Input {
     }
     pub(super) fn numeric(mut self) -> Input {
         self.inputmode = "numeric";
+        self
+    }
+    /// Another element id than the name (two fields of one name on a page).
+    pub(super) fn id(mut self, id: &'static str) -> Input {
+        self.id = id;
         self
     }
     /// A file input that takes several files.
@@ -1102,32 +1107,29 @@ async fn recover_confirm(State(app): State<App>, v: Visit, body: Bytes) -> Resul
 }
 
 async fn logout(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
-    let f = Fields::parse(&body).map_err(portal_error)?;
-    let Some(s) = posted_session(&app, &v, &f).await? else {
-        return Ok(to_login(&v));
-    };
-    app.instance()
-        .portal_logout(&s, false, v.remote())
-        .await
-        .map_err(portal_error)?;
-    let mut r = to_login(&v);
-    let c = format!("{SESSION_COOKIE}=; Max-Age=0{}", v.cookie_attrs());
-    if let Ok(h) = HeaderValue::from_str(&c) {
-        r.headers_mut().append(header::SET_COOKIE, h);
-    }
-    Ok(r)
+    end_sessions(&app, &v, &body, false).await
 }
 
 async fn logout_all(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
-    let f = Fields::parse(&body).map_err(portal_error)?;
-    let Some(s) = posted_session(&app, &v, &f).await? else {
-        return Ok(to_login(&v));
+    end_sessions(&app, &v, &body, true).await
+}
+
+/// Ends this session (`everywhere`: every session of the account) and clears the cookie.
+async fn end_sessions(
+    app: &App,
+    v: &Visit,
+    body: &Bytes,
+    everywhere: bool,
+) -> Result<Response, Error> {
+    let f = Fields::parse(body).map_err(portal_error)?;
+    let Some(s) = posted_session(app, v, &f).await? else {
+        return Ok(to_login(v));
     };
     app.instance()
-        .portal_logout(&s, true, v.remote())
+        .portal_logout(&s, everywhere, v.remote())
         .await
         .map_err(portal_error)?;
-    let mut r = to_login(&v);
+    let mut r = to_login(v);
     let c = format!("{SESSION_COOKIE}=; Max-Age=0{}", v.cookie_attrs());
     if let Ok(h) = HeaderValue::from_str(&c) {
         r.headers_mut().append(header::SET_COOKIE, h);

@@ -91,6 +91,22 @@ pub struct SmtpServer {
 }
 
 /// A port nobody listens on now (bound once and released).
+/// `[notify.email]` for a relay on loopback at `port`.
+pub fn smtp_config(port: u16, security: ecert::config::SmtpSecurity) -> ecert::config::SmtpConfig {
+    ecert::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        security,
+        from: "noreply@metrology.example".into(),
+        from_name: None,
+        username: None,
+        password_file: None,
+        password_env: None,
+        timeout_secs: 10,
+        ca_file: None,
+    }
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -404,6 +404,20 @@ pub fn request(
     parse_response(&raw)
 }
 
+/// Percent-encoding of a form value (`application/x-www-form-urlencoded`, all but
+/// unreserved characters escaped).
+pub fn form_enc(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            o.push(char::from(b));
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
 pub fn get(path: &str) -> Resp {
     request(fixture().addr, "GET", path, &[], b"")
 }
