@@ -774,3 +774,57 @@ fn r_5_2_3_organisation_activation_and_invitation() {
     );
     assert_eq!(r.status, 404, "{}", r.text());
 }
+
+/// A person adds a second address to the account (R-5.2.3: mobile and/or e-mail): a code goes
+/// there, and once it is entered the certificates issued to that address appear too.
+#[test]
+fn r_5_2_3_a_second_address_is_added_by_its_code() {
+    let _s = serial();
+    let f = fixture();
+    f.block(f.instance().bind_customer(
+        REVISED_NUMBER,
+        ecert::service::BindRequest {
+            email: Some("second.li@example.com".into()),
+            ..Default::default()
+        },
+        "test",
+    ))
+    .unwrap();
+    let mut c = registered("first.li@example.com");
+    assert!(!listed(&c.get("/portal").text()).contains_key(REVISED_NUMBER));
+    let csrf = hidden(&c.get("/portal/account").text(), "csrf");
+    let r = c.post(
+        "/portal/account/address",
+        &[("csrf", &csrf), ("address", "second.li@example.com")],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let channel = hidden(&r.text(), "channel");
+    let code = wait_code("second.li@example.com");
+    // Not counted before the code is entered.
+    assert!(!listed(&c.get("/portal").text()).contains_key(REVISED_NUMBER));
+    let r = c.post(
+        "/portal/account/address/confirm",
+        &[("csrf", &csrf), ("channel", &channel), ("code", &code)],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains("second.li@example.com （已验证）"),
+        "{}",
+        r.text()
+    );
+    assert!(listed(&c.get("/portal").text()).contains_key(REVISED_NUMBER));
+    // An address verified by another account is refused to this one.
+    let _other = registered("third.li@example.com");
+    let r = c.post(
+        "/portal/account/address",
+        &[("csrf", &csrf), ("address", "third.li@example.com")],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let channel = hidden(&r.text(), "channel");
+    let code = wait_code("third.li@example.com");
+    let r = c.post(
+        "/portal/account/address/confirm",
+        &[("csrf", &csrf), ("channel", &channel), ("code", &code)],
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+}

@@ -858,6 +858,86 @@ impl Instance {
             .collect())
     }
 
+    /// Adds an address (e-mail or mobile) to an account and sends a code there; the address
+    /// counts (its certificates appear) once the code is entered
+    /// ([`Instance::portal_confirm_address`]). Returns the new channel's id.
+    pub async fn portal_add_address(
+        &self,
+        notifier: &std::sync::Arc<Notifier>,
+        account_id: &str,
+        address: &Channel,
+        remote: Option<&str>,
+    ) -> Result<String, PortalError> {
+        let keys = self.portal_keys();
+        let channel = match self
+            .store
+            .add_customer_channel(keys, account_id, index_kind(address), address.as_str())
+            .await
+        {
+            Ok(c) => c,
+            Err(StoreError::AlreadyExists { .. }) => {
+                // The account has it already: send a new code for it if it is not verified.
+                self.store
+                    .customer_channels(keys, account_id)
+                    .await?
+                    .into_iter()
+                    .find(|c| {
+                        c.kind == index_kind(address)
+                            && index_kind(address).normalise(address.as_str()).as_deref()
+                                == Some(c.value.as_str())
+                    })
+                    .filter(|c| c.verified_at_ms.is_none())
+                    .ok_or_else(|| {
+                        refused(
+                            StatusCode::CONFLICT,
+                            "address_known",
+                            "该地址已在您的账户中",
+                            "This address is in your account already",
+                        )
+                    })?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let subject = format!("{account_id}/{}", channel.id);
+        self.send_code(
+            notifier,
+            CodePurpose::Channel,
+            &subject,
+            address,
+            &format!("customer:{account_id}"),
+            remote,
+            false,
+        )
+        .await?;
+        Ok(channel.id)
+    }
+
+    /// Enters the code sent to an added address: it is verified (unless another account
+    /// verified it meanwhile).
+    pub async fn portal_confirm_address(
+        &self,
+        account_id: &str,
+        channel_id: &str,
+        code: &str,
+    ) -> Result<(), PortalError> {
+        let subject = format!("{account_id}/{channel_id}");
+        let check = self
+            .store
+            .check_code(
+                self.portal_keys(),
+                CodePurpose::Channel,
+                &subject,
+                code,
+                CODE_TRIES,
+            )
+            .await?;
+        let CodeCheck::Accepted { target_index } = check else {
+            return Err(code_refusal(&check));
+        };
+        self.verify_channel_by_index(account_id, &target_index)
+            .await
+    }
+
     // ----- organisations -----
 
     /// Registers an organisation by name and credit code (GB 32100 check character) for a

@@ -67,6 +67,8 @@ pub(crate) fn router(app: App) -> Router {
         .route("/portal/logout", post(logout))
         .route("/portal/account", get(account_page))
         .route("/portal/account/logout-all", post(logout_all))
+        .route("/portal/account/address", post(address_post))
+        .route("/portal/account/address/confirm", post(address_confirm))
         .route("/portal/org", get(org_page))
         .route("/portal/org/register", post(org_register))
         .route("/portal/org/activate", post(org_activate))
@@ -1689,6 +1691,11 @@ async fn account_page(State(app): State<App>, v: Visit) -> Result<Response, Erro
     let Some(s) = session_of(&app, &v).await? else {
         return Ok(to_login(&v));
     };
+    let p = account_view(&app, &v, &s).await?;
+    Ok(respond(StatusCode::OK, &p, None))
+}
+
+async fn account_view(app: &App, v: &Visit, s: &LiveSession) -> Result<PortalPage, Error> {
     let inst = app.instance();
     let channels = inst
         .portal_channels(&s.account.id)
@@ -1745,6 +1752,20 @@ async fn account_page(State(app): State<App>, v: Visit) -> Result<Response, Erro
     let csrf = session_token(&app, &s);
     p.blocks.push(Block::Form(
         Form::post(
+            "address-add",
+            v.at("/portal/account/address"),
+            v.t("添加邮箱或手机号", "Add an e-mail or mobile"),
+            &csrf,
+        )
+        .field(address_input(&v, ""))
+        .submit(v.t("发送验证码", "Send a code"))
+        .note(v.t(
+            "验证后，发到该地址的证书也会显示在“我的证书”中。",
+            "Once verified, the certificates issued to that address appear in your list too.",
+        )),
+    ));
+    p.blocks.push(Block::Form(
+        Form::post(
             "logout-all",
             v.at("/portal/account/logout-all"),
             v.t("安全", "Security"),
@@ -1752,7 +1773,7 @@ async fn account_page(State(app): State<App>, v: Visit) -> Result<Response, Erro
         )
         .submit(v.t("退出所有设备上的登录", "Log out everywhere")),
     ));
-    Ok(respond(StatusCode::OK, &p, None))
+    Ok(p)
 }
 
 async fn org_view(app: &App, v: &Visit, s: &LiveSession) -> Result<PortalPage, Error> {
@@ -2024,5 +2045,84 @@ mod tests {
             f.bounded("name", "姓名", "name", 6).expect("fits"),
             "abcdef"
         );
+    }
+}
+
+async fn address_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
+    let f = Fields::parse(&body).map_err(portal_error)?;
+    let Some(s) = posted_session(&app, &v, &f).await? else {
+        return Ok(to_login(&v));
+    };
+    let outcome = async {
+        let address = parse_address(f.bounded("address", "邮箱或手机号", "address", 254)?)?;
+        let id = app
+            .instance()
+            .portal_add_address(
+                &app.inner.portal.notifier,
+                &s.account.id,
+                &address,
+                v.remote(),
+            )
+            .await?;
+        Ok::<_, PortalError>((id, address))
+    }
+    .await;
+    match outcome {
+        Ok((id, address)) => {
+            let mut p = v.page(v.t("验证新地址", "Verify the new address"));
+            p.nav = Some(nav(&app, &v, &s));
+            p.notice = Some(match v.lang {
+                Lang::Zh => format!("验证码已发送至 {}，10 分钟内有效。", address.masked()),
+                Lang::En => format!(
+                    "A code was sent to {}; it is valid for 10 minutes.",
+                    address.masked()
+                ),
+            });
+            p.blocks.push(Block::Form(
+                Form::post(
+                    "address-confirm",
+                    v.at("/portal/account/address/confirm"),
+                    "",
+                    &session_token(&app, &s),
+                )
+                .hidden("channel", id)
+                .field(code_input(&v))
+                .submit(v.t("验证", "Verify")),
+            ));
+            Ok(respond(StatusCode::OK, &p, None))
+        }
+        Err(e) => {
+            let mut p = account_view(&app, &v, &s).await?;
+            p.error = Some(v.message(&e));
+            let (status, _) = service_failure(e)?;
+            Ok(respond(status, &p, None))
+        }
+    }
+}
+
+async fn address_confirm(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
+    let f = Fields::parse(&body).map_err(portal_error)?;
+    let Some(s) = posted_session(&app, &v, &f).await? else {
+        return Ok(to_login(&v));
+    };
+    let outcome = async {
+        let channel = f.bounded("channel", "地址", "address", 64)?;
+        let code = f.bounded("code", "验证码", "code", 12)?;
+        app.instance()
+            .portal_confirm_address(&s.account.id, channel, code)
+            .await
+    }
+    .await;
+    let mut p = account_view(&app, &v, &s).await?;
+    match outcome {
+        Ok(()) => {
+            p.notice = Some(v.t("地址已验证。", "The address is verified.").into());
+            Ok(respond(StatusCode::OK, &p, None))
+        }
+        Err(e) => {
+            p.error = Some(v.message(&e));
+            let (status, _) = service_failure(e)?;
+            Ok(respond(status, &p, None))
+        }
     }
 }
