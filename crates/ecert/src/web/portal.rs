@@ -1706,7 +1706,7 @@ async fn account_view(app: &App, v: &Visit, s: &LiveSession) -> Result<PortalPag
         .await
         .map_err(portal_error)?;
     let mut p = v.page(v.t("我的账户", "My account"));
-    p.nav = Some(nav(&app, &v, &s));
+    p.nav = Some(nav(app, v, s));
     let mut rows = Vec::new();
     if let Some(n) = &s.account.name {
         rows.push((v.t("姓名", "Name").to_owned(), n.clone()));
@@ -1749,7 +1749,7 @@ async fn account_view(app: &App, v: &Visit, s: &LiveSession) -> Result<PortalPag
             .collect(),
         empty: v.t("尚无下载记录。", "No downloads yet."),
     }));
-    let csrf = session_token(&app, &s);
+    let csrf = session_token(app, s);
     p.blocks.push(Block::Form(
         Form::post(
             "address-add",
@@ -1757,7 +1757,7 @@ async fn account_view(app: &App, v: &Visit, s: &LiveSession) -> Result<PortalPag
             v.t("添加邮箱或手机号", "Add an e-mail or mobile"),
             &csrf,
         )
-        .field(address_input(&v, ""))
+        .field(address_input(v, ""))
         .submit(v.t("发送验证码", "Send a code"))
         .note(v.t(
             "验证后，发到该地址的证书也会显示在“我的证书”中。",
@@ -2005,49 +2005,6 @@ async fn org_accept(State(app): State<App>, v: Visit, body: Bytes) -> Result<Res
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookies_are_read_by_name_and_bounded() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; ecert_session=abc ; ecert_pre=xyz"),
-        );
-        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
-        assert_eq!(cookie(&h, PRE_COOKIE).as_deref(), Some("xyz"));
-        assert_eq!(cookie(&h, "missing"), None);
-        let long = format!("ecert_session={}", "a".repeat(200));
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&long).expect("header"),
-        );
-        assert_eq!(cookie(&h, SESSION_COOKIE), None);
-    }
-
-    #[test]
-    fn forms_keep_repeated_fields_and_refuse_floods() {
-        let f =
-            Fields::parse(&Bytes::from_static(b"id=a&id=b&csrf=x&name=%E5%BC%A0")).expect("form");
-        assert_eq!(f.all("id"), vec!["a".to_owned(), "b".to_owned()]);
-        assert_eq!(f.get("name"), "张");
-        assert_eq!(f.get("missing"), "");
-        let many = (0..=MAX_FIELDS)
-            .map(|i| format!("f{i}=1"))
-            .collect::<Vec<_>>()
-            .join("&");
-        assert!(Fields::parse(&Bytes::from(many)).is_err());
-        let f = Fields::parse(&Bytes::from_static(b"name=abcdef")).expect("form");
-        assert!(f.bounded("name", "姓名", "name", 5).is_err());
-        assert_eq!(
-            f.bounded("name", "姓名", "name", 6).expect("fits"),
-            "abcdef"
-        );
-    }
-}
-
 async fn address_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
     let f = Fields::parse(&body).map_err(portal_error)?;
     let Some(s) = posted_session(&app, &v, &f).await? else {
@@ -2124,5 +2081,48 @@ async fn address_confirm(State(app): State<App>, v: Visit, body: Bytes) -> Resul
             let (status, _) = service_failure(e)?;
             Ok(respond(status, &p, None))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_read_by_name_and_bounded() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; ecert_session=abc ; ecert_pre=xyz"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, PRE_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(&h, "missing"), None);
+        let long = format!("ecert_session={}", "a".repeat(200));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&long).expect("header"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn forms_keep_repeated_fields_and_refuse_floods() {
+        let f =
+            Fields::parse(&Bytes::from_static(b"id=a&id=b&csrf=x&name=%E5%BC%A0")).expect("form");
+        assert_eq!(f.all("id"), vec!["a".to_owned(), "b".to_owned()]);
+        assert_eq!(f.get("name"), "张");
+        assert_eq!(f.get("missing"), "");
+        let many = (0..=MAX_FIELDS)
+            .map(|i| format!("f{i}=1"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert!(Fields::parse(&Bytes::from(many)).is_err());
+        let f = Fields::parse(&Bytes::from_static(b"name=abcdef")).expect("form");
+        assert!(f.bounded("name", "姓名", "name", 5).is_err());
+        assert_eq!(
+            f.bounded("name", "姓名", "name", 6).expect("fits"),
+            "abcdef"
+        );
     }
 }
