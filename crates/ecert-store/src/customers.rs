@@ -23,9 +23,10 @@ use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, append_in};
 use crate::certificates::{CERT_COLUMNS, CertRow, CertificateRecord};
-use crate::crypto::{MasterKey, aad, ct_eq, hex, new_id, random_bytes, sm3};
+use crate::crypto::{MasterKey, aad, ct_eq, hex, new_id, random_bytes};
 use crate::error::{Result, StoreError, db, is_unique_violation};
 use crate::rows::At;
+use crate::sessions::Sessions;
 use crate::store::{Store, WriteTx, now_ms};
 
 type HmacSm3 = Hmac<sm3::Sm3>;
@@ -1589,66 +1590,40 @@ impl Store {
         expires_at_ms: i64,
         remote: Option<&str>,
     ) -> Result<()> {
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO customer_sessions (id_hash, account_id, csrf_secret, created_at, \
-             last_seen, expires_at, remote) VALUES ($1, $2, $3, $4, $4, $5, $6)",
+        self.insert_session(
+            Sessions::Customer,
+            session_id,
+            account_id,
+            csrf_secret,
+            expires_at_ms,
+            remote,
         )
-        .bind(sm3(session_id.as_bytes()).to_vec())
-        .bind(account_id.map(str::to_owned))
-        .bind(csrf_secret.to_vec())
-        .bind(now)
-        .bind(expires_at_ms)
-        .bind(remote.map(str::to_owned))
-        .execute(&self.pool)
         .await
-        .map_err(db("storing a session"))?;
-        Ok(())
     }
 
     /// A session by its id (as the cookie carries it), whatever its age: the caller applies
     /// the time-outs.
     pub async fn session(&self, session_id: &str) -> Result<Option<SessionRecord>> {
-        let row = sqlx::query(
-            "SELECT account_id, csrf_secret, created_at, last_seen, expires_at \
-             FROM customer_sessions WHERE id_hash = $1",
-        )
-        .bind(sm3(session_id.as_bytes()).to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db("reading a session"))?;
-        let op = "reading a session";
-        row.map(|r| {
-            Ok(SessionRecord {
-                account_id: r.try_get("account_id").map_err(db(op))?,
-                csrf_secret: r.try_get("csrf_secret").map_err(db(op))?,
-                created_at_ms: r.try_get("created_at").map_err(db(op))?,
-                last_seen_ms: r.try_get("last_seen").map_err(db(op))?,
-                expires_at_ms: r.try_get("expires_at").map_err(db(op))?,
-            })
-        })
-        .transpose()
+        Ok(self
+            .read_session(Sessions::Customer, session_id)
+            .await?
+            .map(|r| SessionRecord {
+                account_id: r.account_id,
+                csrf_secret: r.csrf_secret,
+                created_at_ms: r.created_at_ms,
+                last_seen_ms: r.last_seen_ms,
+                expires_at_ms: r.expires_at_ms,
+            }))
     }
 
     /// Records activity on a session (idle time-out).
     pub async fn touch_session(&self, session_id: &str) -> Result<()> {
-        sqlx::query("UPDATE customer_sessions SET last_seen = $1 WHERE id_hash = $2")
-            .bind(now_ms())
-            .bind(sm3(session_id.as_bytes()).to_vec())
-            .execute(&self.pool)
-            .await
-            .map_err(db("touching a session"))?;
-        Ok(())
+        self.touch_session_in(Sessions::Customer, session_id).await
     }
 
     /// Ends one session.
     pub async fn delete_session(&self, session_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM customer_sessions WHERE id_hash = $1")
-            .bind(sm3(session_id.as_bytes()).to_vec())
-            .execute(&self.pool)
-            .await
-            .map_err(db("ending a session"))?;
-        Ok(())
+        self.delete_session_in(Sessions::Customer, session_id).await
     }
 
     /// "Log out everywhere": ends every session of an account; returns how many.
@@ -1665,15 +1640,8 @@ impl Store {
 
     /// Removes sessions past their absolute expiry, or idle since before `idle_before_ms`.
     pub async fn purge_sessions(&self, idle_before_ms: i64) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM customer_sessions WHERE expires_at < $1 OR last_seen < $2")
-                .bind(now_ms())
-                .bind(idle_before_ms)
-                .execute(&self.pool)
-                .await
-                .map_err(db("purging sessions"))?
-                .rows_affected(),
-        )
+        self.purge_sessions_in(Sessions::Customer, idle_before_ms)
+            .await
     }
 
     /// Forgets what callers who never finished left behind (R-5.2.3; run by `ecert serve`'s
@@ -2178,6 +2146,7 @@ async fn insert_channel<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::sm3;
 
     #[test]
     fn normalisation_meets_what_customers_type() {

@@ -57,6 +57,7 @@ mod disposal;
 mod error;
 mod library;
 mod rows;
+mod sessions;
 mod staff;
 mod store;
 

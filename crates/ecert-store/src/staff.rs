@@ -9,8 +9,9 @@ use sqlx::Row;
 use zeroize::Zeroizing;
 
 use crate::audit::{AuditEvent, append_in};
-use crate::crypto::{MasterKey, aad, new_id, sm3};
+use crate::crypto::{MasterKey, aad, new_id};
 use crate::error::{Result, StoreError, db, is_unique_violation};
+use crate::sessions::Sessions;
 use crate::store::{Store, now_ms};
 
 /// A staff account.
@@ -305,78 +306,45 @@ impl Store {
         expires_at_ms: i64,
         remote: Option<&str>,
     ) -> Result<()> {
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO staff_sessions (id_hash, account_id, csrf_secret, created_at, last_seen, \
-             expires_at, remote) VALUES ($1, $2, $3, $4, $4, $5, $6)",
+        self.insert_session(
+            Sessions::Staff,
+            session_id,
+            Some(account_id),
+            csrf_secret,
+            expires_at_ms,
+            remote,
         )
-        .bind(sm3(session_id.as_bytes()).to_vec())
-        .bind(account_id.to_owned())
-        .bind(csrf_secret.to_vec())
-        .bind(now)
-        .bind(expires_at_ms)
-        .bind(remote.map(str::to_owned))
-        .execute(&self.pool)
         .await
-        .map_err(db("storing a staff session"))?;
-        Ok(())
     }
 
     /// A staff session by id, whatever its age (the caller applies the time-outs).
     pub async fn staff_session(&self, session_id: &str) -> Result<Option<StaffSession>> {
-        let row = sqlx::query(
-            "SELECT account_id, csrf_secret, created_at, last_seen, expires_at \
-             FROM staff_sessions WHERE id_hash = $1",
-        )
-        .bind(sm3(session_id.as_bytes()).to_vec())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db("reading a staff session"))?;
-        let op = "reading a staff session";
-        row.map(|r| {
-            Ok(StaffSession {
-                account_id: r.try_get("account_id").map_err(db(op))?,
-                csrf_secret: r.try_get("csrf_secret").map_err(db(op))?,
-                created_at_ms: r.try_get("created_at").map_err(db(op))?,
-                last_seen_ms: r.try_get("last_seen").map_err(db(op))?,
-                expires_at_ms: r.try_get("expires_at").map_err(db(op))?,
-            })
-        })
-        .transpose()
+        Ok(self
+            .read_session(Sessions::Staff, session_id)
+            .await?
+            .map(|r| StaffSession {
+                account_id: r.account_id.unwrap_or_default(),
+                csrf_secret: r.csrf_secret,
+                created_at_ms: r.created_at_ms,
+                last_seen_ms: r.last_seen_ms,
+                expires_at_ms: r.expires_at_ms,
+            }))
     }
 
     /// Records activity on a staff session.
     pub async fn touch_staff_session(&self, session_id: &str) -> Result<()> {
-        sqlx::query("UPDATE staff_sessions SET last_seen = $1 WHERE id_hash = $2")
-            .bind(now_ms())
-            .bind(sm3(session_id.as_bytes()).to_vec())
-            .execute(&self.pool)
-            .await
-            .map_err(db("touching a staff session"))?;
-        Ok(())
+        self.touch_session_in(Sessions::Staff, session_id).await
     }
 
     /// Ends a staff session.
     pub async fn delete_staff_session(&self, session_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")
-            .bind(sm3(session_id.as_bytes()).to_vec())
-            .execute(&self.pool)
-            .await
-            .map_err(db("ending a staff session"))?;
-        Ok(())
+        self.delete_session_in(Sessions::Staff, session_id).await
     }
 
     /// Removes staff sessions past their end or idle since before `idle_before_ms`.
     pub async fn purge_staff_sessions(&self, idle_before_ms: i64) -> Result<u64> {
-        Ok(
-            sqlx::query("DELETE FROM staff_sessions WHERE expires_at < $1 OR last_seen < $2")
-                .bind(now_ms())
-                .bind(idle_before_ms)
-                .execute(&self.pool)
-                .await
-                .map_err(db("purging staff sessions"))?
-                .rows_affected(),
-        )
+        self.purge_sessions_in(Sessions::Staff, idle_before_ms)
+            .await
     }
 }
 

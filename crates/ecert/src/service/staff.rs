@@ -805,6 +805,18 @@ impl Instance {
         Ok(seal)
     }
 
+    /// The seal proposal `id` while it awaits approval.
+    pub async fn pending_seal_proposal(
+        &self,
+        id: &str,
+    ) -> Result<Option<ecert_store::SealProposal>, PortalError> {
+        Ok(self
+            .store
+            .seal_proposal(id)
+            .await?
+            .filter(|p| p.state == "proposed"))
+    }
+
     /// Seal proposals awaiting approval.
     pub async fn pending_seal_proposals(
         &self,

@@ -100,8 +100,16 @@ impl Instance {
         Ok(now_ms().saturating_sub(last) >= due_ms)
     }
 
-    /// Looks at replicas, the last offline backup, the last scrub and the time source.
+    /// Looks at replicas, the last offline backup, the last scrub and the time source, the
+    /// latter measured now (`ecert status`).
     pub async fn status(&self) -> Result<Status> {
+        self.status_with(true).await
+    }
+
+    /// [`Instance::status`]; `measure_time: false` reports the newest time measurement instead
+    /// of asking the NTP servers again (a page that `ecert serve`, which measures every
+    /// `[time] poll_secs`, shows on every request).
+    pub async fn status_with(&self, measure_time: bool) -> Result<Status> {
         let mut findings = Vec::new();
         let replicas = self.config.storage.replicas.len();
         findings.push(Finding {
@@ -179,7 +187,7 @@ impl Instance {
                 text: "从未校验存储：请运行 ecert scrub (storage never scrubbed: run ecert scrub)".into(),
             },
         });
-        let time = self.time_status(true).await;
+        let time = self.time_status(measure_time).await;
         findings.push(Finding {
             what: "time",
             ok: time.sealing.is_ok(),

@@ -267,7 +267,7 @@ async fn dashboard(State(app): State<App>, v: Visit) -> Result<Response, Error> 
         ),
         (v.t("角色", "Roles").to_owned(), roles.join("、")),
     ];
-    let status = inst.status().await.map_err(Error::from)?;
+    let status = inst.status_with(false).await.map_err(Error::from)?;
     for f in &status.findings {
         let mark = if f.ok { "✓" } else { "✗" };
         rows.push((format!("{mark} {}", f.what), f.text.clone()));
@@ -2149,14 +2149,11 @@ async fn proposal_picture(
     if session(&app, &v).await?.is_none() {
         return Ok(to_login(&v));
     }
-    let pending = app
+    let pr = app
         .instance()
-        .pending_seal_proposals()
+        .pending_seal_proposal(&id)
         .await
-        .map_err(super::portal::portal_error)?;
-    let pr = pending
-        .into_iter()
-        .find(|p| p.id == id)
+        .map_err(super::portal::portal_error)?
         .ok_or_else(Error::not_found)?;
     let kind = crate::seal_image::check_title(&pr.title).map_err(|_| Error::not_found())?;
     let design = crate::seal_image::SealDesign::new(&app.instance().config.institute.name, kind);

@@ -18,7 +18,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use ecert_store::{CertificateStatus, PortalQuery};
@@ -318,20 +318,17 @@ pub(crate) struct Visit {
     lang: Lang,
     ip: Option<std::net::IpAddr>,
     remote: Option<String>,
-    session_cookie: Option<String>,
-    pre_cookie: Option<String>,
-    headers: HeaderMap,
+    /// The request's `Cookie` headers, joined.
+    cookies: String,
     self_url: String,
     trial: bool,
     secure: bool,
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
+/// The cookie `name` of a request's `Cookie` headers (joined with `;`), at most 128 bytes.
+fn cookie(cookies: &str, name: &str) -> Option<String> {
+    cookies
+        .split(';')
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_owned())
@@ -348,9 +345,13 @@ impl FromRequestParts<App> for Visit {
             lang: want.lang,
             ip,
             remote: ip.map(|i| i.to_string()),
-            session_cookie: cookie(&parts.headers, SESSION_COOKIE),
-            pre_cookie: cookie(&parts.headers, PRE_COOKIE),
-            headers: parts.headers.clone(),
+            cookies: parts
+                .headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(";"),
             self_url: super::pages::self_url(&parts.uri),
             trial: app.trial(),
             secure: app.inner.portal_secure,
@@ -370,7 +371,7 @@ impl Visit {
     }
     /// The cookie `name` of the request.
     pub(super) fn cookie(&self, name: &str) -> Option<String> {
-        cookie(&self.headers, name)
+        cookie(&self.cookies, name)
     }
     /// A path in the page's language.
     pub(super) fn at(&self, path: &str) -> String {
@@ -523,7 +524,7 @@ pub(super) fn pre_login(
     v: &Visit,
     path: &str,
 ) -> Result<(String, Option<String>), Error> {
-    match &v.pre_cookie {
+    match &v.cookie(PRE_COOKIE) {
         Some(c) if c.len() == 32 && c.bytes().all(|b| b.is_ascii_hexdigit()) => {
             Ok((pre_token(app, c), None))
         }
@@ -539,7 +540,7 @@ pub(super) fn pre_login(
 
 /// Checks a pre-login form's token against the visitor's cookie.
 pub(super) fn check_pre(app: &App, v: &Visit, f: &Fields) -> Result<String, Error> {
-    let Some(c) = &v.pre_cookie else {
+    let Some(c) = &v.cookie(PRE_COOKIE) else {
         return Err(forbidden_form());
     };
     let token = pre_token(app, c);
@@ -559,7 +560,7 @@ pub(super) fn check_pre(app: &App, v: &Visit, f: &Fields) -> Result<String, Erro
 
 /// The live session of the request, or the answer that sends the visitor to the login page.
 async fn session_of(app: &App, v: &Visit) -> Result<Option<LiveSession>, Error> {
-    let Some(id) = &v.session_cookie else {
+    let Some(id) = &v.cookie(SESSION_COOKIE) else {
         return Ok(None);
     };
     match app.instance().portal_session(id).await {
@@ -616,8 +617,25 @@ fn logged_in(v: &Visit, s: &NewSession) -> Response {
     r
 }
 
-/// Audits a refused login compactly, at the bounded rate of the refusal log.
-async fn audit_refused_login(app: &App, v: &Visit, method: &str, account: Option<&str>) {
+/// Audits a refused login (the answer `login_failed` or `code_failed`; other refusals, such as
+/// a malformed field or a rate limit, are not login attempts) compactly, at the bounded rate
+/// of the refusal log.
+async fn audit_refused_login(
+    app: &App,
+    v: &Visit,
+    method: &str,
+    e: &PortalError,
+    account: Option<&str>,
+) {
+    if !matches!(
+        e,
+        PortalError::Refused {
+            code: "login_failed" | "code_failed",
+            ..
+        }
+    ) {
+        return;
+    }
     let now = super::api::unix_now().saturating_mul(1000);
     let addr = v.remote.clone().unwrap_or_default();
     let admit = app.inner.refusals.admit(now, &addr, "portal login refused");
@@ -761,15 +779,7 @@ async fn login_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Res
     match outcome {
         Ok(s) => Ok(logged_in(&v, &s)),
         Err((e, account)) => {
-            if matches!(
-                &e,
-                PortalError::Refused {
-                    code: "login_failed",
-                    ..
-                }
-            ) {
-                audit_refused_login(&app, &v, "password", account.as_deref()).await;
-            }
+            audit_refused_login(&app, &v, "password", &e, account.as_deref()).await;
             let msg = v.message(&e);
             let (status, _) = service_failure(e)?;
             page.error = Some(msg);
@@ -865,15 +875,7 @@ async fn code_login_post(State(app): State<App>, v: Visit, body: Bytes) -> Resul
     match outcome {
         Ok(s) => Ok(logged_in(&v, &s)),
         Err((e, account)) => {
-            if matches!(
-                &e,
-                PortalError::Refused {
-                    code: "code_failed",
-                    ..
-                }
-            ) {
-                audit_refused_login(&app, &v, "code", account.as_deref()).await;
-            }
+            audit_refused_login(&app, &v, "code", &e, account.as_deref()).await;
             p.error = Some(v.message(&e));
             let (status, _) = service_failure(e)?;
             Ok(respond(status, &p, None))
@@ -2090,20 +2092,12 @@ mod tests {
 
     #[test]
     fn cookies_are_read_by_name_and_bounded() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; ecert_session=abc ; ecert_pre=xyz"),
-        );
-        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
-        assert_eq!(cookie(&h, PRE_COOKIE).as_deref(), Some("xyz"));
-        assert_eq!(cookie(&h, "missing"), None);
+        let h = "a=1; ecert_session=abc ; ecert_pre=xyz";
+        assert_eq!(cookie(h, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(h, PRE_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(h, "missing"), None);
         let long = format!("ecert_session={}", "a".repeat(200));
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&long).expect("header"),
-        );
-        assert_eq!(cookie(&h, SESSION_COOKIE), None);
+        assert_eq!(cookie(&long, SESSION_COOKIE), None);
     }
 
     #[test]
