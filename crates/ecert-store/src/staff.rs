@@ -636,12 +636,27 @@ impl Store {
                 problem: format!("{by:?} proposed this seal; a different person must approve it"),
             });
         }
+        self.seal_proposal_contents(master, id).await
+    }
+
+    /// The decrypted material of the seal proposal `id` whatever its proposer, for showing
+    /// what it is to staff (its picture, size, validity) before anyone approves it; approval
+    /// reads it through [`Store::seal_proposal_material`].
+    pub async fn seal_proposal_contents(
+        &self,
+        master: &MasterKey,
+        id: &str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         let row =
             sqlx::query("SELECT material_nonce, material_cipher FROM seal_proposals WHERE id = $1")
                 .bind(id.to_owned())
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await
-                .map_err(db("reading a seal proposal"))?;
+                .map_err(db("reading a seal proposal"))?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "seal proposal",
+                    key: id.to_owned(),
+                })?;
         let op = "reading a seal proposal";
         let n: Option<Vec<u8>> = row.try_get("material_nonce").map_err(db(op))?;
         let c: Option<Vec<u8>> = row.try_get("material_cipher").map_err(db(op))?;

@@ -96,14 +96,24 @@ fn main() -> anyhow::Result<()> {
         base["results"] = tables.into();
 
         // Warm-up (fonts, Typst caches, SQLite pages) and the page count.
-        let first = instance.issue(&content(&base, "warm", 0), "bench").await?;
+        let first = instance
+            .issue(
+                &content(&base, "warm", 0),
+                &ecert::service::Actor::local("bench"),
+            )
+            .await?;
         println!(
             "certificate: {} pages, {} bytes",
             first.pages,
             first.file.len()
         );
         for i in 1..3 {
-            instance.issue(&content(&base, "warm", i), "bench").await?;
+            instance
+                .issue(
+                    &content(&base, "warm", i),
+                    &ecert::service::Actor::local("bench"),
+                )
+                .await?;
         }
         let rss_idle = vm_hwm_kb();
         println!("peak RSS after warm-up: {} MiB", rss_idle / 1024);
@@ -123,8 +133,11 @@ fn main() -> anyhow::Result<()> {
                 let run = async move {
                     let mut i = w;
                     while i < n {
-                        inst.issue(&content(&base, &format!("w{workers}"), i), "bench")
-                            .await?;
+                        inst.issue(
+                            &content(&base, &format!("w{workers}"), i),
+                            &ecert::service::Actor::local("bench"),
+                        )
+                        .await?;
                         i += workers;
                     }
                     anyhow::Ok(())

@@ -85,7 +85,7 @@ fn main() -> anyhow::Result<()> {
         let instance = Instance::init(dir.path(), Config::demo()).await?;
         instance.create_trial_seals().await?;
         let content = include_str!("../../../examples/calibration.json");
-        let issued = instance.issue(content, "bench").await?;
+        let issued = instance.issue(content, &ecert::service::Actor::local("bench")).await?;
         let file = issued.file.clone();
         if let Ok(out) = std::env::var("ECERT_BENCH_OUT") {
             std::fs::write(&out, &file)?;

@@ -108,6 +108,9 @@ pub enum Mark {
     /// The certificate is void (revised, R-6.4.1): a red frame and "作废 VOID" across the page,
     /// so that a saved or forwarded picture cannot pass for a current certificate.
     Void,
+    /// A draft before sealing: a blue frame and "预览 未盖章 DRAFT" across the page, so that a
+    /// picture of it cannot pass for an issued certificate.
+    Draft,
 }
 
 impl Mark {
@@ -115,6 +118,7 @@ impl Mark {
     pub fn name(self) -> &'static str {
         match self {
             Mark::Void => "void",
+            Mark::Draft => "draft",
         }
     }
 }
@@ -140,13 +144,17 @@ fn mark_fonts() -> Arc<usvg::fontdb::Database> {
 fn draw_mark(pixmap: &mut tiny_skia::Pixmap, mark: Mark) {
     let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
     let unit = w / 100.0;
-    let svg = match mark {
-        Mark::Void => format!(
+    let (colour, words) = match mark {
+        Mark::Void => ("#c8102e", "作废 VOID"),
+        Mark::Draft => ("#1f4e9c", "预览 未盖章 DRAFT"),
+    };
+    let svg = {
+        format!(
             r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">
-<rect x="{b}" y="{b}" width="{iw}" height="{ih}" fill="none" stroke="#c8102e" stroke-width="{sw}"/>
+<rect x="{b}" y="{b}" width="{iw}" height="{ih}" fill="none" stroke="{colour}" stroke-width="{sw}"/>
 <g transform="rotate(-35 {cx} {cy})">
-<rect x="{bx}" y="{by}" width="{bw}" height="{bh}" fill="#c8102e" fill-opacity="0.14"/>
-<text x="{cx}" y="{ty}" text-anchor="middle" font-size="{fs}" font-weight="bold" fill="#c8102e" fill-opacity="0.7">作废 VOID</text>
+<rect x="{bx}" y="{by}" width="{bw}" height="{bh}" fill="{colour}" fill-opacity="0.14"/>
+<text x="{cx}" y="{ty}" text-anchor="middle" font-size="{fs}" font-weight="bold" fill="{colour}" fill-opacity="0.7">{words}</text>
 </g></svg>"##,
             b = unit * 1.5,
             iw = w - unit * 3.0,
@@ -159,8 +167,8 @@ fn draw_mark(pixmap: &mut tiny_skia::Pixmap, mark: Mark) {
             bw = w * 3.0,
             bh = unit * 22.0,
             ty = h / 2.0 + unit * 5.5,
-            fs = unit * 15.0,
-        ),
+            fs = unit * if words.chars().count() > 8 { 9.0 } else { 15.0 },
+        )
     };
     let options = usvg::Options {
         fontdb: mark_fonts(),

@@ -66,7 +66,10 @@ fn r_6_5_restore_drill_on_postgresql() {
             for n in ["PG-0001", "PG-0002", "PG-0003"] {
                 let mut v: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
                 v["certificateNo"] = n.into();
-                let issued = instance.issue(&v.to_string(), "test").await.unwrap();
+                let issued = instance
+                    .issue(&v.to_string(), &ecert::service::Actor::local("test"))
+                    .await
+                    .unwrap();
                 numbers.push((
                     issued.record.number.clone(),
                     issued.record.identifier.clone(),
@@ -77,7 +80,10 @@ fn r_6_5_restore_drill_on_postgresql() {
                 files.push(issued.file);
             }
             let backup = tmp.path().join("offline");
-            let done = instance.backup(&backup, "test").await.unwrap();
+            let done = instance
+                .backup(&backup, &ecert::service::Actor::local("test"))
+                .await
+                .unwrap();
             assert!(done.files >= 5, "{done:?}");
             let check = ecert::service::backup::check_backup(&backup, None);
             assert!(check.problems.is_empty(), "{:?}", check.problems);
@@ -118,7 +124,10 @@ fn r_6_5_restore_drill_on_postgresql() {
                     .action,
                 "instance.restore"
             );
-            let scrub = restored.scrub(false, "test").await.unwrap();
+            let scrub = restored
+                .scrub(false, &ecert::service::Actor::local("test"))
+                .await
+                .unwrap();
             assert!(
                 scrub.problems.is_empty() && scrub.lost.is_empty(),
                 "{scrub:?}"

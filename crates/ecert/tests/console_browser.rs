@@ -141,6 +141,7 @@ fn r_5_2_2_staff_flow_in_a_browser() {
     for name in [
         "dashboard.png",
         "staff.png",
+        "preview.png",
         "certificate.png",
         "disposals.png",
     ] {

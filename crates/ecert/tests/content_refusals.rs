@@ -62,7 +62,10 @@ fn refused_content_is_never_stored() {
         ];
         for (number, pointer, value, rule) in cases {
             let err = instance
-                .issue(&with(number, pointer, value), "test")
+                .issue(
+                    &with(number, pointer, value),
+                    &ecert::service::Actor::local("test"),
+                )
                 .await
                 .expect_err(number);
             assert!(errors(&err).has(pointer, rule), "{number}: {err:?}");
@@ -75,7 +78,10 @@ fn refused_content_is_never_stored() {
             );
         }
         let err = instance
-            .issue(&with("x", "/certificateNo", json!("JZ/../1")), "test")
+            .issue(
+                &with("x", "/certificateNo", json!("JZ/../1")),
+                &ecert::service::Actor::local("test"),
+            )
             .await
             .expect_err("number with / and ..");
         assert!(errors(&err).has("/certificateNo", Rule::Number), "{err:?}");
@@ -85,7 +91,7 @@ fn refused_content_is_never_stored() {
             .issue_ofd(
                 b"not read",
                 &with("HO-BIDI-1", "/instrument/serialNo", json!("SN\u{200F}1")),
-                "test",
+                &ecert::service::Actor::local("test"),
             )
             .await
             .expect_err("bidi in handed-over metadata");
@@ -96,7 +102,10 @@ fn refused_content_is_never_stored() {
 
         // Supplements: bidi in a table cell, a future date, a number outside the set.
         instance
-            .issue(&with("SUPP-BASE-1", "/remarks", json!([])), "test")
+            .issue(
+                &with("SUPP-BASE-1", "/remarks", json!([])),
+                &ecert::service::Actor::local("test"),
+            )
             .await
             .unwrap();
         let supplement = json!({
@@ -106,7 +115,11 @@ fn refused_content_is_never_stored() {
             "results": [{"columns": ["项目"], "rows": [["\u{2066}x"]]}],
         });
         let err = instance
-            .supplement("SUPP-BASE-1", &supplement.to_string(), "test")
+            .supplement(
+                "SUPP-BASE-1",
+                &supplement.to_string(),
+                &ecert::service::Actor::local("test"),
+            )
             .await
             .expect_err("bad supplement");
         let e = errors(&err);

@@ -45,7 +45,10 @@ fn r_5_2_3_r_6_2f_issue_binds_and_the_download_password_stays_a_hash() {
                 "downloadPassword": PASSWORD,
             }),
         );
-        let issued = instance.issue(&json, "test").await.unwrap();
+        let issued = instance
+            .issue(&json, &ecert::service::Actor::local("test"))
+            .await
+            .unwrap();
         let b = instance
             .binding_of_number("BIND-0001")
             .await
@@ -75,7 +78,10 @@ fn r_5_2_3_r_6_2f_issue_binds_and_the_download_password_stays_a_hash() {
             "BIND-0002",
             serde_json::json!({ "downloadPassword": "short" }),
         );
-        let err = instance.issue(&short, "test").await.unwrap_err();
+        let err = instance
+            .issue(&short, &ecert::service::Actor::local("test"))
+            .await
+            .unwrap_err();
         assert!(
             err.to_string().contains("downloadPassword")
                 || format!("{err:?}").contains("downloadPassword"),
@@ -86,7 +92,7 @@ fn r_5_2_3_r_6_2f_issue_binds_and_the_download_password_stays_a_hash() {
         // A revision without a download password keeps its original's.
         let revised = content("BIND-0001-R1", serde_json::json!({}));
         instance
-            .revise("BIND-0001", &revised, "test")
+            .revise("BIND-0001", &revised, &ecert::service::Actor::local("test"))
             .await
             .unwrap();
         let rb = instance
@@ -101,7 +107,10 @@ fn r_5_2_3_r_6_2f_issue_binds_and_the_download_password_stays_a_hash() {
         // A certificate without contact has no binding; `customer bind` gives it one.
         let no_contact = serde_json::json!({"mobile": null, "email": null, "uscc": null});
         instance
-            .issue(&content("BIND-0003", no_contact), "test")
+            .issue(
+                &content("BIND-0003", no_contact),
+                &ecert::service::Actor::local("test"),
+            )
             .await
             .unwrap();
         assert!(
@@ -118,7 +127,7 @@ fn r_5_2_3_r_6_2f_issue_binds_and_the_download_password_stays_a_hash() {
                     uscc: Some("91330106MA2B3C4D5E".into()),
                     ..BindRequest::default()
                 },
-                "admin",
+                &ecert::service::Actor::local("admin"),
             )
             .await
             .unwrap();
@@ -126,7 +135,11 @@ fn r_5_2_3_r_6_2f_issue_binds_and_the_download_password_stays_a_hash() {
         // Nothing given, or a malformed mobile: refused with the problem named.
         assert!(
             instance
-                .bind_customer("BIND-0003", BindRequest::default(), "admin")
+                .bind_customer(
+                    "BIND-0003",
+                    BindRequest::default(),
+                    &ecert::service::Actor::local("admin")
+                )
                 .await
                 .is_err()
         );
@@ -137,7 +150,7 @@ fn r_5_2_3_r_6_2f_issue_binds_and_the_download_password_stays_a_hash() {
                     mobile: Some("not-a-phone".into()),
                     ..BindRequest::default()
                 },
-                "admin",
+                &ecert::service::Actor::local("admin"),
             )
             .await
             .unwrap_err();
@@ -151,7 +164,7 @@ fn r_5_2_3_r_6_2f_issue_binds_and_the_download_password_stays_a_hash() {
                         mobile: Some("13800138000".into()),
                         ..BindRequest::default()
                     },
-                    "admin"
+                    &ecert::service::Actor::local("admin")
                 )
                 .await
                 .is_err()

@@ -39,7 +39,10 @@ fn a_cached_seal_seals_many_and_a_retired_seal_none() {
         // signature.
         let mut values = Vec::new();
         for n in ["SVC-0001", "SVC-0002"] {
-            let issued = instance.issue(&content(n), "test").await.unwrap();
+            let issued = instance
+                .issue(&content(n), &ecert::service::Actor::local("test"))
+                .await
+                .unwrap();
             let report = ses::verify::verify_bytes(&issued.file, &verify).unwrap();
             assert!(
                 report.failed_checks().is_empty(),
@@ -65,14 +68,19 @@ fn a_cached_seal_seals_many_and_a_retired_seal_none() {
         // Retire the calibration seal: the next certificate is refused, nothing is stored.
         let seals = instance.seals().await.unwrap();
         let calibration = seals.iter().find(|s| s.kind == "校准").unwrap();
-        instance.retire_seal(&calibration.id, "test").await.unwrap();
+        instance
+            .retire_seal(&calibration.id, &ecert::service::Actor::local("test"))
+            .await
+            .unwrap();
         // Retired once only.
         assert!(matches!(
-            instance.retire_seal(&calibration.id, "test").await,
+            instance
+                .retire_seal(&calibration.id, &ecert::service::Actor::local("test"))
+                .await,
             Err(ecert::service::Error::SealRetired { .. })
         ));
         let err = instance
-            .issue(&content("SVC-0003"), "test")
+            .issue(&content("SVC-0003"), &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         assert!(
@@ -129,7 +137,7 @@ fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
         let centre = |b: [f64; 4]| (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0);
         let trial = stamp(
             &instance
-                .issue(&content("SIZE-42"), "test")
+                .issue(&content("SIZE-42"), &ecert::service::Actor::local("test"))
                 .await
                 .unwrap()
                 .file,
@@ -139,6 +147,7 @@ fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
             "{trial:?}"
         );
 
+        let test_actor = ecert::service::Actor::local("test");
         let create = |size_mm: u32| {
             let signer = ca
                 .issue("校准签章人", ses::demo::Role::Signer, 365)
@@ -154,14 +163,14 @@ fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
                     size_mm,
                     valid_days: 365,
                 },
-                "test",
+                &test_actor,
             )
         };
         // A 38 mm seal: 38 mm wide, where the 42 mm one was centred.
         create(38).await.unwrap();
         let small = stamp(
             &instance
-                .issue(&content("SIZE-38"), "test")
+                .issue(&content("SIZE-38"), &ecert::service::Actor::local("test"))
                 .await
                 .unwrap()
                 .file,
@@ -179,7 +188,7 @@ fn a_seal_is_printed_at_its_own_size_centred_in_its_slot() {
         // A 50 mm seal does not fit the 42 mm slot.
         create(50).await.unwrap();
         let err = instance
-            .issue(&content("SIZE-50"), "test")
+            .issue(&content("SIZE-50"), &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         match &err {
@@ -221,10 +230,10 @@ fn refusals_are_typed_with_their_context_and_status() {
         let dir = tempfile::tempdir().unwrap();
         let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
         instance.create_trial_seals().await.unwrap();
-        instance.issue(&content("TYP-0001"), "test").await.unwrap();
+        instance.issue(&content("TYP-0001"), &ecert::service::Actor::local("test")).await.unwrap();
 
         let err = instance
-            .issue(&content("TYP-0001"), "test")
+            .issue(&content("TYP-0001"), &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         assert!(
@@ -234,7 +243,7 @@ fn refusals_are_typed_with_their_context_and_status() {
         assert_eq!((err.status().as_u16(), err.code()), (CONFLICT, "duplicate"));
 
         let err = instance
-            .revise("NOPE-1", &content("TYP-0002"), "test")
+            .revise("NOPE-1", &content("TYP-0002"), &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         assert!(
@@ -244,12 +253,12 @@ fn refusals_are_typed_with_their_context_and_status() {
         assert_eq!(err.status().as_u16(), NOT_FOUND);
 
         instance
-            .revise("TYP-0001", &content("TYP-0002"), "test")
+            .revise("TYP-0001", &content("TYP-0002"), &ecert::service::Actor::local("test"))
             .await
             .unwrap();
         // The void original takes neither a second revision nor a supplement.
         let err = instance
-            .revise("TYP-0001", &content("TYP-0003"), "test")
+            .revise("TYP-0001", &content("TYP-0003"), &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         assert!(
@@ -259,7 +268,7 @@ fn refusals_are_typed_with_their_context_and_status() {
         assert_eq!((err.status().as_u16(), err.code()), (CONFLICT, "already_revised"));
         let supplement = include_str!("../../../examples/supplement.json");
         let err = instance
-            .supplement("TYP-0001", supplement, "test")
+            .supplement("TYP-0001", supplement, &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         assert!(matches!(&err, Error::Revised { .. }), "{err:?}");
@@ -267,7 +276,7 @@ fn refusals_are_typed_with_their_context_and_status() {
         // Content problems carry their JSON pointers.
         let mut bad: serde_json::Value = serde_json::from_str(&content("TYP-0004")).unwrap();
         bad["instrument"]["serialNo"] = "".into();
-        let err = instance.issue(&bad.to_string(), "test").await.unwrap_err();
+        let err = instance.issue(&bad.to_string(), &ecert::service::Actor::local("test")).await.unwrap_err();
         assert!(matches!(&err, Error::ContentInvalid(_)), "{err:?}");
         assert_eq!(
             (err.status().as_u16(), err.code()),
@@ -283,7 +292,7 @@ fn refusals_are_typed_with_their_context_and_status() {
         let mut early: serde_json::Value = serde_json::from_str(supplement).unwrap();
         early["issueDate"] = "2000-01-01".into();
         let err = instance
-            .supplement("TYP-0002", &early.to_string(), "test")
+            .supplement("TYP-0002", &early.to_string(), &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         assert!(
@@ -294,7 +303,7 @@ fn refusals_are_typed_with_their_context_and_status() {
 
         // A handed-over file that is not an OFD: refused naming the clause it breaks.
         let err = instance
-            .issue_ofd(b"not an OFD file", &content("TYP-0005"), "test")
+            .issue_ofd(b"not an OFD file", &content("TYP-0005"), &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         assert!(
@@ -358,7 +367,7 @@ fn verify_file_judges_a_file_against_the_records() {
         let dir = tempfile::tempdir().unwrap();
         let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
         instance.create_trial_seals().await.unwrap();
-        let first = instance.issue(&content("VF-0001"), "test").await.unwrap();
+        let first = instance.issue(&content("VF-0001"), &ecert::service::Actor::local("test")).await.unwrap();
 
         let v = instance.verify_file(first.file.clone().into()).await.unwrap();
         assert_eq!(v.outcome, Outcome::GenuineCurrent);
@@ -422,7 +431,7 @@ fn verify_file_judges_a_file_against_the_records() {
 
         // Revised: the original is genuine but void and says so.
         let revision = instance
-            .revise("VF-0001", &content("VF-0002"), "test")
+            .revise("VF-0001", &content("VF-0002"), &ecert::service::Actor::local("test"))
             .await
             .unwrap();
         let v = instance.verify_file(first.file.clone().into()).await.unwrap();
@@ -438,7 +447,7 @@ fn verify_file_judges_a_file_against_the_records() {
             .supplement(
                 "VF-0002",
                 include_str!("../../../examples/supplement.json"),
-                "test",
+                &ecert::service::Actor::local("test"),
             )
             .await
             .unwrap();
@@ -451,7 +460,7 @@ fn verify_file_judges_a_file_against_the_records() {
         let other_dir = tempfile::tempdir().unwrap();
         let other = Instance::init(other_dir.path(), Config::demo()).await.unwrap();
         other.create_trial_seals().await.unwrap();
-        let foreign = other.issue(&content("VF-9999"), "test").await.unwrap();
+        let foreign = other.issue(&content("VF-9999"), &ecert::service::Actor::local("test")).await.unwrap();
         let v = instance.verify_file(foreign.file.into()).await.unwrap();
         assert_eq!(v.outcome, Outcome::NotIssuedByUs);
         assert_eq!(v.outcome.exit_code(), 2);
@@ -511,7 +520,10 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
         // Without any root, and with another CA's root only, the seal material is refused
         // when the seal is made, naming the certificate; nothing is stored.
         let err = instance
-            .create_seal(request(&signer, &maker), "test")
+            .create_seal(
+                request(&signer, &maker),
+                &ecert::service::Actor::local("test"),
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NoTrustRoots), "{err:?}");
@@ -520,7 +532,10 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
         std::fs::write(&stranger_root, stranger.root_cert().unwrap().to_pem()).unwrap();
         instance.config.server.trust_roots = vec![stranger_root];
         let err = instance
-            .create_seal(request(&signer, &maker), "test")
+            .create_seal(
+                request(&signer, &maker),
+                &ecert::service::Actor::local("test"),
+            )
             .await
             .unwrap_err();
         match &err {
@@ -544,7 +559,7 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
                     size_mm: 42,
                     valid_days: 365,
                 },
-                "test",
+                &ecert::service::Actor::local("test"),
             )
             .await
             .unwrap();
@@ -552,7 +567,7 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
 
         // No root configured: refused before any work, saying which key to set.
         let err = instance
-            .issue(&content("REAL-0001"), "test")
+            .issue(&content("REAL-0001"), &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         assert!(matches!(err, Error::NoTrustRoots), "{err:?}");
@@ -565,7 +580,7 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
         std::fs::write(&other_root, other.root_cert().unwrap().to_pem()).unwrap();
         instance.config.server.trust_roots = vec![other_root];
         let err = instance
-            .issue(&content("REAL-0001"), "test")
+            .issue(&content("REAL-0001"), &ecert::service::Actor::local("test"))
             .await
             .unwrap_err();
         match &err {
@@ -590,7 +605,10 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
 
         // The institute's own CA root: issued, and the file PASSES.
         instance.config.server.trust_roots.push(root);
-        let issued = instance.issue(&content("REAL-0001"), "test").await.unwrap();
+        let issued = instance
+            .issue(&content("REAL-0001"), &ecert::service::Actor::local("test"))
+            .await
+            .unwrap();
         let v = instance.verify_file(issued.file.into()).await.unwrap();
         assert_eq!(v.outcome, Outcome::GenuineCurrent);
         assert_eq!(v.report.indication(), ses::verify::Indication::Passed);

@@ -85,7 +85,10 @@ fn another_issuer_is_refused_and_nothing_is_stored() {
         ];
         for (number, field, value, pointer) in cases {
             let err = instance
-                .issue(&naming(CALIBRATION, number, field, value), "test")
+                .issue(
+                    &naming(CALIBRATION, number, field, value),
+                    &ecert::service::Actor::local("test"),
+                )
                 .await
                 .expect_err(number);
             let errors = content_errors(&err);
@@ -104,7 +107,7 @@ fn another_issuer_is_refused_and_nothing_is_stored() {
         let err = instance
             .issue(
                 &naming(CALIBRATION, "OTHER-NAME-2", "name", "别的计量院"),
-                "test",
+                &ecert::service::Actor::local("test"),
             )
             .await
             .expect_err("another name");
@@ -146,7 +149,7 @@ fn another_issuer_is_refused_and_nothing_is_stored() {
             .issue_ofd(
                 b"not read",
                 &naming(CALIBRATION, "OTHER-HO-1", "name", "别的计量院"),
-                "test",
+                &ecert::service::Actor::local("test"),
             )
             .await
             .expect_err("handed-over file naming another issuer");
@@ -166,7 +169,7 @@ fn another_issuer_is_refused_and_nothing_is_stored() {
         let ok = instance
             .issue(
                 &naming(CALIBRATION, "OWN-1", "accreditation", "CNAS L12345"),
-                "test",
+                &ecert::service::Actor::local("test"),
             )
             .await
             .unwrap();
@@ -174,7 +177,7 @@ fn another_issuer_is_refused_and_nothing_is_stored() {
             .supplement(
                 "OWN-1",
                 r#"{"reason":"更正","items":[{"text":"x"}],"issuer":{"name":"别的计量院"}}"#,
-                "test",
+                &ecert::service::Actor::local("test"),
             )
             .await
             .expect_err("a supplement naming an issuer");
@@ -203,11 +206,17 @@ fn content_picks_one_of_the_configured_accreditations() {
         let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
         instance.create_trial_seals().await.unwrap();
 
-        let picked = instance.issue(VERIFICATION, "test").await.unwrap();
+        let picked = instance
+            .issue(VERIFICATION, &ecert::service::Actor::local("test"))
+            .await
+            .unwrap();
         assert_eq!(picked.identifier.accreditation(), "（苏）法计（2023）00001");
         let mut none: Value = serde_json::from_str(CALIBRATION).unwrap();
         none.as_object_mut().unwrap().remove("issuer");
-        let default = instance.issue(&none.to_string(), "test").await.unwrap();
+        let default = instance
+            .issue(&none.to_string(), &ecert::service::Actor::local("test"))
+            .await
+            .unwrap();
         assert_eq!(default.identifier.accreditation(), "CNAS L12345");
 
         // A revision of the verification certificate naming the other configured
@@ -221,7 +230,7 @@ fn content_picks_one_of_the_configured_accreditations() {
                     "accreditation",
                     "CNAS L12345",
                 ),
-                "test",
+                &ecert::service::Actor::local("test"),
             )
             .await
             .expect_err("another accreditation in a revision");
@@ -233,7 +242,11 @@ fn content_picks_one_of_the_configured_accreditations() {
         revised["certificateNo"] = "JD2024-000458".into();
         revised.as_object_mut().unwrap().remove("issuer");
         let r = instance
-            .revise("JD2024-000456", &revised.to_string(), "test")
+            .revise(
+                "JD2024-000456",
+                &revised.to_string(),
+                &ecert::service::Actor::local("test"),
+            )
             .await
             .unwrap();
         assert_eq!(r.identifier.accreditation(), "（苏）法计（2023）00001");
@@ -275,7 +288,7 @@ fn a_normal_certificate_shows_the_configured_issuer() {
         let mut instance = Instance::init(dir.path(), config).await.unwrap();
         instance.create_trial_seals().await.unwrap();
         let err = instance
-            .issue(CALIBRATION, "test")
+            .issue(CALIBRATION, &ecert::service::Actor::local("test"))
             .await
             .expect_err("the examples name another institute");
         let errors = content_errors(&err);
@@ -284,7 +297,10 @@ fn a_normal_certificate_shows_the_configured_issuer() {
 
         let mut own: Value = serde_json::from_str(CALIBRATION).unwrap();
         own.as_object_mut().unwrap().remove("issuer");
-        let issued = instance.issue(&own.to_string(), "test").await.unwrap();
+        let issued = instance
+            .issue(&own.to_string(), &ecert::service::Actor::local("test"))
+            .await
+            .unwrap();
         instance.config.server.lookup_per_minute = 0;
         let app = ecert::web::App::new(instance).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

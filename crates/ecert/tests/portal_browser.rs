@@ -64,7 +64,10 @@ fn flow(database: Option<String>, tag: &str) {
         instance.create_trial_seals().await.unwrap();
         let mut v: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
         v["customer"]["email"] = email.clone().into();
-        let issued = instance.issue(&v.to_string(), "test").await.unwrap();
+        let issued = instance
+            .issue(&v.to_string(), &ecert::service::Actor::local("test"))
+            .await
+            .unwrap();
         let mut instance = Instance::open(&dir).await.unwrap();
         instance.config.notify.email =
             Some(portal_support::smtp_config(smtp.port, SmtpSecurity::None));

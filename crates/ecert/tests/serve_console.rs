@@ -162,6 +162,19 @@ impl Client {
         self.keep(&r);
         r
     }
+    fn post_multipart(&mut self, path: &str, parts: &[Part<'_>]) -> Resp {
+        let (content_type, body) = multipart(parts);
+        let c = self.cookie();
+        let r = request(
+            self.addr,
+            "POST",
+            path,
+            &[("Cookie", &c), ("Content-Type", &content_type)],
+            &body,
+        );
+        self.keep(&r);
+        r
+    }
     fn login(&mut self, name: &str, password: &str, code: &str) -> Resp {
         let page = self.get("/console/login").text();
         let csrf = hidden(&page, "csrf");
@@ -184,6 +197,34 @@ fn hidden(page: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no field {name} in {page}"));
     let rest = &page[at + needle.len()..];
     rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// Presses "确认盖章并签发" on a draft page: posts its confirming form as it is.
+fn confirm(c: &mut Client, draft_page: &str) -> Resp {
+    let at = draft_page
+        .find("id=\"confirm\"")
+        .unwrap_or_else(|| panic!("no confirming form in {draft_page}"));
+    let form = &draft_page[at..];
+    let fields: Vec<(&str, String)> = ["csrf", "purpose", "number", "content", "draft"]
+        .into_iter()
+        .map(|n| (n, html_unescape(&hidden(form, n))))
+        .collect();
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    c.post("/console/confirm", &fields)
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&#43;", "+")
+        .replace("&#x2B;", "+")
+        .replace("&#x2F;", "/")
+        .replace("&#47;", "/")
+        .replace("&#61;", "=")
+        .replace("&#x3D;", "=")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// A code for the administrator never used before: the next step not yet used, within the
@@ -368,25 +409,13 @@ fn r_5_2_2_direct_posts_are_refused_to_the_wrong_roles() {
     let mut au = Client::new();
     assert_eq!(au.login("qian.auditor", PASSWORD, "").status, 303);
     let csrf = hidden(&au.get("/console").text(), "csrf");
-    let boundary = "ecertboundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"c.json\"\r\n\
-         Content-Type: application/json\r\n\r\n{CALIBRATION}\r\n--{boundary}--\r\n"
-    );
     let count = f.certificate_count();
-    let r = request(
-        au.addr,
-        "POST",
+    let r = au.post_multipart(
         "/console/issue",
         &[
-            ("Cookie", &au.cookie()),
-            (
-                "Content-Type",
-                &format!("multipart/form-data; boundary={boundary}"),
-            ),
+            ("csrf", None, csrf.as_bytes()),
+            ("content", Some("c.json"), CALIBRATION.as_bytes()),
         ],
-        body.as_bytes(),
     );
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(r.text().contains("签发员"), "{}", r.text());
@@ -601,6 +630,16 @@ fn r_6_4_2_supplement_and_page_preview_from_the_console() {
         page.text()
             .contains("/console/certificates/JZ2024-000123/page/1.png")
     );
+    // Every page of the two-page certificate, each a picture.
+    assert!(
+        page.text()
+            .contains("/console/certificates/JZ2024-000123/page/2.png"),
+        "{}",
+        page.text()
+    );
+    let png2 = op.get("/console/certificates/JZ2024-000123/page/2.png");
+    assert_eq!(png2.status, 200);
+    assert!(png2.body.starts_with(b"\x89PNG"));
     let png = op.get("/console/certificates/JZ2024-000123/page/1.png");
     assert_eq!(png.status, 200);
     assert_eq!(png.header("content-type"), Some("image/png"));
@@ -614,27 +653,27 @@ fn r_6_4_2_supplement_and_page_preview_from_the_console() {
     );
     assert_eq!(anonymous.status, 303, "staff only");
     let csrf = hidden(&page.text(), "csrf");
-    let boundary = "ecertboundary";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"number\"\r\n\r\nJZ2024-000123\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"s.json\"\r\n\
-         Content-Type: application/json\r\n\r\n{SUPPLEMENT}\r\n--{boundary}--\r\n"
-    );
     let seq = audit_seq();
-    let r = request(
-        op.addr,
-        "POST",
+    // A preview first: laid out, marked, nothing sealed or stored.
+    let r = op.post_multipart(
         "/console/supplement",
         &[
-            ("Cookie", &op.cookie()),
-            (
-                "Content-Type",
-                &format!("multipart/form-data; boundary={boundary}"),
-            ),
+            ("csrf", None, csrf.as_bytes()),
+            ("number", None, b"JZ2024-000123"),
+            ("content", Some("s.json"), SUPPLEMENT.as_bytes()),
         ],
-        body.as_bytes(),
     );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("补充文件预览"), "{}", r.text());
+    assert!(r.text().contains("data:image/png;base64,"));
+    assert!(
+        f.block(f.instance().status_by_number("JZ2024-000123"))
+            .unwrap()
+            .supplements
+            .is_empty(),
+        "nothing stored by a preview"
+    );
+    let r = confirm(&mut op, &r.text());
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("已签发补充文件"), "{}", r.text());
     let view = f
@@ -661,33 +700,20 @@ fn r_5_2_1_batch_issue_from_the_console() {
     assert_eq!(op.login("wang.operator", PASSWORD, "").status, 303);
     let csrf = hidden(&op.get("/console/issue").text(), "csrf");
     let mut v: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
-    let boundary = "ecertboundary";
-    let mut body =
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n");
-    for (i, n) in ["JZ2024-BATCH-1", "JZ2024-BATCH-2"].iter().enumerate() {
-        v["certificateNo"] = (*n).into();
-        body.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"c{i}.json\"\r\n\
-             Content-Type: application/json\r\n\r\n{v}\r\n"
-        ));
+    let mut files = Vec::new();
+    for n in ["JZ2024-BATCH-1", "JZ2024-BATCH-2"] {
+        v["certificateNo"] = n.into();
+        files.push(v.to_string());
     }
-    body.push_str(&format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"bad.json\"\r\n\
-         Content-Type: application/json\r\n\r\n{{\"certificateNo\": 1}}\r\n--{boundary}--\r\n"
-    ));
     let count = f.certificate_count();
-    let r = request(
-        op.addr,
-        "POST",
+    let r = op.post_multipart(
         "/console/issue",
         &[
-            ("Cookie", &op.cookie()),
-            (
-                "Content-Type",
-                &format!("multipart/form-data; boundary={boundary}"),
-            ),
+            ("csrf", None, csrf.as_bytes()),
+            ("content", Some("c0.json"), files[0].as_bytes()),
+            ("content", Some("c1.json"), files[1].as_bytes()),
+            ("content", Some("bad.json"), b"{\"certificateNo\": 1}"),
         ],
-        body.as_bytes(),
     );
     assert_eq!(r.status, 207, "{}", r.text());
     let text = r.text();
@@ -719,37 +745,36 @@ fn r_5_2_2_a_seal_is_made_by_two_persons() {
     let csrf = hidden(&sa.get("/console/seals").text(), "csrf");
     let key = std::fs::read_to_string(f.dir.join("own-signer.key.pem")).unwrap();
     let cert = std::fs::read_to_string(f.dir.join("own-signer.cert.pem")).unwrap();
-    let boundary = "ecertboundary";
-    let part = |name: &str, value: &str, file: bool| {
-        let filename = if file {
-            format!("; filename=\"{name}.pem\"")
-        } else {
-            String::new()
-        };
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\r\n{value}\r\n"
-        )
-    };
-    let body = format!(
-        "{}{}{}{}--{boundary}--\r\n",
-        part("csrf", &csrf, false),
-        part("title", title, false),
-        part("signer_key", &key, true),
-        part("signer_cert", &cert, true),
-    );
+    // The institute's own picture, 38 mm, valid for a year.
+    let picture =
+        ecert::seal_image::SealDesign::new("示例计量院", ecert::seal_image::SealKind::Testing)
+            .png(ecert::service::SEAL_FONT, 4.0)
+            .unwrap();
     let seals_before = f.block(f.instance().seals()).unwrap().len();
-    let r = request(
-        sa.addr,
-        "POST",
+    // A picture that is not a PNG is refused, naming it; nothing is proposed.
+    let bad = sa.post_multipart(
         "/console/seals/propose",
         &[
-            ("Cookie", &sa.cookie()),
-            (
-                "Content-Type",
-                &format!("multipart/form-data; boundary={boundary}"),
-            ),
+            ("csrf", None, csrf.as_bytes()),
+            ("title", None, title.as_bytes()),
+            ("picture", Some("seal.gif"), b"GIF89a not a png"),
+            ("signer_key", Some("k.pem"), key.as_bytes()),
+            ("signer_cert", Some("c.pem"), cert.as_bytes()),
         ],
-        body.as_bytes(),
+    );
+    assert_eq!(bad.status, 422, "{}", bad.text());
+    assert!(bad.text().contains("PNG"), "{}", bad.text());
+    let r = sa.post_multipart(
+        "/console/seals/propose",
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("title", None, title.as_bytes()),
+            ("picture", Some("seal.png"), &picture),
+            ("size_mm", None, b"38"),
+            ("valid_days", None, b"365"),
+            ("signer_key", Some("k.pem"), key.as_bytes()),
+            ("signer_cert", Some("c.pem"), cert.as_bytes()),
+        ],
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("picture.png"), "{}", r.text());
@@ -769,7 +794,12 @@ fn r_5_2_2_a_seal_is_made_by_two_persons() {
         proposal.id
     ));
     assert_eq!(pic.status, 200);
-    assert!(pic.body.starts_with(b"\x89PNG"));
+    assert_eq!(pic.body, picture, "the uploaded picture is the one shown");
+    let listed = sa.get("/console/seals").text();
+    assert!(
+        listed.contains("38 mm") && listed.contains("365"),
+        "{listed}"
+    );
     // The proposer may not approve.
     let r = sa.post(
         "/console/seals",
@@ -804,6 +834,18 @@ fn r_5_2_2_a_seal_is_made_by_two_persons() {
         "made: {:?}",
         seals.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
+    let made_seal = seals
+        .iter()
+        .find(|s| s.name.ends_with(title) && s.active)
+        .unwrap();
+    assert_eq!(
+        made_seal.image, picture,
+        "the uploaded picture is the seal's"
+    );
+    let view = ses::seal::parse_seal(made_seal.seal_der.as_ref().unwrap()).unwrap();
+    assert_eq!((view.width_mm, view.height_mm), (38, 38));
+    let days = (view.valid_end - view.valid_start) / 86_400;
+    assert_eq!(days, 365, "valid for the days proposed");
     let made = actions_after(seq, "seal.create");
     assert_eq!(made.len(), 1);
     assert_eq!(made[0].actor, "staff:zhou.sealadmin+staff:sun.approver");
@@ -819,6 +861,7 @@ fn r_5_2_2_a_seal_is_made_by_two_persons() {
 #[test]
 fn r_5_2_2_certificate_search_by_instrument_kind_and_status() {
     let _s = serial();
+    let f = fixture();
     let _ = console();
     let mut op = Client::new();
     assert_eq!(op.login("wang.operator", PASSWORD, "").status, 303);
@@ -847,6 +890,358 @@ fn r_5_2_2_certificate_search_by_instrument_kind_and_status() {
         !calibration.contains(&ORIGINAL_NUMBER.to_owned()),
         "{calibration:?}"
     );
+    // (other tests of this binary revise certificates of their own too)
     let revised = listed(&mut op, "status=revised");
-    assert_eq!(revised, vec![ORIGINAL_NUMBER.to_owned()]);
+    assert!(revised.contains(&ORIGINAL_NUMBER.to_owned()), "{revised:?}");
+    for n in &revised {
+        let status = f
+            .block(f.instance().status_by_number(n))
+            .unwrap()
+            .certificate
+            .status;
+        assert_eq!(status, ecert_store::CertificateStatus::Revised, "{n}");
+    }
+}
+
+/// Issue and revise show a preview first (R-5.2.1, R-6.4.1): the draft page has every page
+/// as a picture marked "预览 未盖章", nothing is sealed or stored until it is confirmed, and
+/// what is sealed is exactly the content shown — a changed content or another session's
+/// draft is refused with nothing issued.
+#[test]
+fn r_5_2_1_issue_and_revise_show_a_preview_before_sealing() {
+    let _s = serial();
+    let f = fixture();
+    let _ = console();
+    let mut op = Client::new();
+    assert_eq!(op.login("wang.operator", PASSWORD, "").status, 303);
+    let csrf = hidden(&op.get("/console/issue").text(), "csrf");
+    let mut v: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
+    v["certificateNo"] = "JZ2024-PREVIEW-1".into();
+    let content = v.to_string();
+    let count = f.certificate_count();
+    let draft = op.post_multipart(
+        "/console/issue",
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("content", Some("c.json"), content.as_bytes()),
+        ],
+    );
+    assert_eq!(draft.status, 200, "{}", draft.text());
+    let page = draft.text();
+    assert!(
+        page.contains("签发预览") && page.contains("JZ2024-PREVIEW-1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data:image/png;base64,iVBOR"),
+        "the pages as pictures"
+    );
+    assert!(
+        draft
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("img-src 'self' data:")),
+        "{:?}",
+        draft.header("content-security-policy")
+    );
+    assert_eq!(f.certificate_count(), count, "nothing issued by a preview");
+
+    // Another session cannot seal this draft, and a changed content is refused.
+    let mut other = Client::new();
+    assert_eq!(other.login("wang.operator", PASSWORD, "").status, 303);
+    let other_csrf = hidden(&other.get("/console/issue").text(), "csrf");
+    let r = confirm(
+        &mut other,
+        &page.replace(&hidden(&page, "csrf"), &other_csrf),
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let mut changed = v.clone();
+    changed["customer"]["name"] = "别的客户".into();
+    use base64::Engine as _;
+    let forged = page.replace(
+        &hidden(&page, "content"),
+        &base64::engine::general_purpose::STANDARD.encode(changed.to_string()),
+    );
+    let r = confirm(&mut op, &forged);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("预览"), "{}", r.text());
+    assert_eq!(f.certificate_count(), count, "nothing sealed");
+
+    let r = confirm(&mut op, &page);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("已签发 JZ2024-PREVIEW-1"), "{}", r.text());
+    assert_eq!(f.certificate_count(), count + 1);
+
+    // A revision typed into the form: its preview, then sealed; the original is void.
+    let cert_page = op.get("/console/certificates/JZ2024-PREVIEW-1").text();
+    assert!(cert_page.contains("id=\"revise\""), "{cert_page}");
+    let csrf = hidden(&cert_page, "csrf");
+    v["certificateNo"] = "JZ2024-PREVIEW-2".into();
+    let revised = serde_json::to_string_pretty(&v).unwrap();
+    let draft = op.post_multipart(
+        "/console/revise",
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("number", None, b"JZ2024-PREVIEW-1"),
+            ("content_text", None, revised.as_bytes()),
+        ],
+    );
+    assert_eq!(draft.status, 200, "{}", draft.text());
+    assert!(draft.text().contains("修改预览"), "{}", draft.text());
+    assert_eq!(
+        f.block(f.instance().status_by_number("JZ2024-PREVIEW-1"))
+            .unwrap()
+            .certificate
+            .status,
+        ecert_store::CertificateStatus::Valid,
+        "still current after the preview"
+    );
+    let r = confirm(&mut op, &draft.text());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let old = f
+        .block(f.instance().status_by_number("JZ2024-PREVIEW-1"))
+        .unwrap();
+    assert_eq!(
+        old.certificate.status,
+        ecert_store::CertificateStatus::Revised
+    );
+    // A typed supplement (reason and items) of the revision: previewed, then sealed.
+    let csrf = hidden(
+        &op.get("/console/certificates/JZ2024-PREVIEW-2").text(),
+        "csrf",
+    );
+    let draft = op.post_multipart(
+        "/console/supplement",
+        &[
+            ("csrf", None, csrf.as_bytes()),
+            ("number", None, b"JZ2024-PREVIEW-2"),
+            ("reason", None, "应委托方申请补充判定依据".as_bytes()),
+            (
+                "items",
+                None,
+                "依据 JJG 52-2013 第 6.3.2 条。\n本补充文件与原证书共同使用。".as_bytes(),
+            ),
+            ("signatories", None, "检定员 孙八".as_bytes()),
+        ],
+    );
+    assert_eq!(draft.status, 200, "{}", draft.text());
+    assert!(draft.text().contains("补充文件预览"), "{}", draft.text());
+    let r = confirm(&mut op, &draft.text());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let view = f
+        .block(f.instance().status_by_number("JZ2024-PREVIEW-2"))
+        .unwrap();
+    assert_eq!(view.supplements.len(), 1);
+}
+
+/// Every role walks every action it may not take, by page and by direct POST (R-5.2.2):
+/// each is answered 403, audited as `staff.refused` under its name, and changes nothing; the
+/// pages do not offer what the service refuses.
+#[test]
+fn r_5_2_2_every_role_is_refused_what_it_may_not_do() {
+    let _s = serial();
+    let f = fixture();
+    let c = console();
+    /// (account, its TOTP secret, its roles)
+    type Account<'a> = (&'a str, Option<&'a [u8]>, &'a [&'a str]);
+    let accounts: [Account<'_>; 5] = [
+        ("wang.operator", None, &["operator"]),
+        (
+            "sun.approver",
+            Some(c.secrets["sun.approver"].as_slice()),
+            &["approver"],
+        ),
+        (
+            "zhou.sealadmin",
+            Some(c.secrets["zhou.sealadmin"].as_slice()),
+            &["seal_admin"],
+        ),
+        ("qian.auditor", None, &["auditor"]),
+        (
+            "li.admin",
+            Some(c.admin_secret.as_slice()),
+            &["admin", "auditor"],
+        ),
+    ];
+    let seal_id = f.block(f.instance().seals()).unwrap()[0].id.clone();
+    let snapshot = || {
+        let i = f.instance();
+        (
+            f.certificate_count(),
+            f.block(i.disposals(None)).unwrap().len(),
+            f.block(store().staff_accounts()).unwrap().len(),
+            f.block(i.api_clients()).unwrap().len(),
+            f.block(i.seals())
+                .unwrap()
+                .iter()
+                .filter(|s| s.active)
+                .count(),
+            f.block(i.pending_seal_proposals()).unwrap().len(),
+            f.block(i.pending_seal_retirements()).unwrap().len(),
+        )
+    };
+    for (name, secret, roles) in accounts {
+        let mut who = Client::new();
+        let code = secret.map(code_for).unwrap_or_default();
+        let r = who.login(name, PASSWORD, &code);
+        assert_eq!(r.status, 303, "{name}: {}", r.text());
+        let csrf = hidden(&who.get("/console").text(), "csrf");
+        let may = |allowed: &[&str]| roles.iter().any(|r| allowed.contains(r));
+        let number = "JZ2024-000123";
+        // Pages that only some roles may open.
+        for (path, allowed) in [
+            ("/console/audit", &["auditor", "admin"][..]),
+            ("/console/api-clients", &["auditor", "admin"][..]),
+            ("/console/customers", &["auditor", "admin"][..]),
+            ("/console/staff", &["auditor", "admin"][..]),
+        ] {
+            let seq = audit_seq();
+            let r = who.get(path);
+            if may(allowed) {
+                assert_eq!(r.status, 200, "{name} {path}: {}", r.text());
+            } else {
+                assert_eq!(r.status, 403, "{name} {path}: {}", r.text());
+                let refused = actions_after(seq, "staff.refused");
+                assert_eq!(refused.len(), 1, "{name} {path}");
+                assert_eq!(refused[0].actor, format!("staff:{name}"));
+            }
+        }
+        // The certificate's page offers only what the role may do.
+        let page = who.get(&format!("/console/certificates/{number}")).text();
+        assert_eq!(
+            page.contains("id=\"revise\"") && page.contains("id=\"supplement\""),
+            may(&["operator"]),
+            "{name}: revise and supplement forms"
+        );
+        assert_eq!(
+            page.contains("id=\"propose\""),
+            may(&["operator", "approver"]),
+            "{name}: the disposal proposal form"
+        );
+        // Direct POSTs, url-encoded.
+        /// (path, form fields, the roles that may post it)
+        type FormPost<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [&'a str]);
+        let form_posts: Vec<FormPost<'_>> = vec![
+            (
+                "/console/disposals/propose",
+                vec![("number", number), ("as_of", "2099-01-01")],
+                &["operator", "approver"],
+            ),
+            (
+                "/console/disposals/approve",
+                vec![("number", number)],
+                &["approver"],
+            ),
+            (
+                "/console/disposals/execute",
+                vec![("number", number)],
+                &["approver"],
+            ),
+            (
+                "/console/staff",
+                vec![
+                    ("name", "mallory"),
+                    ("password", PASSWORD),
+                    ("role", "admin"),
+                ],
+                &["admin"],
+            ),
+            (
+                "/console/api-clients",
+                vec![("op", "add"), ("name", "mallory-lims")],
+                &["admin"],
+            ),
+            (
+                "/console/customers",
+                vec![("op", "lock"), ("account", "no-such-account")],
+                &["admin"],
+            ),
+            (
+                "/console/customers",
+                vec![
+                    ("op", "bind"),
+                    ("number", number),
+                    ("email", "m@example.com"),
+                ],
+                &["admin"],
+            ),
+            (
+                "/console/seals",
+                vec![("op", "propose"), ("seal", &seal_id)],
+                &["seal_admin", "approver"],
+            ),
+            (
+                "/console/seals",
+                vec![("op", "approve"), ("seal", &seal_id)],
+                &["approver"],
+            ),
+            (
+                "/console/seals",
+                vec![("op", "approve_new"), ("seal", "no-such-proposal")],
+                &["approver"],
+            ),
+            (
+                "/console/confirm",
+                vec![("purpose", "issue"), ("content", "e30="), ("draft", "00")],
+                &["operator"],
+            ),
+        ];
+        for (path, mut fields, allowed) in form_posts {
+            if may(allowed) {
+                continue;
+            }
+            fields.push(("csrf", &csrf));
+            let before = snapshot();
+            let seq = audit_seq();
+            let r = who.post(path, &fields);
+            assert_eq!(r.status, 403, "{name} {path} {fields:?}: {}", r.text());
+            let refused = actions_after(seq, "staff.refused");
+            assert_eq!(refused.len(), 1, "{name} {path}: {refused:?}");
+            assert_eq!(refused[0].actor, format!("staff:{name}"));
+            assert_eq!(snapshot(), before, "{name} {path}: nothing changed");
+        }
+        // Direct POSTs, multipart (as the upload forms send them).
+        let content = CALIBRATION.as_bytes();
+        type MultipartPost<'a> = (&'a str, Vec<Part<'a>>, &'a [&'a str]);
+        let multipart_posts: Vec<MultipartPost<'_>> = vec![
+            (
+                "/console/issue",
+                vec![("content", Some("c.json"), content)],
+                &["operator"],
+            ),
+            (
+                "/console/revise",
+                vec![
+                    ("number", None, number.as_bytes()),
+                    ("content_text", None, content),
+                ],
+                &["operator"],
+            ),
+            (
+                "/console/supplement",
+                vec![
+                    ("number", None, number.as_bytes()),
+                    ("reason", None, "补充".as_bytes()),
+                ],
+                &["operator"],
+            ),
+            (
+                "/console/seals/propose",
+                vec![("title", None, "示例计量院校准电子证书专用章".as_bytes())],
+                &["seal_admin"],
+            ),
+        ];
+        for (path, mut parts, allowed) in multipart_posts {
+            if may(allowed) {
+                continue;
+            }
+            parts.insert(0, ("csrf", None, csrf.as_bytes()));
+            let before = snapshot();
+            let seq = audit_seq();
+            let r = who.post_multipart(path, &parts);
+            assert_eq!(r.status, 403, "{name} {path}: {}", r.text());
+            let refused = actions_after(seq, "staff.refused");
+            assert_eq!(refused.len(), 1, "{name} {path}: {refused:?}");
+            assert_eq!(snapshot(), before, "{name} {path}: nothing changed");
+        }
+    }
 }

@@ -1620,7 +1620,7 @@ fn r_7_2_2c_clients_sign_with_their_own_sm2_key() {
             .add_api_client(
                 "lims-sm2-rust",
                 ecert_store::ClientCredential::PublicKey(&key.public_key_der().unwrap()),
-                "test",
+                &ecert::service::Actor::local("test"),
             )
             .await
             .unwrap();

@@ -651,7 +651,7 @@ fn r_6_2f_download_password_and_pages_in_english() {
             download_password: Some(zeroize::Zeroizing::new("Gasmeter-2024-Pw".into())),
             ..Default::default()
         },
-        "test",
+        &ecert::service::Actor::local("test"),
     ))
     .unwrap();
     let mut c = registered("zhengyi@example.com");
@@ -787,7 +787,7 @@ fn r_5_2_3_a_second_address_is_added_by_its_code() {
             email: Some("second.li@example.com".into()),
             ..Default::default()
         },
-        "test",
+        &ecert::service::Actor::local("test"),
     ))
     .unwrap();
     let mut c = registered("first.li@example.com");

@@ -83,7 +83,7 @@ fn r_5_2_1_keys_of_a_dead_process_are_resolved_at_start_up() {
         let issued = for_request(
             origin,
             f.instance()
-                .issue(&committed_body, &format!("api:{CLIENT}")),
+                .issue(&committed_body, &ecert::service::Actor::api_client(CLIENT)),
         )
         .await
         .unwrap();
@@ -94,8 +94,11 @@ fn r_5_2_1_keys_of_a_dead_process_are_resolved_at_start_up() {
         };
         for_request(
             origin,
-            f.instance()
-                .supplement("JZ-REC-0001", SUPPLEMENT, &format!("api:{CLIENT}")),
+            f.instance().supplement(
+                "JZ-REC-0001",
+                SUPPLEMENT,
+                &ecert::service::Actor::api_client(CLIENT),
+            ),
         )
         .await
         .unwrap();

@@ -63,7 +63,7 @@ pub fn backup(dir: &Path, args: &BackupArgs) -> anyhow::Result<()> {
         (Some(BackupCommand::Verify { target }), _) => verify(dir, target),
         (None, Some(target)) => runtime()?.block_on(async {
             let instance = Instance::open(dir).await?;
-            let done = instance.backup(target, &args.by).await?;
+            let done = instance.backup(target, &super::named_actor(&args.by)).await?;
             println!(
                 "备份完成 (backup written): {} — {} 个文件 (files)，新写入 {} 个 ({} new, {} bytes)，共 {} 字节 (bytes in all)",
                 target.join("manifests").join(&done.name).display(),

@@ -261,7 +261,7 @@ async fn demo(dir: &Path) -> anyhow::Result<()> {
         let bar = super::instance::progress(EXAMPLES.len(), "签发示例 (issuing samples)");
         for (label, json) in EXAMPLES {
             let issued = instance
-                .issue(json, "ecert demo")
+                .issue(json, &ecert::service::Actor::local("ecert demo"))
                 .await
                 .with_context(|| format!("签发{label}失败 (issuing failed)"))?;
             let path = out.join(&issued.record.file_name);
@@ -297,7 +297,11 @@ async fn demo(dir: &Path) -> anyhow::Result<()> {
         revised["remarks"] =
             serde_json::json!(["本证书替代证书 JD2024-000456（更正委托方地址）。"]);
         let issued = instance
-            .revise("JD2024-000456", &revised.to_string(), "ecert demo")
+            .revise(
+                "JD2024-000456",
+                &revised.to_string(),
+                &ecert::service::Actor::local("ecert demo"),
+            )
             .await?;
         let path = out.join(&issued.record.file_name);
         std::fs::write(&path, &issued.file)?;
@@ -318,7 +322,7 @@ async fn demo(dir: &Path) -> anyhow::Result<()> {
             .supplement(
                 &issued.record.number,
                 include_str!("../../../../examples/supplement.json"),
-                "ecert demo",
+                &ecert::service::Actor::local("ecert demo"),
             )
             .await
             .context("签发补充文件失败 (issuing the supplement failed)")?;

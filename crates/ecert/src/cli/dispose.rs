@@ -83,7 +83,7 @@ pub fn run(dir: &Path, cmd: &DisposeCommand) -> anyhow::Result<()> {
                     if a.dry_run {
                         println!("  {}  签发 (issued) {}  {}", c.number, c.issue_date, c.status.as_str());
                     } else {
-                        instance.propose_disposal(c, &a.by, &as_of).await?;
+                        instance.propose_disposal(c, &super::named_actor(&a.by), &as_of).await?;
                         println!(
                             "  已提议销毁 (proposed): {}  签发 (issued) {}  提议人 (by) {}",
                             c.number, c.issue_date, a.by
@@ -105,7 +105,7 @@ pub fn run(dir: &Path, cmd: &DisposeCommand) -> anyhow::Result<()> {
             }
             DisposeCommand::Approve(a) => {
                 let d = instance
-                    .approve_disposal(&a.number, &a.by)
+                    .approve_disposal(&a.number, &super::named_actor(&a.by))
                     .await
                     .with_context(|| format!("无法批准销毁 {} (cannot approve)", a.number))?;
                 println!(
@@ -121,7 +121,7 @@ pub fn run(dir: &Path, cmd: &DisposeCommand) -> anyhow::Result<()> {
                     println!("没有已批准的销毁 (no approved disposal to execute)");
                 }
                 for d in approved {
-                    let done = instance.execute_disposal(&d, &a.by).await?;
+                    let done = instance.execute_disposal(&d, &super::named_actor(&a.by)).await?;
                     println!(
                         "已销毁 (disposed): {}  — 之后查验显示 (verification now says): {}",
                         done.number,

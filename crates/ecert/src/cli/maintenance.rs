@@ -43,7 +43,7 @@ pub fn scrub(dir: &Path, args: &ScrubArgs) -> anyhow::Result<()> {
         let bar: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
         let started = std::time::Instant::now();
         let report = instance
-            .scrub_with_progress(args.repair, &args.by, &|done, total| {
+            .scrub_with_progress(args.repair, &super::named_actor(&args.by), &|done, total| {
                 let bar = bar.get_or_init(|| {
                     progress(
                         usize::try_from(total).unwrap_or(usize::MAX),
@@ -104,7 +104,9 @@ pub fn orphans(dir: &Path, args: &OrphansArgs) -> anyhow::Result<()> {
             let cutoff = now_ms().saturating_sub(
                 i64::try_from(args.older_than_minutes.saturating_mul(60_000)).unwrap_or(i64::MAX),
             );
-            let removed = instance.remove_orphans(cutoff, &args.by).await?;
+            let removed = instance
+                .remove_orphans(cutoff, &super::named_actor(&args.by))
+                .await?;
             for o in &removed {
                 println!("已删除 (removed): {}:{}", o.replica, o.key);
             }

@@ -20,8 +20,18 @@ pub mod verify;
 
 /// Who acts on the command line, as the audit chain records it: `cli:` and the local user
 /// (`SUDO_USER` when run through sudo, else `USER` or `LOGNAME`), so that a change made on the
-/// server is attributed to a named person as it is in the console (R-7.2.2d).
-pub fn local_actor() -> String {
+/// server is attributed to a named person as it is in the console (R-7.2.2d). The command line
+/// has every role ([`ecert::service::Actor::local`]).
+pub fn local_actor() -> ecert::service::Actor {
+    ecert::service::Actor::local(local_name())
+}
+
+/// The actor named with `--by NAME` on the command line (every role, as [`local_actor`]).
+pub fn named_actor(by: &str) -> ecert::service::Actor {
+    ecert::service::Actor::local(by.trim())
+}
+
+fn local_name() -> String {
     let user = ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))

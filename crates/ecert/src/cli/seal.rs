@@ -170,7 +170,9 @@ pub fn retire(dir: &Path, args: &RetireArgs) -> anyhow::Result<()> {
     }
     crate::cli::instance::runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
-        let seal = instance.retire_seal(&args.id, args.by.trim()).await?;
+        let seal = instance
+            .retire_seal(&args.id, &super::named_actor(&args.by))
+            .await?;
         println!(
             "已停用印章 (seal retired): {}  {}  {}",
             seal.id, seal.kind, seal.name

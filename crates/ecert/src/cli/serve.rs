@@ -138,7 +138,7 @@ pub fn api_client_switch(
     runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
         let client = instance
-            .set_api_client_enabled(&args.name, enabled, args.by.trim())
+            .set_api_client_enabled(&args.name, enabled, &super::named_actor(&args.by))
             .await?;
         if enabled {
             println!("已启用接口客户端 (API client enabled): {}", client.name);

@@ -72,7 +72,7 @@ pub fn list(dir: &Path) -> anyhow::Result<()> {
     super::instance::runtime()?.block_on(async {
         let instance = Instance::open(dir).await?;
         let staff = instance
-            .staff_accounts()
+            .staff_accounts(&super::local_actor())
             .await
             .map_err(|e| anyhow::anyhow!("{}", ecert::service::error_chain(&e)))?;
         if staff.is_empty() {

@@ -23,7 +23,7 @@ use ecert_store::{hex, parse_hex, sm3};
 use serde::{Deserialize, Serialize};
 
 use super::error::{bug, io};
-use super::{Error, Instance, Result, TRIAL_CA_DIR};
+use super::{Actor, Error, Instance, Result, StaffRole, TRIAL_CA_DIR};
 use crate::config::Config;
 
 /// `format` of a manifest.
@@ -321,7 +321,10 @@ fn read_object(dir: &Path, f: &BackupFile) -> Result<Vec<u8>> {
 impl Instance {
     /// Writes an offline backup of the whole instance into `dir` (see the module docs);
     /// repeated into the same folder, only what is new is copied. Audited.
-    pub async fn backup(&self, dir: &Path, actor: &str) -> Result<BackupDone> {
+    pub async fn backup(&self, dir: &Path, actor: &Actor) -> Result<BackupDone> {
+        self.authorize(actor, &[StaffRole::Admin], "备份 (backup)")
+            .await?;
+        let actor = actor.name.as_str();
         std::fs::create_dir_all(dir).map_err(io("无法创建目录", "cannot create", dir))?;
         let mut files = Vec::new();
         let mut new_objects = 0usize;

@@ -12,7 +12,7 @@
 use ecert_store::{Binding, CertificateRecord, CustomerContact, NewBinding};
 use zeroize::Zeroizing;
 
-use super::{Error, Instance, Record, Result, internal};
+use super::{Actor, Error, Instance, Record, Result, StaffRole, internal};
 use crate::domain::Content;
 use crate::domain::content::{Customer, download_password_problem};
 
@@ -117,8 +117,15 @@ impl Instance {
         &self,
         number: &str,
         req: BindRequest,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Binding> {
+        self.authorize(
+            actor,
+            &[StaffRole::Admin],
+            "绑定证书与客户 (bind a certificate)",
+        )
+        .await?;
+        let actor = actor.name.as_str();
         let record = match self.store.certificate_by_number(number).await? {
             Some(r) => r,
             None => match self.find_supplement(number).await {

@@ -77,6 +77,14 @@ pub enum CertTime {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The actor has none of the roles the action needs.
+    #[error("{}", forbidden(what, roles))]
+    Forbidden {
+        /// The action (Chinese, English in brackets).
+        what: String,
+        /// Any of these roles would do.
+        roles: Vec<super::StaffRole>,
+    },
     /// A certificate with this number was issued already.
     #[error("证书编号 {number} 已存在 (certificate number already issued)")]
     NumberTaken {
@@ -424,6 +432,16 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+fn forbidden(what: &str, roles: &[super::StaffRole]) -> String {
+    let zh: Vec<String> = roles.iter().map(|r| format!("“{}”", r.zh())).collect();
+    let en: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+    format!(
+        "需要{}角色：{what} (this needs the role {})",
+        zh.join("或"),
+        en.join(" or ")
+    )
+}
+
 fn seal_name_taken(title: &str, active: Option<&str>) -> String {
     match active {
         Some(id) => format!(
@@ -478,6 +496,7 @@ impl Error {
             | Error::TimeNotTrusted { .. }
             | Error::TimeStale { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::FileDestroyed { .. } => StatusCode::GONE,
             Error::TemplateUnknown { .. }
             | Error::TemplateNotForCertificates { .. }
@@ -515,6 +534,7 @@ impl Error {
             | Error::SealNameTaken { .. }
             | Error::InstanceExists { .. } => "duplicate",
             Error::NotFound { .. } => "not_found",
+            Error::Forbidden { .. } => "forbidden",
             Error::Revised { .. } => "already_revised",
             Error::SealRetired { .. } => "already_retired",
             Error::Disposed { .. } | Error::FileDestroyed { .. } => "disposed",

@@ -21,7 +21,9 @@ use ofd::{GraphicObject, OfdFile, Rect, Warning};
 
 use super::seal::{ActiveSeal, Sealed, seal_checked};
 use crate::domain::{CertificateTag, CheckCode, Content, ContentErrors, Identifier, VerifyToken};
-use crate::service::{Error, Instance, Issued, code_path, internal, seal_kind_for, today_beijing};
+use crate::service::{
+    Actor, Error, Instance, Issued, StaffRole, code_path, internal, seal_kind_for, today_beijing,
+};
 
 /// The largest seal picture (`ecert seal create` accepts 20–60 mm).
 const MAX_SEAL_MM: f64 = 60.0;
@@ -427,7 +429,7 @@ impl Instance {
         &self,
         ofd_bytes: &[u8],
         content_json: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Issued, Error> {
         self.issue_ofd_at(ofd_bytes, content_json, actor, Placement::default())
             .await
@@ -442,9 +444,12 @@ impl Instance {
         &self,
         ofd_bytes: &[u8],
         content_json: &str,
-        actor: &str,
+        actor: &Actor,
         placement: Placement,
     ) -> Result<Issued, Error> {
+        self.authorize(actor, &[StaffRole::Operator], "签发 (issue)")
+            .await?;
+        let actor = actor.name.as_str();
         let cfg = &self.config;
         let mut content = metadata_content(content_json)?;
         // The customer binding; the download password leaves the metadata here

@@ -11,8 +11,8 @@ use ecert_store::{CertificateRecord, NewCertificate};
 use super::error::{bug, io};
 use super::seal::{ActiveSeal, Sealed, seal_checked};
 use super::{
-    Error, Instance, Issued, Record, Result, add_years, internal, random_hex, seal_kind_for,
-    strip_nulls, today_beijing,
+    Actor, Error, Instance, Issued, Record, Result, StaffRole, add_years, internal, random_hex,
+    seal_kind_for, strip_nulls, today_beijing,
 };
 use crate::domain::filename::{self, FileNameParts};
 use crate::domain::{CertificateKind, CertificateTag, CheckCode, Content, Identifier, VerifyToken};
@@ -73,8 +73,11 @@ pub(crate) fn layout_error(template: &str, source: LayoutError) -> Error {
 impl Instance {
     /// Issues a certificate from its content JSON: nothing is stored unless every step
     /// succeeded, including our own verifier's check of the sealed file.
-    pub async fn issue(&self, content_json: &str, actor: &str) -> Result<Issued> {
-        self.issue_revision(content_json, actor, None, None).await
+    pub async fn issue(&self, content_json: &str, actor: &Actor) -> Result<Issued> {
+        self.authorize(actor, &[StaffRole::Operator], "签发 (issue)")
+            .await?;
+        self.issue_revision(content_json, &actor.name, None, None)
+            .await
     }
 
     /// [`Instance::issue`] with another template than the kind's shipped one (see
@@ -82,10 +85,12 @@ impl Instance {
     pub async fn issue_with_template(
         &self,
         content_json: &str,
-        actor: &str,
+        actor: &Actor,
         template: &ecert_layout::Template,
     ) -> Result<Issued> {
-        self.issue_revision(content_json, actor, None, Some(template))
+        self.authorize(actor, &[StaffRole::Operator], "签发 (issue)")
+            .await?;
+        self.issue_revision(content_json, &actor.name, None, Some(template))
             .await
     }
 
@@ -95,8 +100,10 @@ impl Instance {
         &self,
         old_number: &str,
         content_json: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Issued> {
+        self.authorize(actor, &[StaffRole::Operator], "修改 (revise)")
+            .await?;
         let old = self
             .store
             .certificate_by_number(old_number)
@@ -107,8 +114,34 @@ impl Instance {
             })?;
         // A void or disposed certificate takes no revision (the store refuses it again).
         self.require_current(&old).await?;
-        self.issue_revision(content_json, actor, Some(old), None)
+        self.issue_revision(content_json, &actor.name, Some(old), None)
             .await
+    }
+
+    /// A draft of the certificate `content_json` would make, laid out but not
+    /// sealed, nothing stored: the same checks as [`Instance::issue`] (content, number,
+    /// issuer, an active seal), then the pages, so that a person sees what is about to be
+    /// sealed. The draft's 2D code holds a token that is never stored.
+    pub async fn draft_issue(&self, content_json: &str, actor: &Actor) -> Result<Draft> {
+        self.authorize(actor, &[StaffRole::Operator], "签发 (issue)")
+            .await?;
+        let p = self.prepare_issue(content_json, None, None).await?;
+        Draft::of(p.job, p.number, p.identifier.to_string()).await
+    }
+
+    /// A draft of the revision of `old_number` ([`Instance::draft_issue`], R-6.4.1).
+    pub async fn draft_revision(
+        &self,
+        old_number: &str,
+        content_json: &str,
+        actor: &Actor,
+    ) -> Result<Draft> {
+        self.authorize(actor, &[StaffRole::Operator], "修改 (revise)")
+            .await?;
+        let old = self.find_certificate(old_number).await?;
+        self.require_current(&old).await?;
+        let p = self.prepare_issue(content_json, Some(&old), None).await?;
+        Draft::of(p.job, p.number, p.identifier.to_string()).await
     }
 
     async fn issue_revision(
@@ -118,13 +151,89 @@ impl Instance {
         revises: Option<CertificateRecord>,
         template: Option<&ecert_layout::Template>,
     ) -> Result<Issued> {
+        let Prepared {
+            content,
+            binding,
+            identifier,
+            number,
+            issue_date,
+            token,
+            check_code,
+            verify_url,
+            file_name,
+            template_name,
+            job,
+        } = self
+            .prepare_issue(content_json, revises.as_ref(), template)
+            .await?;
+        let sealed = super::cpu(move || job.run()).await?;
+        let page_count = sealed.pages();
+
+        let new = self.new_record(
+            &content,
+            &identifier,
+            &number,
+            &issue_date,
+            &token,
+            &check_code,
+            file_name,
+            sealed.verified(),
+        );
+        let mut context = sealed.audit_context();
+        context["template"] = template_name.into();
+        super::request::mark(&mut context);
+        if let Some(h) = content_sm3(content_json) {
+            context["content_sm3"] = h.into();
+        }
+        let file = sealed.into_file();
+        let record = match &revises {
+            None => {
+                self.store
+                    .issue_certificate_bound(
+                        &new,
+                        file.clone().into(),
+                        actor,
+                        &context,
+                        binding.as_ref(),
+                    )
+                    .await?
+            }
+            Some(old) => {
+                self.store
+                    .revise_certificate_bound(
+                        &old.id,
+                        &new,
+                        file.clone().into(),
+                        actor,
+                        &context,
+                        binding.as_ref(),
+                    )
+                    .await?
+            }
+        };
+        Ok(Issued {
+            record,
+            file,
+            identifier,
+            verify_url,
+            check_code,
+            pages: page_count,
+        })
+    }
+
+    /// Everything before sealing: the content checked, number, identifier, token, check code,
+    /// file name, the seal fetched and the layout job ready to run.
+    async fn prepare_issue(
+        &self,
+        content_json: &str,
+        revises: Option<&CertificateRecord>,
+        template: Option<&ecert_layout::Template>,
+    ) -> Result<Prepared> {
         let cfg = &self.config;
         let mut content = Content::parse_valid(content_json)?;
         // The customer binding; the download password leaves the content here
         // (R-6.2f: only its hash is kept, nothing else sees it).
-        let binding = self
-            .binding_for_issue(&mut content, revises.as_ref())
-            .await?;
+        let binding = self.binding_for_issue(&mut content, revises).await?;
         let kind = content.kind().ok_or_else(|| {
             Error::content(
                 "/typeCode",
@@ -139,7 +248,6 @@ impl Instance {
         // The issuer is the configured institute: content may only repeat it; a
         // revision keeps its original's accreditation.
         let kept = revises
-            .as_ref()
             .map(|o| o.identifier.parse::<Identifier>())
             .transpose()
             .map_err(internal("已存证书的标识 (a stored identifier)"))?;
@@ -151,7 +259,7 @@ impl Instance {
         let accreditation = issuer.accreditation.clone().unwrap_or_default();
         content.issuer = Some(issuer);
 
-        let identifier = match &revises {
+        let identifier = match revises {
             None => Identifier::new(
                 &cfg.instance.root_oid,
                 kind,
@@ -246,58 +354,18 @@ impl Instance {
             fonts: self.fonts.clone(),
             verify,
         };
-        let sealed = super::cpu(move || job.run()).await?;
-        let page_count = sealed.pages();
-
-        let new = self.new_record(
-            &content,
-            &identifier,
-            &number,
-            &issue_date,
-            &token,
-            &check_code,
-            file_name,
-            sealed.verified(),
-        );
-        let mut context = sealed.audit_context();
-        context["template"] = template_name.into();
-        super::request::mark(&mut context);
-        if let Some(h) = content_sm3(content_json) {
-            context["content_sm3"] = h.into();
-        }
-        let file = sealed.into_file();
-        let record = match &revises {
-            None => {
-                self.store
-                    .issue_certificate_bound(
-                        &new,
-                        file.clone().into(),
-                        actor,
-                        &context,
-                        binding.as_ref(),
-                    )
-                    .await?
-            }
-            Some(old) => {
-                self.store
-                    .revise_certificate_bound(
-                        &old.id,
-                        &new,
-                        file.clone().into(),
-                        actor,
-                        &context,
-                        binding.as_ref(),
-                    )
-                    .await?
-            }
-        };
-        Ok(Issued {
-            record,
-            file,
+        Ok(Prepared {
+            content,
+            binding,
             identifier,
-            verify_url,
+            number,
+            issue_date,
+            token,
             check_code,
-            pages: page_count,
+            verify_url,
+            file_name,
+            template_name,
+            job,
         })
     }
 
@@ -470,6 +538,48 @@ impl Instance {
     }
 }
 
+/// A certificate or supplement laid out but not sealed, nothing stored: what a person looks at
+/// before it is sealed ([`Instance::draft_issue`], [`Instance::draft_revision`],
+/// [`Instance::draft_supplement`]).
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The number it will have.
+    pub number: String,
+    /// The identifier it will have (a supplement: its original's).
+    pub identifier: String,
+    /// The unsealed OFD file (its 2D code holds a token that is never stored).
+    pub file: Vec<u8>,
+    /// Page count.
+    pub pages: usize,
+}
+
+impl Draft {
+    pub(crate) async fn of(job: LayoutJob, number: String, identifier: String) -> Result<Draft> {
+        let (file, pages) = super::cpu(move || job.draft()).await?;
+        Ok(Draft {
+            number,
+            identifier,
+            file,
+            pages,
+        })
+    }
+}
+
+/// [`Instance::prepare_issue`]'s result.
+struct Prepared {
+    content: Content,
+    binding: Option<ecert_store::NewBinding>,
+    identifier: Identifier,
+    number: String,
+    issue_date: String,
+    token: VerifyToken,
+    check_code: CheckCode,
+    verify_url: String,
+    file_name: String,
+    template_name: String,
+    job: LayoutJob,
+}
+
 /// What the CPU part of issuing needs, owned so that it can move to a blocking thread.
 pub(crate) struct LayoutJob {
     /// The template.
@@ -496,6 +606,26 @@ impl LayoutJob {
     /// Grid Matrix code of the verify URL in the code slot, adds the tag,
     /// seals it in the seal slot and checks it ([`seal_checked`]). No store, no runtime.
     pub(crate) fn run(self) -> Result<Sealed> {
+        let (mut package, seal_slot, page_count) = self.lay_out()?;
+        seal_checked(
+            &mut package,
+            &self.seal,
+            seal_slot,
+            page_count,
+            &self.verify,
+        )
+    }
+
+    /// The unsealed file and its page count (a [`Draft`]).
+    pub(crate) fn draft(self) -> Result<(Vec<u8>, usize)> {
+        let (package, _, pages) = self.lay_out()?;
+        let file = package
+            .to_zip()
+            .map_err(internal("OFD 文件 (the OFD file)"))?;
+        Ok((file, pages))
+    }
+
+    fn lay_out(&self) -> Result<(ofd::Package, ecert_layout::geom::Rect, usize)> {
         let mut laid = ecert_layout::render_certificate(
             &self.template,
             &self.content,
@@ -505,19 +635,13 @@ impl LayoutJob {
         .map_err(|e| layout_error(self.template.name(), e))?;
         draw_code(&mut laid.document, laid.code_slot, &self.verify_url)?;
         laid.document
-            .add_custom_tag(self.tag)
+            .add_custom_tag(self.tag.clone())
             .map_err(internal("自定义标引 (custom tag)"))?;
-        let mut package = laid
+        let package = laid
             .document
             .finish()
             .map_err(internal("OFD 文件 (the OFD file)"))?;
-        seal_checked(
-            &mut package,
-            &self.seal,
-            laid.seal_slot,
-            laid.page_count,
-            &self.verify,
-        )
+        Ok((package, laid.seal_slot, laid.page_count))
     }
 }
 

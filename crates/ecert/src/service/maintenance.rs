@@ -5,13 +5,13 @@
 use ecert_store::{OrphanBlob, ScrubReport};
 use serde_json::json;
 
-use super::{Instance, Result};
+use super::{Actor, Instance, Result, StaffRole};
 
 impl Instance {
     /// Checks every stored file on every replica against its recorded SM3; with `repair`,
     /// rewrites missing or damaged copies from an intact one (R-6.5g). The run is audited with
     /// what it found.
-    pub async fn scrub(&self, repair: bool, actor: &str) -> Result<ScrubReport> {
+    pub async fn scrub(&self, repair: bool, actor: &Actor) -> Result<ScrubReport> {
         self.scrub_with_progress(repair, actor, &|_, _| {}).await
     }
 
@@ -19,9 +19,11 @@ impl Instance {
     pub async fn scrub_with_progress(
         &self,
         repair: bool,
-        actor: &str,
+        actor: &Actor,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<ScrubReport> {
+        self.authorize(actor, &[StaffRole::Admin], "校验副本 (scrub)")
+            .await?;
         let report = self.store.scrub_with_progress(repair, progress).await?;
         let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
         let unrepaired = problems.len() as u64 > report.repaired || !report.lost.is_empty();
@@ -37,7 +39,7 @@ impl Instance {
             )
             .await?;
         self.audit(
-            actor,
+            &actor.name,
             "storage.scrub",
             "replicas",
             &json!({
@@ -61,7 +63,16 @@ impl Instance {
 
     /// Removes the orphans last modified before `older_than_ms` (unix ms; pick a time before
     /// any write still running). Audited; returns what was removed.
-    pub async fn remove_orphans(&self, older_than_ms: i64, actor: &str) -> Result<Vec<OrphanBlob>> {
-        Ok(self.store.remove_orphan_blobs(older_than_ms, actor).await?)
+    pub async fn remove_orphans(
+        &self,
+        older_than_ms: i64,
+        actor: &Actor,
+    ) -> Result<Vec<OrphanBlob>> {
+        self.authorize(actor, &[StaffRole::Admin], "清除孤立文件 (remove orphans)")
+            .await?;
+        Ok(self
+            .store
+            .remove_orphan_blobs(older_than_ms, &actor.name)
+            .await?)
     }
 }

@@ -27,10 +27,12 @@
 //! | [`password`] | customer passwords: argon2id PHC strings, equal-cost answers for unknown accounts, new-password rules (R-5.2.3) |
 //! | [`notify`] | one-time codes by e-mail (SMTP) and SMS (Alibaba Cloud, console on demo instances); WeChat, QQ, face recognition answer 未配置 (R-6.2) |
 //! | [`portal`] | the customer portal: registration, logins, sessions, recovery, organisations, the list and the identity-checked encrypted download (R-5.2.3, R-6.1, R-6.2, R-7.2.3) |
+//! | `actor` | [`Actor`] and [`StaffRole`]: who acts with which roles, [`Instance::authorize`] (R-5.2.2) |
 //! | [`staff`] | staff accounts and roles of the console, TOTP logins, the role checks (R-5.2.2) |
 //! | [`totp`] | RFC 6238 one-time passwords (the staff's second factor) |
 //! | [`delivery`] | encrypted delivery: AES-256 (WinZip AE-2) ZIP packages, the key policies of R-6.1 (R-7.2.3c) |
 
+mod actor;
 mod audit;
 pub mod backup;
 mod customer;
@@ -62,13 +64,14 @@ use ecert_store::{CertificateRecord, MasterKey, Store};
 use crate::config::Config;
 use crate::domain::{CheckCode, Identifier};
 
+pub use actor::{Actor, StaffRole};
 pub use audit::{AuditCheck, AuditVerdict, CHECKPOINT_FORMAT, Checkpoint, enable_audit_key};
 pub use customer::BindRequest;
 pub(crate) use error::internal;
 pub use error::{CertTime, Error, Record, Result, error_chain};
 pub use instance::NewMasterKey;
 pub(crate) use issue::code_path;
-pub use issue::{AlreadyIssued, content_sm3, resolve_template};
+pub use issue::{AlreadyIssued, Draft, content_sm3, resolve_template};
 pub use messages::{
     MSG_DISPOSED, revised_message, status_messages, status_text, supplement_message,
 };

@@ -10,7 +10,7 @@ use ecert_store::{
     SupplementRecord,
 };
 
-use super::{Error, Instance, Record, Result, internal};
+use super::{Actor, Error, Instance, Record, Result, StaffRole, internal};
 use crate::domain::{CheckCode, VerifyToken};
 
 /// What a scanned token leads to (R-6.3c): a certificate, or one of its supplements (R-6.4.2: a
@@ -152,7 +152,9 @@ impl Instance {
 
     /// Retires the seal `id`: it seals nothing more; what it sealed still verifies.
     /// `by` is recorded in the audit log.
-    pub async fn retire_seal(&self, id: &str, by: &str) -> Result<SealRecord> {
+    pub async fn retire_seal(&self, id: &str, by: &Actor) -> Result<SealRecord> {
+        self.authorize(by, &[StaffRole::Approver], "停用印章 (retire a seal)")
+            .await?;
         let seal = self
             .store
             .list_seals()
@@ -166,7 +168,7 @@ impl Instance {
         if !seal.active {
             return Err(Error::SealRetired { name: seal.name });
         }
-        self.store.retire_seal(&seal.id, by).await?;
+        self.store.retire_seal(&seal.id, &by.name).await?;
         Ok(seal)
     }
 
@@ -181,15 +183,21 @@ impl Instance {
         &self,
         name: &str,
         credential: ClientCredential<'_>,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<ApiClient> {
+        self.authorize(
+            actor,
+            &[StaffRole::Admin],
+            "添加接口客户端 (add an API client)",
+        )
+        .await?;
         let key = match credential {
             ClientCredential::SharedSecret(_) => Some(&self.master_key),
             _ => None,
         };
         Ok(self
             .store
-            .add_api_client(name, credential, key, actor)
+            .add_api_client(name, credential, key, &actor.name)
             .await?)
     }
 
@@ -198,7 +206,7 @@ impl Instance {
     pub async fn add_api_client_with_new_secret(
         &self,
         name: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<(ApiClient, zeroize::Zeroizing<String>)> {
         let mut raw = zeroize::Zeroizing::new([0u8; 32]);
         getrandom::fill(raw.as_mut()).map_err(internal("系统随机数 (random source)"))?;
@@ -219,8 +227,14 @@ impl Instance {
         &self,
         name: &str,
         enabled: bool,
-        by: &str,
+        by: &Actor,
     ) -> Result<ApiClient> {
+        self.authorize(
+            by,
+            &[StaffRole::Admin],
+            "停用或启用接口客户端 (disable or enable an API client)",
+        )
+        .await?;
         let client = self
             .store
             .api_client_by_name(name)
@@ -230,7 +244,7 @@ impl Instance {
                 key: name.to_owned(),
             })?;
         self.store
-            .set_api_client_enabled(&client.id, enabled, by)
+            .set_api_client_enabled(&client.id, enabled, &by.name)
             .await?;
         Ok(client)
     }
@@ -282,21 +296,29 @@ impl Instance {
     pub async fn propose_disposal(
         &self,
         certificate: &CertificateRecord,
-        by: &str,
+        by: &Actor,
         as_of: &str,
     ) -> Result<DisposalRecord> {
+        self.authorize(
+            by,
+            &[StaffRole::Operator, StaffRole::Approver],
+            "提出销毁 (propose a disposal)",
+        )
+        .await?;
         let years = self.config.instance.retention_years;
         Ok(self
             .store
-            .propose_disposal(&certificate.id, by, as_of, years)
+            .propose_disposal(&certificate.id, &by.name, as_of, years)
             .await?)
     }
 
     /// Approves the proposed disposal of the certificate with this number or identifier (a
     /// person other than the proposer).
-    pub async fn approve_disposal(&self, what: &str, by: &str) -> Result<DisposalRecord> {
+    pub async fn approve_disposal(&self, what: &str, by: &Actor) -> Result<DisposalRecord> {
+        self.authorize(by, &[StaffRole::Approver], "批准销毁 (approve a disposal)")
+            .await?;
         let c = self.find_certificate(what).await?;
-        Ok(self.store.approve_disposal(&c.id, by).await?)
+        Ok(self.store.approve_disposal(&c.id, &by.name).await?)
     }
 
     /// Disposals, all or in one state.
@@ -309,11 +331,13 @@ impl Instance {
     pub async fn execute_disposal(
         &self,
         disposal: &DisposalRecord,
-        by: &str,
+        by: &Actor,
     ) -> Result<DisposalRecord> {
+        self.authorize(by, &[StaffRole::Approver], "执行销毁 (execute a disposal)")
+            .await?;
         Ok(self
             .store
-            .execute_disposal(&disposal.certificate_id, by)
+            .execute_disposal(&disposal.certificate_id, &by.name)
             .await?)
     }
 }

@@ -8,7 +8,10 @@ use ecert_store::NewSeal;
 use zeroize::Zeroizing;
 
 use super::error::{bug, io};
-use super::{CertTime, Error, Instance, Result, SEAL_FONT, TRIAL_CA_DIR, internal, random_hex};
+use super::{
+    Actor, CertTime, Error, Instance, Result, SEAL_FONT, StaffRole, TRIAL_CA_DIR, internal,
+    random_hex,
+};
 use crate::domain::CertificateKind;
 use crate::seal_image::{SealDesign, SealKind};
 
@@ -278,7 +281,29 @@ impl Instance {
     /// maker sign the seal (GB/T 38540) and stores it with the signer key encrypted at rest
     /// (R-7.2.3d). A title an active seal has is refused; a retired seal's title may be given
     /// to the new seal (key roll-over).
+    ///
+    /// Making a seal needs both 印章管理员 (who prepares it) and 批准人 (who approves it): the
+    /// command line has both; the console has two persons, one for each
+    /// ([`Instance::console_propose_seal`], [`Instance::console_approve_seal`]).
     pub async fn create_seal(
+        &self,
+        req: SealRequest,
+        actor: &Actor,
+    ) -> Result<ecert_store::SealRecord> {
+        self.authorize(actor, &[StaffRole::SealAdmin], "制作印章 (make a seal)")
+            .await?;
+        self.authorize(
+            actor,
+            &[StaffRole::Approver],
+            "批准制作印章 (approve a seal)",
+        )
+        .await?;
+        self.make_seal(req, &actor.name).await
+    }
+
+    /// [`Instance::create_seal`] once the roles are checked; `actor` names who prepared and who
+    /// approved it.
+    pub(crate) async fn make_seal(
         &self,
         req: SealRequest,
         actor: &str,

@@ -24,94 +24,7 @@ use super::password::{check_new_password, dummy_verify, hash_password, verify_pa
 use super::portal::PortalError;
 use super::{Instance, cpu, internal};
 
-/// A staff role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum StaffRole {
-    /// 签发员: issue, revise, supplement.
-    Operator,
-    /// 批准人: approve disposal, seal creation and retirement.
-    Approver,
-    /// 印章管理员: prepare seals, import keys.
-    SealAdmin,
-    /// 审计员: read everything, change nothing.
-    Auditor,
-    /// 系统管理员: staff accounts, API clients, customer accounts.
-    Admin,
-}
-
-impl StaffRole {
-    /// Every role.
-    pub const ALL: [StaffRole; 5] = [
-        StaffRole::Operator,
-        StaffRole::Approver,
-        StaffRole::SealAdmin,
-        StaffRole::Auditor,
-        StaffRole::Admin,
-    ];
-
-    /// The stored and command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            StaffRole::Operator => "operator",
-            StaffRole::Approver => "approver",
-            StaffRole::SealAdmin => "seal_admin",
-            StaffRole::Auditor => "auditor",
-            StaffRole::Admin => "admin",
-        }
-    }
-
-    /// The Chinese name.
-    pub fn zh(self) -> &'static str {
-        match self {
-            StaffRole::Operator => "签发员",
-            StaffRole::Approver => "批准人",
-            StaffRole::SealAdmin => "印章管理员",
-            StaffRole::Auditor => "审计员",
-            StaffRole::Admin => "系统管理员",
-        }
-    }
-
-    /// By its name (`operator`, `approver`, `seal_admin`, `auditor`, `admin`).
-    pub fn parse(s: &str) -> Option<StaffRole> {
-        StaffRole::ALL.into_iter().find(|r| r.name() == s.trim())
-    }
-
-    /// Whether the role needs a TOTP second factor.
-    pub fn needs_totp(self) -> bool {
-        matches!(
-            self,
-            StaffRole::Approver | StaffRole::SealAdmin | StaffRole::Admin
-        )
-    }
-}
-
-/// Who acts: a staff member with roles (console), or the local command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    /// The name written into the audit chain (`staff:NAME`, `cli:NAME`).
-    pub name: String,
-    /// Its roles.
-    pub roles: Vec<StaffRole>,
-}
-
-impl Actor {
-    /// A staff member.
-    pub fn staff(account: &StaffAccount) -> Actor {
-        Actor {
-            name: format!("staff:{}", account.name),
-            roles: account
-                .roles
-                .iter()
-                .filter_map(|r| StaffRole::parse(r))
-                .collect(),
-        }
-    }
-
-    /// Whether the actor has `role`.
-    pub fn has(&self, role: StaffRole) -> bool {
-        self.roles.contains(&role)
-    }
-}
+pub use super::actor::{Actor, StaffRole};
 
 fn refused(status: StatusCode, code: &'static str, zh: &str, en: &str) -> PortalError {
     PortalError::Refused {
@@ -152,6 +65,93 @@ pub struct NewStaffSession {
     pub actor: Actor,
 }
 
+/// What a new seal looks like and how long it is valid, as proposed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealSettings {
+    /// The institute's own picture (PNG); `None`: the round red seal is drawn.
+    pub picture: Option<Vec<u8>>,
+    /// Printed size in mm (20–60).
+    pub size_mm: u32,
+    /// Validity in days from its making (bounded by the certificates' validity).
+    pub valid_days: u32,
+}
+
+/// The size of a seal when none is given (mm).
+pub const DEFAULT_SEAL_MM: u32 = 42;
+/// The validity of a seal when none is given (days: three years).
+pub const DEFAULT_SEAL_DAYS: u32 = 1096;
+/// Largest seal picture (bytes).
+pub const MAX_SEAL_PICTURE: usize = 1 << 20;
+
+impl Default for SealSettings {
+    fn default() -> Self {
+        SealSettings {
+            picture: None,
+            size_mm: DEFAULT_SEAL_MM,
+            valid_days: DEFAULT_SEAL_DAYS,
+        }
+    }
+}
+
+impl SealSettings {
+    /// Refuses, naming the field, a picture that is not PNG or too large, a size outside
+    /// 20–60 mm or a validity outside 1–3,660 days.
+    pub fn check(&self) -> Result<(), PortalError> {
+        if let Some(p) = &self.picture {
+            if p.len() > MAX_SEAL_PICTURE {
+                return Err(super::portal::bad_field(
+                    "印章图片过大（最大 1 MiB）",
+                    "The seal picture is too large (at most 1 MiB)",
+                ));
+            }
+            if !p.starts_with(b"\x89PNG\r\n\x1a\n") {
+                return Err(super::portal::bad_field(
+                    "印章图片须为 PNG",
+                    "The seal picture must be a PNG",
+                ));
+            }
+        }
+        if !(20..=60).contains(&self.size_mm) {
+            return Err(super::portal::bad_field(
+                "印章尺寸须在 20 至 60 毫米之间",
+                "The seal size must be 20 to 60 mm",
+            ));
+        }
+        if !(1..=3660).contains(&self.valid_days) {
+            return Err(super::portal::bad_field(
+                "印章有效期须在 1 至 3660 天之间",
+                "The seal's validity must be 1 to 3,660 days",
+            ));
+        }
+        Ok(())
+    }
+
+    fn of_material(v: &serde_json::Value) -> Result<SealSettings, PortalError> {
+        use base64::Engine as _;
+        let picture = match v.get("picture").and_then(|p| p.as_str()) {
+            None => None,
+            Some(t) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(t)
+                    .map_err(|e| {
+                        PortalError::Service(internal("印章材料 (seal material)")(e))
+                    })?,
+            ),
+        };
+        let num = |k: &str, default: u32| {
+            v.get(k)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(default)
+        };
+        Ok(SealSettings {
+            picture,
+            size_mm: num("size_mm", DEFAULT_SEAL_MM),
+            valid_days: num("valid_days", DEFAULT_SEAL_DAYS),
+        })
+    }
+}
+
 /// Failed logins before a staff account is locked.
 pub const STAFF_LOCKOUT_AFTER: i64 = 5;
 /// How long it stays locked.
@@ -169,30 +169,15 @@ fn unix_secs() -> u64 {
 }
 
 impl Instance {
-    /// Refuses (403, audited as `staff.refused`) an actor without `role`.
+    /// Refuses (403, audited as `staff.refused`) an actor without `role`
+    /// ([`Instance::authorize`]).
     pub async fn require(
         &self,
         actor: &Actor,
         role: StaffRole,
         what: &str,
     ) -> Result<(), PortalError> {
-        if actor.has(role) {
-            return Ok(());
-        }
-        let _ = self
-            .audit(
-                &actor.name,
-                "staff.refused",
-                what,
-                &json!({ "needs": role.name() }),
-            )
-            .await;
-        Err(PortalError::Refused {
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-            zh: format!("需要“{}”角色 ({what})", role.zh()),
-            en: format!("This needs the role {} ({what})", role.name()),
-        })
+        Ok(self.authorize(actor, &[role], what).await?)
     }
 
     /// Creates a staff account (`ecert staff add`, or an administrator in the console): the
@@ -203,8 +188,11 @@ impl Instance {
         name: &str,
         roles: &[StaffRole],
         password: Zeroizing<String>,
-        by: &str,
+        by: &Actor,
     ) -> Result<NewStaff, PortalError> {
+        self.require(by, StaffRole::Admin, "添加员工 (add staff)")
+            .await?;
+        let by = by.name.as_str();
         check_new_password(&password, &[name])
             .map_err(|p| super::portal::bad_field(p.to_string(), p.to_string()))?;
         let mut roles = roles.to_vec();
@@ -263,8 +251,14 @@ impl Instance {
         })
     }
 
-    /// Staff accounts, by name.
-    pub async fn staff_accounts(&self) -> Result<Vec<StaffAccount>, PortalError> {
+    /// Staff accounts, by name (系统管理员, 审计员).
+    pub async fn staff_accounts(&self, actor: &Actor) -> Result<Vec<StaffAccount>, PortalError> {
+        self.authorize(
+            actor,
+            &[StaffRole::Admin, StaffRole::Auditor],
+            "员工账户 (staff accounts)",
+        )
+        .await?;
         Ok(self.store.staff_accounts().await?)
     }
 
@@ -423,41 +417,6 @@ impl Instance {
 }
 
 impl Instance {
-    /// Issues from a content JSON (签发员 only).
-    pub async fn console_issue(
-        &self,
-        actor: &Actor,
-        content_json: &str,
-    ) -> Result<super::Issued, PortalError> {
-        self.require(actor, StaffRole::Operator, "签发 (issue)")
-            .await?;
-        Ok(self.issue(content_json, &actor.name).await?)
-    }
-
-    /// Revises a certificate (签发员 only).
-    pub async fn console_revise(
-        &self,
-        actor: &Actor,
-        number: &str,
-        content_json: &str,
-    ) -> Result<super::Issued, PortalError> {
-        self.require(actor, StaffRole::Operator, "修改 (revise)")
-            .await?;
-        Ok(self.revise(number, content_json, &actor.name).await?)
-    }
-
-    /// Adds a supplement to a certificate (签发员 only; ).
-    pub async fn console_supplement(
-        &self,
-        actor: &Actor,
-        number: &str,
-        content_json: &str,
-    ) -> Result<super::Supplemented, PortalError> {
-        self.require(actor, StaffRole::Operator, "补充 (supplement)")
-            .await?;
-        Ok(self.supplement(number, content_json, &actor.name).await?)
-    }
-
     /// Proposes a disposal as of a date (签发员 or 批准人; the approval must come from
     /// another person).
     pub async fn console_propose_disposal(
@@ -466,12 +425,8 @@ impl Instance {
         number: &str,
         as_of: &str,
     ) -> Result<ecert_store::DisposalRecord, PortalError> {
-        if !actor.has(StaffRole::Approver) {
-            self.require(actor, StaffRole::Operator, "提出销毁 (propose a disposal)")
-                .await?;
-        }
         let c = self.find_certificate(number).await?;
-        Ok(self.propose_disposal(&c, &actor.name, as_of).await?)
+        Ok(self.propose_disposal(&c, actor, as_of).await?)
     }
 
     /// Approves a proposed disposal (批准人, not the proposer: the store refuses the same
@@ -481,9 +436,7 @@ impl Instance {
         actor: &Actor,
         number: &str,
     ) -> Result<ecert_store::DisposalRecord, PortalError> {
-        self.require(actor, StaffRole::Approver, "批准销毁 (approve a disposal)")
-            .await?;
-        Ok(self.approve_disposal(number, &actor.name).await?)
+        Ok(self.approve_disposal(number, actor).await?)
     }
 
     /// Executes an approved disposal (批准人).
@@ -508,7 +461,7 @@ impl Instance {
                     "No disposal proposed for this certificate",
                 )
             })?;
-        Ok(self.execute_disposal(&d, &actor.name).await?)
+        Ok(self.execute_disposal(&d, actor).await?)
     }
 
     /// API clients (系统管理员, 审计员).
@@ -529,15 +482,7 @@ impl Instance {
         actor: &Actor,
         name: &str,
     ) -> Result<(ecert_store::ApiClient, Zeroizing<String>), PortalError> {
-        self.require(
-            actor,
-            StaffRole::Admin,
-            "添加接口客户端 (add an API client)",
-        )
-        .await?;
-        Ok(self
-            .add_api_client_with_new_secret(name, &actor.name)
-            .await?)
+        Ok(self.add_api_client_with_new_secret(name, actor).await?)
     }
 
     /// Enables or disables an API client (系统管理员).
@@ -547,15 +492,7 @@ impl Instance {
         name: &str,
         enabled: bool,
     ) -> Result<ecert_store::ApiClient, PortalError> {
-        self.require(
-            actor,
-            StaffRole::Admin,
-            "停用或启用接口客户端 (disable or enable an API client)",
-        )
-        .await?;
-        Ok(self
-            .set_api_client_enabled(name, enabled, &actor.name)
-            .await?)
+        Ok(self.set_api_client_enabled(name, enabled, actor).await?)
     }
 
     /// Searches the audit log (审计员, 系统管理员).
@@ -665,13 +602,7 @@ impl Instance {
         number: &str,
         req: super::BindRequest,
     ) -> Result<ecert_store::Binding, PortalError> {
-        self.require(
-            actor,
-            StaffRole::Admin,
-            "绑定证书与客户 (bind a certificate)",
-        )
-        .await?;
-        Ok(self.bind_customer(number, req, &actor.name).await?)
+        Ok(self.bind_customer(number, req, actor).await?)
     }
 
     /// Proposes a seal with its key material (印章管理员): the material is checked now (keys,
@@ -684,10 +615,12 @@ impl Instance {
         title: &str,
         signer: &super::KeyMaterial<'_>,
         maker: &super::KeyMaterial<'_>,
+        settings: &SealSettings,
     ) -> Result<ecert_store::SealProposal, PortalError> {
         use base64::Engine as _;
         self.require(actor, StaffRole::SealAdmin, "制作印章 (make a seal)")
             .await?;
+        settings.check()?;
         let title = title.trim();
         let kind = crate::seal_image::check_title(title)
             .map_err(|e| super::portal::bad_field(e.to_string(), e.to_string()))?;
@@ -715,6 +648,9 @@ impl Instance {
                 "signer_cert": b64(&signer.cert_der),
                 "maker_key": maker.as_ref().map(der).transpose()?,
                 "maker_cert": maker.as_ref().map(|m| b64(&m.cert_der)),
+                "picture": settings.picture.as_deref().map(b64),
+                "size_mm": settings.size_mm,
+                "valid_days": settings.valid_days,
             })
             .to_string(),
         );
@@ -782,19 +718,20 @@ impl Instance {
             ))
         })?;
         let maker = pair(field("maker_key")?, field("maker_cert")?)?;
+        let settings = SealSettings::of_material(&v)?;
         let kind = crate::seal_image::check_title(&proposal.title)
             .map_err(|e| super::portal::bad_field(e.to_string(), e.to_string()))?;
         let actor_names = format!("{}+{}", proposal.proposed_by, actor.name);
         let seal = self
-            .create_seal(
+            .make_seal(
                 super::SealRequest {
                     kind,
                     title: proposal.title.clone(),
                     signer,
                     maker,
-                    image: None,
-                    size_mm: 42,
-                    valid_days: 1096,
+                    image: settings.picture,
+                    size_mm: settings.size_mm,
+                    valid_days: settings.valid_days,
                 },
                 &actor_names,
             )
@@ -803,6 +740,18 @@ impl Instance {
             .decide_seal_proposal(proposal_id, &actor.name, Some(&seal.id))
             .await?;
         Ok(seal)
+    }
+
+    /// The picture (the uploaded one; `None`: the drawn seal), size and validity of the seal
+    /// proposal `id`, for every member of staff to see before it is approved.
+    pub async fn seal_proposal_settings(&self, id: &str) -> Result<SealSettings, PortalError> {
+        let material = self
+            .store
+            .seal_proposal_contents(self.master_key(), id)
+            .await?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&material).map_err(internal("印章材料 (seal material)"))?;
+        SealSettings::of_material(&v)
     }
 
     /// The seal proposal `id` while it awaits approval.
@@ -832,27 +781,6 @@ impl Instance {
         roles: &[StaffRole],
         password: Zeroizing<String>,
     ) -> Result<NewStaff, PortalError> {
-        self.require(actor, StaffRole::Admin, "添加员工 (add staff)")
-            .await?;
-        self.add_staff(name, roles, password, &actor.name).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roles_have_names_and_the_approving_ones_need_totp() {
-        for r in StaffRole::ALL {
-            assert_eq!(StaffRole::parse(r.name()), Some(r));
-            assert!(!r.zh().is_empty());
-        }
-        assert_eq!(StaffRole::parse("root"), None);
-        assert!(StaffRole::Approver.needs_totp());
-        assert!(StaffRole::SealAdmin.needs_totp());
-        assert!(StaffRole::Admin.needs_totp());
-        assert!(!StaffRole::Operator.needs_totp());
-        assert!(!StaffRole::Auditor.needs_totp());
+        self.add_staff(name, roles, password, actor).await
     }
 }

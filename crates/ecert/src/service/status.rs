@@ -82,7 +82,9 @@ impl Instance {
             return Ok(None);
         }
         let report = if self.scrub_due().await? {
-            self.scrub(true, "serve").await.map(Some)
+            self.scrub(true, &super::Actor::system("serve"))
+                .await
+                .map(Some)
         } else {
             Ok(None)
         };

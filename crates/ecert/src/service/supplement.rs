@@ -3,10 +3,10 @@
 
 use ecert_store::CertificateRecord;
 
-use super::issue::LayoutJob;
+use super::issue::{Draft, LayoutJob};
 use super::{
-    Error, Instance, Result, internal, random_hex, seal_kind_for, strip_nulls, supplement_message,
-    today_beijing,
+    Actor, Error, Instance, Result, StaffRole, internal, random_hex, seal_kind_for, strip_nulls,
+    supplement_message, today_beijing,
 };
 use crate::domain::filename;
 use crate::domain::{CertificateKind, Identifier, SupplementContent, SupplementTag, VerifyToken};
@@ -22,8 +22,71 @@ impl Instance {
         &self,
         original_number: &str,
         content_json: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Supplemented> {
+        self.authorize(actor, &[StaffRole::Operator], "补充 (supplement)")
+            .await?;
+        let PreparedSupplement {
+            original,
+            number,
+            token,
+            verify_url,
+            file_name,
+            template_name,
+            job,
+        } = self
+            .prepare_supplement(original_number, content_json)
+            .await?;
+        let sealed = super::cpu(move || job.run()).await?;
+        let page_count = sealed.pages();
+        let mut context = sealed.audit_context();
+        context["template"] = template_name.into();
+        super::request::mark(&mut context);
+        let new = new_supplement(number, file_name, &token, sealed.verified());
+        let file = sealed.into_file();
+        let record = self
+            .store
+            .add_supplement(
+                &original.id,
+                &new,
+                file.clone().into(),
+                &actor.name,
+                &context,
+            )
+            .await?;
+        Ok(Supplemented {
+            message: supplement_message(&original.number),
+            record,
+            original,
+            file,
+            verify_url,
+            pages: page_count,
+        })
+    }
+
+    /// A draft of the supplement `content_json` would make to `original_number`, laid out but
+    /// not sealed, nothing stored ([`Instance::draft_issue`]).
+    pub async fn draft_supplement(
+        &self,
+        original_number: &str,
+        content_json: &str,
+        actor: &Actor,
+    ) -> Result<Draft> {
+        self.authorize(actor, &[StaffRole::Operator], "补充 (supplement)")
+            .await?;
+        let p = self
+            .prepare_supplement(original_number, content_json)
+            .await?;
+        Draft::of(p.job, p.number, p.original.identifier.clone()).await
+    }
+
+    /// Everything before sealing a supplement: the original current, the content checked,
+    /// number, token, the seal fetched and the layout job ready to run.
+    async fn prepare_supplement(
+        &self,
+        original_number: &str,
+        content_json: &str,
+    ) -> Result<PreparedSupplement> {
         let cfg = &self.config;
         let original = self.find_certificate(original_number).await?;
         self.require_current(&original).await?;
@@ -125,26 +188,26 @@ impl Instance {
             fonts: self.fonts.clone(),
             verify,
         };
-        let sealed = super::cpu(move || job.run()).await?;
-        let page_count = sealed.pages();
-        let mut context = sealed.audit_context();
-        context["template"] = template_name.into();
-        super::request::mark(&mut context);
-        let new = new_supplement(number, file_name, &token, sealed.verified());
-        let file = sealed.into_file();
-        let record = self
-            .store
-            .add_supplement(&original.id, &new, file.clone().into(), actor, &context)
-            .await?;
-        Ok(Supplemented {
-            message: supplement_message(&original.number),
-            record,
+        Ok(PreparedSupplement {
             original,
-            file,
+            number,
+            token,
             verify_url,
-            pages: page_count,
+            file_name,
+            template_name,
+            job,
         })
     }
+}
+
+struct PreparedSupplement {
+    original: CertificateRecord,
+    number: String,
+    token: VerifyToken,
+    verify_url: String,
+    file_name: String,
+    template_name: String,
+    job: LayoutJob,
 }
 
 /// The record of a supplement about to be stored; like a certificate's, only for a file our

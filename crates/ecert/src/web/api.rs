@@ -94,8 +94,9 @@ pub(crate) struct Caller {
 }
 
 impl Caller {
-    fn actor(&self) -> String {
-        format!("api:{}", self.name)
+    /// The client as the service sees it: `api:NAME`, 签发员 only.
+    fn actor(&self) -> crate::service::Actor {
+        crate::service::Actor::api_client(&self.name)
     }
 }
 
@@ -1038,7 +1039,7 @@ async fn file(
             key: number.clone(),
         })?;
     let access = Access {
-        who: caller.actor(),
+        who: caller.actor().name,
         channel: "api".into(),
         remote: caller.remote.clone(),
     };

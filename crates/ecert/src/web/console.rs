@@ -21,6 +21,8 @@ use super::{App, Error, error};
 use crate::service::portal::PortalError;
 use crate::service::staff::{Actor, StaffRole};
 
+mod drafts;
+
 /// The console's start.
 pub const CONSOLE: &str = "/console";
 const COOKIE: &str = "ecert_console";
@@ -53,6 +55,10 @@ pub(crate) fn router(app: App) -> Router {
         .route(
             "/console/revise",
             post(revise_post).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route(
+            "/console/confirm",
+            post(drafts::confirm_post).layer(DefaultBodyLimit::max(drafts::MAX_CONFIRM)),
         )
         .route("/console/disposals", get(disposals_page))
         .route("/console/disposals/propose", post(propose_post))
@@ -787,67 +793,35 @@ async fn certificate_page(
         ));
     }
     if c.status != ecert_store::CertificateStatus::Disposed {
-        p.blocks.push(Block::Image(
-            format!(
-                "/console/certificates/{}/page/1.png",
-                super::view::enc(&c.number)
-            ),
-            v.t("证书第 1 页", "Page 1 of the certificate").into(),
-        ));
+        // Every page (the count read from the stored file; page 1 alone when it cannot be).
+        let pages = match inst.file(crate::service::StoredFile::Certificate(c)).await {
+            Ok(file) => ofd::OfdFile::read(&file)
+                .ok()
+                .and_then(|f| f.ofd.docs.first().map(|d| d.document.pages.len()))
+                .unwrap_or(1),
+            Err(_) => 1,
+        };
+        for n in 1..=pages.clamp(1, 50) {
+            p.blocks.push(Block::Image(
+                format!(
+                    "/console/certificates/{}/page/{n}.png",
+                    super::view::enc(&c.number)
+                ),
+                match v.lang() {
+                    Lang::Zh => format!("证书第 {n} 页，共 {pages} 页"),
+                    Lang::En => format!("Page {n} of {pages}"),
+                },
+            ));
+        }
     }
     let csrf = token(&app, &secret);
-    if actor.has(StaffRole::Operator) && c.status != ecert_store::CertificateStatus::Disposed {
-        p.blocks.push(Block::Form(
-            Form::post(
-                "supplement",
-                v.at("/console/supplement"),
-                v.t(
-                    "补充（上传补充文件内容 JSON）",
-                    "Supplement (upload its content JSON)",
-                ),
-                &csrf,
-            )
-            .multipart()
-            .hidden("number", c.number.clone())
-            .field(
-                input(
-                    "file",
-                    "content",
-                    v.t("补充内容 JSON", "Supplement JSON"),
-                    0,
-                    "off",
-                )
-                .id("supplement-content")
-                .f(),
-            )
-            .submit(v.t("签发补充文件", "Issue the supplement")),
-        ));
-    }
-    if actor.has(StaffRole::Operator) && c.status != ecert_store::CertificateStatus::Disposed {
-        p.blocks.push(Block::Form(
-            Form::post(
-                "revise",
-                v.at("/console/revise"),
-                v.t(
-                    "修改（上传新内容 JSON）",
-                    "Revise (upload the new content JSON)",
-                ),
-                &csrf,
-            )
-            .multipart()
-            .hidden("number", c.number.clone())
-            .field(
-                input(
-                    "file",
-                    "content",
-                    v.t("内容 JSON", "Content JSON"),
-                    0,
-                    "off",
-                )
-                .f(),
-            )
-            .submit(v.t("签发修改后的证书", "Issue the revision")),
-        ));
+    let current = matches!(
+        c.status,
+        ecert_store::CertificateStatus::Valid | ecert_store::CertificateStatus::Supplemented
+    );
+    if actor.has(StaffRole::Operator) && current {
+        p.blocks.push(supplement_form(&v, &csrf, &c.number));
+        p.blocks.push(revise_form(&v, &csrf, &c.number));
     }
     if actor.has(StaffRole::Operator) || actor.has(StaffRole::Approver) {
         p.blocks.push(Block::Form(
@@ -895,6 +869,121 @@ async fn certificate_page(
         v.t("没有记录。", "None."),
     )));
     Ok(respond(StatusCode::OK, &p, None))
+}
+
+/// The supplement form of a certificate's page: typed (reason, items, signatories) or a
+/// supplement JSON; either leads to a preview first.
+fn supplement_form(v: &Visit, csrf: &str, number: &str) -> Block {
+    Block::Form(
+        Form::post(
+            "supplement",
+            v.at("/console/supplement"),
+            v.t("补充文件", "Supplement"),
+            csrf,
+        )
+        .multipart()
+        .hidden("number", number)
+        .field(
+            input("text", "reason", v.t("补充原因", "Reason"), 500, "off")
+                .optional()
+                .f(),
+        )
+        .field(
+            input(
+                "textarea",
+                "items",
+                v.t("补充内容（每行一条）", "Items (one per line)"),
+                20_000,
+                "off",
+            )
+            .textarea()
+            .optional()
+            .f(),
+        )
+        .field(
+            input(
+                "textarea",
+                "signatories",
+                v.t(
+                    "签字人员（每行“角色 姓名”，如“检定员 孙八”）",
+                    "Signatories (one per line: role and name)",
+                ),
+                2_000,
+                "off",
+            )
+            .textarea()
+            .optional()
+            .f(),
+        )
+        .field(
+            input(
+                "file",
+                "content",
+                v.t(
+                    "或上传补充内容 JSON（含结果表格时用）",
+                    "Or upload a supplement JSON (for result tables)",
+                ),
+                0,
+                "off",
+            )
+            .id("supplement-content")
+            .optional()
+            .f(),
+        )
+        .submit(v.t("预览补充文件", "Preview the supplement"))
+        .note(v.t(
+            "先预览，确认后才盖章签发。",
+            "A preview comes first; it is sealed only once confirmed.",
+        )),
+    )
+}
+
+/// The revision form of a certificate's page: the new content JSON typed or uploaded; a
+/// preview comes first.
+fn revise_form(v: &Visit, csrf: &str, number: &str) -> Block {
+    Block::Form(
+        Form::post(
+            "revise",
+            v.at("/console/revise"),
+            v.t("修改", "Revise"),
+            csrf,
+        )
+        .multipart()
+        .hidden("number", number)
+        .field(
+            input(
+                "textarea",
+                "content_text",
+                v.t(
+                    "新内容 JSON（粘贴或编辑）",
+                    "New content JSON (paste or edit)",
+                ),
+                2_000_000,
+                "off",
+            )
+            .textarea()
+            .optional()
+            .f(),
+        )
+        .field(
+            input(
+                "file",
+                "content",
+                v.t("或上传内容 JSON 文件", "Or upload a content JSON file"),
+                0,
+                "off",
+            )
+            .id("revise-content")
+            .optional()
+            .f(),
+        )
+        .submit(v.t("预览修改后的证书", "Preview the revision"))
+        .note(v.t(
+            "原证书在修改后的证书签发时作废 (R-6.4.1)。先预览，确认后才盖章签发。",
+            "The original becomes void when the revision is issued (R-6.4.1). A preview comes \
+             first; it is sealed only once confirmed.",
+        )),
+    )
 }
 
 /// The fields and the uploaded file of a multipart form (the file at most [`MAX_UPLOAD`]).
@@ -945,8 +1034,9 @@ async fn multipart_files(
                 files.push((file_name, bytes));
             }
         } else if fields.len() < 10 {
+            // (the body limit bounds a text as it bounds the files)
             let text = field.text().await.map_err(|_| bad())?;
-            fields.insert(name, text.chars().take(256).collect());
+            fields.insert(name, text);
         }
     }
     Ok((fields, files))
@@ -978,7 +1068,12 @@ fn issue_form(v: &Visit, csrf: &str) -> Block {
             .multiple()
             .f(),
         )
-        .submit(v.t("签发", "Issue")),
+        .submit(v.t("预览并签发", "Preview and issue"))
+        .note(v.t(
+            "一个文件：先预览，确认后才盖章签发。多个文件：逐个签发，列出每个的结果。",
+            "One file: a preview first, sealed once confirmed. Several files: each issued in \
+             turn, with its outcome listed.",
+        )),
     )
 }
 
@@ -1065,17 +1160,8 @@ async fn issue_post(
             );
             return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, &p, None));
         };
-        return match app.instance().console_issue(&actor, &json).await {
-            Ok(i) => {
-                app.invalidate();
-                Ok(respond(
-                    StatusCode::OK,
-                    &issued_page(&app, &v, &actor, &secret, &i),
-                    None,
-                ))
-            }
-            Err(e) => outcome_page(&v, p, e),
-        };
+        return drafts::draft_answer(&app, &v, &actor, &secret, drafts::Purpose::Issue, "", json)
+            .await;
     }
     // A batch: each file issued in turn; the page lists each one's outcome.
     let total = files.len();
@@ -1084,11 +1170,10 @@ async fn issue_post(
     for (i, (name, bytes)) in files.into_iter().enumerate() {
         let outcome = match String::from_utf8(bytes) {
             Err(_) => Err(v.t("不是 UTF-8 文本", "not UTF-8 text").to_owned()),
-            Ok(json) => match app.instance().console_issue(&actor, &json).await {
+            Ok(json) => match app.instance().issue(&json, &actor).await {
                 Ok(issued) => Ok(issued.record.number),
-                Err(PortalError::Service(e)) if e.is_internal() => return Err(Error::from(e)),
-                Err(PortalError::Service(e)) => Err(e.chain()),
-                Err(e) => Err(v.message(&e)),
+                Err(e) if e.is_internal() => return Err(Error::from(e)),
+                Err(e) => Err(e.chain()),
             },
         };
         let (number, result) = match outcome {
@@ -1140,29 +1225,31 @@ async fn revise_post(
         return Ok(to_login(&v));
     };
     let number = fields.get("number").cloned().unwrap_or_default();
-    let p = staff_page_of(&app, &v, &actor, &secret, "修改", "Revise");
-    let Some(json) = file.and_then(|f| String::from_utf8(f).ok()) else {
-        let mut p = p;
+    let typed = fields
+        .get("content_text")
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let Some(json) = file.and_then(|f| String::from_utf8(f).ok()).or(typed) else {
+        let mut p = staff_page_of(&app, &v, &actor, &secret, "修改", "Revise");
         p.error = Some(
             v.t(
-                "请选择一个 UTF-8 编码的内容 JSON 文件",
-                "Choose a content JSON file (UTF-8)",
+                "请选择一个 UTF-8 编码的内容 JSON 文件，或在文本框中填写内容 JSON",
+                "Choose a content JSON file (UTF-8), or type the content JSON in the box",
             )
             .into(),
         );
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, &p, None));
     };
-    match app.instance().console_revise(&actor, &number, &json).await {
-        Ok(i) => {
-            app.invalidate();
-            Ok(respond(
-                StatusCode::OK,
-                &issued_page(&app, &v, &actor, &secret, &i),
-                None,
-            ))
-        }
-        Err(e) => outcome_page(&v, p, e),
-    }
+    drafts::draft_answer(
+        &app,
+        &v,
+        &actor,
+        &secret,
+        drafts::Purpose::Revise,
+        &number,
+        json,
+    )
+    .await
 }
 
 async fn disposals_view(
@@ -1294,7 +1381,7 @@ async fn staff_view(
     let mut p = staff_page_of(app, v, actor, secret, "员工", "Staff");
     let staff = app
         .instance()
-        .staff_accounts()
+        .staff_accounts(actor)
         .await
         .map_err(super::portal::portal_error)?;
     p.blocks.push(Block::Table(Table::new(
@@ -1342,7 +1429,9 @@ async fn staff_view(
     for r in StaffRole::ALL {
         form = form.field(role_box(r));
     }
-    p.blocks.push(Block::Form(form.submit(v.t("添加", "Add"))));
+    if actor.has(StaffRole::Admin) {
+        p.blocks.push(Block::Form(form.submit(v.t("添加", "Add"))));
+    }
     Ok(p)
 }
 
@@ -1350,16 +1439,8 @@ async fn staff_page(State(app): State<App>, v: Visit) -> Result<Response, Error>
     let Some((_, actor, secret)) = session(&app, &v).await? else {
         return Ok(to_login(&v));
     };
-    if let Err(e) = app
-        .instance()
-        .require(&actor, StaffRole::Admin, "员工管理 (staff)")
-        .await
-    {
-        let p = staff_page_of(&app, &v, &actor, &secret, "员工", "Staff");
-        return outcome_page(&v, p, e);
-    }
-    let p = staff_view(&app, &v, &actor, &secret).await?;
-    Ok(respond(StatusCode::OK, &p, None))
+    let page = staff_view(&app, &v, &actor, &secret).await;
+    admin_or_auditor_page(&app, &v, &actor, &secret, ("员工", "Staff"), page)
 }
 
 async fn staff_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Response, Error> {
@@ -1646,6 +1727,30 @@ async fn seals_view(
             format!("/console/seals/proposals/{}/picture.png", pr.id),
             pr.title.clone(),
         ));
+        if let Ok(set) = app.instance().seal_proposal_settings(&pr.id).await {
+            p.blocks.push(Block::Rows(vec![
+                (
+                    v.t("图片", "Picture").into(),
+                    if set.picture.is_some() {
+                        v.t("上传的图片", "uploaded")
+                    } else {
+                        v.t("按标准绘制的圆形印章", "the drawn round seal")
+                    }
+                    .into(),
+                ),
+                (
+                    v.t("尺寸", "Size").into(),
+                    format!("{} mm × {} mm", set.size_mm, set.size_mm),
+                ),
+                (
+                    v.t("有效期", "Validity").into(),
+                    match v.lang() {
+                        Lang::Zh => format!("自制作起 {} 天", set.valid_days),
+                        Lang::En => format!("{} days from its making", set.valid_days),
+                    },
+                ),
+            ]));
+        }
         if actor.has(StaffRole::Approver) {
             p.blocks.push(Block::Form(
                 Form::post("seal-create-approve", v.at("/console/seals"), "", &csrf)
@@ -1706,6 +1811,38 @@ async fn seals_view(
                     "off",
                 )
                 .optional()
+                .f(),
+            )
+            .field(file(
+                "picture",
+                "印章图片（PNG，可选；不上传则按标准绘制）",
+                "Seal picture (PNG, optional; else the standard round seal is drawn)",
+            ))
+            .field(
+                input(
+                    "number",
+                    "size_mm",
+                    v.t("尺寸（毫米，20–60）", "Size (mm, 20–60)"),
+                    2,
+                    "off",
+                )
+                .value(crate::service::staff::DEFAULT_SEAL_MM.to_string())
+                .numeric()
+                .f(),
+            )
+            .field(
+                input(
+                    "number",
+                    "valid_days",
+                    v.t(
+                        "有效期（天，不超过证书有效期）",
+                        "Validity (days, within the certificates')",
+                    ),
+                    4,
+                    "off",
+                )
+                .value(crate::service::staff::DEFAULT_SEAL_DAYS.to_string())
+                .numeric()
                 .f(),
             )
             .field(file("maker_p12", "制章者 PKCS#12", "Seal maker PKCS#12"))
@@ -2017,46 +2154,59 @@ async fn supplement_post(
         return Ok(to_login(&v));
     };
     let number = fields.get("number").cloned().unwrap_or_default();
-    let mut p = staff_page_of(&app, &v, &actor, &secret, "补充文件", "Supplement");
-    let Some(json) = file.and_then(|f| String::from_utf8(f).ok()) else {
+    let typed = drafts::supplement_from_form(&fields);
+    let Some(json) = file.and_then(|f| String::from_utf8(f).ok()).or(typed) else {
+        let mut p = staff_page_of(&app, &v, &actor, &secret, "补充文件", "Supplement");
         p.error = Some(
             v.t(
-                "请选择一个 UTF-8 编码的内容 JSON 文件",
-                "Choose a content JSON file (UTF-8)",
+                "请填写补充原因与内容，或选择一个 UTF-8 编码的补充内容 JSON 文件",
+                "Type the reason and the items, or choose a supplement JSON file (UTF-8)",
             )
             .into(),
         );
         return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, &p, None));
     };
-    match app
-        .instance()
-        .console_supplement(&actor, &number, &json)
-        .await
-    {
-        Ok(s) => {
-            app.invalidate();
-            p.notice = Some(match v.lang() {
-                Lang::Zh => format!("已签发补充文件 {}（对 {} 的补充）", s.record.number, number),
-                Lang::En => format!("Issued the supplement {} to {}", s.record.number, number),
-            });
-            p.blocks.push(Block::Rows(vec![
-                (v.t("编号", "Number").into(), s.record.number.clone()),
-                (
-                    v.t("验证网址", "Verification URL").into(),
-                    s.verify_url.clone(),
-                ),
-            ]));
-            p.blocks.push(Block::Link(
-                v.at(&format!(
-                    "/console/certificates/{}",
-                    super::view::enc(&number)
-                )),
-                v.t("返回原证书", "Back to the certificate").into(),
-            ));
-            Ok(respond(StatusCode::OK, &p, None))
-        }
-        Err(e) => outcome_page(&v, p, e),
-    }
+    drafts::draft_answer(
+        &app,
+        &v,
+        &actor,
+        &secret,
+        drafts::Purpose::Supplement,
+        &number,
+        json,
+    )
+    .await
+}
+
+/// The page after a supplement was sealed and stored.
+fn supplemented_page(
+    app: &App,
+    v: &Visit,
+    actor: &Actor,
+    secret: &[u8],
+    s: &crate::service::Supplemented,
+) -> PortalPage {
+    let number = &s.original.number;
+    let mut p = staff_page_of(app, v, actor, secret, "补充文件", "Supplement");
+    p.notice = Some(match v.lang() {
+        Lang::Zh => format!("已签发补充文件 {}（对 {} 的补充）", s.record.number, number),
+        Lang::En => format!("Issued the supplement {} to {}", s.record.number, number),
+    });
+    p.blocks.push(Block::Rows(vec![
+        (v.t("编号", "Number").into(), s.record.number.clone()),
+        (
+            v.t("验证网址", "Verification URL").into(),
+            s.verify_url.clone(),
+        ),
+    ]));
+    p.blocks.push(Block::Link(
+        v.at(&format!(
+            "/console/certificates/{}",
+            super::view::enc(number)
+        )),
+        v.t("返回原证书", "Back to the certificate").into(),
+    ));
+    p
 }
 
 /// Every field of a multipart form as bytes (files and texts), at most 20 fields.
@@ -2100,6 +2250,34 @@ async fn seal_propose_post(
     let Some((_, actor, secret)) = posted(&app, &v, &text("csrf")).await? else {
         return Ok(to_login(&v));
     };
+    let number = |k: &str, default: u32| {
+        let t = text(k);
+        if t.trim().is_empty() {
+            Some(default)
+        } else {
+            t.trim().parse::<u32>().ok()
+        }
+    };
+    use crate::service::staff::{DEFAULT_SEAL_DAYS, DEFAULT_SEAL_MM, SealSettings};
+    let (Some(size_mm), Some(valid_days)) = (
+        number("size_mm", DEFAULT_SEAL_MM),
+        number("valid_days", DEFAULT_SEAL_DAYS),
+    ) else {
+        let mut p = seals_view(&app, &v, &actor, &secret).await?;
+        p.error = Some(
+            v.t(
+                "尺寸和有效期须为整数",
+                "The size and the validity must be whole numbers",
+            )
+            .into(),
+        );
+        return Ok(respond(StatusCode::UNPROCESSABLE_ENTITY, &p, None));
+    };
+    let settings = SealSettings {
+        picture: f.get("picture").cloned(),
+        size_mm,
+        valid_days,
+    };
     let signer_pw = Zeroizing::new(text("signer_password"));
     let maker_pw = Zeroizing::new(text("maker_password"));
     fn material<'a>(
@@ -2121,6 +2299,7 @@ async fn seal_propose_post(
             &text("title"),
             &material(&f, "signer", &signer_pw),
             &material(&f, "maker", &maker_pw),
+            &settings,
         )
         .await;
     let mut p = seals_view(&app, &v, &actor, &secret).await?;
@@ -2156,11 +2335,23 @@ async fn proposal_picture(
         .map_err(super::portal::portal_error)?
         .ok_or_else(Error::not_found)?;
     let kind = crate::seal_image::check_title(&pr.title).map_err(|_| Error::not_found())?;
-    let design = crate::seal_image::SealDesign::new(&app.instance().config.institute.name, kind);
-    let png = tokio::task::spawn_blocking(move || design.png(crate::service::SEAL_FONT, 6.0))
+    let uploaded = app
+        .instance()
+        .seal_proposal_settings(&pr.id)
         .await
-        .map_err(|e| Error::internal_from("seal picture", &e))?
-        .map_err(|e| Error::internal_from("seal picture", &e))?;
+        .map_err(super::portal::portal_error)?
+        .picture;
+    let png = match uploaded {
+        Some(png) => png,
+        None => {
+            let design =
+                crate::seal_image::SealDesign::new(&app.instance().config.institute.name, kind);
+            tokio::task::spawn_blocking(move || design.png(crate::service::SEAL_FONT, 6.0))
+                .await
+                .map_err(|e| Error::internal_from("seal picture", &e))?
+                .map_err(|e| Error::internal_from("seal picture", &e))?
+        }
+    };
     let mut r = super::view::bytes_response("image/png", Bytes::from(png));
     r.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -297,6 +297,11 @@ impl Input {
         self.id = id;
         self
     }
+    /// A text area of several lines instead of a one-line input.
+    pub(super) fn textarea(mut self) -> Input {
+        self.kind = "textarea";
+        self
+    }
     /// A file input that takes several files.
     pub(super) fn multiple(mut self) -> Input {
         self.multiple = true;

@@ -17,6 +17,11 @@ use super::{App, Error};
 pub(crate) const CSP: &str = "default-src 'none'; img-src 'self'; style-src 'self'; \
      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// [`CSP`] with pictures in the page itself (`data:`), for the console's drafts, whose pages
+/// are kept nowhere else. A handler that sets its own policy keeps it.
+pub(crate) const CSP_DATA_IMAGES: &str = "default-src 'none'; img-src 'self' data:; \
+     style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 /// The connection's peer address.
 fn peer(extensions: &Extensions) -> Option<IpAddr> {
     extensions
@@ -144,10 +149,12 @@ pub(crate) async fn observe(State(app): State<App>, req: Request, next: Next) ->
     let remote = client_ip(&app, req.headers(), req.extensions());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -2,7 +2,8 @@
 chromedriver through Selenium), by clicking:
 
 administrator (password + TOTP) adds an operator, an approver and an auditor -> the operator
-uploads a content JSON and issues, revises it, proposes the disposal of the revision -> the
+uploads a content JSON, looks at its preview (the pages marked 预览 未盖章) and seals it,
+revises it the same way, proposes the disposal of the revision -> the
 approver (password + TOTP read from the page that created it) approves it -> the auditor
 checks the audit chain.
 
@@ -91,6 +92,20 @@ def row(label, timeout=20):
     raise SystemExit("no %s on %s" % (label, driver.page_source))
 
 
+def press(element_id, timeout=60):
+    """Clicks the button and waits until its page is replaced by the answer."""
+    button = driver.find_element(By.ID, element_id)
+    button.click()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            button.is_enabled()
+        except Exception:
+            return
+        time.sleep(0.05)
+    raise SystemExit("no answer to #%s: %s" % (element_id, driver.page_source))
+
+
 def wait_for(element_id, timeout=20):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -115,13 +130,20 @@ try:
     login("op1")
     driver.get(base + "/console/issue")
     driver.find_element(By.ID, "content").send_keys(content)
-    driver.find_element(By.ID, "issue-submit").click()
+    press("issue-submit")
+    wait_for("confirm-submit")
+    if "data:image/png;base64," not in driver.page_source:
+        raise SystemExit("no page pictures in the preview: " + driver.page_source[:2000])
+    driver.save_screenshot(os.path.join(shots, "preview.png"))
+    press("confirm-submit")
     wait_for("notice")
     issued = row("编号")
     driver.get(base + "/console/certificates/" + issued)
     driver.save_screenshot(os.path.join(shots, "certificate.png"))
-    driver.find_element(By.ID, "content").send_keys(revised)
-    driver.find_element(By.ID, "revise-submit").click()
+    driver.find_element(By.ID, "revise-content").send_keys(revised)
+    press("revise-submit")
+    wait_for("confirm-submit")
+    press("confirm-submit")
     wait_for("notice")
     new_number = row("编号")
     driver.get(base + "/console/certificates/" + new_number)

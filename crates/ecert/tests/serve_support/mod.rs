@@ -170,7 +170,10 @@ pub fn fixture() -> &'static Fixture {
             instance.create_trial_seals().await.expect("trial seals");
             let mut certs = HashMap::new();
             for json in [CALIBRATION, VERIFICATION, NOTICE] {
-                let i = instance.issue(json, "test").await.expect("issue");
+                let i = instance
+                    .issue(json, &ecert::service::Actor::local("test"))
+                    .await
+                    .expect("issue");
                 certs.insert(
                     i.record.number.clone(),
                     Cert {
@@ -184,7 +187,11 @@ pub fn fixture() -> &'static Fixture {
             let mut revised: Value = serde_json::from_str(VERIFICATION).expect("json");
             revised["certificateNo"] = REVISED_NUMBER.into();
             let i = instance
-                .revise(ORIGINAL_NUMBER, &revised.to_string(), "test")
+                .revise(
+                    ORIGINAL_NUMBER,
+                    &revised.to_string(),
+                    &ecert::service::Actor::local("test"),
+                )
                 .await
                 .expect("revise");
             certs.insert(
@@ -199,7 +206,7 @@ pub fn fixture() -> &'static Fixture {
             let mut extra: Value = serde_json::from_str(CALIBRATION).expect("json");
             extra["certificateNo"] = SUPPLEMENTED_NUMBER.into();
             let i = instance
-                .issue(&extra.to_string(), "test")
+                .issue(&extra.to_string(), &ecert::service::Actor::local("test"))
                 .await
                 .expect("issue the certificate to supplement");
             certs.insert(
@@ -212,7 +219,11 @@ pub fn fixture() -> &'static Fixture {
                 },
             );
             let s = instance
-                .supplement(SUPPLEMENTED_NUMBER, SUPPLEMENT, "test")
+                .supplement(
+                    SUPPLEMENTED_NUMBER,
+                    SUPPLEMENT,
+                    &ecert::service::Actor::local("test"),
+                )
                 .await
                 .expect("supplement");
             let supplement = Supp {
@@ -225,7 +236,7 @@ pub fn fixture() -> &'static Fixture {
                 .add_api_client(
                     CLIENT,
                     ClientCredential::SharedSecret(SECRET.as_bytes()),
-                    "test",
+                    &ecert::service::Actor::local("test"),
                 )
                 .await
                 .expect("api client");
@@ -546,4 +557,29 @@ pub fn unsigned_ofd() -> Vec<u8> {
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One part of a `multipart/form-data` body: name, file name (`None`: a text field), bytes.
+pub type Part<'a> = (&'a str, Option<&'a str>, &'a [u8]);
+
+/// A `multipart/form-data` body of `parts`, as a browser sends a form that uploads files, and
+/// its `Content-Type`.
+pub fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "ecert-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let disposition = match file {
+            Some(f) => format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            ),
+            None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+        };
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
