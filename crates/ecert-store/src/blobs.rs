@@ -93,6 +93,11 @@ impl Replica {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// The backend itself (for tools and tests that look at a copy from outside the store).
+    pub fn object_store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
+    }
 }
 
 /// True for `name#<digits>`: the staging name `object_store` writes a file under first.

@@ -57,6 +57,7 @@ mod disposal;
 mod error;
 mod library;
 mod rows;
+mod s3;
 mod sessions;
 mod staff;
 mod store;
@@ -67,6 +68,7 @@ pub use audit::{
     AuditReport, CHECKPOINT_PREFIX, audit_entry_hash,
 };
 pub use blobs::{ProblemKind, Replica, ReplicaProblem, VerifiedFile};
+pub use s3::S3Location;
 pub use certificates::{
     Access, CertificateQuery, CertificateRecord, CertificateStatus, DownloadEntry, NewCertificate,
     NewSupplement, OrphanBlob, ScrubReport, StatusView, SupplementRecord,

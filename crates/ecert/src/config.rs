@@ -765,12 +765,102 @@ pub struct StorageConfig {
     pub database: String,
     /// Local folders that each receive every certificate file (R-6.5b).
     pub replicas: Vec<PathBuf>,
+    /// S3-compatible buckets that each receive every certificate file too (`[[storage.s3]]`;
+    /// credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` in the environment).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub s3: Vec<S3Config>,
     /// File with the hex SM4 master key.
     pub master_key_file: PathBuf,
     /// `ecert serve` scrubs every copy against its SM3 (repairing from an intact one) when the
     /// last scrub is older than this many hours (R-6.5g; default 168, a week; 0: never).
     #[serde(default = "default_scrub_every_hours")]
     pub scrub_every_hours: u64,
+}
+
+/// `[[storage.s3]]`: a bucket replica (docs/setup.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// Its name in messages and reports (default `s3-BUCKET`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The service's address, e.g. `https://oss-cn-hangzhou.aliyuncs.com` or
+    /// `http://127.0.0.1:9000`; absent: AWS for `region`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The bucket.
+    pub bucket: String,
+    /// The region (default `us-east-1`).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// A folder inside the bucket (default: the bucket's top).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// `endpoint/bucket/key` addressing (most self-hosted services; default true).
+    #[serde(default = "default_true")]
+    pub path_style: bool,
+    /// Allow `http://` (a loopback test server only; default false).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl S3Config {
+    /// The replica's name.
+    pub fn name(&self) -> String {
+        self.name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("s3-{}", self.bucket))
+    }
+
+    /// Where the store finds it.
+    pub fn location(&self) -> ecert_store::S3Location {
+        ecert_store::S3Location {
+            name: self.name(),
+            endpoint: self.endpoint.clone(),
+            bucket: self.bucket.clone(),
+            region: self.region.clone(),
+            prefix: self.prefix.clone(),
+            path_style: self.path_style,
+            allow_http: self.allow_http,
+            credentials: None,
+        }
+    }
+}
+
+impl StorageConfig {
+    /// How many replicas receive every file (local folders and buckets).
+    pub fn replica_count(&self) -> usize {
+        self.replicas.len() + self.s3.len()
+    }
+
+    /// Every replica of an instance in `dir`: the local folders (created when missing), then
+    /// the buckets.
+    pub fn open_replicas(
+        &self,
+        dir: &Path,
+    ) -> Result<Vec<ecert_store::Replica>, ecert_store::StoreError> {
+        let mut out = Vec::new();
+        for (i, path) in self.replicas.iter().enumerate() {
+            let full = Config::resolve(dir, path);
+            out.push(ecert_store::Replica::local(
+                format!("replica-{}", i + 1),
+                &full,
+            )?);
+        }
+        for b in &self.s3 {
+            out.push(ecert_store::Replica::s3(&b.location())?);
+        }
+        Ok(out)
+    }
 }
 
 fn default_scrub_every_hours() -> u64 {
@@ -817,6 +907,7 @@ impl Config {
             storage: StorageConfig {
                 database: "sqlite://data/ecert.db".into(),
                 replicas: vec!["data/replica-a".into(), "data/replica-b".into()],
+                s3: Vec::new(),
                 master_key_file: "data/master.key".into(),
                 scrub_every_hours: default_scrub_every_hours(),
             },
@@ -893,9 +984,9 @@ impl Config {
             ),
             (
                 "storage.replicas",
-                if self.storage.replicas.len() < 2 {
+                if self.storage.replica_count() < 2 {
                     Err(ConfigError::Refused(
-                        "至少需要配置 2 个副本目录 (configure at least two replicas, R-6.5b)",
+                        "至少需要配置 2 个副本（本地目录或 S3 存储桶） (configure at least two replicas: folders or S3 buckets, R-6.5b)",
                     ))
                 } else {
                     Ok(())

@@ -5,6 +5,8 @@
 //! `scripts/setup` starts it) or at `$ECERT_TEST_PG` (a server URL without database).
 #![allow(dead_code)]
 
+pub mod moto;
+
 use std::future::Future;
 use std::path::PathBuf;
 

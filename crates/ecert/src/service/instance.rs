@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ecert_store::{
-    CertificateRecord, CertificateStatus, MasterKey, NewSeal, Replica, Store, SupplementRecord,
+    CertificateRecord, CertificateStatus, MasterKey, NewSeal, Store, SupplementRecord,
 };
 use zeroize::Zeroizing;
 
@@ -65,12 +65,7 @@ impl Instance {
             &key_path,
         ))?;
         let master_key = MasterKey::from_hex(key_hex.trim())?;
-        let mut replicas = Vec::new();
-        for (i, path) in config.storage.replicas.iter().enumerate() {
-            let full = Config::resolve(dir, path);
-            std::fs::create_dir_all(&full).map_err(io("无法创建目录", "cannot create", &full))?;
-            replicas.push(Replica::local(format!("replica-{}", i + 1), &full)?);
-        }
+        let replicas = config.storage.open_replicas(dir)?;
         if let Some(path) = config.database_url(dir).strip_prefix("sqlite://") {
             let file = path.split('?').next().unwrap_or(path);
             if let Some(parent) = Path::new(file).parent() {

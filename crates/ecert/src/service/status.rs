@@ -113,12 +113,16 @@ impl Instance {
     /// `[time] poll_secs`, shows on every request).
     pub async fn status_with(&self, measure_time: bool) -> Result<Status> {
         let mut findings = Vec::new();
-        let replicas = self.config.storage.replicas.len();
+        let (folders, buckets) = (
+            self.config.storage.replicas.len(),
+            self.config.storage.s3.len(),
+        );
+        let replicas = folders + buckets;
         findings.push(Finding {
             what: "replicas",
             ok: replicas >= 2,
             text: format!(
-                "在线副本 {replicas} 份（本地目录） ({replicas} online copies in local folders){}",
+                "在线副本 {replicas} 份（本地目录 {folders}，S3 存储桶 {buckets}） ({replicas} online copies: {folders} local folders, {buckets} S3 buckets){}",
                 if replicas >= 2 {
                     ""
                 } else {

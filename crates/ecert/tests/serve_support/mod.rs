@@ -123,16 +123,7 @@ pub fn store() -> &'static ecert_store::Store {
 /// The store of the instance in `dir`, as `Instance::open` opens it.
 pub async fn open_store(dir: &std::path::Path) -> ecert_store::Store {
     let config = Config::load(dir).expect("configuration");
-    let replicas = config
-        .storage
-        .replicas
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            ecert_store::Replica::local(format!("replica-{}", i + 1), Config::resolve(dir, p))
-                .expect("replica")
-        })
-        .collect();
+    let replicas = config.storage.open_replicas(dir).expect("replicas");
     let mut store = ecert_store::Store::open(&config.database_url(dir), replicas)
         .await
         .expect("store");
