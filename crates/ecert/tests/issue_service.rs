@@ -356,6 +356,61 @@ fn with_entry(file: &[u8], ends_with: &str, edit: impl FnOnce(Vec<u8>) -> Vec<u8
     pkg.to_zip().unwrap()
 }
 
+/// `POST /verify`'s judgement with its CPU turns: each CPU-heavy stage of the verification waits
+/// for a turn of the gate and gives it back before the next step (the record lookups hold none),
+/// and the verdicts are those of `verify_file` — for a file of ours (one stage) and for an
+/// altered one (three stages: the report, what the file claims, the parts compared with ours).
+#[test]
+fn verify_file_gated_computes_only_with_a_turn_and_gives_it_back() {
+    use ecert::service::Outcome;
+    use std::time::Duration;
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
+        instance.create_trial_seals().await.unwrap();
+        let first = instance.issue(&content("VG-0001"), "test").await.unwrap();
+        let gate = tokio::sync::Semaphore::new(1);
+
+        // While the only turn is taken elsewhere, the verification does not get on.
+        let held = gate.acquire().await.unwrap();
+        let mut judging =
+            std::pin::pin!(instance.verify_file_gated(first.file.clone().into(), Some(&gate)));
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), &mut judging)
+                .await
+                .is_err(),
+            "the verification computed without a turn"
+        );
+        drop(held);
+        let v = tokio::time::timeout(Duration::from_secs(60), judging)
+            .await
+            .expect("the verification waits for a turn that is free")
+            .unwrap();
+        assert_eq!(v.outcome, Outcome::GenuineCurrent);
+        assert_eq!(gate.available_permits(), 1, "the turn is given back");
+
+        // An altered file: each of its stages takes the one turn and gives it back (a turn kept
+        // would leave the next stage waiting for ever).
+        let altered = with_entry(&first.file, "Content.xml", |mut c| {
+            let at = c.iter().position(|b| b.is_ascii_digit()).unwrap();
+            c[at] = if c[at] == b'9' { b'8' } else { c[at] + 1 };
+            c
+        });
+        let gated = tokio::time::timeout(
+            Duration::from_secs(60),
+            instance.verify_file_gated(altered.clone().into(), Some(&gate)),
+        )
+        .await
+        .expect("no stage keeps its turn")
+        .unwrap();
+        let plain = instance.verify_file(altered.into()).await.unwrap();
+        assert_eq!(gated.outcome, Outcome::Altered);
+        assert_eq!(gated.outcome, plain.outcome);
+        assert_eq!(gated.mismatches, plain.mismatches);
+        assert_eq!(gate.available_permits(), 1);
+    });
+}
+
 /// R-6.3b in the service: a file judged against the records, the same judgement `POST /verify`
 /// and `ecert verify --records` show — genuine and current, genuine but void (with the
 /// statement), a genuine supplement, altered (with the differences), a custom tag that

@@ -337,15 +337,45 @@ fn differing_parts(a: &[u8], b: &[u8]) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// `work` on a blocking thread ([`super::cpu`]), holding a turn of `gate` (when given) while it
+/// runs.
+async fn gated_cpu<T, F>(gate: Option<&tokio::sync::Semaphore>, work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    let _turn = match gate {
+        Some(g) => Some(g.acquire().await.map_err(super::error::internal(
+            "验证的计算名额 (the verification's CPU turn)",
+        ))?),
+        None => None,
+    };
+    super::cpu(work).await
+}
+
 impl Instance {
     /// Judges `file` against this instance's records (see the module documentation). The file
     /// is never stored. [`Error::NotOfd`] when it is not a readable OFD file (ZIP bombs and
     /// broken ZIPs included, by the reader's limits).
     pub async fn verify_file(&self, file: Bytes) -> Result<Verdict> {
+        self.verify_file_gated(file, None).await
+    }
+
+    /// [`Instance::verify_file`] with each of its CPU-heavy stages (the signature report with
+    /// the file's SM3; for a file not byte-identical to one of ours, reading what it claims and
+    /// comparing its parts with ours) taking a turn of `gate` while it computes, and only
+    /// then: the record lookups between them wait for the database without holding a turn, so
+    /// that the turns bound the work on the CPUs, not the time spent waiting for SQLite (whose
+    /// audit commits `POST /verify` shares).
+    pub async fn verify_file_gated(
+        &self,
+        file: Bytes,
+        gate: Option<&tokio::sync::Semaphore>,
+    ) -> Result<Verdict> {
         let options = self.verify_options()?;
         let bytes = file.clone();
         // The CPU part: the whole signature report and the file's SM3.
-        let (report, digest) = super::cpu(move || {
+        let (report, digest) = gated_cpu(gate, move || {
             let report = ses::verify::verify_bytes(&bytes, &options)
                 .map_err(|e| Error::NotOfd { reason: e.0 })?;
             Ok((report, ecert_store::sm3(&bytes)))
@@ -371,7 +401,7 @@ impl Instance {
             },
             (None, None) => {
                 let bytes = file.clone();
-                super::cpu(move || claimed_ids(&bytes)).await?
+                gated_cpu(gate, move || claimed_ids(&bytes)).await?
             }
         };
         let mut verdict = Verdict {
@@ -408,7 +438,7 @@ impl Instance {
             verdict.record = parent;
             verdict.supplement = Some(s);
         } else {
-            self.judge_claim(&mut verdict, &file).await?;
+            self.judge_claim(&mut verdict, &file, gate).await?;
         }
         Ok(verdict)
     }
@@ -429,7 +459,12 @@ impl Instance {
     }
 
     /// A file not byte-identical to anything we issued: does it claim to be ours?
-    async fn judge_claim(&self, v: &mut Verdict, file: &Bytes) -> Result<()> {
+    async fn judge_claim(
+        &self,
+        v: &mut Verdict,
+        file: &Bytes,
+        gate: Option<&tokio::sync::Semaphore>,
+    ) -> Result<()> {
         if let Some(reason) = &v.claimed.tag_error {
             v.mismatches.push(Mismatch::TagUnreadable {
                 reason: reason.clone(),
@@ -460,7 +495,7 @@ impl Instance {
         if !disposed && v.claimed.tag_error.is_none() {
             let ours = self.store.certificate_file(&c.id).await?.bytes;
             let theirs = file.clone();
-            let parts = super::cpu(move || Ok(differing_parts(&theirs, &ours))).await?;
+            let parts = gated_cpu(gate, move || Ok(differing_parts(&theirs, &ours))).await?;
             if parts.as_ref().is_some_and(Vec::is_empty) {
                 v.repackaged = true;
                 self.judge_ours(v, c).await?;

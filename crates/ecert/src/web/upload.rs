@@ -198,18 +198,16 @@ pub(crate) async fn verify_upload(
     }
 }
 
-/// Reads the upload and has the service judge it (a turn of the heavy-work semaphore).
+/// Reads the upload and has the service judge it, its CPU-heavy stages each taking a turn of
+/// the heavy-work semaphore while they compute (not while the records are looked up).
 async fn check(app: &App, req: Request) -> Result<Verdict, Error> {
     let bytes = read_upload(req, app.inner.server.max_upload_bytes).await?;
-    let Ok(_permit) = app.inner.heavy.acquire().await else {
-        return Err(Error::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "服务繁忙",
-            "Busy",
-        ));
-    };
-    match app.inner.instance.verify_file(bytes.clone()).await {
+    match app
+        .inner
+        .instance
+        .verify_file_gated(bytes.clone(), Some(&app.inner.heavy))
+        .await
+    {
         Ok(v) => Ok(v),
         Err(crate::service::Error::NotOfd { reason }) => Err(not_ofd(&bytes, reason)),
         Err(e) => Err(e.into()),
