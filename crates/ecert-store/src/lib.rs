@@ -68,7 +68,6 @@ pub use audit::{
     AuditReport, CHECKPOINT_PREFIX, audit_entry_hash,
 };
 pub use blobs::{ProblemKind, Replica, ReplicaProblem, VerifiedFile};
-pub use s3::S3Location;
 pub use certificates::{
     Access, CertificateQuery, CertificateRecord, CertificateStatus, DownloadEntry, NewCertificate,
     NewSupplement, OrphanBlob, ScrubReport, StatusView, SupplementRecord,
@@ -82,5 +81,6 @@ pub use customers::{
 pub use disposal::{DisposalRecord, DisposalState, MIN_RETENTION_YEARS};
 pub use error::{CleanupNote, Result, StoreError};
 pub use library::{Institute, NewSeal, SealRecord, TemplateRecord};
+pub use s3::S3Location;
 pub use staff::{SealProposal, SealRetirement, StaffAccount, StaffSession};
 pub use store::{Backend, CrashPoint, Store, StoreOptions};

@@ -153,9 +153,8 @@ impl HttpService for HyperService {
             Ok(Ok(r)) => r,
         };
         let (parts, body) = response.into_parts();
-        let body = HttpResponseBody::new(
-            body.map_err(|e| HttpError::new(HttpErrorKind::Interrupted, e)),
-        );
+        let body =
+            HttpResponseBody::new(body.map_err(|e| HttpError::new(HttpErrorKind::Interrupted, e)));
         Ok(HttpResponse::from_parts(parts, body))
     }
 }

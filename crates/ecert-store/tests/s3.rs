@@ -180,10 +180,18 @@ async fn an_unreachable_bucket_stores_nothing(env: Env) {
         StoreError::BlobWrite { replica, .. } => assert_eq!(replica, "s3-missing"),
         other => panic!("expected a write error naming the replica: {other}"),
     }
-    assert!(s.certificate_by_number(&cert(13).number).await.unwrap().is_none());
+    assert!(
+        s.certificate_by_number(&cert(13).number)
+            .await
+            .unwrap()
+            .is_none()
+    );
     use futures_util::StreamExt as _;
     let left: Vec<_> = raw.list(None).collect().await;
-    assert!(left.is_empty(), "the other bucket's copy is removed: {left:?}");
+    assert!(
+        left.is_empty(),
+        "the other bucket's copy is removed: {left:?}"
+    );
 }
 
 async fn r_6_5i_disposal_deletes_the_object_from_the_bucket(env: Env) {

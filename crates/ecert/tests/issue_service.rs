@@ -368,7 +368,10 @@ fn verify_file_gated_computes_only_with_a_turn_and_gives_it_back() {
         let dir = tempfile::tempdir().unwrap();
         let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
         instance.create_trial_seals().await.unwrap();
-        let first = instance.issue(&content("VG-0001"), "test").await.unwrap();
+        let first = instance
+            .issue(&content("VG-0001"), &ecert::service::Actor::local("test"))
+            .await
+            .unwrap();
         let gate = tokio::sync::Semaphore::new(1);
 
         // While the only turn is taken elsewhere, the verification does not get on.
