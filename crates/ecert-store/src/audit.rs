@@ -298,6 +298,18 @@ pub(crate) async fn append_in(tx: &mut WriteTx, event: &AuditEvent<'_>) -> Resul
     .execute(&mut **tx)
     .await
     .map_err(db("appending an audit entry"))?;
+    // What a certificate's page says changed: every node hears of it when this commits.
+    if tx.postgres
+        && (event.action.starts_with("certificate.") || event.action.starts_with("disposal."))
+    {
+        let subject: String = event.subject.chars().take(200).collect();
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::nodes::CHANGES_CHANNEL)
+            .bind(subject)
+            .execute(&mut **tx)
+            .await
+            .map_err(db("announcing a change"))?;
+    }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
         .bind(hash.to_vec())
         .execute(&mut **tx)

@@ -56,6 +56,7 @@ mod customers;
 mod disposal;
 mod error;
 mod library;
+mod nodes;
 mod rows;
 mod s3;
 mod sessions;
@@ -81,6 +82,7 @@ pub use customers::{
 pub use disposal::{DisposalRecord, DisposalState, MIN_RETENTION_YEARS};
 pub use error::{CleanupNote, Result, StoreError};
 pub use library::{Institute, NewSeal, SealRecord, TemplateRecord};
+pub use nodes::{CHANGES_CHANNEL, Change, ChangeListener, ProcessLock};
 pub use s3::S3Location;
 pub use staff::{SealProposal, SealRetirement, StaffAccount, StaffSession};
 pub use store::{Backend, CrashPoint, Store, StoreOptions};

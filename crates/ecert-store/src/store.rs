@@ -114,6 +114,8 @@ pub(crate) struct WriteTx {
     _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// The key that authenticates the audit entries appended in this transaction.
     pub(crate) audit_mac: Option<Arc<AuditMacKey>>,
+    /// On PostgreSQL: changes are announced to the other processes (`NOTIFY`, `nodes`).
+    pub(crate) postgres: bool,
 }
 
 impl WriteTx {
@@ -380,6 +382,7 @@ impl Store {
             tx,
             _guard: guard,
             audit_mac: self.audit_mac.clone(),
+            postgres: self.backend == Backend::Postgres,
         })
     }
 

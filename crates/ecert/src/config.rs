@@ -1333,6 +1333,37 @@ mod tests {
 
     /// R-4.5.5 / R-6.5c / R-6.5b: the configuration refuses what the standard forbids.
     #[test]
+    fn r_6_5b_buckets_count_as_replicas_and_read_from_toml() {
+        let mut c = Config::demo();
+        c.storage.replicas.truncate(1);
+        assert!(matches!(c.check(), Err(ConfigError::Refused(m)) if m.contains("R-6.5b")));
+        let text = r#"
+            bucket = "ecert-certificates"
+            endpoint = "https://oss-cn-hangzhou.aliyuncs.com"
+            region = "cn-hangzhou"
+            path_style = false
+        "#;
+        let b: S3Config = toml::from_str(text).unwrap();
+        assert_eq!(b.name(), "s3-ecert-certificates");
+        assert!(!b.path_style && !b.allow_http);
+        let location = b.location();
+        assert!(
+            location.credentials.is_none(),
+            "credentials only from the environment"
+        );
+        c.storage.s3.push(b);
+        assert_eq!(c.storage.replica_count(), 2);
+        c.check().unwrap();
+        // A key the table does not have is named.
+        let wrong: Result<S3Config, _> = toml::from_str("bucket = \"b\"\nsecret = \"x\"");
+        assert!(wrong.unwrap_err().to_string().contains("secret"));
+        // Saved and read back with the instance's configuration.
+        let dir = tempfile::tempdir().unwrap();
+        c.save(dir.path()).unwrap();
+        assert_eq!(Config::load(dir.path()).unwrap().storage.s3, c.storage.s3);
+    }
+
+    #[test]
     fn configuration_refuses_unsafe_settings() {
         let mut c = Config::demo();
         c.instance.demo = false;

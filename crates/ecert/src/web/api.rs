@@ -624,9 +624,21 @@ pub struct Recovered {
 pub(crate) async fn recover_dead_requests(app: &App) -> crate::service::Result<Recovered> {
     let instance = &app.inner.instance;
     let store = &instance.store;
-    let pending = store
+    // Only the keys of processes that are gone: another node alive may be working on its own
+    // (PostgreSQL tells by its liveness lock, docs/architecture.md).
+    let mut pending = Vec::new();
+    for p in store
         .pending_idempotency_not_owned_by(&app.inner.owner)
-        .await?;
+        .await?
+    {
+        let alive = match &p.owner {
+            Some(owner) => store.process_alive(owner).await?,
+            None => false,
+        };
+        if !alive {
+            pending.push(p);
+        }
+    }
     let mut done = Recovered::default();
     let Some(oldest) = pending.iter().map(|p| p.created_at_ms).min() else {
         return Ok(done);

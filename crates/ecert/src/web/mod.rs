@@ -354,6 +354,40 @@ impl App {
         })
     }
 
+    /// Drops the page cache whenever any process announces a change of a certificate
+    /// (PostgreSQL `LISTEN`; nothing on SQLite, where this server makes the changes it shows
+    /// and the CLI's show after the cache's few seconds). A lost connection drops it too: a
+    /// change may have been missed.
+    pub fn spawn_change_listener(&self) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let listener = app.instance().store.listen_changes().await;
+                let mut listener = match listener {
+                    Ok(Some(l)) => l,
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listening for changes (监听变更) failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                // Changes made before the listener was up are dropped too.
+                app.invalidate();
+                loop {
+                    match listener.next().await {
+                        Ok(_) => app.invalidate(),
+                        Err(e) => {
+                            app.invalidate();
+                            tracing::warn!(error = %e, "change listener lost (监听中断); reconnecting");
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+    }
+
     /// Measures the time against the NTP servers now and every `[time] poll_secs` (R-7.2.2a),
     /// for as long as the runtime lives; nothing on an instance without servers.
     pub fn spawn_time_polling(&self) -> tokio::task::JoinHandle<()> {
@@ -513,6 +547,13 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> Result<(), ServeError> {
         tls::server_config(c, k)?;
     }
     let app = App::new(instance)?;
+    // This process's liveness, for the other nodes (held until the process ends).
+    let _alive = app
+        .instance()
+        .store
+        .hold_process_lock(&app.inner.owner)
+        .await
+        .map_err(crate::service::Error::from)?;
     // Before the first request: a retry of a request that died with the last process is then
     // answered at once.
     let recovered = app.recover_dead_requests().await?;
@@ -527,6 +568,7 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> Result<(), ServeError> {
     let _time = app.spawn_time_polling();
     let _refusals = app.spawn_refusal_flush();
     let _scrub = app.spawn_scrub();
+    let _changes = app.spawn_change_listener();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Listen { addr, source })?;
