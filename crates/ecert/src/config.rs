@@ -1343,7 +1343,7 @@ mod tests {
             region = "cn-hangzhou"
             path_style = false
         "#;
-        let b: S3Config = toml::from_str(text).unwrap();
+        let b: S3Config = toml::from_str(text).expect("[[storage.s3]]");
         assert_eq!(b.name(), "s3-ecert-certificates");
         assert!(!b.path_style && !b.allow_http);
         let location = b.location();
@@ -1353,14 +1353,22 @@ mod tests {
         );
         c.storage.s3.push(b);
         assert_eq!(c.storage.replica_count(), 2);
-        c.check().unwrap();
+        c.check().expect("a folder and a bucket are two replicas");
         // A key the table does not have is named.
         let wrong: Result<S3Config, _> = toml::from_str("bucket = \"b\"\nsecret = \"x\"");
-        assert!(wrong.unwrap_err().to_string().contains("secret"));
+        assert!(
+            wrong
+                .expect_err("unknown key")
+                .to_string()
+                .contains("secret")
+        );
         // Saved and read back with the instance's configuration.
-        let dir = tempfile::tempdir().unwrap();
-        c.save(dir.path()).unwrap();
-        assert_eq!(Config::load(dir.path()).unwrap().storage.s3, c.storage.s3);
+        let dir = tempfile::tempdir().expect("temp dir");
+        c.save(dir.path()).expect("saved");
+        assert_eq!(
+            Config::load(dir.path()).expect("loaded").storage.s3,
+            c.storage.s3
+        );
     }
 
     #[test]
