@@ -15,108 +15,28 @@ mod serve_support;
 #[path = "../../ecert-store/tests/common/moto.rs"]
 mod moto;
 
-use std::net::SocketAddr;
+#[path = "../tests/cluster_support/mod.rs"]
+mod cluster_support;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ecert::config::{Config, S3Config};
-use ecert::service::{Actor, Instance};
-use ecert_store::ClientCredential;
+use cluster_support::{Node, api, instance, pg_server, psql};
 use serde_json::Value;
-use serve_support::{CALIBRATION, CLIENT, SECRET, nonce, request, signed_headers};
+use serve_support::nonce;
 
-fn pg_server() -> String {
-    std::env::var("ECERT_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
-fn psql(db: &str, sql: &str) {
-    let out = Command::new("psql")
-        .args([db, "-tA", "-c", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+fn issue(addr: std::net::SocketAddr, number: &str) -> Value {
+    let r = api(
+        addr,
+        "POST",
+        "/api/v1/certificates",
+        cluster_support::content(number).as_bytes(),
+        None,
     );
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn content(number: &str) -> String {
-    let mut v: Value = serde_json::from_str(CALIBRATION).unwrap();
-    v["certificateNo"] = number.into();
-    v.to_string()
-}
-
-fn issue(addr: SocketAddr, number: &str) -> Value {
-    let body = content(number);
-    let path = "/api/v1/certificates";
-    let h = signed_headers(SECRET, "POST", path, body.as_bytes(), unix_now(), &nonce());
-    let mut all: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    all.push(("Content-Type", "application/json"));
-    let r = request(addr, "POST", path, &all, body.as_bytes());
     assert_eq!(r.status, 201, "{number}: {}", r.text());
     r.json()
-}
-
-struct Node {
-    addr: SocketAddr,
-    child: Child,
-}
-
-impl Node {
-    fn start(dir: &Path) -> Node {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ecert"))
-            .arg("--dir")
-            .arg(dir)
-            .args(["serve", "--listen", &addr.to_string()])
-            .env("AWS_ACCESS_KEY_ID", moto::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", moto::SECRET_KEY)
-            .env("ECERT_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let node = Node { addr, child };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                return node;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("node on {addr} did not start");
-    }
-
-    /// User + system CPU time of the process so far.
-    fn cpu(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let after = &stat[stat.rfind(')').unwrap() + 2..];
-        let f: Vec<&str> = after.split_whitespace().collect();
-        // fields 14 and 15 of stat (utime, stime) are 12 and 13 after the command name
-        let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-        Duration::from_millis(ticks * 10)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn run(dir: &Path, nodes: usize, certs: usize, tag: &str) {
@@ -214,8 +134,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
     let moto = moto::Moto::start();
-    moto.create_bucket("bench-a");
-    moto.create_bucket("bench-b");
+    moto.create_bucket("ecert-a");
+    moto.create_bucket("ecert-b");
     let name = format!("ecert_bench_cluster_{}", nonce());
     psql(
         &format!("{}/postgres", pg_server()),
@@ -224,40 +144,7 @@ fn main() {
     let db = format!("{}/{name}", pg_server());
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("instance");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut config = Config::demo();
-        config.storage.database = db.clone();
-        let instance = Instance::init(&dir, config).await.unwrap();
-        instance.create_trial_seals().await.unwrap();
-        instance
-            .add_api_client(
-                CLIENT,
-                ClientCredential::SharedSecret(SECRET.as_bytes()),
-                &Actor::local("bench"),
-            )
-            .await
-            .unwrap();
-    });
-    drop(rt);
-    let mut config = Config::load(&dir).unwrap();
-    config.storage.replicas.clear();
-    let bucket = |b: &str| S3Config {
-        name: Some(b.into()),
-        endpoint: Some(moto.endpoint()),
-        bucket: b.into(),
-        region: "us-east-1".into(),
-        prefix: None,
-        path_style: true,
-        allow_http: true,
-    };
-    config.storage.s3 = vec![bucket("bench-a"), bucket("bench-b")];
-    config.server.lookup_per_minute = 0;
-    config.server.verify_per_minute = 0;
-    config.save(&dir).unwrap();
+    instance(&dir, &db, &moto);
     run(&dir, 1, certs, "one");
     run(&dir, 3, certs, "three");
     psql(
