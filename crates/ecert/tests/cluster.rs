@@ -92,6 +92,14 @@ fn r_6_5b_three_nodes_over_postgresql_and_s3_lose_nothing_and_issue_nothing_twic
             assert!(r.body.starts_with(b"PK"), "an OFD package");
         }
 
+        // Scheduled work is leased to one node at a time: one holder of each lease.
+        let holder = psql(
+            &db,
+            "SELECT substr(value, 18) FROM settings WHERE name = 'lease:checkpoint'",
+        );
+        assert!(!holder.is_empty(), "a node holds the checkpoint lease");
+        assert_eq!(holder.lines().count(), 1);
+
         // 2. An Idempotency-Key retried on another node: the same certificate, not a second.
         let body = content("CL-IDEM-1");
         let first = nodes[0].api(

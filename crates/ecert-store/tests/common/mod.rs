@@ -27,12 +27,50 @@ pub struct Env {
     pub url: String,
     pub dir: tempfile::TempDir,
     pub store: Store,
+    /// The default store's replicas `r0`, `r1` (folders or buckets).
+    pub replicas: Vec<Replica>,
+    /// The S3 server of the bucket backends (stopped with the test).
+    pub moto: Option<std::sync::Arc<moto::Moto>>,
 }
 
 impl Env {
     /// Replica folder `i` (0 or 1) of the default store.
     pub fn replica_dir(&self, i: usize) -> PathBuf {
         self.dir.path().join(format!("replica-{i}"))
+    }
+
+    /// The copy of `key` on replica `i` (a folder or a bucket), `None` when it has none.
+    pub async fn copy(&self, i: usize, key: &str) -> Option<Bytes> {
+        use object_store::ObjectStoreExt as _;
+        let store = self.replicas[i].object_store();
+        match store.get(&object_store::path::Path::from(key)).await {
+            Ok(r) => Some(r.bytes().await.expect("reading a copy")),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => panic!("reading {key} on r{i}: {e}"),
+        }
+    }
+
+    /// Replaces the copy of `key` on replica `i` with `bytes` (someone who can write there).
+    pub async fn alter_copy(&self, i: usize, key: &str, bytes: Vec<u8>) {
+        use object_store::ObjectStoreExt as _;
+        self.replicas[i]
+            .object_store()
+            .put(
+                &object_store::path::Path::from(key),
+                object_store::PutPayload::from(bytes),
+            )
+            .await
+            .expect("altering a copy");
+    }
+
+    /// Removes the copy of `key` from replica `i`.
+    pub async fn remove_copy(&self, i: usize, key: &str) {
+        use object_store::ObjectStoreExt as _;
+        self.replicas[i]
+            .object_store()
+            .delete(&object_store::path::Path::from(key))
+            .await
+            .expect("removing a copy");
     }
 
     /// Every file on both default replicas (`r0/…`, `r1/…`).
@@ -107,6 +145,16 @@ where
     F: FnOnce(Env) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    run_on(backend, false, body).await;
+}
+
+/// [`run`] with the replicas `r0`, `r1` in buckets of a real S3 server when `buckets` (SQLite:
+/// a folder and a bucket; PostgreSQL: two buckets).
+pub async fn run_on<F, Fut>(backend: Backend, buckets: bool, body: F)
+where
+    F: FnOnce(Env) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let dir = tempfile::tempdir().expect("temp dir");
     let (url, pg_db) = match backend {
         Backend::Sqlite => (
@@ -127,13 +175,44 @@ where
             (format!("{}/{name}", pg_server()), Some(name))
         }
     };
-    let replicas = (0..2)
-        .map(|i| {
-            Replica::local(format!("r{i}"), dir.path().join(format!("replica-{i}")))
-                .expect("replica")
-        })
-        .collect();
-    let store = Store::open(&url, replicas)
+    let local = |i: usize| {
+        Replica::local(format!("r{i}"), dir.path().join(format!("replica-{i}"))).expect("replica")
+    };
+    let (replicas, moto) = match buckets {
+        false => (vec![local(0), local(1)], None),
+        true => {
+            let moto = std::sync::Arc::new(
+                tokio::task::spawn_blocking(moto::Moto::start)
+                    .await
+                    .expect("moto"),
+            );
+            let bucket = |i: usize| {
+                let name = format!("ecert-r{i}");
+                moto.create_bucket(&name);
+                Replica::s3(&ecert_store::S3Location {
+                    name: format!("r{i}"),
+                    endpoint: Some(moto.endpoint()),
+                    bucket: name,
+                    region: "us-east-1".into(),
+                    prefix: None,
+                    path_style: true,
+                    allow_http: true,
+                    credentials: Some((
+                        moto::ACCESS_KEY.into(),
+                        moto::SECRET_KEY.to_owned().into(),
+                    )),
+                })
+                .expect("bucket replica")
+            };
+            let replicas = if backend == Backend::Sqlite {
+                vec![local(0), bucket(1)]
+            } else {
+                vec![bucket(0), bucket(1)]
+            };
+            (replicas, Some(moto))
+        }
+    };
+    let store = Store::open(&url, replicas.clone())
         .await
         .expect("opening the store");
     let env = Env {
@@ -141,6 +220,8 @@ where
         url,
         dir,
         store: store.clone(),
+        replicas,
+        moto,
     };
     let outcome = tokio::spawn(body(env)).await;
     store.close().await;
@@ -173,6 +254,31 @@ where
         }
         panic!("test task failed: {e}");
     }
+}
+
+/// Generates `sqlite_s3::NAME` (a folder and a bucket of a real S3 server) and
+/// `postgres_s3::NAME` (two buckets) tests for each `async fn NAME(env: Env)`, beside the
+/// `both_backends!` ones: what holds for every kind of replica.
+#[allow(unused_macros)]
+macro_rules! on_buckets {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite_s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::common::run_on(crate::common::Backend::Sqlite, true, super::$name).await;
+                }
+            )+
+        }
+        mod postgres_s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::common::run_on(crate::common::Backend::Postgres, true, super::$name).await;
+                }
+            )+
+        }
+    };
 }
 
 /// Generates `sqlite::NAME` and `postgres::NAME` tests for each `async fn NAME(env: Env)`.

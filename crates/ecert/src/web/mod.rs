@@ -294,6 +294,10 @@ impl App {
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
+                // One node at a time (the lease in the database; on SQLite the one server).
+                if !app.lease("housekeeping", HOUSEKEEPING_EVERY).await {
+                    continue;
+                }
                 match app
                     .housekeeping_at(api::unix_now().saturating_mul(1000))
                     .await
@@ -352,6 +356,25 @@ impl App {
                 }
             }
         })
+    }
+
+    /// Takes or renews the lease `name` for this process for `ttl` (scheduled work done by one
+    /// node at a time: the lease lives in the database, so every node sees it). `false`: another
+    /// live node holds it, or the database could not say (then nobody does the work this round).
+    pub async fn lease(&self, name: &str, ttl: std::time::Duration) -> bool {
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        match self
+            .instance()
+            .store
+            .take_lease(name, &self.inner.owner, ms)
+            .await
+        {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(error = %e, lease = name, "lease (租约) not taken");
+                false
+            }
+        }
     }
 
     /// Drops the page cache whenever any process announces a change of a certificate
@@ -417,10 +440,16 @@ impl App {
     pub fn spawn_audit_checkpoints(&self) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            let period = std::time::Duration::from_secs(5);
+            let mut every = tokio::time::interval(period);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
+                // One node at a time signs checkpoints (the lease outlives a few periods, so
+                // the node that holds it keeps it while it lives).
+                if !app.lease("checkpoint", period * 6).await {
+                    continue;
+                }
                 match app.inner.instance.checkpoint_if_due(false).await {
                     Ok(Some(cp)) => tracing::debug!(seq = cp.seq, "audit checkpoint"),
                     Ok(None) => {}
