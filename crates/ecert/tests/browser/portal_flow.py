@@ -39,6 +39,18 @@ def next_code(to, timeout=30):
     raise SystemExit("no code mailed to %s" % to)
 
 
+def wait_id(element_id, timeout=30):
+    """The element once the page a click is loading has it (a click does not wait for the
+    answer; on a loaded machine the old page is still there for a while)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = driver.find_elements(By.ID, element_id)
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise SystemExit("no #%s on %s" % (element_id, driver.page_source))
+
+
 options = webdriver.ChromeOptions()
 options.binary_location = "/usr/bin/chromium"
 for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=390,844",
@@ -61,22 +73,27 @@ try:
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "register-submit").click()
     code = next_code(email)
-    driver.find_element(By.ID, "code").send_keys(code)
+    wait_id("code").send_keys(code)
     driver.find_element(By.ID, "confirm-submit").click()
     # The list, after the redirect.
-    item = driver.find_element(By.ID, "c-" + number)
+    item = wait_id("c-" + number)
     driver.save_screenshot(os.path.join(shots, "list.png"))
     item.find_element(By.NAME, "id").click()
     driver.find_element(By.ID, "download-submit").click()
     driver.save_screenshot(os.path.join(shots, "check.png"))
     # Send the code by e-mail (the button that names the masked address).
-    buttons = [b for b in driver.find_elements(By.CSS_SELECTOR, "button[type=submit]")
-               if "@" in b.text]
+    deadline = time.time() + 30
+    buttons = []
+    while not buttons and time.time() < deadline:
+        buttons = [b for b in driver.find_elements(By.CSS_SELECTOR, "button[type=submit]")
+                   if "@" in b.text]
+        if not buttons:
+            time.sleep(0.05)
     if not buttons:
         raise SystemExit("no e-mail button on the identity check page: " + driver.page_source)
     buttons[0].click()
     code = next_code(email)
-    driver.find_element(By.ID, "code").send_keys(code)
+    wait_id("code").send_keys(code)
     driver.save_screenshot(os.path.join(shots, "code.png"))
     driver.find_element(By.ID, "download-confirm-submit").click()
     deadline = time.time() + 30
