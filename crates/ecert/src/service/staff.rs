@@ -429,16 +429,6 @@ impl Instance {
         Ok(self.propose_disposal(&c, actor, as_of).await?)
     }
 
-    /// Approves a proposed disposal (批准人, not the proposer: the store refuses the same
-    /// person).
-    pub async fn console_approve_disposal(
-        &self,
-        actor: &Actor,
-        number: &str,
-    ) -> Result<ecert_store::DisposalRecord, PortalError> {
-        Ok(self.approve_disposal(number, actor).await?)
-    }
-
     /// Executes an approved disposal (批准人).
     pub async fn console_execute_disposal(
         &self,
@@ -474,25 +464,6 @@ impl Instance {
                 .await?;
         }
         Ok(self.api_clients().await?)
-    }
-
-    /// Adds an API client with a new shared secret, returned once (系统管理员).
-    pub async fn console_add_api_client(
-        &self,
-        actor: &Actor,
-        name: &str,
-    ) -> Result<(ecert_store::ApiClient, Zeroizing<String>), PortalError> {
-        Ok(self.add_api_client_with_new_secret(name, actor).await?)
-    }
-
-    /// Enables or disables an API client (系统管理员).
-    pub async fn console_set_api_client(
-        &self,
-        actor: &Actor,
-        name: &str,
-        enabled: bool,
-    ) -> Result<ecert_store::ApiClient, PortalError> {
-        Ok(self.set_api_client_enabled(name, enabled, actor).await?)
     }
 
     /// Searches the audit log (审计员, 系统管理员).
@@ -593,16 +564,6 @@ impl Instance {
             .store
             .set_customer_lock(account_id, until, &actor.name)
             .await?)
-    }
-
-    /// Binds a certificate to its customer (系统管理员), as `ecert customer bind` does.
-    pub async fn console_bind(
-        &self,
-        actor: &Actor,
-        number: &str,
-        req: super::BindRequest,
-    ) -> Result<ecert_store::Binding, PortalError> {
-        Ok(self.bind_customer(number, req, actor).await?)
     }
 
     /// Proposes a seal with its key material (印章管理员): the material is checked now (keys,
@@ -771,16 +732,5 @@ impl Instance {
         &self,
     ) -> Result<Vec<ecert_store::SealProposal>, PortalError> {
         Ok(self.store.pending_seal_proposals().await?)
-    }
-
-    /// Adds a staff account (系统管理员 only).
-    pub async fn console_add_staff(
-        &self,
-        actor: &Actor,
-        name: &str,
-        roles: &[StaffRole],
-        password: Zeroizing<String>,
-    ) -> Result<NewStaff, PortalError> {
-        self.add_staff(name, roles, password, actor).await
     }
 }

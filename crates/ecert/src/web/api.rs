@@ -627,15 +627,23 @@ pub(crate) async fn recover_dead_requests(app: &App) -> crate::service::Result<R
     // Only the keys of processes that are gone: another node alive may be working on its own
     // (PostgreSQL tells by its liveness lock, docs/architecture.md).
     let mut pending = Vec::new();
+    let mut alive = std::collections::HashMap::new();
     for p in store
         .pending_idempotency_not_owned_by(&app.inner.owner)
         .await?
     {
-        let alive = match &p.owner {
-            Some(owner) => store.process_alive(owner).await?,
+        let live = match &p.owner {
+            Some(owner) => match alive.get(owner) {
+                Some(&a) => a,
+                None => {
+                    let a = store.process_alive(owner).await?;
+                    alive.insert(owner.clone(), a);
+                    a
+                }
+            },
             None => false,
         };
-        if !alive {
+        if !live {
             pending.push(p);
         }
     }

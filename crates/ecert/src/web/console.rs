@@ -1325,7 +1325,10 @@ async fn disposal_action(
             inst.console_propose_disposal(&actor, &number, f.get("as_of"))
                 .await
         }
-        "approve" => inst.console_approve_disposal(&actor, &number).await,
+        "approve" => inst
+            .approve_disposal(&number, &actor)
+            .await
+            .map_err(PortalError::from),
         _ => inst.console_execute_disposal(&actor, &number).await,
     };
     let mut p = disposals_view(&app, &v, &actor, &secret).await?;
@@ -1455,11 +1458,11 @@ async fn staff_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<Res
         .collect();
     let done = app
         .instance()
-        .console_add_staff(
-            &actor,
+        .add_staff(
             f.get("name").trim(),
             &roles,
             Zeroizing::new(f.get("password").chars().take(256).collect()),
+            &actor,
         )
         .await;
     match done {
@@ -1590,18 +1593,15 @@ async fn clients_post(State(app): State<App>, v: Visit, body: Bytes) -> Result<R
     let inst = app.instance();
     let done = match f.get("op") {
         "add" => inst
-            .console_add_api_client(&actor, &name)
+            .add_api_client_with_new_secret(&name, &actor)
             .await
             .map(|(c, s)| (c, Some(s))),
-        "disable" => inst
-            .console_set_api_client(&actor, &name, false)
+        op => inst
+            .set_api_client_enabled(&name, op != "disable", &actor)
             .await
             .map(|c| (c, None)),
-        _ => inst
-            .console_set_api_client(&actor, &name, true)
-            .await
-            .map(|c| (c, None)),
-    };
+    }
+    .map_err(PortalError::from);
     match done {
         Ok((client, new_secret)) => {
             let mut p = clients_view(&app, &v, &actor, &secret).await?;
@@ -2074,8 +2074,7 @@ async fn customers_post(State(app): State<App>, v: Visit, body: Bytes) -> Result
     };
     let done = match f.get("op") {
         "bind" => inst
-            .console_bind(
-                &actor,
+            .bind_customer(
                 f.get("number").trim(),
                 crate::service::BindRequest {
                     uscc: opt("uscc"),
@@ -2083,9 +2082,11 @@ async fn customers_post(State(app): State<App>, v: Visit, body: Bytes) -> Result
                     email: opt("email"),
                     download_password: None,
                 },
+                &actor,
             )
             .await
-            .map(|_| ()),
+            .map(|_| ())
+            .map_err(PortalError::from),
         op => {
             inst.console_lock_customer(&actor, f.get("account").trim(), op == "lock")
                 .await

@@ -88,13 +88,13 @@ pub(super) async fn draft_answer(
     if purpose == Purpose::Issue {
         p.blocks.push(issue_form(v, &token(app, secret)));
     }
-    let draft = match draft {
+    let mut draft = match draft {
         Ok(d) => d,
         Err(e) => return outcome_page(v, p, PortalError::Service(e)),
     };
     p.blocks.clear();
     let shown = draft.pages.min(MAX_DRAFT_PAGES);
-    let file = draft.file.clone();
+    let file = std::mem::take(&mut draft.file);
     let pictures = tokio::task::spawn_blocking(move || {
         (1..=shown)
             .map(|n| {
