@@ -39,6 +39,93 @@ impl PartialEq for Cert {
     }
 }
 
+/// The attribute types certificates carry, with the names x509-cert's `Display` gives them (its
+/// shortest name in the OID database, in capitals).
+const ATTRIBUTE_NAMES: [(der::asn1::ObjectIdentifier, &str); 11] = [
+    (der::asn1::ObjectIdentifier::new_unwrap("2.5.4.3"), "CN"),
+    (der::asn1::ObjectIdentifier::new_unwrap("2.5.4.4"), "SN"),
+    (
+        der::asn1::ObjectIdentifier::new_unwrap("2.5.4.5"),
+        "SERIALNUMBER",
+    ),
+    (der::asn1::ObjectIdentifier::new_unwrap("2.5.4.6"), "C"),
+    (der::asn1::ObjectIdentifier::new_unwrap("2.5.4.7"), "L"),
+    (der::asn1::ObjectIdentifier::new_unwrap("2.5.4.8"), "ST"),
+    (der::asn1::ObjectIdentifier::new_unwrap("2.5.4.9"), "STREET"),
+    (der::asn1::ObjectIdentifier::new_unwrap("2.5.4.10"), "O"),
+    (der::asn1::ObjectIdentifier::new_unwrap("2.5.4.11"), "OU"),
+    (der::asn1::ObjectIdentifier::new_unwrap("2.5.4.12"), "TITLE"),
+    (
+        der::asn1::ObjectIdentifier::new_unwrap("0.9.2342.19200300.100.1.25"),
+        "DC",
+    ),
+];
+
+/// `name` as an RFC 4514 string, exactly as x509-cert's `Display` writes it, without its scan of
+/// the whole OID database for every attribute (a dozen names per verification report): the
+/// attribute types of [`ATTRIBUTE_NAMES`] with a UTF8String or PrintableString value are written
+/// here, anything else by x509-cert.
+fn name_text(name: &x509_cert::name::Name) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let rdns: Vec<_> = name.iter_rdn().collect();
+    // RFC 4514 §2.1: the last RDN first.
+    for (i, rdn) in rdns.iter().rev().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, atv) in rdn.iter().enumerate() {
+            if j > 0 {
+                out.push('+');
+            }
+            let key = ATTRIBUTE_NAMES
+                .iter()
+                .find(|(oid, _)| *oid == atv.oid)
+                .map(|(_, k)| *k);
+            let value = match der::Tagged::tag(&atv.value) {
+                der::Tag::Utf8String => der::asn1::Utf8StringRef::try_from(&atv.value)
+                    .ok()
+                    .map(|s| s.as_str()),
+                der::Tag::PrintableString => der::asn1::PrintableStringRef::try_from(&atv.value)
+                    .ok()
+                    .map(|s| s.as_str()),
+                _ => None,
+            };
+            match (key, value) {
+                (Some(key), Some(value)) => {
+                    out.push_str(key);
+                    out.push('=');
+                    escape_rfc4514(&mut out, value);
+                }
+                _ => {
+                    let _ = write!(out, "{atv}");
+                }
+            }
+        }
+    }
+    out
+}
+
+/// RFC 4514 §2.4 escaping of an attribute value, as x509-cert writes it.
+fn escape_rfc4514(out: &mut String, value: &str) {
+    use std::fmt::Write;
+    let mut chars = value.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' if i == 0 => out.push_str("\\#"),
+            ' ' if i == 0 || chars.peek().is_none() => out.push_str("\\ "),
+            '"' | '+' | ',' | ';' | '<' | '>' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\x00'..='\x1f' | '\x7f' => {
+                let _ = write!(out, "\\{:02x}", c as u8);
+            }
+            _ => out.push(c),
+        }
+    }
+}
+
 fn unix(t: &x509_cert::time::Time) -> UnixTime {
     i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
 }
@@ -108,12 +195,12 @@ impl Cert {
 
     /// Subject as an RFC 4514 string.
     pub fn subject(&self) -> String {
-        self.cert.tbs_certificate().subject().to_string()
+        name_text(self.cert.tbs_certificate().subject())
     }
 
     /// Issuer as an RFC 4514 string.
     pub fn issuer(&self) -> String {
-        self.cert.tbs_certificate().issuer().to_string()
+        name_text(self.cert.tbs_certificate().issuer())
     }
 
     /// Serial number, hex.
@@ -511,4 +598,88 @@ pub fn now() -> UnixTime {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+    use x509_cert::attr::AttributeTypeAndValue;
+    use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+
+    fn atv(oid: &str, tag: der::Tag, value: &str) -> AttributeTypeAndValue {
+        AttributeTypeAndValue {
+            oid: der::asn1::ObjectIdentifier::new_unwrap(oid),
+            value: der::Any::new(tag, value.as_bytes()).expect("any"),
+        }
+    }
+
+    /// Our text of every name is x509-cert's `Display`, for every attribute type of the table,
+    /// both string types, the values RFC 4514 escapes, multi-valued RDNs and types it does not
+    /// know (written by x509-cert).
+    #[test]
+    fn name_text_is_x509_certs_display() {
+        let mut names: Vec<Name> = [
+            "CN=示例市计量测试研究院 电子印章,O=示例市计量测试研究院,C=CN",
+            "CN=a+OU=b,O=c",
+            "UID=u1,CN=x",
+        ]
+        .iter()
+        .map(|s| Name::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}")))
+        .collect();
+        let mut rdns = Vec::new();
+        for (oid, _) in ATTRIBUTE_NAMES {
+            let oid = oid.to_string();
+            for tag in [der::Tag::PrintableString, der::Tag::Utf8String] {
+                rdns.push(RelativeDistinguishedName::from(
+                    der::asn1::SetOfVec::try_from(vec![atv(&oid, tag, "Value 1")]).expect("set"),
+                ));
+            }
+            rdns.push(RelativeDistinguishedName::from(
+                der::asn1::SetOfVec::try_from(vec![atv(&oid, der::Tag::Ia5String, "ia5")])
+                    .expect("set"),
+            ));
+            rdns.push(RelativeDistinguishedName::from(
+                der::asn1::SetOfVec::try_from(vec![atv(
+                    &oid,
+                    der::Tag::Utf8String,
+                    "ctl\u{1}\u{7f}",
+                )])
+                .expect("set"),
+            ));
+        }
+        for value in [
+            "#lead",
+            "trail ",
+            " lead",
+            "a,b",
+            "x+y",
+            "q\"u;o<t>e\\s",
+            "工程师",
+        ] {
+            rdns.push(RelativeDistinguishedName::from(
+                der::asn1::SetOfVec::try_from(vec![atv("2.5.4.3", der::Tag::Utf8String, value)])
+                    .expect("set"),
+            ));
+        }
+        for oid in [
+            "1.2.3.4",
+            "1.2.840.113549.1.9.1",
+            "0.9.2342.19200300.100.1.1",
+        ] {
+            rdns.push(RelativeDistinguishedName::from(
+                der::asn1::SetOfVec::try_from(vec![atv(oid, der::Tag::Utf8String, "other")])
+                    .expect("set"),
+            ));
+        }
+        let der = RdnSequence::from(rdns).to_der().expect("der");
+        names.push(Name::from_der(&der).expect("name"));
+        for name in &names {
+            assert_eq!(name_text(name), name.to_string());
+        }
+        assert_eq!(
+            name_text(&names[0]),
+            "CN=示例市计量测试研究院 电子印章,O=示例市计量测试研究院,C=CN"
+        );
+    }
 }
