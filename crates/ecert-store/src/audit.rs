@@ -264,68 +264,116 @@ pub fn audit_entry_hash(
 /// Appends an entry inside `tx`; call it last in the transaction (it holds the head lock
 /// until commit).
 pub(crate) async fn append_in(tx: &mut WriteTx, event: &AuditEvent<'_>) -> Result<AuditEntry> {
-    let row = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+    append_many_in(tx, std::slice::from_ref(event))
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt {
+            table: "audit_log",
+            key: "-".into(),
+            problem: "an appended entry was not returned".into(),
+        })
+}
+
+/// Rows per `INSERT` of [`append_many_in`] (9 parameters each: far below either database's
+/// limit on the parameters of one statement).
+const INSERT_ROWS: usize = 64;
+
+/// Appends `events` in this order inside `tx`, each an entry of its own (its own sequence
+/// number, hash over the entry before it and MAC), with three statements for the whole group
+/// instead of three per entry: the head is advanced by the number of entries and read, the rows
+/// are inserted together, the head takes the last hash. Call it last in the transaction (it
+/// holds the head lock until commit).
+pub(crate) async fn append_many_in(
+    tx: &mut WriteTx,
+    events: &[AuditEvent<'_>],
+) -> Result<Vec<AuditEntry>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let row = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(count)
         .fetch_one(&mut **tx)
         .await
         .map_err(db("locking the audit chain head"))?;
-    let seq: i64 = row.try_get("seq").map_err(db("reading the audit head"))?;
-    let prev: Vec<u8> = row.try_get("hash").map_err(db("reading the audit head"))?;
+    let last: i64 = row.try_get("seq").map_err(db("reading the audit head"))?;
+    let mut prev: Vec<u8> = row.try_get("hash").map_err(db("reading the audit head"))?;
     let at = now_ms();
-    let details = event.details.to_string();
-    let hash = audit_entry_hash(
-        &prev,
-        seq,
-        at,
-        event.actor,
-        event.action,
-        event.subject,
-        &details,
-    );
-    let mac = tx.audit_mac.as_ref().map(|k| k.mac(&hash).to_vec());
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash, mac) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(event.actor.to_owned())
-    .bind(event.action.to_owned())
-    .bind(event.subject.to_owned())
-    .bind(details.clone())
-    .bind(prev.clone())
-    .bind(hash.to_vec())
-    .bind(mac.clone())
-    .execute(&mut **tx)
-    .await
-    .map_err(db("appending an audit entry"))?;
-    // What a certificate's page says changed: every node hears of it when this commits.
-    if tx.postgres
-        && (event.action.starts_with("certificate.") || event.action.starts_with("disposal."))
-    {
-        let subject: String = event.subject.chars().take(200).collect();
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(crate::nodes::CHANGES_CHANNEL)
-            .bind(subject)
-            .execute(&mut **tx)
+    let mut entries = Vec::with_capacity(events.len());
+    for (seq, event) in (last - count + 1..).zip(events) {
+        let details = event.details.to_string();
+        let hash = audit_entry_hash(
+            &prev,
+            seq,
+            at,
+            event.actor,
+            event.action,
+            event.subject,
+            &details,
+        );
+        let mac = tx.audit_mac.as_ref().map(|k| k.mac(&hash).to_vec());
+        let hash = hash.to_vec();
+        entries.push(AuditEntry {
+            seq,
+            at_ms: at,
+            actor: event.actor.to_owned(),
+            action: event.action.to_owned(),
+            subject: event.subject.to_owned(),
+            details,
+            prev_hash: std::mem::replace(&mut prev, hash.clone()),
+            hash,
+            mac,
+        });
+    }
+    for chunk in entries.chunks(INSERT_ROWS) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p: Vec<String> = (1..=9).map(|k| format!("${}", i * 9 + k)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log ({ENTRY_COLUMNS}) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(e.at_ms)
+                .bind(e.actor.clone())
+                .bind(e.action.clone())
+                .bind(e.subject.clone())
+                .bind(e.details.clone())
+                .bind(e.prev_hash.clone())
+                .bind(e.hash.clone())
+                .bind(e.mac.clone());
+        }
+        q.execute(&mut **tx)
             .await
-            .map_err(db("announcing a change"))?;
+            .map_err(db("appending an audit entry"))?;
+    }
+    // What a certificate's page says changed: every node hears of it when this commits.
+    if tx.postgres {
+        for event in events
+            .iter()
+            .filter(|e| e.action.starts_with("certificate.") || e.action.starts_with("disposal."))
+        {
+            let subject: String = event.subject.chars().take(200).collect();
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::nodes::CHANGES_CHANNEL)
+                .bind(subject)
+                .execute(&mut **tx)
+                .await
+                .map_err(db("announcing a change"))?;
+        }
     }
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(hash.to_vec())
+        .bind(prev)
         .execute(&mut **tx)
         .await
         .map_err(db("advancing the audit chain head"))?;
-    Ok(AuditEntry {
-        seq,
-        at_ms: at,
-        actor: event.actor.to_owned(),
-        action: event.action.to_owned(),
-        subject: event.subject.to_owned(),
-        details,
-        prev_hash: prev,
-        hash: hash.to_vec(),
-        mac,
-    })
+    Ok(entries)
 }
 
 /// The columns of `audit_log`, in the order of [`EntryRow`].
@@ -382,15 +430,12 @@ impl Store {
     /// Appends `events` in this order, in one transaction: each is an entry of its own, with
     /// its own sequence number, hash over the previous entry and MAC, exactly as
     /// [`Store::append_audit`] would write them one after the other; only the commit (one
-    /// fsync instead of one per entry) is shared. All are written or none. For callers that
+    /// fsync instead of one per entry) and the statements (three for the group) are shared. All are written or none. For callers that
     /// gather concurrent entries (uploads to `POST /verify`) and answer each only after the
     /// commit.
     pub async fn append_audit_batch(&self, events: &[AuditEvent<'_>]) -> Result<Vec<AuditEntry>> {
         let mut tx = self.begin_write().await?;
-        let mut entries = Vec::with_capacity(events.len());
-        for event in events {
-            entries.push(append_in(&mut tx, event).await?);
-        }
+        let entries = append_many_in(&mut tx, events).await?;
         tx.commit().await.map_err(db("committing audit entries"))?;
         Ok(entries)
     }

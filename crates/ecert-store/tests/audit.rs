@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 both_backends!(
     r_7_2_2b_audit_log_refuses_update_and_delete,
     r_7_2_2b_concurrent_appends_form_one_unbroken_chain,
+    r_7_2_2b_a_batch_is_the_entries_single_appends_would_write,
     r_7_2_2b_edited_entry_is_detected,
     r_7_2_2b_removed_entry_is_detected,
     r_7_2_2b_removed_last_entry_is_detected,
@@ -406,6 +407,93 @@ async fn r_7_2_2b_concurrent_appends_form_one_unbroken_chain(env: Env) {
     prevs.sort();
     prevs.dedup();
     assert_eq!(prevs.len(), 400);
+}
+
+/// `append_audit_batch` writes what single appends would: its own sequence number, hash over
+/// the entry before it and MAC for each entry, in order, the returned entries equal to the rows
+/// stored — for batches of 1, of more rows than one INSERT takes, and while another handle
+/// appends single entries at the same time.
+async fn r_7_2_2b_a_batch_is_the_entries_single_appends_would_write(env: Env) {
+    let s = keyed(&env, 2, 1).await;
+    let mut other = env
+        .open_with(vec![
+            ecert_store::Replica::local("r0", env.replica_dir(0)).unwrap(),
+        ])
+        .await;
+    assert_eq!(other.enable_audit_mac(key()).await.unwrap(), 3);
+    let single = tokio::spawn(async move {
+        for i in 0..40 {
+            other
+                .append_audit(&AuditEvent {
+                    actor: "single",
+                    action: "test.append",
+                    subject: &format!("s-{i}"),
+                    details: &json!({ "i": i }),
+                })
+                .await
+                .unwrap();
+        }
+        other.close().await;
+    });
+    let details: Vec<serde_json::Value> = (0..150).map(|i| json!({ "n": i })).collect();
+    let subjects: Vec<String> = (0..150).map(|i| format!("b-{i}")).collect();
+    let mut returned = Vec::new();
+    for size in [1, 150, 7] {
+        let events: Vec<AuditEvent<'_>> = (0..size)
+            .map(|i| AuditEvent {
+                actor: "batch",
+                action: "verify.upload",
+                subject: &subjects[i],
+                details: &details[i],
+            })
+            .collect();
+        let entries = s.append_audit_batch(&events).await.unwrap();
+        assert_eq!(entries.len(), size);
+        // One run of consecutive numbers, in the order given.
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(e.seq, entries[0].seq + i as i64);
+            assert_eq!(e.subject, subjects[i]);
+            assert!(e.mac.is_some(), "entry {} has no MAC", e.seq);
+        }
+        returned.extend(entries);
+    }
+    single.await.unwrap();
+    let r = s.verify_audit_chain().await.unwrap();
+    assert!(r.is_ok(), "{:?}", r.fault);
+    assert_eq!(r.entries, 3 + 40 + 158);
+    for e in &returned {
+        let stored = s.audit_entries(e.seq, e.seq).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        let st = &stored[0];
+        assert_eq!(
+            (
+                &st.actor,
+                &st.action,
+                &st.subject,
+                &st.details,
+                &st.prev_hash,
+                &st.hash,
+                &st.mac,
+                st.at_ms
+            ),
+            (
+                &e.actor,
+                &e.action,
+                &e.subject,
+                &e.details,
+                &e.prev_hash,
+                &e.hash,
+                &e.mac,
+                e.at_ms
+            )
+        );
+        let prev = s.audit_entries(e.seq - 1, e.seq - 1).await.unwrap();
+        assert_eq!(
+            prev[0].hash, e.prev_hash,
+            "entry {} is not chained to its predecessor",
+            e.seq
+        );
+    }
 }
 
 async fn r_7_2_2b_edited_entry_is_detected(env: Env) {
