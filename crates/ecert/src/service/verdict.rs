@@ -337,20 +337,27 @@ fn differing_parts(a: &[u8], b: &[u8]) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// `work` on a blocking thread ([`super::cpu`]), holding a turn of `gate` (when given) while it
-/// runs.
+/// `work` holding a turn of `gate` while it runs. With a gate (`POST /verify`) it runs on the
+/// calling runtime worker itself: handing a verification (≈ 3 ms) to a blocking thread and its
+/// answer back cost more than the handoff saves — on two cores the server kept ≈ 12 % of them
+/// idle between the threads and spent ≈ 0.5 ms more CPU per upload (docs/benchmarks.md). The
+/// gate has no more turns than the runtime has workers, so at most that many workers compute at
+/// once; under a saturating load of uploads, other requests wait for a worker to finish its
+/// verification (docs/architecture.md). Without a gate, on a blocking thread ([`super::cpu`]).
 async fn gated_cpu<T, F>(gate: Option<&tokio::sync::Semaphore>, work: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T> + Send + 'static,
 {
-    let _turn = match gate {
-        Some(g) => Some(g.acquire().await.map_err(super::error::internal(
-            "验证的计算名额 (the verification's CPU turn)",
-        ))?),
-        None => None,
-    };
-    super::cpu(work).await
+    match gate {
+        Some(g) => {
+            let _turn = g.acquire().await.map_err(super::error::internal(
+                "验证的计算名额 (the verification's CPU turn)",
+            ))?;
+            work()
+        }
+        None => super::cpu(work).await,
+    }
 }
 
 impl Instance {
@@ -363,8 +370,8 @@ impl Instance {
 
     /// [`Instance::verify_file`] with each of its CPU-heavy stages (the signature report with
     /// the file's SM3; for a file not byte-identical to one of ours, reading what it claims and
-    /// comparing its parts with ours) taking a turn of `gate` while it computes, and only
-    /// then: the record lookups between them wait for the database without holding a turn, so
+    /// comparing its parts with ours) taking a turn of `gate` while it computes, on the calling
+    /// runtime worker ([`gated_cpu`]), and only then: the record lookups between them wait for the database without holding a turn, so
     /// that the turns bound the work on the CPUs, not the time spent waiting for SQLite (whose
     /// audit commits `POST /verify` shares).
     pub async fn verify_file_gated(

@@ -66,7 +66,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: metrics::Metrics,
     pub(crate) lookup_limit: security::RateLimiter,
     pub(crate) verify_limit: security::RateLimiter,
-    /// Bounds concurrent CPU-heavy work (previews, uploads) so pages stay responsive.
+    /// Bounds concurrent CPU-heavy work (previews, uploads): one turn per core, the runtime's
+    /// number of workers (an upload's verification runs on the worker that holds the turn).
     pub(crate) heavy: tokio::sync::Semaphore,
     /// Turns for the API's issuing calls (`issue_workers`, `issue_queue`).
     pub(crate) issuing: admission::Admission,
@@ -171,7 +172,9 @@ impl App {
                     server.refusals_logged_per_address,
                     server.refusals_logged_per_minute,
                 ),
-                heavy: tokio::sync::Semaphore::new(2),
+                heavy: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+                ),
                 issuing: admission::Admission::new(server.issue_workers, server.issue_queue),
                 owner: process_owner()?,
                 portal,
