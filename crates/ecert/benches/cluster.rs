@@ -23,9 +23,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use cluster_support::{Node, api, instance, pg_server, psql};
+use cluster_support::{Node, api};
 use serde_json::Value;
-use serve_support::nonce;
 
 fn issue(addr: std::net::SocketAddr, number: &str) -> Value {
     let r = api(
@@ -133,22 +132,8 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    let moto = moto::Moto::start();
-    moto.create_bucket("ecert-a");
-    moto.create_bucket("ecert-b");
-    let name = format!("ecert_bench_cluster_{}", nonce());
-    psql(
-        &format!("{}/postgres", pg_server()),
-        &format!("CREATE DATABASE {name}"),
-    );
-    let db = format!("{}/{name}", pg_server());
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("instance");
-    instance(&dir, &db, &moto);
+    let cluster = cluster_support::Cluster::new("ecert_bench_cluster");
+    let dir = cluster.dir.clone();
     run(&dir, 1, certs, "one");
     run(&dir, 3, certs, "three");
-    psql(
-        &format!("{}/postgres", pg_server()),
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
 }

@@ -17,25 +17,15 @@ mod cluster_support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cluster_support::{Node, api, content, instance, pg_server, psql};
-use serve_support::{nonce, request};
+use cluster_support::{Cluster, Node, api, content, psql};
+use serve_support::request;
 
 #[test]
 fn r_6_5b_three_nodes_over_postgresql_and_s3_lose_nothing_and_issue_nothing_twice() {
-    let moto = moto::Moto::start();
-    moto.create_bucket("ecert-a");
-    moto.create_bucket("ecert-b");
-    let name = format!("ecert_cluster_{}", nonce());
-    psql(
-        &format!("{}/postgres", pg_server()),
-        &format!("CREATE DATABASE {name}"),
-    );
-    let db = format!("{}/{name}", pg_server());
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("instance");
-    let outcome = std::panic::catch_unwind(|| {
-        instance(&dir, &db, &moto);
-        let mut nodes: Vec<Node> = (0..3).map(|_| Node::start(&dir)).collect();
+    let cluster = Cluster::new("ecert_cluster");
+    let (db, dir) = (&cluster.db, &cluster.dir);
+    {
+        let mut nodes: Vec<Node> = (0..3).map(|_| Node::start(dir)).collect();
 
         // 1. Issuing through all three at once: every one acknowledged, numbers unique.
         let issued: Vec<(String, String)> = std::thread::scope(|s| {
@@ -75,7 +65,7 @@ fn r_6_5b_three_nodes_over_postgresql_and_s3_lose_nothing_and_issue_nothing_twic
         assert_eq!(ids.len(), 9, "nine identifiers, all different");
         assert_eq!(
             psql(
-                &db,
+                db,
                 "SELECT count(*) FROM certificates WHERE number LIKE 'CL-%'"
             ),
             "9"
@@ -94,7 +84,7 @@ fn r_6_5b_three_nodes_over_postgresql_and_s3_lose_nothing_and_issue_nothing_twic
 
         // Scheduled work is leased to one node at a time: one holder of each lease.
         let holder = psql(
-            &db,
+            db,
             "SELECT substr(value, 18) FROM settings WHERE name = 'lease:checkpoint'",
         );
         assert!(!holder.is_empty(), "a node holds the checkpoint lease");
@@ -119,7 +109,7 @@ fn r_6_5b_three_nodes_over_postgresql_and_s3_lose_nothing_and_issue_nothing_twic
         assert_eq!(again.json()["identifier"], first.json()["identifier"]);
         assert_eq!(
             psql(
-                &db,
+                db,
                 "SELECT count(*) FROM certificates WHERE number = 'CL-IDEM-1'"
             ),
             "1"
@@ -202,7 +192,7 @@ fn r_6_5b_three_nodes_over_postgresql_and_s3_lose_nothing_and_issue_nothing_twic
         drop(nodes);
         let out = Command::new(env!("CARGO_BIN_EXE_ecert"))
             .arg("--dir")
-            .arg(&dir)
+            .arg(dir)
             .args(["audit", "verify"])
             .env("AWS_ACCESS_KEY_ID", moto::ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", moto::SECRET_KEY)
@@ -214,12 +204,5 @@ fn r_6_5b_three_nodes_over_postgresql_and_s3_lose_nothing_and_issue_nothing_twic
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-    });
-    psql(
-        &format!("{}/postgres", pg_server()),
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e);
     }
 }

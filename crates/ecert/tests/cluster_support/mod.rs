@@ -5,7 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -139,6 +139,56 @@ pub fn bucket(moto: &moto::Moto, name: &str) -> S3Config {
         prefix: None,
         path_style: true,
         allow_http: true,
+    }
+}
+
+/// A demo instance ([`instance`]) in a temporary folder, on a new PostgreSQL database named
+/// `{prefix}_{nonce}` and two buckets (`ecert-a`, `ecert-b`) of a moto server of its own; the
+/// database is dropped with it, also when a test fails.
+pub struct Cluster {
+    pub moto: moto::Moto,
+    /// The database's URL.
+    pub db: String,
+    /// The instance folder.
+    pub dir: PathBuf,
+    name: String,
+    _tmp: tempfile::TempDir,
+}
+
+impl Cluster {
+    pub fn new(prefix: &str) -> Self {
+        let moto = moto::Moto::start();
+        moto.create_bucket("ecert-a");
+        moto.create_bucket("ecert-b");
+        let name = format!("{prefix}_{}", nonce());
+        psql(
+            &format!("{}/postgres", pg_server()),
+            &format!("CREATE DATABASE {name}"),
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Cluster {
+            moto,
+            db: format!("{}/{name}", pg_server()),
+            dir: tmp.path().join("instance"),
+            name,
+            _tmp: tmp,
+        };
+        instance(&c.dir, &c.db, &c.moto);
+        c
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // (no assertion: this also runs while a failed test unwinds)
+        let _ = Command::new("psql")
+            .args([
+                &format!("{}/postgres", pg_server()),
+                "-tA",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
     }
 }
 
