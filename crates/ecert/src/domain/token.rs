@@ -13,7 +13,7 @@ const TOKEN_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 /// Characters in a token: 26 × 5 = 130 bits ≥ 128.
 pub const TOKEN_LEN: usize = 26;
 /// Check-code alphabet: digits and upper-case letters without 0, 1, I, L, O (31 symbols).
-const CHECK_ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub(crate) const CHECK_ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 /// Characters in a check code (8 × log2(31) ≈ 39.6 bits), printed as `XXXX-XXXX`.
 pub const CHECK_LEN: usize = 8;
 

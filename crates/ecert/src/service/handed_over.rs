@@ -39,6 +39,8 @@ const NOTICE_MARGIN_MM: f64 = 5.0;
 const CHECK_LINE_MM: f64 = 5.5;
 /// Text size of the check-code line (7 pt).
 const CHECK_SIZE_MM: f64 = 7.0 * 25.4 / 72.0;
+/// The check-code line is never set smaller than this (5 pt) to fit under the code.
+const CHECK_MIN_SIZE_MM: f64 = 5.0 * 25.4 / 72.0;
 
 /// [`Error::HandedOver`]: the handed-over file breaks `clause` or leaves no room for what must
 /// be added; the business system has to change the file (the API answers 422
@@ -707,19 +709,12 @@ impl HandedOverJob {
         // The check code under the code, for lookup by number (R-4.5; our templates print it
         // on page 1 too).
         let line = format!("校验码 {check_code}");
-        let probe = ofd::write::text_box(&font_src, CHECK_SIZE_MM, 0.0, 0.0, &line)
-            .map_err(internal("加入内容 (adding to the file)"))?;
-        if probe.h > CHECK_LINE_MM - 0.3 || probe.w > code.w {
-            return Err(super::error::bug(
-                "校验码 (the check code)",
-                "校验码字体过大 (the check-code line does not fit under the code)",
-            ));
-        }
+        let (size, probe) = check_line(&font_src, &line, code.w)?;
         overlay
             .layer(0)
             .map_err(internal("加入内容 (adding to the file)"))?
             .text(
-                &TextStyle::new(font, CHECK_SIZE_MM),
+                &TextStyle::new(font, size),
                 code.x + (code.w - probe.w) / 2.0 - probe.x,
                 // The text's Boundary starts just under the 25 mm square (it covers nothing).
                 code.y + code.h + 0.3 - probe.y,
@@ -786,6 +781,29 @@ impl HandedOverJob {
     }
 }
 
+/// The size and box (at 0,0) of the check-code line under a code `width` mm wide: 7 pt, or
+/// smaller when wide letters (`W`, `M`) make the line wider than the code, never below 5 pt.
+fn check_line(font: &ofd::FontSource, line: &str, width: f64) -> Result<(f64, Rect), Error> {
+    let measure = |size: f64| {
+        ofd::write::text_box(font, size, 0.0, 0.0, line)
+            .map_err(internal("加入内容 (adding to the file)"))
+    };
+    let mut size = CHECK_SIZE_MM;
+    let mut probe = measure(size)?;
+    if probe.w > width {
+        // Glyph advances scale with the size; the 0.98 leaves room for rounding.
+        size *= 0.98 * width / probe.w;
+        probe = measure(size)?;
+    }
+    if size < CHECK_MIN_SIZE_MM || probe.h > CHECK_LINE_MM - 0.3 || probe.w > width {
+        return Err(super::error::bug(
+            "校验码 (the check code)",
+            "校验码字体过大 (the check-code line does not fit under the code)",
+        ));
+    }
+    Ok((size, probe))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -838,6 +856,34 @@ mod tests {
             overlap_area(&seal, &Rect::new(169.0, 254.0, 27.0, 27.0)),
             0.0
         );
+    }
+
+    /// Every check code fits under the 25 mm code: eight `W`s at 7 pt are wider than the code,
+    /// so the line is set smaller for them (not refused as an internal error), and a narrow
+    /// code keeps 7 pt.
+    #[test]
+    fn r_4_3_4_every_check_code_line_fits_under_the_code() {
+        let src = ecert_layout::Fonts::builtin()
+            .sans_source()
+            .expect("bundled sans");
+        let mut sizes = Vec::new();
+        for &c in crate::domain::token::CHECK_ALPHABET {
+            let code = CheckCode::parse(&String::from(char::from(c)).repeat(8)).expect("code");
+            let line = format!("校验码 {code}");
+            let (size, probe) = check_line(&src, &line, ecert_layout::CODE_SLOT_MM).expect("fits");
+            assert!(probe.w <= ecert_layout::CODE_SLOT_MM, "{line}: {probe:?}");
+            assert!(probe.h <= CHECK_LINE_MM - 0.3, "{line}: {probe:?}");
+            assert!(
+                (CHECK_MIN_SIZE_MM..=CHECK_SIZE_MM).contains(&size),
+                "{line}: {size}"
+            );
+            sizes.push(size);
+        }
+        assert!(
+            sizes.iter().any(|&s| s < CHECK_SIZE_MM),
+            "some codes need a smaller size"
+        );
+        assert!(sizes.contains(&CHECK_SIZE_MM), "narrow codes keep 7 pt");
     }
 
     /// The seal's box has the seal's own printed size, inside the page's margins.
