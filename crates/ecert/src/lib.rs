@@ -17,7 +17,8 @@
 //! * [`web`] — `ecert serve`: the public verification pages, `POST /verify` and the signed
 //!   business-system API; it reads requests, calls the service and renders its answers (one
 //!   error type answering JSON or HTML; internal failures shown only by an id).
-//! * `cli` (in the binary) — the commands, printing what the service returns.
+//! * `cli` (in the binary) — the commands, printing what the service returns; [`cli_common`]
+//!   holds what it shares with `ecert-verify`, the standalone verifier.
 //!
 //! Beside them: [`config`] (`ecert.toml`), [`seal_image`] (the round red seal and R-4.2.1's
 //! title rule), [`preview`] (page PNGs with their seals). The format crates — `ofd`,
@@ -58,6 +59,7 @@
 //! one [`service::Outcome`] — the page renders it, the CLI prints it with its exit code.
 #![forbid(unsafe_code)]
 
+pub mod cli_common;
 pub mod config;
 pub mod domain;
 pub mod preview;

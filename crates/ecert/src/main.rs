@@ -174,116 +174,8 @@ enum IdCommand {
     Check(cli::id::CheckArgs),
 }
 
-/// The text clap prints around the commands, options and arguments, in Chinese with English
-/// beside it (the items' own help is bilingual in their doc comments).
-const HELP_TEMPLATE: &str = "\
-{before-help}{about-with-newline}
-用法 (Usage): {usage}
-
-{all-args}{after-help}";
-
-/// Applies the bilingual headings and help/version flags to `cmd` and to its subcommands:
-/// every one (`words` is `None`: the tests), or only those named by one of `words` (the
-/// command line's words), which are all clap can print help, usage or errors for — the others
-/// are left as they are, which is most of the start-up work saved.
-fn localize(cmd: clap::Command, root: bool, words: Option<&[String]>) -> clap::Command {
-    use clap::{Arg, ArgAction};
-    let names: Vec<String> = cmd
-        .get_subcommands()
-        .map(|c| c.get_name().to_owned())
-        .filter(|name| words.is_none_or(|w| w.iter().any(|word| word == name)))
-        .collect();
-    let mut cmd = cmd
-        .help_template(HELP_TEMPLATE)
-        .subcommand_help_heading("命令 (Commands)")
-        .subcommand_value_name("COMMAND")
-        .disable_help_subcommand(true)
-        .disable_help_flag(true)
-        .mut_args(|a| {
-            if a.get_help_heading().is_some() {
-                a
-            } else if a.is_positional() {
-                a.help_heading("参数 (Arguments)")
-            } else {
-                a.help_heading("选项 (Options)")
-            }
-        })
-        .arg(
-            Arg::new("help")
-                .short('h')
-                .long("help")
-                .action(ArgAction::Help)
-                .help("显示帮助 (print help)")
-                .help_heading("选项 (Options)"),
-        );
-    if root {
-        cmd = cmd.disable_version_flag(true).arg(
-            Arg::new("version")
-                .short('V')
-                .long("version")
-                .action(ArgAction::Version)
-                .help("显示版本 (print version)")
-                .help_heading("选项 (Options)"),
-        );
-    }
-    for name in names {
-        cmd = cmd.mut_subcommand(name, |c| localize(c, false, words));
-    }
-    cmd
-}
-
-/// The command line: parsed with the bilingual help; an argument error is printed in Chinese
-/// with clap's English beside it (or as a JSON error when `--json` is on the line), exit 2.
-fn parse() -> Result<Cli, ExitCode> {
-    use clap::{CommandFactory, FromArgMatches};
-    // Subcommands are named by words that are not options (an option's value may be taken
-    // for one too: harmless, it is only localized).
-    let words: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let cmd = localize(Cli::command(), true, Some(&words));
-    let matches = cmd
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m));
-    match matches {
-        Ok(cli) => Ok(cli),
-        Err(e)
-            if matches!(
-                e.kind(),
-                clap::error::ErrorKind::DisplayHelp
-                    | clap::error::ErrorKind::DisplayVersion
-                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) =>
-        {
-            let _ = e.print();
-            Err(ExitCode::from(
-                if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                    2
-                } else {
-                    0
-                },
-            ))
-        }
-        Err(e) => {
-            let english = e.render().to_string();
-            if std::env::args().any(|a| a == "--json") {
-                cli::print_json_error(
-                    "usage",
-                    &format!("命令行参数有误 (invalid arguments): {}", english.trim()),
-                );
-            } else {
-                eprintln!(
-                    "错误 (error): 命令行参数有误，见 ecert --help (invalid command-line arguments; see ecert --help)\n{english}"
-                );
-            }
-            Err(ExitCode::from(2))
-        }
-    }
-}
-
 fn main() -> ExitCode {
-    let cli = match parse() {
+    let cli = match ecert::cli_common::parse::<Cli>() {
         Ok(cli) => cli,
         Err(code) => return code,
     };
@@ -405,8 +297,8 @@ mod tests {
     #[test]
     fn localizing_the_path_gives_the_full_help() {
         let path = ["seal".to_owned(), "create".to_owned()];
-        let mut partial = super::localize(super::Cli::command(), true, Some(&path));
-        let mut full = super::localize(super::Cli::command(), true, None);
+        let mut partial = ecert::cli_common::localize(super::Cli::command(), true, Some(&path));
+        let mut full = ecert::cli_common::localize(super::Cli::command(), true, None);
         partial.build();
         full.build();
         let help = |c: &clap::Command| {
@@ -426,7 +318,7 @@ mod tests {
     /// are Chinese with English beside them.
     #[test]
     fn every_help_text_is_chinese_and_english() {
-        let cmd = super::localize(super::Cli::command(), true, None);
+        let cmd = ecert::cli_common::localize(super::Cli::command(), true, None);
         cmd.clone().debug_assert();
         let mut bad = Vec::new();
         walk(&cmd, "ecert", &mut bad);

@@ -284,6 +284,53 @@ fn r_4_1_3_sealed_files_verify_and_show_their_seals() {
     }
 }
 
+/// R-6.3a: the standalone verifier `ecert-verify` gives each certificate the report and exit
+/// code `ecert verify` gives (only the validation time differs), as JSON and as text; without
+/// a trust root the chains stay undecided (INDETERMINATE, exit 2) in both.
+#[test]
+fn r_6_3a_the_standalone_verifier_reports_as_ecert_verify() {
+    let root = demo().dir.join("trial-ca/root.pem");
+    let run = |exe: &str, sub: &[&str], args: &[&std::ffi::OsStr]| {
+        let out = Command::new(exe)
+            .args(sub)
+            .args(args)
+            .output()
+            .expect("run a verifier");
+        let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&stdout) {
+            v.as_object_mut().expect("object").remove("validation_time");
+            stdout = v.to_string();
+        } else {
+            stdout = stdout
+                .lines()
+                .filter(|l| !l.contains("时间 Time:"))
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
+        (out.status.code(), stdout)
+    };
+    let lean = env!("CARGO_BIN_EXE_ecert-verify");
+    let full = env!("CARGO_BIN_EXE_ecert");
+    for path in certificates() {
+        for json in [true, false] {
+            let mut args_trust = vec![std::ffi::OsStr::new("--trust"), root.as_os_str()];
+            if json {
+                args_trust.push(std::ffi::OsStr::new("--json"));
+            }
+            args_trust.push(path.as_os_str());
+            let (code, report) = run(lean, &[], &args_trust);
+            assert_eq!(code, Some(0), "{}: {report}", path.display());
+            assert!(report.contains("PASSED"), "{report}");
+            assert_eq!((code, report), run(full, &["verify"], &args_trust));
+        }
+        let untrusted = [std::ffi::OsStr::new("--json"), path.as_os_str()];
+        let (code, report) = run(lean, &[], &untrusted);
+        assert_eq!(code, Some(2), "{report}");
+        assert!(report.contains("INDETERMINATE"), "{report}");
+        assert_eq!((code, report), run(full, &["verify"], &untrusted));
+    }
+}
+
 /// after the revision the original shows exactly the standard's statement.
 #[test]
 fn r_6_4_1_revised_original_shows_the_statement() {

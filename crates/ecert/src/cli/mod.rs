@@ -40,15 +40,7 @@ fn local_name() -> String {
     format!("cli:{user}")
 }
 
-/// Prints an error as JSON on stdout, in the shape the web API answers errors:
-/// `{"error": {"code": "…", "message": "…"}}`.
-pub fn print_json_error(code: &str, message: &str) {
-    let value = serde_json::json!({ "error": { "code": code, "message": message } });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
-    );
-}
+pub use ecert::cli_common::print_json_error;
 
 /// The machine code of an error: the service's own code ([`ecert::service::Error::code`]) when
 /// it is one of its refusals, `config` for a configuration, `identifier` for an identifier,

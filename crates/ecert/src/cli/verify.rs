@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
+use ecert::cli_common::{print_out, verify_failed};
 
 /// `ecert verify FILE [--json] [--trust ROOTS.pem]... [--crl CRL]...`, or
 /// `ecert verify FILE --records [--json]` inside an instance (`--dir`, `ECERT_DIR`).
@@ -45,49 +45,6 @@ pub struct VerifyArgs {
     pub file: PathBuf,
 }
 
-/// Exit code when the file could not be read at all.
-pub const EXIT_UNREADABLE: u8 = 3;
-
-/// Builds the trust store from `--trust` and `--crl`.
-pub fn trust_store(trust: &[PathBuf], crls: &[PathBuf]) -> anyhow::Result<ses::pki::TrustStore> {
-    let mut store = ses::pki::TrustStore::new();
-    for path in trust {
-        let bytes = std::fs::read(path).with_context(|| {
-            format!(
-                "无法读取信任根 {} (cannot read trust roots)",
-                path.display()
-            )
-        })?;
-        match std::str::from_utf8(&bytes) {
-            Ok(text) if text.contains("-----BEGIN") => {
-                let n = store
-                    .add_roots_pem(text)
-                    .with_context(|| format!("信任根文件无效 {} (invalid PEM)", path.display()))?;
-                anyhow::ensure!(
-                    n > 0,
-                    "{} 中没有证书 (no certificate in the file)",
-                    path.display()
-                );
-            }
-            _ => store.add_root(ses::pki::Cert::from_der(&bytes).with_context(|| {
-                format!(
-                    "信任根证书无效 {} (invalid DER certificate)",
-                    path.display()
-                )
-            })?),
-        }
-    }
-    for path in crls {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("无法读取 CRL {} (cannot read)", path.display()))?;
-        store.add_crl(
-            ses::pki::Crl::from_pem_or_der(&bytes)
-                .with_context(|| format!("CRL 无效 {} (invalid CRL)", path.display()))?,
-        );
-    }
-    Ok(store)
-}
-
 /// The trust root files of the instance in `dir` (given, or the current folder) when it holds
 /// an ecert.toml; none elsewhere (a folder named that is no instance is said on stderr unless
 /// `quiet`, and the chains stay undecided as without any root).
@@ -119,20 +76,6 @@ pub fn run(args: &VerifyArgs, dir: Option<&Path>) -> ExitCode {
         return run_records(args, dir.unwrap_or(Path::new(".")));
     }
     let json = args.json;
-    let failed = |code: &str, msg: String| {
-        if json {
-            super::print_json_error(code, &msg);
-        } else {
-            eprintln!("错误 (error): {msg}");
-        }
-        ExitCode::from(EXIT_UNREADABLE)
-    };
-    let unreadable = |msg: String| {
-        failed(
-            "unreadable",
-            format!("无法读取文件 (the file could not be read): {msg}"),
-        )
-    };
     let roots = if args.trust.is_empty() {
         match instance_roots(dir, json) {
             Ok(roots) => {
@@ -148,50 +91,19 @@ pub fn run(args: &VerifyArgs, dir: Option<&Path>) -> ExitCode {
                 }
                 roots
             }
-            Err(e) => return failed("config", format!("{e:#}")),
+            Err(e) => return verify_failed(json, "config", &format!("{e:#}")),
         }
     } else {
         args.trust.clone()
     };
-    let trust = match trust_store(&roots, &args.crl) {
-        Ok(t) => t,
-        Err(e) => return failed("trust_roots", format!("{e:#}")),
-    };
-    let bytes = match std::fs::read(&args.file) {
-        Ok(b) => b,
-        Err(e) => return unreadable(format!("{}: {e}", args.file.display())),
-    };
-    let options = ses::verify::VerifyOptions {
-        trust,
-        validation_time: None,
-    };
-    let report = match ses::verify::verify_bytes(&bytes, &options) {
-        Ok(r) => r,
-        Err(e) => return unreadable(e.0),
-    };
-    if args.json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => return unreadable(e.to_string()),
-        }
-    } else {
-        print!("{}", report.to_text());
-    }
-    ExitCode::from(u8::try_from(report.exit_code()).unwrap_or(1))
+    ecert::cli_common::verify_file(&args.file, &roots, &args.crl, json)
 }
 
 /// `ecert verify FILE --records`: the service's judgement of the file against this instance's
 /// records, printed (or its JSON, as `POST /verify` answers), with the outcome's exit code.
 fn run_records(args: &VerifyArgs, dir: &Path) -> ExitCode {
     let json = args.json;
-    let failed = |msg: String| {
-        if json {
-            super::print_json_error("unreadable", &msg);
-        } else {
-            eprintln!("错误 (error): {msg}");
-        }
-        ExitCode::from(EXIT_UNREADABLE)
-    };
+    let failed = |msg: String| verify_failed(json, "unreadable", &msg);
     let bytes = match std::fs::read(&args.file) {
         Ok(b) => b,
         Err(e) => {
@@ -215,20 +127,16 @@ fn run_records(args: &VerifyArgs, dir: &Path) -> ExitCode {
                     "无法读取文件 (the file could not be read): {reason}"
                 ));
             }
-            if json {
-                super::print_json_error(super::error_code(&e), &format!("{e:#}"));
-                return ExitCode::from(EXIT_UNREADABLE);
-            }
-            return failed(format!("{e:#}"));
+            return verify_failed(json, super::error_code(&e), &format!("{e:#}"));
         }
     };
     if args.json {
         match serde_json::to_string_pretty(&verdict.to_json(false)) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => print_out(&format!("{s}\n")),
             Err(e) => return failed(e.to_string()),
         }
     } else {
-        print!("{}", verdict_text(&verdict));
+        print_out(&verdict_text(&verdict));
     }
     ExitCode::from(verdict.outcome.exit_code())
 }
