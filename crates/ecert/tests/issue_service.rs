@@ -673,3 +673,44 @@ fn a_real_instance_issues_only_against_its_own_ca_roots() {
         assert!(v.report.passed().is_some());
     });
 }
+
+/// R-7.2.2d: an audit entry whose caller goes away while it waits for a commit (`ecert serve`
+/// drops the request of a client that disconnects) is committed all the same, though no other
+/// entry follows it.
+#[test]
+fn r_7_2_2d_an_entry_whose_caller_went_away_is_still_committed() {
+    use std::future::Future;
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
+        let details = serde_json::json!({"test": true});
+        let first = instance.audit("test", "test.first", "first", &details);
+        let second = instance.audit("test", "test.second", "second", &details);
+        let mut first = Box::pin(first);
+        let mut second = Box::pin(second);
+        // The first takes the commit; the second queues behind it; then its caller is gone.
+        std::future::poll_fn(|cx| {
+            let a = first.as_mut().poll(cx);
+            let b = second.as_mut().poll(cx);
+            assert!(
+                b.is_pending(),
+                "the second entry waits for the first commit"
+            );
+            let _ = a;
+            std::task::Poll::Ready(())
+        })
+        .await;
+        drop(second);
+        first.await.unwrap();
+        let mut trail = Vec::new();
+        for _ in 0..100 {
+            trail = instance.audit_trail("second").await.unwrap();
+            if !trail.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(trail.len(), 1, "the abandoned entry is in the chain");
+        assert_eq!(trail[0].action, "test.second");
+    });
+}

@@ -126,7 +126,7 @@ pub struct Instance {
     /// The NTP measurements (R-7.2.2a).
     clock: time::Clock,
     /// Audit entries waiting to share a commit ([`Instance::audit`]).
-    audit_group: records::AuditGroup,
+    audit_group: std::sync::Arc<records::AuditGroup>,
 }
 
 impl std::fmt::Debug for Instance {

@@ -273,17 +273,23 @@ impl Instance {
         subject: &str,
         details: &serde_json::Value,
     ) -> Result<()> {
-        self.audit_group
-            .append(
-                &self.store,
-                PendingEntry {
-                    actor: actor.to_owned(),
-                    action: action.to_owned(),
-                    subject: subject.to_owned(),
-                    details: details.clone(),
-                },
-            )
+        let group = std::sync::Arc::clone(&self.audit_group);
+        let store = self.store.clone();
+        let entry = PendingEntry {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            details: details.clone(),
+        };
+        // On a task of its own: a caller that goes away while its entry waits for a commit (a
+        // client that disconnects while its upload is logged) does not take the entry with it
+        // — it would otherwise stay queued until the next entry, or be lost at shutdown.
+        tokio::spawn(async move { group.append(&store, entry).await })
             .await
+            .map_err(|e| Error::Internal {
+                what: "审计日志 (the audit log)",
+                source: Box::new(e),
+            })?
     }
 
     /// The certificates past retention on `as_of` (R-6.5c: never less than six years).
