@@ -714,3 +714,45 @@ fn r_7_2_2d_an_entry_whose_caller_went_away_is_still_committed() {
         assert_eq!(trail[0].action, "test.second");
     });
 }
+
+/// R-7.2.2d: `ecert serve` waits at shutdown until the entries of callers that went away are
+/// committed (`Instance::audit_settled`): it waits for entries whose tasks have not even run yet,
+/// and once it returns every one of them is in the chain.
+#[test]
+fn r_7_2_2d_shutdown_waits_for_the_entries_of_callers_that_went_away() {
+    use std::future::Future;
+    use std::task::Poll;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let instance = Instance::init(dir.path(), Config::demo()).await.unwrap();
+        let details = serde_json::json!({"test": true});
+        let subjects = ["gone-1", "gone-2", "gone-3"];
+        for subject in subjects {
+            // Handed over, then the caller is gone before its task ever ran (one thread).
+            let mut call = Box::pin(instance.audit("test", "test.gone", subject, &details));
+            std::future::poll_fn(|cx| {
+                assert!(call.as_mut().poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+        }
+        let mut settled = Box::pin(instance.audit_settled());
+        std::future::poll_fn(|cx| {
+            assert!(
+                settled.as_mut().poll(cx).is_pending(),
+                "three entries are still on their way"
+            );
+            Poll::Ready(())
+        })
+        .await;
+        settled.await;
+        for subject in subjects {
+            let trail = instance.audit_trail(subject).await.unwrap();
+            assert_eq!(trail.len(), 1, "{subject} is in the chain");
+        }
+    });
+}

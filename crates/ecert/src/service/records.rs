@@ -283,13 +283,35 @@ impl Instance {
         };
         // On a task of its own: a caller that goes away while its entry waits for a commit (a
         // client that disconnects while its upload is logged) does not take the entry with it
-        // — it would otherwise stay queued until the next entry, or be lost at shutdown.
-        tokio::spawn(async move { group.append(&store, entry).await })
-            .await
-            .map_err(|e| Error::Internal {
-                what: "审计日志 (the audit log)",
-                source: Box::new(e),
-            })?
+        // — it would otherwise stay queued until the next entry, or be lost at shutdown
+        // ([`Instance::audit_settled`] waits for such tasks).
+        let in_flight = InFlight::start(&group);
+        tokio::spawn(async move {
+            let r = group.append(&store, entry).await;
+            drop(in_flight);
+            r
+        })
+        .await
+        .map_err(|e| Error::Internal {
+            what: "审计日志 (the audit log)",
+            source: Box::new(e),
+        })?
+    }
+
+    /// Returns once every entry handed to [`Instance::audit`] so far is committed (or its
+    /// commit failed), also those whose callers went away: `ecert serve` waits for this before
+    /// its last checkpoint and before the runtime, with the tasks on it, is dropped.
+    pub async fn audit_settled(&self) {
+        let group = &self.audit_group;
+        loop {
+            let idle = group.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if group.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
     }
 
     /// The certificates past retention on `as_of` (R-6.5c: never less than six years).
@@ -439,6 +461,36 @@ type Waiter = tokio::sync::oneshot::Sender<std::result::Result<(), String>>;
 pub(crate) struct AuditGroup {
     pending: std::sync::Mutex<Vec<(PendingEntry, Waiter)>>,
     writer: tokio::sync::Mutex<()>,
+    /// Appends handed to their own task and not finished ([`Instance::audit_settled`]).
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Told when `in_flight` drops to zero.
+    idle: tokio::sync::Notify,
+}
+
+/// One append counted in [`AuditGroup::in_flight`] from before its task is spawned until the
+/// task ends (or is dropped with the runtime).
+struct InFlight(std::sync::Arc<AuditGroup>);
+
+impl InFlight {
+    fn start(group: &std::sync::Arc<AuditGroup>) -> InFlight {
+        group
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        InFlight(std::sync::Arc::clone(group))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self
+            .0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 /// Most entries committed together (bounds the transaction and the wait of the first).

@@ -619,6 +619,9 @@ pub async fn run(dir: &Path, listen: Option<&str>) -> Result<(), ServeError> {
             .await
             .map_err(ServeError::Io)?,
     }
+    // Entries of requests whose clients went away are still being committed on their own
+    // tasks: they are in the chain before the last checkpoint, and before the runtime goes.
+    app.instance().audit_settled().await;
     app.flush_refusals(api::unix_now().saturating_mul(1000), true)
         .await;
     // What was appended since the last checkpoint is covered before the process ends.
