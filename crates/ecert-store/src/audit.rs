@@ -430,9 +430,9 @@ impl Store {
     /// Appends `events` in this order, in one transaction: each is an entry of its own, with
     /// its own sequence number, hash over the previous entry and MAC, exactly as
     /// [`Store::append_audit`] would write them one after the other; only the commit (one
-    /// fsync instead of one per entry) and the statements (three for the group) are shared. All are written or none. For callers that
-    /// gather concurrent entries (uploads to `POST /verify`) and answer each only after the
-    /// commit.
+    /// fsync instead of one per entry) and the statements (three for the group) are shared.
+    /// All are written or none. For callers that gather concurrent entries (uploads to
+    /// `POST /verify`) and answer each only after the commit.
     pub async fn append_audit_batch(&self, events: &[AuditEvent<'_>]) -> Result<Vec<AuditEntry>> {
         let mut tx = self.begin_write().await?;
         let entries = append_many_in(&mut tx, events).await?;

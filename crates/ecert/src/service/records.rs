@@ -273,45 +273,24 @@ impl Instance {
         subject: &str,
         details: &serde_json::Value,
     ) -> Result<()> {
-        let group = std::sync::Arc::clone(&self.audit_group);
-        let store = self.store.clone();
-        let entry = PendingEntry {
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            subject: subject.to_owned(),
-            details: details.clone(),
-        };
-        // On a task of its own: a caller that goes away while its entry waits for a commit (a
-        // client that disconnects while its upload is logged) does not take the entry with it
-        // — it would otherwise stay queued until the next entry, or be lost at shutdown
-        // ([`Instance::audit_settled`] waits for such tasks).
-        let in_flight = InFlight::start(&group);
-        tokio::spawn(async move {
-            let r = group.append(&store, entry).await;
-            drop(in_flight);
-            r
-        })
-        .await
-        .map_err(|e| Error::Internal {
-            what: "审计日志 (the audit log)",
-            source: Box::new(e),
-        })?
+        self.audit_group
+            .append(
+                &self.store,
+                PendingEntry {
+                    actor: actor.to_owned(),
+                    action: action.to_owned(),
+                    subject: subject.to_owned(),
+                    details: details.clone(),
+                },
+            )
+            .await
     }
 
     /// Returns once every entry handed to [`Instance::audit`] so far is committed (or its
     /// commit failed), also those whose callers went away: `ecert serve` waits for this before
     /// its last checkpoint and before the runtime, with the tasks on it, is dropped.
     pub async fn audit_settled(&self) {
-        let group = &self.audit_group;
-        loop {
-            let idle = group.idle.notified();
-            tokio::pin!(idle);
-            idle.as_mut().enable();
-            if group.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0 {
-                return;
-            }
-            idle.await;
-        }
+        self.audit_group.settled().await;
     }
 
     /// The certificates past retention on `as_of` (R-6.5c: never less than six years).
@@ -450,25 +429,26 @@ type Waiter = tokio::sync::oneshot::Sender<std::result::Result<(), String>>;
 /// "Audit tamper evidence beyond the database"): the fsync of a commit, not the entry, is what
 /// bounds a busy `POST /verify`, so entries arriving together share one.
 ///
-/// Whoever holds `writer` commits everything queued in `pending` at that moment; a caller
-/// queues its entry, waits for `writer`, writes what is queued (its own entry, unless the
-/// previous writer already took it) and then waits for the result of the commit that carried
-/// its entry. The commit runs in a task of its own, so a caller that goes away (a closed
-/// connection) cannot abandon the entries of the others half-way. Nothing is answered before
-/// its entry is committed, and the chain, the MACs and the checkpoints are those of single
-/// appends.
+/// Each append runs on a task of its own, so a caller that goes away (a client that
+/// disconnects while its upload is logged) takes neither its own entry nor the entries of a
+/// commit it carries with it; [`AuditGroup::settled`] waits for those tasks. On it, whoever
+/// holds `writer` commits everything queued in `pending` at that moment: an append queues its
+/// entry, waits for `writer`, writes what is queued (its own entry, unless the previous writer
+/// already took it) and then waits for the result of the commit that carried its entry. Nothing
+/// is answered before its entry is committed, and the chain, the MACs and the checkpoints are
+/// those of single appends.
 #[derive(Default)]
 pub(crate) struct AuditGroup {
     pending: std::sync::Mutex<Vec<(PendingEntry, Waiter)>>,
     writer: tokio::sync::Mutex<()>,
-    /// Appends handed to their own task and not finished ([`Instance::audit_settled`]).
+    /// Appends handed to their own task and not finished ([`AuditGroup::settled`]).
     in_flight: std::sync::atomic::AtomicUsize,
     /// Told when `in_flight` drops to zero.
     idle: tokio::sync::Notify,
 }
 
 /// One append counted in [`AuditGroup::in_flight`] from before its task is spawned until the
-/// task ends (or is dropped with the runtime).
+/// task ends (or is dropped with the runtime); it holds the group for the task.
 struct InFlight(std::sync::Arc<AuditGroup>);
 
 impl InFlight {
@@ -497,7 +477,39 @@ impl Drop for InFlight {
 const AUDIT_GROUP_MAX: usize = 256;
 
 impl AuditGroup {
-    async fn append(&self, store: &ecert_store::Store, entry: PendingEntry) -> Result<()> {
+    /// Appends `entry` on a task of its own ([`AuditGroup::join`]) and returns once it is
+    /// committed.
+    async fn append(
+        self: &std::sync::Arc<Self>,
+        store: &ecert_store::Store,
+        entry: PendingEntry,
+    ) -> Result<()> {
+        let in_flight = InFlight::start(self);
+        let store = store.clone();
+        tokio::spawn(async move { in_flight.0.join(&store, entry).await })
+            .await
+            .map_err(|e| Error::Internal {
+                what: "审计日志 (the audit log)",
+                source: Box::new(e),
+            })?
+    }
+
+    /// Returns once no append is in flight.
+    async fn settled(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// Queues `entry` and commits the queue when it is this append's turn, or waits for the
+    /// commit that carried it.
+    async fn join(&self, store: &ecert_store::Store, entry: PendingEntry) -> Result<()> {
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         self.pending
             .lock()
@@ -522,31 +534,27 @@ impl AuditGroup {
                 let n = pending.len().min(AUDIT_GROUP_MAX);
                 pending.drain(..n).collect()
             };
+            // The writer lock is held until this commit is done: the next batch follows it.
             if !batch.is_empty() {
-                let store = store.clone();
-                let task = tokio::spawn(async move {
-                    let (entries, waiters): (Vec<PendingEntry>, Vec<Waiter>) =
-                        batch.into_iter().unzip();
-                    let events: Vec<ecert_store::AuditEvent<'_>> = entries
-                        .iter()
-                        .map(|e| ecert_store::AuditEvent {
-                            actor: &e.actor,
-                            action: &e.action,
-                            subject: &e.subject,
-                            details: &e.details,
-                        })
-                        .collect();
-                    let result = store
-                        .append_audit_batch(&events)
-                        .await
-                        .map(drop)
-                        .map_err(|e| e.to_string());
-                    for w in waiters {
-                        let _ = w.send(result.clone());
-                    }
-                });
-                // The writer lock is held until this commit is done: the next batch follows it.
-                let _ = task.await;
+                let (entries, waiters): (Vec<PendingEntry>, Vec<Waiter>) =
+                    batch.into_iter().unzip();
+                let events: Vec<ecert_store::AuditEvent<'_>> = entries
+                    .iter()
+                    .map(|e| ecert_store::AuditEvent {
+                        actor: &e.actor,
+                        action: &e.action,
+                        subject: &e.subject,
+                        details: &e.details,
+                    })
+                    .collect();
+                let result = store
+                    .append_audit_batch(&events)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string());
+                for w in waiters {
+                    let _ = w.send(result.clone());
+                }
             }
         }
         match rx.await {

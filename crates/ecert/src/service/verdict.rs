@@ -371,9 +371,9 @@ impl Instance {
     /// [`Instance::verify_file`] with each of its CPU-heavy stages (the signature report with
     /// the file's SM3; for a file not byte-identical to one of ours, reading what it claims and
     /// comparing its parts with ours) taking a turn of `gate` while it computes, on the calling
-    /// runtime worker ([`gated_cpu`]), and only then: the record lookups between them wait for the database without holding a turn, so
-    /// that the turns bound the work on the CPUs, not the time spent waiting for SQLite (whose
-    /// audit commits `POST /verify` shares).
+    /// runtime worker ([`gated_cpu`]), and only then: the record lookups between them wait for
+    /// the database without holding a turn, so that the turns bound the work on the CPUs, not
+    /// the time spent waiting for SQLite (whose audit commits `POST /verify` shares).
     pub async fn verify_file_gated(
         &self,
         file: Bytes,
